@@ -1,0 +1,110 @@
+vcl 4.1;
+# Varnish in front of the airq API; rendered by the chart (templates/cache-configmap.yaml).
+#
+# Cache key: host + URL with its query parameters sorted, so ?a=1&b=2 and ?b=2&a=1 share one object; the API's
+# `Vary: Accept` keeps JSON, CSV and NDJSON apart. Lifetime: the API's Cache-Control max-age, then a long grace in
+# which the stale object is served while one background fetch refreshes it (or while the API is down). Invalidation:
+# after a reseed the seeder sends BAN with the new dataset version, which bans every object of any other version.
+
+import std;
+
+backend api {
+    .host = "{{ include "airq.apiHost" . }}";
+    .port = "{{ .Values.service.port }}";
+    .connect_timeout = 2s;
+    .first_byte_timeout = 60s;
+    .between_bytes_timeout = 30s;
+}
+
+# BAN is accepted only from these networks (the cluster's pods) and only with the token (checked in ban-token.vcl).
+acl ban_clients {
+    "127.0.0.1";
+    "::1";
+{{- range .Values.cache.ban.allowedCidrs }}
+{{- $parts := splitList "/" . }}
+    "{{ index $parts 0 }}"/{{ index $parts 1 }};
+{{- end }}
+}
+
+include "/etc/varnish/secret/ban-token.vcl";
+
+sub vcl_recv {
+    unset req.http.X-Airq-Cache;
+
+    if (req.url == "/varnish/health") {
+        return (synth(200, "OK"));
+    }
+
+    if (req.method == "BAN") {
+        if (client.ip !~ ban_clients) {
+            return (synth(403, "BAN refused: only accepted from inside the cluster"));
+        }
+        # Returns synth(403) unless X-Ban-Token carries the release's token.
+        call airq_require_ban_token;
+        if (req.http.X-Dataset-Version !~ "^[0-9a-f]{12}$") {
+            return (synth(400, "BAN refused: X-Dataset-Version must be the new dataset's 12 hex characters"));
+        }
+        ban("obj.http.X-Dataset-Version != " + req.http.X-Dataset-Version);
+        return (synth(200, "Banned every object whose dataset version differs from " + req.http.X-Dataset-Version));
+    }
+
+    if (req.method != "GET" && req.method != "HEAD") {
+        return (pass);
+    }
+
+    # Only the data endpoints are cached: health, readiness, metrics and anything else always reach the API.
+    if (req.url !~ "^/air_quality(/|\?|$)") {
+        return (pass);
+    }
+
+    # Bulk exports stream straight through: they would evict the hot pages from a small cache.
+    if (req.http.Accept ~ "text/csv|application/x-ndjson") {
+        return (pass);
+    }
+
+    set req.url = std.querysort(req.url);
+    # The API sets no cookies and takes no credentials: a browser's cookies must not make every request a pass.
+    unset req.http.Cookie;
+    unset req.http.Authorization;
+    return (hash);
+}
+
+sub vcl_hit {
+    if (obj.ttl >= 0s) {
+        set req.http.X-Airq-Cache = "HIT";
+    } else {
+        # Within grace: deliver the stale object now; Varnish refreshes it with one background fetch.
+        set req.http.X-Airq-Cache = "HIT-STALE";
+    }
+}
+
+sub vcl_miss {
+    set req.http.X-Airq-Cache = "MISS";
+}
+
+sub vcl_pass {
+    set req.http.X-Airq-Cache = "PASS";
+}
+
+sub vcl_backend_response {
+    # A failing refresh must not replace the stale object that grace is still serving.
+    if (beresp.status >= 500 && bereq.is_bgfetch) {
+        return (abandon);
+    }
+    if (beresp.ttl > 0s) {
+        set beresp.grace = {{ .Values.cache.graceSeconds }}s;
+    }
+}
+
+sub vcl_deliver {
+    set resp.http.X-Cache = req.http.X-Airq-Cache;
+    if (!resp.http.X-Cache) {
+        set resp.http.X-Cache = "MISS";
+    }
+    set resp.http.X-Cache-Hits = obj.hits;
+    unset req.http.X-Airq-Cache;
+}
+
+sub vcl_synth {
+    set resp.http.Cache-Control = "no-store";
+}
