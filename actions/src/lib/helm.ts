@@ -358,16 +358,16 @@ export class Helm {
   }
 
   /**
-   * The version the release runs now: the deployed revision's `appVersion` value (set by helm-deploy), else its
-   * chart's appVersion; `undefined` when there is no such release or no deployed revision.
+   * The version the release runs now: the `appVersion` value (set by helm-deploy) of its deployed revision — which
+   * need not be the newest, when a later upgrade failed — else that revision's chart appVersion; `undefined` when
+   * there is no such release or no deployed revision.
    */
   async currentAppVersion(release: string, namespace: string): Promise<string | undefined> {
-    const metadata = await this.metadata(release, namespace);
-    if (!metadata || metadata.status !== 'deployed') return undefined;
-    const values = await this.values(release, namespace, metadata.revision);
-    const fromValues = values?.appVersion;
+    const deployed = (await this.history(release, namespace))?.filter((entry) => entry.status === 'deployed').pop();
+    if (!deployed) return undefined;
+    const fromValues = (await this.values(release, namespace, deployed.revision))?.appVersion;
     if (typeof fromValues === 'string' && fromValues.length > 0) return fromValues;
-    return metadata.appVersion || undefined;
+    return deployed.app_version || undefined;
   }
 
   private async unlessNotFound<T>(read: () => Promise<T>): Promise<T | undefined> {
