@@ -82,9 +82,12 @@ describe('Helm (actions/src/lib/helm.ts)', () => {
     ]);
   });
 
-  it("keeps helm's Error: lines, or the last lines when there are none", () => {
+  it("keeps helm's error from its Error: line on, or its last lines when there is none", () => {
     expect(helmErrorLines('level=INFO msg=x\nError: UPGRADE FAILED: boom\n')).to.equal('UPGRADE FAILED: boom');
-    expect(helmErrorLines('a\nb\nc\nd\n')).to.equal('b; c; d');
+    expect(helmErrorLines("Error: values don't meet the specifications:\nairq:\n- at '/api/replicas': got string\n")).to.equal(
+      "values don't meet the specifications: airq: - at '/api/replicas': got string",
+    );
+    expect(helmErrorLines('a\nb\nc\nd\n')).to.equal('b c d');
     expect(helmErrorLines('')).to.equal('no output on stderr');
   });
 

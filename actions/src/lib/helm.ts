@@ -154,12 +154,12 @@ export class HelmError extends Error {
   }
 }
 
-/** The `Error: ...` lines of helm's stderr, or its last lines when there are none. */
+/** helm's error: from its first `Error:` line to the end (schema errors continue below it), else its last lines. */
 export function helmErrorLines(stderr: string): string {
   const lines = stderr.split('\n').map((line) => line.trim()).filter(Boolean);
-  const errors = lines.filter((line) => line.startsWith('Error:')).map((line) => line.slice('Error:'.length).trim());
-  const chosen = errors.length > 0 ? errors : lines.slice(-3);
-  return chosen.join('; ') || 'no output on stderr';
+  const first = lines.findIndex((line) => line.startsWith('Error:'));
+  const chosen = first >= 0 ? lines.slice(first, first + 20).map((line) => line.replace(/^Error:\s*/, '')) : lines.slice(-3);
+  return chosen.join(' ').replace(/:\s*$/, '') || 'no output on stderr';
 }
 
 /** Keys of a kubeconfig whose values are credentials: each is masked on its own, besides the whole file. */

@@ -1,0 +1,202 @@
+import * as core from '@actions/core';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { stringify as toYaml } from 'yaml';
+import type { Deployments } from '../lib/deployments.ts';
+import type { RunContext } from '../lib/github.ts';
+import type { Helm, ReleaseInfo, UpgradeOptions } from '../lib/helm.ts';
+import { HelmError } from '../lib/helm.ts';
+import { writeSummary } from '../lib/summary.ts';
+import type { DeploySettings } from './settings.ts';
+
+export type DeployStatus = 'deployed' | 'rolled-back' | 'failed' | 'dry-run';
+
+export interface DeployResult {
+  status: DeployStatus;
+  /** The release's revision after the run ('' when there is none: a failed first install). */
+  revision: string;
+  previousRevision: string;
+  deploymentId: string;
+}
+
+export interface DeployDeps {
+  helm: Helm;
+  context: RunContext;
+  /** Absent: no GitHub Deployment is recorded. */
+  deployments?: Deployments;
+  now?: () => number;
+  tempDir?: string;
+}
+
+/** The `--description` helm stores with the revision: which commit, who, which run. helm-rollback reads the sha back. */
+export function releaseDescription(settings: Pick<DeploySettings, 'version' | 'imageTag'>, context: RunContext): string {
+  const what = settings.version || settings.imageTag || 'chart defaults';
+  return `Deploy ${what} from commit ${context.sha || 'unknown'} by ${context.actor || 'unknown'} in run ${context.runId || 'unknown'}`;
+}
+
+/** The commit a revision was deployed from, read back from the description helm-deploy gave it. */
+export function commitFromDescription(description: string): string | undefined {
+  return /from commit ([0-9a-f]{7,40})\b/.exec(description)?.[1];
+}
+
+/** The `--set-string` values for the image and app version; empty inputs leave the chart's defaults. */
+export function setStringValues(settings: Pick<DeploySettings, 'imageRepository' | 'imageTag' | 'version'>): Record<string, string> {
+  const values: Record<string, string> = {};
+  if (settings.imageRepository) values['image.repository'] = settings.imageRepository;
+  if (settings.imageTag) values['image.tag'] = settings.imageTag;
+  if (settings.version) values.appVersion = settings.version;
+  return values;
+}
+
+/** The revision an automatic rollback returned to, from helm's "Rollback to N" description. */
+export function rolledBackTo(description: string | undefined): number | undefined {
+  const match = /Rollback to (\d+)/.exec(description ?? '');
+  return match ? Number(match[1]) : undefined;
+}
+
+/** Charts are directories in the repository unless given as an OCI or HTTP(S) reference. */
+function isLocalChart(chart: string): boolean {
+  return !/^(oci|https?):\/\//.test(chart);
+}
+
+/** Hints appended to helm's own error for the failures people meet most. */
+function hintFor(error: unknown, settings: DeploySettings): string {
+  const text = error instanceof HelmError ? error.stderr : String(error);
+  if (/cluster unreachable|connection refused|no such host|i\/o timeout|certificate/i.test(text)) {
+    return '; check that the "kubeconfig" input (or KUBECONFIG) points at a reachable API server with valid credentials';
+  }
+  if (/values don't meet the specifications|schema/i.test(text)) {
+    return `; fix the values in ${settings.environment.file} (values:)${settings.valuesFile ? ` or ${settings.valuesFile}` : ''} to match ${settings.chart}/values.schema.json`;
+  }
+  if (/another operation .* in progress/i.test(text)) {
+    return `; wait for it, or roll the release back with the helm-rollback action (\`helm history ${settings.release} -n ${settings.namespace}\`)`;
+  }
+  return '';
+}
+
+/** Writes the environment's `values:` to a values file for helm. */
+function writeEnvironmentValues(settings: DeploySettings, tempDir: string): string {
+  const file = path.join(mkdtempSync(path.join(tempDir, 'helm-deploy-')), `${settings.environment.name}.values.yaml`);
+  writeFileSync(file, `# from ${settings.environment.file} (values:)\n${toYaml(settings.environment.values)}`);
+  return file;
+}
+
+/** Runs `helm upgrade --install` for one environment and records the outcome (outputs, summary, GitHub Deployment). */
+export async function deploy(settings: DeploySettings, deps: DeployDeps): Promise<DeployResult> {
+  const now = deps.now ?? Date.now;
+  const started = now();
+  const { helm, context } = deps;
+  const where = `release "${settings.release}" in namespace "${settings.namespace}"`;
+  const result: DeployResult = { status: 'failed', revision: '', previousRevision: '', deploymentId: '' };
+
+  let deploymentId: number | undefined;
+  if (deps.deployments && settings.dryRun === 'none') {
+    deploymentId = await deps.deployments.start({
+      environment: settings.environment.name,
+      ref: context.sha,
+      production: settings.production,
+      description: `Deploying ${settings.version || settings.imageTag || settings.chart} to ${settings.environment.name}`,
+      environmentUrl: settings.environmentUrl,
+    });
+    result.deploymentId = String(deploymentId);
+  }
+
+  let release: ReleaseInfo | undefined;
+  let failure: Error | undefined;
+  try {
+    if (isLocalChart(settings.chart) && !existsSync(path.join(settings.chart, 'Chart.yaml'))) {
+      throw new Error(
+        `chart "${settings.chart}": no Chart.yaml at ${path.resolve(settings.chart, 'Chart.yaml')}; set the "chart" input to the chart's directory (default helm/airq) and check out the repository first`,
+      );
+    }
+    if (settings.valuesFile && !existsSync(settings.valuesFile)) {
+      throw new Error(`values file "${settings.valuesFile}" does not exist; fix the "values-file" input or drop it`);
+    }
+    const options: UpgradeOptions = {
+      release: settings.release,
+      namespace: settings.namespace,
+      chart: settings.chart,
+      valuesFiles: [writeEnvironmentValues(settings, deps.tempDir ?? process.env.RUNNER_TEMP ?? tmpdir()), ...(settings.valuesFile ? [settings.valuesFile] : [])],
+      setString: setStringValues(settings),
+      description: releaseDescription(settings, context),
+      timeout: settings.timeout,
+      historyMax: settings.historyMax,
+      createNamespace: true,
+      rollbackOnFailure: true,
+      dryRun: settings.dryRun,
+    };
+    if (settings.dryRun !== 'client') {
+      // Render client-side first: a bad chart or invalid values fail here, before anything touches the cluster.
+      await helm.upgrade({ ...options, dryRun: 'client' });
+      const before = await helm.status(settings.release, settings.namespace);
+      result.previousRevision = before ? String(before.version) : '';
+    }
+    release = await helm.upgrade(options);
+    result.status = settings.dryRun === 'none' ? 'deployed' : 'dry-run';
+    result.revision = String(release.version);
+  } catch (error) {
+    failure = error instanceof Error ? error : new Error(String(error));
+    failure.message = `helm-deploy of ${where} to ${settings.environment.name} failed: ${failure.message}${hintFor(error, settings)}`;
+  }
+
+  let rollbackRevision: number | undefined;
+  if (failure && settings.dryRun === 'none' && result.previousRevision !== '') {
+    // --rollback-on-failure has already run: find out where it left the release.
+    const after = await helm.status(settings.release, settings.namespace).catch(() => undefined);
+    if (after && after.info.status === 'deployed' && String(after.version) !== result.previousRevision) {
+      result.status = 'rolled-back';
+      result.revision = String(after.version);
+      rollbackRevision = rolledBackTo(after.info.description) ?? Number(result.previousRevision);
+      failure.message += `; the release was rolled back automatically to revision ${rollbackRevision} (now revision ${after.version})`;
+    } else if (after) {
+      result.revision = String(after.version);
+    }
+  }
+
+  const seconds = ((now() - started) / 1000).toFixed(1);
+  if (deps.deployments && deploymentId !== undefined) {
+    if (failure) await deps.deployments.status(deploymentId, 'failure', failure.message, settings.environmentUrl);
+    else await deps.deployments.status(deploymentId, 'success', `Revision ${result.revision} deployed in ${seconds}s`, settings.environmentUrl);
+  }
+
+  core.setOutput('status', result.status);
+  core.setOutput('revision', result.revision);
+  core.setOutput('previous-revision', result.previousRevision);
+  core.setOutput('deployment-id', result.deploymentId);
+
+  const chartMeta = release?.chart?.metadata;
+  const chart = chartMeta ? `${chartMeta.name}-${chartMeta.version}` : settings.chart;
+  const appVersion = settings.version || chartMeta?.appVersion || '(chart default)';
+  const image = `${settings.imageRepository || '(chart default)'}:${settings.imageTag || '(chart default)'}`;
+  const heading = failure
+    ? `helm-deploy: ${settings.environment.name} failed${result.status === 'rolled-back' ? `, rolled back to revision ${rollbackRevision}` : ''}`
+    : settings.dryRun === 'none'
+      ? `helm-deploy: ${settings.environment.name} deployed revision ${result.revision}`
+      : `helm-deploy: ${settings.environment.name} dry run (${settings.dryRun})`;
+  await writeSummary({
+    heading,
+    paragraphs: failure ? [`**Reason:** ${failure.message}`] : [],
+    tables: [
+      {
+        header: ['', ''],
+        rows: [
+          ['Environment', settings.environment.name],
+          ['Release', `${settings.release} (namespace ${settings.namespace})`],
+          ['Revision', `${result.previousRevision || 'none'} → ${result.revision || 'none'}`],
+          ['Status', result.status],
+          ['Chart', chart],
+          ['App version', appVersion],
+          ['Image', image],
+          ['Duration', `${seconds}s`],
+          ...(result.deploymentId ? [['GitHub deployment', result.deploymentId]] : []),
+        ],
+      },
+    ],
+    ...(release?.info.notes ? { details: { label: 'Release notes (NOTES.txt)', body: release.info.notes.trimEnd() } } : {}),
+  });
+
+  if (failure) throw failure;
+  core.info(`${where}: ${result.status}, revision ${result.previousRevision || 'none'} → ${result.revision} in ${seconds}s`);
+  return result;
+}

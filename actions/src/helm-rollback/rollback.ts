@@ -1,0 +1,133 @@
+import * as core from '@actions/core';
+import type { Deployments } from '../lib/deployments.ts';
+import type { RunContext } from '../lib/github.ts';
+import type { Helm, HistoryEntry } from '../lib/helm.ts';
+import { writeSummary } from '../lib/summary.ts';
+import { commitFromDescription } from '../helm-deploy/deploy.ts';
+import type { RollbackSettings } from './settings.ts';
+import { chooseRollbackTarget } from './target.ts';
+
+export interface RollbackResult {
+  fromRevision: number;
+  toRevision: number;
+  /** The revision the rollback created (helm records a rollback as a new revision). */
+  newRevision: number;
+  fromVersion: string;
+  toVersion: string;
+}
+
+export interface RollbackDeps {
+  helm: Helm;
+  context: RunContext;
+  deployments?: Deployments;
+}
+
+/** The app version a revision ran: its `appVersion` value (set by helm-deploy), else the chart's appVersion. */
+async function versionOf(helm: Helm, settings: RollbackSettings, entry: HistoryEntry): Promise<string> {
+  const values = await helm.values(settings.release, settings.namespace, entry.revision);
+  const fromValues = values?.appVersion;
+  return typeof fromValues === 'string' && fromValues !== '' ? fromValues : entry.app_version;
+}
+
+/** Rolls a release back to a chosen earlier revision, verifies it, and records it (summary, GitHub Deployment). */
+export async function rollback(settings: RollbackSettings, deps: RollbackDeps): Promise<RollbackResult> {
+  const { helm, context } = deps;
+  const history = await helm.history(settings.release, settings.namespace);
+  const choice = chooseRollbackTarget(history, {
+    release: settings.release,
+    namespace: settings.namespace,
+    ...(settings.revision !== undefined ? { revision: settings.revision } : {}),
+  });
+  if (!choice.ok) {
+    await writeSummary({
+      heading: `helm-rollback: ${settings.environment.name} refused`,
+      paragraphs: [`**Refused:** ${choice.reason}`, `**Reason given:** ${settings.reason}`, 'The release was not changed.'],
+      ...(history ? { tables: [historyTable(history)] } : {}),
+    });
+    throw new Error(`helm-rollback refused: ${choice.reason}`);
+  }
+  const { current, target } = choice;
+  const fromVersion = await versionOf(helm, settings, current);
+  const toVersion = await versionOf(helm, settings, target);
+  core.info(`Rolling back ${settings.release} in ${settings.namespace}: revision ${current.revision} (${fromVersion}) → ${target.revision} (${toVersion}); reason: ${settings.reason}`);
+
+  let deploymentId: number | undefined;
+  if (deps.deployments) {
+    deploymentId = await deps.deployments.start({
+      environment: settings.environment.name,
+      ref: commitFromDescription(target.description) ?? context.sha,
+      production: settings.production,
+      description: `Rollback to revision ${target.revision} (${toVersion}): ${settings.reason}`,
+      environmentUrl: settings.environmentUrl,
+    });
+  }
+
+  let newRevision = 0;
+  try {
+    await helm.rollback({ release: settings.release, namespace: settings.namespace, revision: target.revision, timeout: settings.timeout });
+    const after = (await helm.history(settings.release, settings.namespace)) ?? [];
+    const now = after[after.length - 1];
+    if (!now || now.revision <= current.revision || now.status !== 'deployed') {
+      throw new Error(
+        `helm reported success, but the release's current revision is ${now ? `${now.revision} (${now.status})` : 'missing'}, not a new deployed revision; ` +
+          `inspect \`helm history ${settings.release} -n ${settings.namespace}\``,
+      );
+    }
+    newRevision = now.revision;
+    const nowVersion = await versionOf(helm, settings, now);
+    if (now.chart !== target.chart || nowVersion !== toVersion) {
+      throw new Error(
+        `revision ${now.revision} runs ${now.chart} ${nowVersion}, expected ${target.chart} ${toVersion} from revision ${target.revision}; ` +
+          `inspect \`helm history ${settings.release} -n ${settings.namespace}\``,
+      );
+    }
+  } catch (error) {
+    const message = `helm-rollback of release "${settings.release}" in namespace "${settings.namespace}" to revision ${target.revision} failed: ${(error as Error).message}`;
+    if (deps.deployments && deploymentId !== undefined) await deps.deployments.status(deploymentId, 'failure', message, settings.environmentUrl);
+    await writeSummary({
+      heading: `helm-rollback: ${settings.environment.name} failed`,
+      paragraphs: [`**Error:** ${message}`, `**Reason given:** ${settings.reason}`],
+    });
+    throw new Error(message);
+  }
+  if (deps.deployments && deploymentId !== undefined) {
+    await deps.deployments.status(deploymentId, 'success', `Rolled back to revision ${target.revision} (${toVersion}) as revision ${newRevision}`, settings.environmentUrl);
+  }
+
+  core.setOutput('from-revision', String(current.revision));
+  core.setOutput('to-revision', String(target.revision));
+  core.setOutput('from-version', fromVersion);
+  core.setOutput('to-version', toVersion);
+  core.setOutput('revision', String(newRevision));
+  await writeSummary({
+    heading: `helm-rollback: ${settings.environment.name} rolled back to revision ${target.revision}`,
+    tables: [
+      {
+        header: ['', 'From', 'To'],
+        rows: [
+          ['Revision', String(current.revision), `${target.revision} (now revision ${newRevision})`],
+          ['App version', fromVersion, toVersion],
+          ['Chart', current.chart, target.chart],
+          ['Status before', current.status, target.status],
+        ],
+      },
+      {
+        header: ['', ''],
+        rows: [
+          ['Environment', settings.environment.name],
+          ['Release', `${settings.release} (namespace ${settings.namespace})`],
+          ['Reason', settings.reason],
+          ['Actor', context.actor || 'unknown'],
+        ],
+      },
+    ],
+  });
+  return { fromRevision: current.revision, toRevision: target.revision, newRevision, fromVersion, toVersion };
+}
+
+function historyTable(history: HistoryEntry[]): { header: string[]; rows: string[][] } {
+  return {
+    header: ['Revision', 'Status', 'Chart', 'Updated', 'Description'],
+    rows: history.map((entry) => [String(entry.revision), entry.status, entry.chart, entry.updated, entry.description]),
+  };
+}
