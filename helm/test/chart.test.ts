@@ -1,0 +1,435 @@
+import { expect } from 'chai';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import {
+  ENVIRONMENTS,
+  REPO_ROOT,
+  containersOf,
+  find,
+  lintChart,
+  one,
+  podSpecOf,
+  renderChart,
+  selects,
+  type KubeObject,
+} from './support/chart.ts';
+import { validateObject } from './support/validate-objects.ts';
+
+const EXPECTED_API_REPLICAS: Record<(typeof ENVIRONMENTS)[number], { replicas?: number; hpa?: [number, number] }> = {
+  development: { replicas: 1 },
+  staging: { hpa: [1, 5] },
+  production: { replicas: 5 },
+};
+
+/** Pod templates of every workload, hooks and the test pod included, with where they come from. */
+function pods(objects: KubeObject[]) {
+  return objects.flatMap((o) => {
+    const pod = podSpecOf(o);
+    return pod ? [{ owner: `${o.kind}/${o.metadata.name}`, labels: (pod.metadata?.labels ?? {}) as Record<string, string>, spec: pod.spec }] : [];
+  });
+}
+
+function podsOfComponent(objects: KubeObject[], component: string) {
+  return pods(objects).filter((p) => p.labels['app.kubernetes.io/component'] === component);
+}
+
+function apiContainer(objects: KubeObject[]) {
+  const deployment = one(objects, 'Deployment', 'airq-api');
+  return deployment.spec.template.spec.containers.find((c: { name: string }) => c.name === 'api');
+}
+
+function readEnvironment(name: string): string {
+  return readFileSync(path.join(REPO_ROOT, 'environments', `${name}.yaml`), 'utf8');
+}
+
+function vclOf(objects: KubeObject[]): string {
+  return one(objects, 'ConfigMap', 'airq-cache').data['default.vcl'] as string;
+}
+
+describe('the Helm chart helm/airq', function () {
+  for (const environment of ENVIRONMENTS) {
+    describe(`rendered for ${environment}`, function () {
+      let objects: KubeObject[];
+      before(async function () {
+        objects = await renderChart({ environment, namespace: `airq-${environment}` });
+      });
+
+      it('passes helm lint --strict with the environment values', async function () {
+        const output = await lintChart({ environment });
+        expect(output).to.match(/1 chart\(s\) linted, 0 chart\(s\) failed/);
+      });
+
+      it('renders only objects that are valid for their Kubernetes kind', function () {
+        expect(objects.length).to.be.greaterThan(10);
+        for (const object of objects) validateObject(object);
+      });
+
+      it('runs exactly one database and one cache', function () {
+        const statefulSets = find(objects, 'StatefulSet');
+        expect(statefulSets.map((s) => s.metadata.name)).to.deep.equal(['airq-postgresql']);
+        expect(statefulSets[0]!.spec.replicas).to.equal(1);
+        expect(one(objects, 'Deployment', 'airq-cache').spec.replicas).to.equal(1);
+        expect(find(objects, 'Deployment').map((d) => d.metadata.name).sort()).to.deep.equal(['airq-api', 'airq-cache']);
+        expect(podsOfComponent(objects, 'database')).to.have.length(1);
+        expect(podsOfComponent(objects, 'cache')).to.have.length(1);
+      });
+
+      it('runs the API replica count or HPA bounds the environment asks for', function () {
+        const deployment = one(objects, 'Deployment', 'airq-api');
+        const expected = EXPECTED_API_REPLICAS[environment];
+        const hpas = find(objects, 'HorizontalPodAutoscaler');
+        if (expected.hpa) {
+          // With an HPA the Deployment leaves replicas alone, or every upgrade would reset the autoscaler's choice.
+          expect(deployment.spec).not.to.have.property('replicas');
+          expect(hpas).to.have.length(1);
+          expect([hpas[0]!.spec.minReplicas, hpas[0]!.spec.maxReplicas]).to.deep.equal(expected.hpa);
+          expect(hpas[0]!.spec.scaleTargetRef).to.deep.equal({ apiVersion: 'apps/v1', kind: 'Deployment', name: 'airq-api' });
+          expect(hpas[0]!.spec.metrics[0].resource.name).to.equal('cpu');
+        } else {
+          expect(deployment.spec.replicas).to.equal(expected.replicas);
+          expect(hpas).to.have.length(0);
+        }
+      });
+
+      it('gives every container, init and hook containers included, a restrictive securityContext and resources', function () {
+        const all = pods(objects);
+        expect(all.map((p) => p.owner)).to.include.members(['Job/airq-seed', 'Pod/airq-test']);
+        for (const { owner, spec } of all) {
+          expect(spec.securityContext, owner).to.include({ runAsNonRoot: true });
+          expect(spec.securityContext.runAsUser, owner).to.be.greaterThan(0);
+          expect(spec.securityContext.seccompProfile, owner).to.deep.equal({ type: 'RuntimeDefault' });
+          expect(spec.automountServiceAccountToken, owner).to.equal(false);
+          for (const container of containersOf(spec)) {
+            const where = `${owner} container ${container.name}`;
+            expect(container.securityContext, where).to.deep.include({
+              allowPrivilegeEscalation: false,
+              readOnlyRootFilesystem: true,
+              runAsNonRoot: true,
+              privileged: false,
+            });
+            expect(container.securityContext.capabilities, where).to.deep.equal({ drop: ['ALL'] });
+            expect(container.securityContext.seccompProfile, where).to.deep.equal({ type: 'RuntimeDefault' });
+            expect(container.resources?.requests?.memory, where).to.be.a('string');
+            expect(container.resources?.limits?.memory, where).to.be.a('string');
+          }
+        }
+      });
+
+      it('has NetworkPolicies whose selectors match the API and database pods and admit only the intended peers', function () {
+        const apiPolicy = one(objects, 'NetworkPolicy', 'airq-api');
+        const dbPolicy = one(objects, 'NetworkPolicy', 'airq-postgresql');
+        const [api] = podsOfComponent(objects, 'api');
+        const [database] = podsOfComponent(objects, 'database');
+        const [cache] = podsOfComponent(objects, 'cache');
+        const [seed] = podsOfComponent(objects, 'seed');
+        const [test] = podsOfComponent(objects, 'test');
+
+        // Each policy selects its own pods and no other pod of the release.
+        for (const p of pods(objects)) {
+          expect(selects(apiPolicy.spec.podSelector, p.labels), `API policy vs ${p.owner}`).to.equal(p.owner === api!.owner);
+          expect(selects(dbPolicy.spec.podSelector, p.labels), `database policy vs ${p.owner}`).to.equal(p.owner === database!.owner);
+        }
+
+        // Peers in this namespace are the rules that have a podSelector and no namespaceSelector.
+        const localPeers = (policy: KubeObject) =>
+          policy.spec.ingress.flatMap((rule: { from: { podSelector?: object; namespaceSelector?: object }[] }) =>
+            rule.from.filter((peer) => peer.podSelector && !peer.namespaceSelector),
+          );
+        const admitted = (policy: KubeObject, labels: Record<string, string>) =>
+          localPeers(policy).some((peer: { podSelector: object }) => selects(peer.podSelector, labels));
+        expect(admitted(apiPolicy, cache!.labels), 'cache reaches the API').to.equal(true);
+        expect(admitted(apiPolicy, seed!.labels), 'seed reaches the API').to.equal(false);
+        expect(admitted(apiPolicy, database!.labels), 'database reaches the API').to.equal(false);
+        expect(admitted(apiPolicy, test!.labels), 'test pod reaches the API').to.equal(false);
+        expect(admitted(dbPolicy, api!.labels), 'API reaches the database').to.equal(true);
+        expect(admitted(dbPolicy, seed!.labels), 'seed reaches the database').to.equal(true);
+        expect(admitted(dbPolicy, cache!.labels), 'cache reaches the database').to.equal(false);
+        expect(admitted(dbPolicy, test!.labels), 'test pod reaches the database').to.equal(false);
+
+        // The ingress controller is the one peer from another namespace, and the ports are the pods' named ports.
+        const foreign = apiPolicy.spec.ingress[0].from.filter((peer: { namespaceSelector?: object }) => peer.namespaceSelector);
+        expect(foreign).to.have.length(1);
+        expect(apiPolicy.spec.ingress[0].ports).to.deep.equal([{ port: 'http', protocol: 'TCP' }]);
+        expect(api!.spec.containers[0].ports[0].name).to.equal('http');
+        expect(dbPolicy.spec.ingress[0].ports).to.deep.equal([{ port: 'postgresql', protocol: 'TCP' }]);
+      });
+
+      it('routes the Ingress to the cache Service, with the host of the environment', function () {
+        const ingress = one(objects, 'Ingress', 'airq');
+        const cacheService = one(objects, 'Service', 'airq-cache');
+        const rule = ingress.spec.rules[0];
+        expect(rule.host).to.equal(new URL((parseYaml(readEnvironment(environment)) as { pipeline: { url: string } }).pipeline.url).host);
+        expect(rule.http.paths[0].backend.service).to.deep.equal({
+          name: cacheService.metadata.name,
+          port: { number: cacheService.spec.ports[0].port },
+        });
+      });
+    });
+  }
+
+  describe('with the chart defaults', function () {
+    let objects: KubeObject[];
+    before(async function () {
+      objects = await renderChart();
+    });
+
+    it('probes the API on its named port: startup and liveness on /health/live, readiness on /health/ready', function () {
+      const container = apiContainer(objects);
+      expect(container.ports).to.deep.equal([{ name: 'http', containerPort: 8080, protocol: 'TCP' }]);
+      expect(container.startupProbe.httpGet).to.deep.equal({ path: '/health/live', port: 'http' });
+      expect(container.livenessProbe.httpGet).to.deep.equal({ path: '/health/live', port: 'http' });
+      expect(container.readinessProbe.httpGet).to.deep.equal({ path: '/health/ready', port: 'http' });
+      // The startup probe gives a cold start (migrations done, pool connecting) a minute before liveness can kill it.
+      expect(container.startupProbe.periodSeconds * container.startupProbe.failureThreshold).to.be.at.least(60);
+    });
+
+    it('gives the API every configuration variable of the contract, DATABASE_URL built from the Secret', function () {
+      const configMap = one(objects, 'ConfigMap', 'airq-api');
+      const container = apiContainer(objects);
+      expect(container.envFrom).to.deep.equal([{ configMapRef: { name: 'airq-api' } }]);
+      expect(Object.keys(configMap.data).sort()).to.deep.equal(
+        [
+          'APP_VERSION',
+          'CACHE_MAX_AGE_SECONDS',
+          'CACHE_STALE_WHILE_REVALIDATE_SECONDS',
+          'DB_POOL_MAX',
+          'DB_STATEMENT_TIMEOUT_MS',
+          'LOG_LEVEL',
+          'PORT',
+          'SHUTDOWN_DRAIN_MS',
+        ].sort(),
+      );
+      expect(configMap.data.PORT).to.equal('8080');
+      const names = container.env.map((e: { name: string }) => e.name);
+      // $(DB_PASSWORD) only expands when DB_PASSWORD is defined earlier in the list.
+      expect(names).to.deep.equal(['DB_PASSWORD', 'DATABASE_URL']);
+      const secret = one(objects, 'Secret', 'airq-postgresql');
+      expect(container.env[0].valueFrom.secretKeyRef).to.deep.equal({ name: 'airq-postgresql', key: 'password' });
+      expect(secret.data).to.have.property('password');
+      expect(Buffer.from(secret.data.password, 'base64').toString()).to.match(/^[A-Za-z0-9]{32}$/);
+      expect(container.env[1].value).to.equal('postgres://airq:$(DB_PASSWORD)@airq-postgresql.airq-test.svc:5432/airq');
+    });
+
+    it('gives the API a grace period covering the preStop pause, SHUTDOWN_DRAIN_MS and in-flight requests', function () {
+      const deployment = one(objects, 'Deployment', 'airq-api');
+      const container = apiContainer(objects);
+      const drainMs = Number(one(objects, 'ConfigMap', 'airq-api').data.SHUTDOWN_DRAIN_MS);
+      expect(container.lifecycle.preStop.exec.command).to.deep.equal(['sleep', '5']);
+      expect(drainMs).to.equal(5000);
+      expect(deployment.spec.template.spec.terminationGracePeriodSeconds).to.equal(5 + 5 + 15);
+    });
+
+    it('follows shutdown settings: a longer drain lengthens the grace period', async function () {
+      const longer = await renderChart({ set: ['api.shutdown.drainMs=20500', 'api.shutdown.preStopSeconds=8'] });
+      expect(one(longer, 'ConfigMap', 'airq-api').data.SHUTDOWN_DRAIN_MS).to.equal('20500');
+      expect(apiContainer(longer).lifecycle.preStop.exec.command).to.deep.equal(['sleep', '8']);
+      expect(one(longer, 'Deployment', 'airq-api').spec.template.spec.terminationGracePeriodSeconds).to.equal(8 + 21 + 15);
+    });
+
+    it('runs migrations in an init container before the API container starts', function () {
+      const spec = one(objects, 'Deployment', 'airq-api').spec.template.spec;
+      expect(spec.initContainers.map((c: { name: string }) => c.name)).to.deep.equal(['migrate']);
+      expect(spec.initContainers[0].command).to.deep.equal(['node', 'db/src/cli.ts', 'migrate']);
+      expect(spec.initContainers[0].workingDir).to.equal('/app');
+      expect(spec.initContainers[0].env.map((e: { name: string }) => e.name)).to.deep.equal(['DB_PASSWORD', 'DATABASE_URL']);
+      expect(spec.containers[0].command).to.deep.equal(['node', 'api/src/server.ts']);
+    });
+
+    it('runs the seed as a post-install/post-upgrade hook that bans the cache with the token from the cache Secret', function () {
+      const job = one(objects, 'Job', 'airq-seed');
+      expect(job.metadata.annotations).to.deep.include({
+        'helm.sh/hook': 'post-install,post-upgrade',
+        'helm.sh/hook-delete-policy': 'before-hook-creation,hook-succeeded',
+      });
+      const spec = job.spec.template.spec;
+      expect(spec.restartPolicy).to.equal('Never');
+      expect(spec.initContainers.map((c: { name: string }) => c.name)).to.deep.equal(['wait-for-database', 'migrate']);
+      const seed = spec.containers[0];
+      expect(seed.command).to.deep.equal(['node', 'db/src/cli.ts', 'seed']);
+      const env = Object.fromEntries(seed.env.map((e: { name: string; value?: string; valueFrom?: unknown }) => [e.name, e.value ?? e.valueFrom]));
+      expect(env.DATABASE_URL).to.equal(apiContainer(objects).env[1].value);
+      const cacheService = one(objects, 'Service', 'airq-cache');
+      expect(env.CACHE_BAN_URL).to.equal(`http://airq-cache.airq-test.svc:${cacheService.spec.ports[0].port}/`);
+      expect(env.CACHE_BAN_TOKEN).to.deep.equal({ secretKeyRef: { name: 'airq-cache', key: 'ban-token' } });
+      const cacheSecret = one(objects, 'Secret', 'airq-cache');
+      const token = Buffer.from(cacheSecret.data['ban-token'], 'base64').toString();
+      expect(token).to.match(/^[A-Za-z0-9]{40}$/);
+      // The VCL include that checks BANs carries the same token the seeder sends.
+      expect(Buffer.from(cacheSecret.data['ban-token.vcl'], 'base64').toString()).to.include(`!= "${token}"`);
+      expect(env.SEED_TIMEZONE).to.equal('UTC');
+    });
+
+    it('passes a seed file and timezone from values to the seeder', async function () {
+      const custom = await renderChart({ set: ['seed.file=/data/big.csv', 'seed.timezone=Europe/Lisbon'] });
+      const seed = one(custom, 'Job', 'airq-seed').spec.template.spec.containers[0];
+      expect(seed.command).to.deep.equal(['node', 'db/src/cli.ts', 'seed', '--file', '/data/big.csv']);
+      expect(seed.env.find((e: { name: string }) => e.name === 'SEED_TIMEZONE').value).to.equal('Europe/Lisbon');
+    });
+
+    it('checks readiness and /air_quality through the cache Service in the helm test pod', function () {
+      const pod = one(objects, 'Pod', 'airq-test');
+      expect(pod.metadata.annotations!['helm.sh/hook']).to.equal('test');
+      const container = pod.spec.containers[0];
+      expect(container.env).to.deep.equal([{ name: 'CACHE_URL', value: 'http://airq-cache.airq-test.svc:80' }]);
+      expect(container.command.join(' ')).to.include("'/health/ready'").and.to.include("'/air_quality?limit=1'");
+    });
+
+    it('mounts no ServiceAccount token anywhere', function () {
+      const account = one(objects, 'ServiceAccount', 'airq');
+      expect(account.automountServiceAccountToken).to.equal(false);
+      for (const pod of pods(objects)) expect(pod.spec.serviceAccountName, pod.owner).to.equal('airq');
+    });
+
+    it('spreads API pods over nodes and zones and keeps all but one available during disruptions', function () {
+      const spec = one(objects, 'Deployment', 'airq-api').spec.template;
+      const constraints = spec.spec.topologySpreadConstraints;
+      expect(constraints.map((c: { topologyKey: string }) => c.topologyKey)).to.deep.equal(['kubernetes.io/hostname', 'topology.kubernetes.io/zone']);
+      for (const c of constraints) expect(selects(c.labelSelector, spec.metadata.labels)).to.equal(true);
+      const pdb = one(objects, 'PodDisruptionBudget', 'airq-api');
+      expect(pdb.spec.maxUnavailable).to.equal(1);
+      expect(selects(pdb.spec.selector, spec.metadata.labels)).to.equal(true);
+      expect(selects(pdb.spec.selector, one(objects, 'Deployment', 'airq-cache').spec.template.metadata.labels)).to.equal(false);
+    });
+
+    it('keeps the generated database password Secret when the release is uninstalled', function () {
+      expect(one(objects, 'Secret', 'airq-postgresql').metadata.annotations).to.deep.equal({ 'helm.sh/resource-policy': 'keep' });
+      const statefulSet = one(objects, 'StatefulSet', 'airq-postgresql');
+      expect(statefulSet.spec.volumeClaimTemplates[0].spec.resources.requests.storage).to.equal('2Gi');
+      expect(statefulSet.spec.serviceName).to.equal(one(objects, 'Service', 'airq-postgresql').metadata.name);
+      expect(one(objects, 'Service', 'airq-postgresql').spec.clusterIP).to.equal('None');
+    });
+
+    it('renders no prometheus-operator objects and no backup CronJob unless asked', function () {
+      expect(find(objects, 'ServiceMonitor')).to.have.length(0);
+      expect(find(objects, 'PrometheusRule')).to.have.length(0);
+      expect(find(objects, 'CronJob')).to.have.length(0);
+    });
+  });
+
+  describe('with values that change how it renders', function () {
+    it('carries --set service.port=9090 to the Service and to the cache backend', async function () {
+      const objects = await renderChart({ environment: 'production', set: ['service.port=9090'] });
+      const service = one(objects, 'Service', 'airq-api');
+      expect(service.spec.ports).to.deep.equal([{ name: 'http', port: 9090, targetPort: 'http', protocol: 'TCP' }]);
+      const vcl = vclOf(objects);
+      expect(vcl).to.match(/\.host = "airq-api\.airq-test\.svc";\s+\.port = "9090";/);
+      // The pod keeps its own port: everything that targets the container uses the port's name.
+      expect(apiContainer(objects).ports[0]).to.include({ name: 'http', containerPort: 8080 });
+      expect(JSON.stringify(objects.filter((o) => o.kind !== 'Deployment' && o.kind !== 'ConfigMap'))).not.to.include('8080');
+    });
+
+    it('uses appVersion as APP_VERSION and image tag, and image.tag when given', async function () {
+      const byVersion = await renderChart({ set: ['appVersion=1.4.2'] });
+      expect(one(byVersion, 'ConfigMap', 'airq-api').data.APP_VERSION).to.equal('1.4.2');
+      expect(apiContainer(byVersion).image).to.equal('ghcr.io/example/airq:1.4.2');
+      const byTag = await renderChart({ set: ['appVersion=1.4.2', 'image.repository=registry.example/airq', 'image.tag=sha-abc123'] });
+      expect(apiContainer(byTag).image).to.equal('registry.example/airq:sha-abc123');
+      for (const pod of pods(byTag).filter((p) => ['api', 'seed', 'test'].includes(p.labels['app.kubernetes.io/component']!))) {
+        for (const c of containersOf(pod.spec)) expect(c.image, `${pod.owner} ${c.name}`).to.equal('registry.example/airq:sha-abc123');
+      }
+    });
+
+    it('rolls the API pods when their configuration changes, and only then', async function () {
+      const checksum = (objects: KubeObject[]) =>
+        one(objects, 'Deployment', 'airq-api').spec.template.metadata.annotations['checksum/config'] as string;
+      const base = await renderChart({ set: ['postgresql.auth.existingSecret=db'] });
+      const same = await renderChart({ set: ['postgresql.auth.existingSecret=db'] });
+      const changed = await renderChart({ set: ['postgresql.auth.existingSecret=db', 'api.logLevel=debug'] });
+      expect(checksum(base)).to.match(/^[0-9a-f]{64}$/);
+      expect(checksum(same)).to.equal(checksum(base));
+      expect(checksum(changed)).not.to.equal(checksum(base));
+    });
+
+    it('rolls Varnish when the VCL changes', async function () {
+      const checksum = (objects: KubeObject[]) =>
+        one(objects, 'Deployment', 'airq-cache').spec.template.metadata.annotations['checksum/vcl'] as string;
+      const base = await renderChart();
+      const changed = await renderChart({ set: ['cache.graceSeconds=60'] });
+      expect(vclOf(changed)).to.include('set beresp.grace = 60s;');
+      expect(checksum(changed)).not.to.equal(checksum(base));
+    });
+
+    it('keeps the BAN token it is given in the Secret and the VCL include', async function () {
+      const objects = await renderChart({ set: ['cache.ban.token=a-fixed-token-0123456789'] });
+      const secret = one(objects, 'Secret', 'airq-cache');
+      expect(Buffer.from(secret.data['ban-token'], 'base64').toString()).to.equal('a-fixed-token-0123456789');
+      expect(Buffer.from(secret.data['ban-token.vcl'], 'base64').toString()).to.include('"a-fixed-token-0123456789"');
+    });
+
+    it('renders a valid ServiceMonitor and PrometheusRule on the API metrics when enabled', async function () {
+      const objects = await renderChart({
+        environment: 'production',
+        set: ['metrics.serviceMonitor.enabled=true', 'metrics.prometheusRule.enabled=true'],
+      });
+      for (const object of objects) validateObject(object);
+      const monitor = one(objects, 'ServiceMonitor', 'airq-api');
+      expect(selects(monitor.spec.selector, one(objects, 'Service', 'airq-api').metadata.labels)).to.equal(true);
+      expect(selects(monitor.spec.selector, one(objects, 'Service', 'airq-cache').metadata.labels)).to.equal(false);
+      expect(monitor.spec.endpoints).to.deep.equal([{ port: 'http', path: '/metrics', interval: '30s' }]);
+      const rules = one(objects, 'PrometheusRule', 'airq').spec.groups.flatMap((g: { rules: { alert: string; expr: string }[] }) => g.rules);
+      expect(rules.map((r: { alert: string }) => r.alert)).to.deep.equal([
+        'AirqApiHighErrorRate',
+        'AirqApiHighLatency',
+        'AirqApiNotReady',
+        'AirqApiDown',
+        'AirqSeedFailed',
+      ]);
+      // The API exports http_request_duration_seconds (api/src/metrics.ts): its _count carries the status label.
+      expect(rules[0].expr).to.include('http_request_duration_seconds_count{namespace="airq-test", job="airq-api", status=~"5.."}');
+      expect(rules[4].expr).to.include('kube_job_status_failed{namespace="airq-test", job_name=~"airq-seed.*"}');
+      // Prometheus must get through the API's NetworkPolicy to scrape it.
+      const policy = one(objects, 'NetworkPolicy', 'airq-api');
+      expect(policy.spec.ingress[0].from).to.deep.include({
+        namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } },
+        podSelector: {},
+      });
+    });
+
+    it('backs the database up with pg_dump to a kept volume when enabled, and lets the backup pods reach it', async function () {
+      const objects = await renderChart({ set: ['postgresql.backup.enabled=true'] });
+      for (const object of objects) validateObject(object);
+      const cronJob = one(objects, 'CronJob', 'airq-backup');
+      expect(cronJob.spec.schedule).to.equal('17 3 * * *');
+      expect(cronJob.spec.concurrencyPolicy).to.equal('Forbid');
+      const pod = cronJob.spec.jobTemplate.spec.template;
+      expect(pod.spec.containers[0].command.join(' ')).to.include('pg_dump --format=custom');
+      expect(pod.spec.volumes[0].persistentVolumeClaim.claimName).to.equal('airq-backup');
+      expect(one(objects, 'PersistentVolumeClaim', 'airq-backup').metadata.annotations).to.deep.equal({ 'helm.sh/resource-policy': 'keep' });
+      const dbPolicy = one(objects, 'NetworkPolicy', 'airq-postgresql');
+      const peers = dbPolicy.spec.ingress[0].from as { podSelector: object }[];
+      expect(peers.some((peer) => selects(peer.podSelector, pod.metadata.labels))).to.equal(true);
+    });
+
+    it('uses an external database instead of the StatefulSet when postgresql.enabled is false', async function () {
+      const objects = await renderChart({
+        values: {
+          postgresql: { enabled: false },
+          externalDatabase: { host: 'db.example.internal', existingSecret: 'airq-db', passwordKey: 'pw', sslMode: 'verify-full' },
+        },
+      });
+      for (const object of objects) validateObject(object);
+      expect(find(objects, 'StatefulSet')).to.have.length(0);
+      expect(find(objects, 'NetworkPolicy').map((p) => p.metadata.name)).to.deep.equal(['airq-api']);
+      expect(find(objects, 'Secret').map((s) => s.metadata.name)).to.deep.equal(['airq-cache']);
+      const env = apiContainer(objects).env;
+      expect(env[0].valueFrom.secretKeyRef).to.deep.equal({ name: 'airq-db', key: 'pw' });
+      expect(env[1].value).to.equal('postgres://airq:$(DB_PASSWORD)@db.example.internal:5432/airq?sslmode=verify-full');
+    });
+
+    it('names what is missing when postgresql.enabled is false without an external host', async function () {
+      const failure = await renderChart({ set: ['postgresql.enabled=false'] }).then(
+        () => undefined,
+        (error: Error) => error,
+      );
+      expect(failure?.message).to.include('externalDatabase.host is required when postgresql.enabled is false');
+    });
+
+    it('applies a nodeSelector given for the API to the API pods only, over the global one', async function () {
+      const objects = await renderChart({ values: { nodeSelector: { pool: 'general' }, api: { nodeSelector: { 'airq/pool': 'none' } } } });
+      expect(one(objects, 'Deployment', 'airq-api').spec.template.spec.nodeSelector).to.deep.equal({ pool: 'general', 'airq/pool': 'none' });
+      expect(one(objects, 'Deployment', 'airq-cache').spec.template.spec.nodeSelector).to.deep.equal({ pool: 'general' });
+    });
+  });
+});
+
