@@ -1,0 +1,37 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export const BUILD_SCRIPT = path.join(REPO_ROOT, 'e2e', 'tools', 'build.sh');
+export const CONTROL_PLANE_BINARIES = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kwok'] as const;
+
+export type ToolsLookup = { binDir: string; missing?: undefined } | { binDir?: undefined; missing: string };
+
+function hasGo(): boolean {
+  return spawnSync('go', ['version'], { stdio: 'ignore' }).status === 0;
+}
+
+/**
+ * Where the control-plane binaries are: `AIRQ_TOOLS_BIN` if set, else whatever `e2e/tools/build.sh` reports — which
+ * reuses its cache in milliseconds and builds only on a cold cache (minutes). Returns `missing` with the reason and
+ * the fix when they cannot be had (no Go and no cache), for `skipUnlessAvailable`.
+ */
+export function controlPlaneTools(): ToolsLookup {
+  const fromEnv = process.env.AIRQ_TOOLS_BIN;
+  if (fromEnv) {
+    const absent = CONTROL_PLANE_BINARIES.filter((name) => !existsSync(path.join(fromEnv, name)));
+    if (absent.length) return { missing: `AIRQ_TOOLS_BIN=${fromEnv} lacks ${absent.join(', ')}; unset it or run bash e2e/tools/build.sh` };
+    return { binDir: fromEnv };
+  }
+  // The script needs Go only to build; on a warm cache it just prints the directory.
+  const run = spawnSync('bash', [BUILD_SCRIPT], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  process.stderr.write(run.stderr);
+  const binDir = /^AIRQ_TOOLS_BIN=(.+)$/m.exec(run.stdout)?.[1];
+  if (run.status === 0 && binDir) return { binDir };
+  const reason = hasGo()
+    ? `bash e2e/tools/build.sh failed (exit ${run.status}); see its output above`
+    : 'Go is not installed, so bash e2e/tools/build.sh cannot build kube-apiserver, etcd and kwok; install Go >= 1.25 (https://go.dev/dl)';
+  return { missing: reason };
+}
