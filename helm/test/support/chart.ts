@@ -23,6 +23,7 @@ export interface KubeObject {
   spec?: any;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   data?: any;
+  automountServiceAccountToken?: boolean;
 }
 
 export interface RenderOptions {
