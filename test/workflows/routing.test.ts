@@ -1,0 +1,88 @@
+import { expect } from 'chai';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { checkRow, rows, type Row } from './scenarios.ts';
+import { loadWorkflows, REPO_ROOT, type LoadedWorkflow } from './support/workflows.ts';
+
+describe('pipeline routing: which event runs which jobs, in which environment', function () {
+  let workflows: LoadedWorkflow[];
+
+  before(async function () {
+    workflows = await loadWorkflows();
+  });
+
+  for (const row of rows) {
+    it(row.name, async function () {
+      await checkRow(row, workflows);
+    });
+  }
+
+  it('gives every deploy and rollback job an environment from the registry and a URL', async function () {
+    const environments = ['development', 'staging', 'production'];
+    for (const row of rows) {
+      const report = await checkRow(row, workflows);
+      for (const job of report.jobs.filter((run) => run.environment)) {
+        expect(environments, `${row.name}: ${job.key}`).to.include(job.environment);
+        expect(job.environmentUrl, `${row.name}: ${job.key} has no environment url`).to.match(/^https:\/\//);
+      }
+    }
+  });
+});
+
+/** Applies a text edit to one workflow file in memory, failing if the edit does not apply. */
+function mutate(file: string, from: string | RegExp, to: string): Map<string, string> {
+  const relative = `.github/workflows/${file}`;
+  const original = readFileSync(path.join(REPO_ROOT, relative), 'utf8');
+  const edited = original.replace(from, to);
+  if (edited === original) throw new Error(`mutation of ${file} did not apply: ${String(from)} not found`);
+  return new Map([[relative, edited]]);
+}
+
+async function failsWith(row: Row, overrides: Map<string, string>): Promise<string> {
+  const workflows = await loadWorkflows(overrides);
+  try {
+    await checkRow(row, workflows, overrides);
+  } catch (error) {
+    // Only a failed expectation counts: a crash of the harness would prove nothing about the routing.
+    if ((error as Error).name !== 'AssertionError') throw error;
+    return (error as Error).message;
+  }
+  throw new Error(`the mutated workflows still pass "${row.name}": the routing tests would not notice this change`);
+}
+
+function row(name: string): Row {
+  const found = rows.find((candidate) => candidate.name.startsWith(name));
+  if (!found) throw new Error(`no scenario row starting with "${name}"`);
+  return found;
+}
+
+describe('pipeline routing tests bite: a changed mapping breaks a scenario', function () {
+  it('notices when staging is dropped from the deploy branches', async function () {
+    const message = await failsWith(row('a push to staging'), mutate('deploy.yml', 'branches: [development, staging, master]', 'branches: [development, master]'));
+    expect(message).to.contain('a push to staging');
+  });
+
+  it('notices when the release tag filter stops matching v1.2.3', async function () {
+    await failsWith(row('a release tag v1.2.3'), mutate('deploy.yml', "tags: ['v*.*.*']", "tags: ['release-*']"));
+  });
+
+  it('notices when the deploy job stops waiting for the resolve decision', async function () {
+    await failsWith(row('a push to master'), mutate('deploy.yml', "if: needs.resolve.outputs.deploy == 'true'", 'if: always()'));
+  });
+
+  it('notices when the release gate is skipped for production', async function () {
+    await failsWith(row('a release tag v1.2.3'), mutate('deploy-environment.yml', 'if: inputs.release-gate', 'if: false'));
+  });
+
+  it('notices when the smoke test no longer waits for a successful deploy', async function () {
+    await failsWith(row('a failed deploy'), mutate('deploy-environment.yml', /(smoke:\n(?:.*\n)*?\s+needs: deploy\n)/, '$1    if: always()\n'));
+  });
+
+  it('notices when pull requests into staging stop running CI', async function () {
+    await failsWith(row('a pull request into staging'), mutate('ci.yml', 'branches: [development, staging, master]', 'branches: [development, master]'));
+  });
+
+  it('notices when the rollback binds a different environment than the one chosen', async function () {
+    await failsWith(row('a rollback dispatched for staging'), mutate('rollback.yml', 'name: ${{ needs.resolve.outputs.environment }}', "name: production"));
+  });
+});

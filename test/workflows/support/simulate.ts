@@ -1,0 +1,342 @@
+/**
+ * Simulates what GitHub would run for an event: which workflows trigger (on: filters), which jobs run (needs + if:,
+ * with the status-function rules), in which environment, with which step inputs — expanding local reusable
+ * workflows and feeding the real outputs of our resolve-environment action where the workflows use them.
+ */
+import type { ActionStep, Job, ReusableWorkflowJob, Step, WorkflowJob } from '@actions/workflow-parser/model/workflow-template';
+import type { GitHubEvent } from '../../../actions/test/support/events.ts';
+import { runAction } from '../../../actions/test/support/run-action.ts';
+import { evaluate, evaluateScalar, evaluateToken, truthy, type Value } from './expressions.ts';
+import { pullRequestMatches, pushMatches, type RefFilter } from './filter-pattern.ts';
+import { loadRawWorkflow, readActionMetadata, type LoadedWorkflow, type Overrides, type RawJob, type RawWorkflow } from './workflows.ts';
+
+export type Result = 'success' | 'failure' | 'skipped';
+
+export interface StepRun {
+  id: string;
+  /** `./actions/helm-deploy`, `actions/checkout@<sha>` or `run`. */
+  uses: string;
+  ran: boolean;
+  with: Record<string, Value>;
+  outputs: Record<string, string>;
+}
+
+export interface JobRun {
+  /** `deploy.yml:image`, or `deploy.yml:deploy/deploy` for a job of a called reusable workflow. */
+  key: string;
+  result: Result;
+  /** The environment the job is bound to (evaluated), when it ran and has one. */
+  environment?: string;
+  environmentUrl?: string;
+  /** The called workflow's inputs, for a reusable-workflow job. */
+  inputs?: Record<string, Value>;
+  steps: StepRun[];
+  outputs: Record<string, Value>;
+}
+
+export interface Scenario {
+  event: GitHubEvent;
+  /** For workflow_dispatch: which workflow file was dispatched. */
+  workflow?: string;
+  /** Files the push or pull request changes (for `paths` filters). */
+  changedFiles?: string[];
+  /** Job keys that fail when they run (default: every job that runs succeeds). */
+  failing?: string[];
+}
+
+export interface Report {
+  /** Workflow files the event triggers. */
+  workflows: string[];
+  jobs: JobRun[];
+  /** `file:job` (or `file:job → environment`) for every job that ran, sorted: what scenario tables assert. */
+  ran: string[];
+}
+
+const REPOSITORY = 'airq-org/airq';
+
+/** The `github` context the runner would build for `event`. */
+export function githubContext(event: GitHubEvent, workflowFile: string): Record<string, Value> {
+  const isTag = event.ref.startsWith('refs/tags/');
+  const refName = event.eventName === 'pull_request' ? event.ref.replace(/^refs\//, '') : event.ref.replace(/^refs\/(heads|tags)\//, '');
+  return {
+    event_name: event.eventName,
+    event: event.payload as Value,
+    ref: event.ref,
+    ref_name: refName,
+    ref_type: isTag ? 'tag' : 'branch',
+    sha: event.sha,
+    base_ref: event.baseRef ?? '',
+    head_ref: event.headRef ?? '',
+    repository: REPOSITORY,
+    repository_owner: REPOSITORY.split('/')[0]!,
+    actor: 'octocat',
+    triggering_actor: 'octocat',
+    run_id: '9876543210',
+    run_number: '17',
+    run_attempt: '1',
+    server_url: 'https://github.com',
+    api_url: 'https://api.github.com',
+    workflow: workflowFile.replace(/\.ya?ml$/, ''),
+    workflow_ref: `${REPOSITORY}/.github/workflows/${workflowFile}@${event.ref}`,
+    token: '***',
+  };
+}
+
+/** Whether `workflow`'s `on:` selects the scenario's event. */
+export function triggers(workflow: LoadedWorkflow, scenario: Scenario): boolean {
+  const events = workflow.template.events;
+  const { event } = scenario;
+  switch (event.eventName) {
+    case 'push':
+      return events.push !== undefined && pushMatches(events.push as RefFilter, event.ref, scenario.changedFiles);
+    case 'pull_request': {
+      const action = String((event.payload as { action?: string }).action ?? 'opened');
+      return events.pull_request !== undefined && pullRequestMatches(events.pull_request as RefFilter, event.baseRef ?? '', action, scenario.changedFiles);
+    }
+    case 'workflow_dispatch':
+      return events.workflow_dispatch !== undefined && scenario.workflow === workflow.file;
+    default:
+      return false;
+  }
+}
+
+/** Runs (in simulation) every workflow the scenario's event triggers. */
+export async function simulate(workflows: readonly LoadedWorkflow[], scenario: Scenario, overrides?: Overrides): Promise<Report> {
+  const triggered = workflows.filter((workflow) => triggers(workflow, scenario));
+  const jobs: JobRun[] = [];
+  for (const workflow of triggered) {
+    const inputs = scenario.event.eventName === 'workflow_dispatch' ? dispatchInputs(workflow, scenario.event) : {};
+    const runner = new WorkflowRun((id) => `${workflow.file}:${id}`, workflow.raw, scenario, inputs, githubContext(scenario.event, workflow.file), overrides);
+    jobs.push(...(await runner.run(workflow.template.jobs)));
+  }
+  const ran = jobs
+    .filter((job) => job.result !== 'skipped')
+    .map((job) => (job.environment ? `${job.key} → ${job.environment}` : job.key))
+    .sort();
+  return { workflows: triggered.map((workflow) => workflow.file), jobs, ran };
+}
+
+/** The dispatch form's values with the workflow's declared defaults and types applied. */
+function dispatchInputs(workflow: LoadedWorkflow, event: GitHubEvent): Record<string, Value> {
+  const given = ((event.payload as { inputs?: Record<string, string> }).inputs ?? {}) as Record<string, string>;
+  const declared = workflow.template.events.workflow_dispatch?.inputs ?? {};
+  const inputs: Record<string, Value> = {};
+  for (const [name, config] of Object.entries(declared)) {
+    const value = given[name] ?? config.default ?? '';
+    if (config.required && (value === '' || value === undefined)) throw new Error(`${workflow.file}: dispatch input "${name}" is required`);
+    if (String(config.type) === 'choice' && value !== '' && !(config.options ?? []).includes(String(value))) {
+      throw new Error(`${workflow.file}: dispatch input "${name}": "${String(value)}" is not one of ${JSON.stringify(config.options)}`);
+    }
+    inputs[name] = String(config.type) === 'boolean' ? String(value) === 'true' : (value as Value);
+  }
+  for (const name of Object.keys(given)) {
+    if (!(name in declared)) throw new Error(`${workflow.file}: dispatch input "${name}" is not declared under on.workflow_dispatch.inputs`);
+  }
+  return inputs;
+}
+
+class WorkflowRun {
+  private readonly results = new Map<string, JobRun>();
+
+  private readonly keyOf: (jobId: string) => string;
+  private readonly raw: RawWorkflow;
+  private readonly scenario: Scenario;
+  private readonly inputs: Record<string, Value>;
+  private readonly github: Record<string, Value>;
+  private readonly overrides: Overrides | undefined;
+
+  constructor(
+    keyOf: (jobId: string) => string,
+    raw: RawWorkflow,
+    scenario: Scenario,
+    inputs: Record<string, Value>,
+    github: Record<string, Value>,
+    overrides?: Overrides,
+  ) {
+    this.keyOf = keyOf;
+    this.raw = raw;
+    this.scenario = scenario;
+    this.inputs = inputs;
+    this.github = github;
+    this.overrides = overrides;
+  }
+
+  async run(jobs: readonly WorkflowJob[]): Promise<JobRun[]> {
+    const byId = new Map(jobs.map((job) => [job.id.value, job]));
+    const order: WorkflowJob[] = [];
+    const visiting = new Set<string>();
+    const visit = (job: WorkflowJob) => {
+      if (order.includes(job)) return;
+      if (visiting.has(job.id.value)) throw new Error(`${this.keyOf(job.id.value)}: jobs form a needs cycle at ${job.id.value}`);
+      visiting.add(job.id.value);
+      for (const need of job.needs ?? []) {
+        const dependency = byId.get(need.value);
+        if (!dependency) throw new Error(`${this.keyOf(job.id.value)}: needs unknown job ${need.value}`);
+        visit(dependency);
+      }
+      order.push(job);
+    };
+    jobs.forEach(visit);
+
+    const runs: JobRun[] = [];
+    for (const job of order) runs.push(...(await this.runJob(job, byId)));
+    return runs;
+  }
+
+  private ancestors(job: WorkflowJob, byId: Map<string, WorkflowJob>, seen = new Set<string>()): Set<string> {
+    for (const need of job.needs ?? []) {
+      if (seen.has(need.value)) continue;
+      seen.add(need.value);
+      this.ancestors(byId.get(need.value)!, byId, seen);
+    }
+    return seen;
+  }
+
+  private baseContexts(): Record<string, Value> {
+    return { github: this.github, inputs: this.inputs, vars: {}, env: {}, secrets: {}, matrix: {}, strategy: {}, runner: { os: 'Linux', temp: '/runner/temp' }, job: {} };
+  }
+
+  private async runJob(job: WorkflowJob, byId: Map<string, WorkflowJob>): Promise<JobRun[]> {
+    const id = job.id.value;
+    const key = this.keyOf(id);
+    const needs: Record<string, Value> = {};
+    for (const need of job.needs ?? []) {
+      const done = this.results.get(need.value)!;
+      needs[need.value] = { result: done.result, outputs: done.result === 'success' ? done.outputs : {} };
+    }
+    const previous = [...this.ancestors(job, byId)].map((ancestor) => this.results.get(ancestor)!.result);
+    const contexts = { ...this.baseContexts(), needs };
+    const condition = job.if?.expression ?? 'success()';
+    const runs = truthy(evaluate(condition, contexts, { previous }));
+
+    if (job.type === 'reusableWorkflowJob') return this.runReusable(job as ReusableWorkflowJob, key, runs, contexts);
+
+    const run: JobRun = { key, result: 'skipped', steps: [], outputs: {} };
+    this.results.set(id, run);
+    if (!runs) return [run];
+
+    const rawJob = this.raw.jobs[id] ?? {};
+    const plain = job as Job;
+    const env = this.envContext(rawJob, contexts);
+    // Environment secrets exist only in a job bound to that environment.
+    const environment = plain.environment ? evaluateToken(plain.environment, { ...contexts, env, steps: {} }) : null;
+    const environmentName = typeof environment === 'string' ? environment : environment && typeof environment === 'object' && !Array.isArray(environment) ? String(environment.name ?? '') : '';
+    if (environmentName) run.environment = environmentName;
+    const secrets: Record<string, Value> = environmentName ? { KUBECONFIG: `<${environmentName} secret KUBECONFIG>` } : {};
+    const jobContexts = { ...contexts, env, secrets };
+    const steps: Record<string, Value> = {};
+    const stepResults: Result[] = [];
+    for (const [index, step] of plain.steps.entries()) {
+      const stepRun = await this.runStep(step, rawJob.steps?.[index] ?? {}, { ...jobContexts, steps }, stepResults);
+      run.steps.push(stepRun);
+      stepResults.push(stepRun.ran ? 'success' : 'skipped');
+      steps[stepRun.id] = { outputs: stepRun.outputs, outcome: stepRun.ran ? 'success' : 'skipped', conclusion: stepRun.ran ? 'success' : 'skipped' };
+    }
+    for (const pair of plain.outputs ?? []) {
+      run.outputs[String(evaluateToken(pair.key, jobContexts))] = evaluateToken(pair.value, { ...jobContexts, steps }) ?? '';
+    }
+    if (environment && typeof environment === 'object' && !Array.isArray(environment) && environment.url !== undefined) {
+      // The URL may use step outputs, so it is evaluated once the steps have run.
+      const withSteps = evaluateToken(plain.environment, { ...jobContexts, steps }) as Record<string, Value>;
+      run.environmentUrl = String(withSteps.url ?? '');
+    }
+    run.result = this.scenario.failing?.includes(key) ? 'failure' : 'success';
+    return [run];
+  }
+
+  private envContext(rawJob: RawJob, contexts: Record<string, Value>): Record<string, Value> {
+    const env: Record<string, Value> = {};
+    for (const [name, value] of Object.entries(this.raw.env ?? {})) env[name] = evaluateScalar(value, contexts);
+    for (const [name, value] of Object.entries((rawJob.env as Record<string, unknown> | undefined) ?? {})) env[name] = evaluateScalar(value, { ...contexts, env });
+    return env;
+  }
+
+  private async runStep(step: Step, rawStep: { with?: Record<string, unknown>; run?: string }, contexts: Record<string, Value>, previous: Result[]): Promise<StepRun> {
+    const uses = 'uses' in step ? (step as ActionStep).uses.value : 'run';
+    const stepRun: StepRun = { id: step.id, uses, ran: false, with: {}, outputs: {} };
+    const condition = step.if?.expression ?? 'success()';
+    // Unlike a skipped job, a skipped step does not fail success() for the steps after it.
+    if (!truthy(evaluate(condition, contexts, { previous: previous.filter((result) => result !== 'skipped') }))) return stepRun;
+    stepRun.ran = true;
+    for (const [name, value] of Object.entries(rawStep.with ?? {})) stepRun.with[name] = evaluateScalar(value, contexts);
+    stepRun.outputs = await this.stepOutputs(uses, stepRun, rawStep.run);
+    return stepRun;
+  }
+
+  /**
+   * resolve-environment runs for real (the bundled action, as the runner runs it); every other step's outputs are
+   * placeholders named after the step, so assertions can see where a value came from.
+   */
+  private async stepOutputs(uses: string, step: StepRun, script: string | undefined): Promise<Record<string, string>> {
+    const local = /^\.\/actions\/([\w-]+)$/.exec(uses);
+    if (local?.[1] === 'resolve-environment') return resolveEnvironment(this.scenario.event, step.with);
+    const outputs: Record<string, string> = {};
+    if (local) {
+      for (const name of Object.keys(readActionMetadata(local[1]!)?.outputs ?? {})) outputs[name] = `<${step.id}.${name}>`;
+    } else if (script) {
+      for (const match of script.matchAll(/\b([A-Za-z_][\w-]*)=/g)) outputs[match[1]!] = `<${step.id}.${match[1]}>`;
+    }
+    return outputs;
+  }
+
+  private async runReusable(job: ReusableWorkflowJob, key: string, runs: boolean, contexts: Record<string, Value>): Promise<JobRun[]> {
+    const id = job.id.value;
+    const run: JobRun = { key, result: 'skipped', steps: [], outputs: {} };
+    this.results.set(id, run);
+    const ref = job.ref.value;
+    const calleeJobs = job.jobs ?? [];
+    if (!runs) {
+      // The called workflow's jobs never start.
+      return [run, ...calleeJobs.map((callee) => ({ key: `${key}/${callee.id.value}`, result: 'skipped' as const, steps: [], outputs: {} }))];
+    }
+    const inputs: Record<string, Value> = {};
+    const definitions = job['input-definitions'];
+    for (const pair of definitions ?? []) {
+      const name = String(evaluateToken(pair.key, contexts));
+      const definition = evaluateToken(pair.value, {}) as { default?: Value; type?: string } | null;
+      if (definition?.default !== undefined) inputs[name] = definition.default;
+    }
+    for (const pair of job['input-values'] ?? []) {
+      const name = String(evaluateToken(pair.key, contexts));
+      let value = evaluateToken(pair.value, contexts);
+      const definition = definitions?.find(name);
+      const type = definition ? (evaluateToken(definition, {}) as { type?: string } | null)?.type : undefined;
+      if (type === 'boolean' && typeof value === 'string') value = value === 'true';
+      inputs[name] = value;
+    }
+    run.inputs = inputs;
+    const calleeRaw = loadRawWorkflow(ref, this.overrides);
+    const callee = new WorkflowRun((calleeId) => `${key}/${calleeId}`, calleeRaw, this.scenario, inputs, this.github, this.overrides);
+    const calleeRuns = await callee.run(calleeJobs);
+    run.result = calleeRuns.some((callee) => callee.result === 'failure') ? 'failure' : 'success';
+    const calleeResults = Object.fromEntries(calleeRuns.map((callee) => [callee.key.slice(key.length + 1), { result: callee.result, outputs: callee.outputs }]));
+    for (const pair of job.outputs ?? []) {
+      const name = String(evaluateToken(pair.key, {}));
+      const definition = evaluateToken(pair.value, { jobs: calleeResults as Value }) as { value?: Value } | null;
+      run.outputs[name] = definition?.value ?? '';
+    }
+    return [run, ...calleeRuns];
+  }
+}
+
+const resolveCache = new Map<string, Record<string, string>>();
+
+/** The bundled resolve-environment action's real outputs for this event and these inputs. */
+export async function resolveEnvironment(event: GitHubEvent, inputs: Record<string, Value>): Promise<Record<string, string>> {
+  const cacheKey = JSON.stringify([event, inputs]);
+  const cached = resolveCache.get(cacheKey);
+  if (cached) return cached;
+  const run = await runAction('resolve-environment', {
+    event,
+    inputs: Object.fromEntries(Object.entries(inputs).map(([name, value]) => [name, value === null ? '' : String(value)])),
+  });
+  try {
+    if (run.exitCode !== 0) throw new Error(`resolve-environment failed for ${event.eventName} ${event.ref} (exit ${run.exitCode}):\n${run.stdout}\n${run.stderr}`);
+    // The values file lives in the run's temporary RUNNER_TEMP; its path is an implementation detail here.
+    const outputs = { ...run.outputs, 'values-file': run.outputs['values-file'] ? '<values-file>' : '' };
+    resolveCache.set(cacheKey, outputs);
+    return outputs;
+  } finally {
+    run.cleanup();
+  }
+}
