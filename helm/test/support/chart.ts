@@ -66,7 +66,8 @@ async function helm(command: 'template' | 'lint', options: RenderOptions): Promi
     if (options.values !== undefined) files.push(options.values);
     files.forEach((values, i) => {
       const file = path.join(dir, `values-${i}.yaml`);
-      writeFileSync(file, stringify(values));
+      // YAML 1.1 output quotes strings such as "yes" or "on", which Helm's parser would otherwise read as booleans.
+      writeFileSync(file, stringify(values, { version: '1.1' }));
       args.push('--values', file);
     });
     for (const expression of options.set ?? []) args.push('--set', expression);
@@ -75,7 +76,7 @@ async function helm(command: 'template' | 'lint', options: RenderOptions): Promi
       return stdout;
     } catch (error) {
       const { stderr = '', stdout = '' } = error as { stderr?: string; stdout?: string };
-      throw new HelmError(`helm ${command} failed: ${stderr.trim() || stdout.trim()}`, `${stderr}${stdout}`);
+      throw new HelmError(`helm ${command} failed: ${[stdout.trim(), stderr.trim()].filter(Boolean).join('\n')}`, `${stdout}${stderr}`);
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
