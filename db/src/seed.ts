@@ -1,0 +1,268 @@
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import { COPY_COLUMNS, CsvToCopy, InvalidInputError, createCsvParser } from './csv-to-copy.ts';
+import {
+  abandonLoad,
+  activateDataset,
+  activeDataset,
+  cleanAbandonedLoads,
+  createLoadingDataset,
+  datasetVersion,
+  partitionName,
+} from './datasets.ts';
+import { HashingPassThrough, sha256File } from './file-hash.ts';
+import { notifyCache, type CacheNotification, type NotificationResult } from './notify-cache.ts';
+
+import { REPO_ROOT } from './local-database.ts';
+
+export { InvalidInputError } from './csv-to-copy.ts';
+
+/** The project's own dataset, loaded by `seed` when no file is given. */
+export const BUNDLED_DATASET = path.join(REPO_ROOT, 'db', 'data', 'measurements.csv');
+
+/** A bad option value (time zone, error limit): the caller's usage, not the file, is wrong. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+// Any fixed 64-bit key, distinct from the migrator's: every seeder serialises on it.
+const SEED_LOCK = 7_320_260_002;
+
+export interface SeedProgress {
+  bytes: number;
+  totalBytes: number;
+  rows: number;
+  seconds: number;
+}
+
+export interface SeedOptions {
+  databaseUrl: string;
+  file: string;
+  /** IANA zone the file's zoneless timestamps are in; default UTC. */
+  timezone?: string;
+  /** Problems to collect before giving up; default 20. */
+  maxErrors?: number;
+  /** Name recorded in `datasets.source`; default the file's base name. */
+  source?: string;
+  log?: (line: string) => void;
+  /** Called about once a second while rows are loading. */
+  progress?: (progress: SeedProgress) => void;
+  notify?: CacheNotification;
+}
+
+export interface SeedResult {
+  status: 'loaded' | 'already-active';
+  datasetId: string;
+  sha256: string;
+  version: string;
+  rows: number;
+  stations: number;
+  firstAt: Date | null;
+  lastAt: Date | null;
+  seconds: number;
+  notification?: NotificationResult;
+}
+
+/** Throws UsageError unless `zone` is an IANA time zone name this runtime knows. */
+export function checkTimeZone(zone: string): void {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+  } catch {
+    throw new UsageError(`--timezone ${JSON.stringify(zone)}: unknown time zone; use an IANA name such as UTC or Europe/Madrid`);
+  }
+}
+
+/**
+ * Loads a CSV file as the new active dataset: streamed through validation into COPY, into a table of its own,
+ * then switched to in one transaction. Under an advisory lock, so concurrent seeders load a file once.
+ */
+export async function seed(options: SeedOptions): Promise<SeedResult> {
+  const started = performance.now();
+  const elapsed = () => (performance.now() - started) / 1000;
+  const log = options.log ?? (() => {});
+  const timezone = options.timezone ?? 'UTC';
+  const maxErrors = options.maxErrors ?? 20;
+  const label = options.file;
+  checkTimeZone(timezone);
+  if (!Number.isInteger(maxErrors) || maxErrors < 1) {
+    throw new UsageError(`--max-errors ${maxErrors}: expected a whole number of at least 1`);
+  }
+
+  let totalBytes: number;
+  try {
+    const info = await stat(options.file);
+    if (!info.isFile()) throw new InvalidInputError([`${label}: not a regular file; pass --file with the path of a CSV file`]);
+    totalBytes = info.size;
+  } catch (error) {
+    if (error instanceof InvalidInputError) throw error;
+    throw new InvalidInputError([`${label}: cannot read it (${(error as NodeJS.ErrnoException).code}); pass --file with the path of a CSV file`]);
+  }
+  const sha256 = await sha256File(options.file);
+  const version = datasetVersion(sha256);
+
+  const control = new pg.Client({ connectionString: options.databaseUrl, application_name: 'airq-seed' });
+  await control.connect();
+  try {
+    const { rows: locked } = await control.query('SELECT pg_try_advisory_lock($1) AS ok', [SEED_LOCK]);
+    if (!locked[0].ok) {
+      log('another seeder is running; waiting for it to finish');
+      await control.query('SELECT pg_advisory_lock($1)', [SEED_LOCK]);
+    }
+    const cleaned = await cleanAbandonedLoads(control);
+    if (cleaned.length) log(`cleaned up after an interrupted seed: ${cleaned.join(', ')}`);
+
+    const active = await activeDataset(control);
+    if (active?.sha256 === sha256) {
+      return {
+        status: 'already-active',
+        datasetId: active.id,
+        sha256,
+        version,
+        rows: active.rowCount,
+        stations: active.stationCount,
+        firstAt: null,
+        lastAt: null,
+        seconds: elapsed(),
+      };
+    }
+
+    const id = await createLoadingDataset(control, sha256, options.source ?? path.basename(options.file));
+    let loaded: { rows: number; stations: string[]; firstAt: Date; lastAt: Date };
+    try {
+      loaded = await load({ ...options, label, timezone, maxErrors, id, sha256, totalBytes, started });
+    } catch (error) {
+      await abandonLoad(control, id);
+      throw error;
+    }
+    await activateDataset(control, { id, ...loaded });
+    const result: SeedResult = {
+      status: 'loaded',
+      datasetId: id,
+      sha256,
+      version,
+      rows: loaded.rows,
+      stations: loaded.stations.length,
+      firstAt: loaded.firstAt,
+      lastAt: loaded.lastAt,
+      seconds: elapsed(),
+    };
+    if (options.notify?.url) result.notification = await notifyCache(options.notify, version);
+    return result;
+  } finally {
+    await control.query('SELECT pg_advisory_unlock($1)', [SEED_LOCK]).catch(() => {});
+    await control.end().catch(() => {});
+  }
+}
+
+interface LoadJob extends SeedOptions {
+  label: string;
+  timezone: string;
+  maxErrors: number;
+  id: string;
+  sha256: string;
+  totalBytes: number;
+  started: number;
+}
+
+/** Streams the file into the dataset's table on a connection of its own and indexes it; throws on bad input. */
+async function load(job: LoadJob) {
+  const table = pg.escapeIdentifier(partitionName(job.id));
+  const client = new pg.Client({ connectionString: job.databaseUrl, application_name: 'airq-seed-copy' });
+  client.on('error', () => {});
+  await client.connect();
+  try {
+    try {
+      // Zoneless timestamps are read by PostgreSQL in the session's zone, which handles DST as the zone does.
+      await client.query(`SET TimeZone = ${pg.escapeLiteral(job.timezone)}`);
+    } catch {
+      throw new UsageError(`--timezone ${JSON.stringify(job.timezone)}: PostgreSQL does not know this time zone; use an IANA name such as UTC`);
+    }
+    await client.query(`SET maintenance_work_mem = '256MB'`);
+
+    const source = createReadStream(job.file, { highWaterMark: 1 << 20 });
+    const hashing = new HashingPassThrough();
+    const validator = new CsvToCopy(job.label, job.maxErrors);
+    const copy = client.query(copyFrom(`COPY ${table} (${COPY_COLUMNS.join(', ')}) FROM STDIN`));
+    const timer = job.progress
+      ? setInterval(() => {
+          job.progress!({
+            bytes: hashing.bytes,
+            totalBytes: job.totalBytes,
+            rows: validator.rows,
+            seconds: (performance.now() - job.started) / 1000,
+          });
+        }, 1000)
+      : undefined;
+    try {
+      await pipeline(source, hashing, createCsvParser(), validator, copy);
+    } catch (error) {
+      throw asInputError(error, job.label, validator);
+    } finally {
+      if (timer) clearInterval(timer);
+    }
+    if (hashing.digest() !== job.sha256) {
+      throw new InvalidInputError([`${job.label}: the file changed while it was being loaded; seed it again once it is complete`]);
+    }
+
+    try {
+      await client.query(
+        `CREATE UNIQUE INDEX ${pg.escapeIdentifier(`${partitionName(job.id)}_time_station`)} ON ${table} (dataset_id, measured_at, station_id)`,
+      );
+    } catch (error) {
+      if ((error as { code?: string }).code !== '23505') throw error;
+      throw new InvalidInputError(await duplicates(client, table, job));
+    }
+    await client.query(
+      `CREATE INDEX ${pg.escapeIdentifier(`${partitionName(job.id)}_station_time`)} ON ${table} (dataset_id, station_id, measured_at)`,
+    );
+    await client.query(`ALTER TABLE ${table} DROP COLUMN line`);
+    await client.query(`ANALYZE ${table}`);
+    const { rows } = await client.query(`SELECT min(measured_at) AS first, max(measured_at) AS last FROM ${table}`);
+    return { rows: validator.rows, stations: [...validator.stations].sort(), firstAt: rows[0].first, lastAt: rows[0].last };
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+/** Turns parser and COPY failures into input problems that name the file and line. */
+function asInputError(error: unknown, label: string, validator: CsvToCopy): unknown {
+  if (error instanceof InvalidInputError) return error;
+  const csv = error as { code?: string; lines?: number; message: string };
+  if (typeof csv.code === 'string' && csv.code.startsWith('CSV_')) {
+    return new InvalidInputError([...validator.problems, `${label}:${csv.lines}: malformed CSV: ${csv.message}`]);
+  }
+  // PostgreSQL refused a row the validator let through: still the file's fault, name the line COPY reports.
+  const pgError = error as { code?: string; where?: string };
+  if (pgError.code && /^2[2-3]/.test(pgError.code)) {
+    const line = /line (\d+)/.exec(pgError.where ?? '')?.[1];
+    return new InvalidInputError([`${label}: PostgreSQL refused a row (${csv.message})${line ? ` at COPY line ${line}` : ''}`]);
+  }
+  return error;
+}
+
+/** Names both lines of every repeated (station, time) pair, up to the error limit. */
+async function duplicates(client: pg.Client, table: string, job: LoadJob): Promise<string[]> {
+  const { rows } = await client.query<{ station_id: string; at: string; lines: number[] }>(
+    `SELECT station_id, to_char(measured_at, 'YYYY-MM-DD HH24:MI:SS.MS') AS at, array_agg(line ORDER BY line) AS lines
+       FROM ${table} GROUP BY station_id, measured_at HAVING count(*) > 1
+      ORDER BY min(line) LIMIT $1`,
+    [job.maxErrors],
+  );
+  const problems: string[] = [];
+  for (const row of rows) {
+    const [first, ...repeats] = row.lines;
+    for (const line of repeats) {
+      problems.push(
+        `${job.label}:${line}: station ${JSON.stringify(row.station_id)} at ${row.at} (${job.timezone}) repeats line ${first}; keep one reading per station and time`,
+      );
+    }
+  }
+  return problems.slice(0, job.maxErrors);
+}
