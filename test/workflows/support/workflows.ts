@@ -113,6 +113,12 @@ export function readActionMetadata(name: string): ActionMetadata | undefined {
   } catch {
     return undefined;
   }
-  const parsed = YAML.parse(text) as Partial<ActionMetadata>;
+  let parsed: Partial<ActionMetadata>;
+  try {
+    parsed = YAML.parse(text) as Partial<ActionMetadata>;
+  } catch (error) {
+    // The runner would refuse the action too; quote a description containing ": " to fix the usual cause.
+    throw new Error(`actions/${name}/action.yml is not valid YAML: ${(error as Error).message.split('\n')[0]}`);
+  }
   return { name, inputs: parsed.inputs ?? {}, outputs: parsed.outputs ?? {} };
 }

@@ -1,0 +1,96 @@
+import { expect } from 'chai';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { kubeBinaries } from '../support/kube-binaries.ts';
+import { evaluateScalar } from './support/expressions.ts';
+import { securityProblems } from './support/security-rules.ts';
+import { loadRawWorkflow, REPO_ROOT, workflowFiles, WORKFLOWS_DIR } from './support/workflows.ts';
+
+const read = (file: string) => readFileSync(path.join(REPO_ROOT, WORKFLOWS_DIR, file), 'utf8');
+
+describe('workflow security rules', function () {
+  for (const file of workflowFiles()) {
+    it(`${file} declares least privilege, pins actions by SHA, keeps untrusted values out of scripts and secrets in environments`, function () {
+      expect(securityProblems(file, read(file))).to.deep.equal([]);
+    });
+  }
+
+  it('catches each broken rule in a deliberately bad workflow', function () {
+    const bad = [
+      'on:',
+      '  pull_request_target: {}',
+      'permissions: write-all',
+      'jobs:',
+      '  build:',
+      '    runs-on: ubuntu-24.04',
+      '    permissions:',
+      '      contents: write',
+      '    steps:',
+      '      - uses: actions/checkout@v5',
+      '      - uses: docker/login-action@184bdaa0721073962dff0199f1fb9940f07167d1',
+      '      - run: echo "${{ github.event.pull_request.title }}"',
+      '      - run: deploy --token "$TOKEN"',
+      '        env:',
+      '          TOKEN: ${{ secrets.KUBECONFIG }}',
+      '  deploy:',
+      '    runs-on: ubuntu-24.04',
+      '    environment: production',
+      '    concurrency:',
+      '      group: deploy',
+      '      cancel-in-progress: true',
+      '    steps: []',
+      '  call:',
+      '    uses: ./.github/workflows/deploy-environment.yml',
+      '    secrets: inherit',
+      '',
+    ].join('\n');
+    const problems = securityProblems('bad.yml', bad).join('\n');
+    expect(problems).to.contain('on.pull_request_target runs untrusted code');
+    expect(problems).to.contain('permissions: write-all');
+    expect(problems).to.contain('grants contents: write');
+    expect(problems).to.contain('actions/checkout@v5 is not pinned to a full 40-character commit SHA');
+    expect(problems).to.contain('has no "# vX.Y.Z" comment');
+    expect(problems).to.contain('run: interpolates ${{ github.event.pull_request.title }}');
+    expect(problems).to.contain('jobs.build: reads secrets but is bound to no environment');
+    expect(problems).to.contain('jobs.deploy: environment must be { name, url }');
+    expect(problems).to.contain('cancel-in-progress: false');
+    expect(problems).to.contain('is not keyed by the environment');
+    expect(problems).to.contain('jobs.call: passes secrets');
+    expect(problems).to.contain('jobs.deploy: no permissions declared');
+    expect(problems).to.contain('persist-credentials: false');
+  });
+});
+
+describe('runner tool versions are the ones the tests prove', function () {
+  /** Every `with.version` of a given third-party action across the workflows, `${{ env.X }}` resolved. */
+  function pinnedVersions(action: string): string[] {
+    const versions: string[] = [];
+    for (const file of workflowFiles()) {
+      const raw = loadRawWorkflow(`${WORKFLOWS_DIR}/${file}`);
+      const env = Object.fromEntries(Object.entries(raw.env ?? {}).map(([name, value]) => [name, String(value)]));
+      for (const job of Object.values(raw.jobs)) {
+        for (const step of job.steps ?? []) {
+          if (!step.uses?.startsWith(`${action}@`)) continue;
+          const version = evaluateScalar(step.with?.version, { env });
+          versions.push(`${file}: ${String(version)}`);
+        }
+      }
+    }
+    return versions;
+  }
+
+  it('installs on the runners exactly the helm version of test/support/kube-binaries.ts', function () {
+    const tested = /^(v\d+\.\d+\.\d+)/.exec(execFileSync(kubeBinaries().helm, ['version', '--short'], { encoding: 'utf8' }).trim())?.[1];
+    const pinned = pinnedVersions('azure/setup-helm');
+    expect(pinned.length, 'no workflow installs helm').to.be.greaterThan(0);
+    for (const entry of pinned) expect(entry.split(': ')[1], entry).to.equal(tested);
+  });
+
+  it('installs on the runners exactly the kubectl version of test/support/kube-binaries.ts', function () {
+    const output = JSON.parse(execFileSync(kubeBinaries().kubectl, ['version', '--client', '-o', 'json'], { encoding: 'utf8' })) as { clientVersion: { gitVersion: string } };
+    const pinned = pinnedVersions('azure/setup-kubectl');
+    expect(pinned.length, 'no workflow installs kubectl').to.be.greaterThan(0);
+    for (const entry of pinned) expect(entry.split(': ')[1], entry).to.equal(output.clientVersion.gitVersion);
+  });
+});
