@@ -1,0 +1,128 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { one, type KubeObject } from './chart.ts';
+
+/** Why varnishd cannot run here, or undefined when it can. */
+export function varnishdMissing(): string | undefined {
+  const probe = spawnSync('varnishd', ['-V'], { encoding: 'utf8' });
+  if (probe.error) return 'varnishd is not on PATH (apt-get install varnish; .ci/run installs it)';
+  return probe.status === 0 ? undefined : `varnishd -V exited ${probe.status}: ${probe.stderr}`;
+}
+
+/**
+ * The VCL exactly as the chart renders it into the cache ConfigMap, with only what differs on a laptop changed: the
+ * backend address (the API on loopback instead of the API Service) and the path of the BAN-token include.
+ */
+export function vclForLoopback(objects: KubeObject[], backendPort: number, dir: string): string {
+  const vcl = one(objects, 'ConfigMap', 'airq-cache').data['default.vcl'] as string;
+  const tokenVcl = Buffer.from(one(objects, 'Secret', 'airq-cache').data['ban-token.vcl'] as string, 'base64').toString();
+  const tokenFile = path.join(dir, 'ban-token.vcl');
+  writeFileSync(tokenFile, tokenVcl);
+  const replace = (text: string, pattern: RegExp, replacement: string) => {
+    if (!pattern.test(text)) throw new Error(`the rendered VCL no longer matches ${pattern}: update vclForLoopback()`);
+    return text.replace(pattern, replacement);
+  };
+  let local = replace(vcl, /(backend api \{\s*\.host = )"[^"]+";(\s*\.port = )"\d+";/, `$1"127.0.0.1";$2"${backendPort}";`);
+  local = replace(local, /include "\/etc\/varnish\/secret\/ban-token\.vcl";/, `include "${tokenFile}";`);
+  return local;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export interface Varnish {
+  port: number;
+  stop(): Promise<void>;
+}
+
+/** Starts a real varnishd in the foreground on 127.0.0.1 with this VCL, and waits until it answers. */
+export async function startVarnish(vcl: string, dir: string, params: string[] = []): Promise<Varnish> {
+  const vclFile = path.join(dir, 'default.vcl');
+  writeFileSync(vclFile, vcl);
+  const workdir = mkdtempSync(path.join(tmpdir(), 'airq-varnish-'));
+  const port = await freePort();
+  // As root varnishd wants its "varnish" users for the jail; `-j none` runs everything as the current user instead.
+  const jail = process.getuid?.() === 0 ? ['-j', 'none'] : [];
+  const args = ['-F', '-n', workdir, '-a', `127.0.0.1:${port}`, '-f', vclFile, '-s', 'malloc,64m', ...jail, ...params];
+  const child: ChildProcess = spawn('varnishd', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`varnishd ${args.join(' ')} exited ${child.exitCode}:\n${output}`);
+    const ok = await new Promise<boolean>((resolve) => {
+      const req = http.get({ host: '127.0.0.1', port, path: '/varnish/health', agent: false }, (res) => {
+        res.resume();
+        resolve(res.statusCode === 200);
+      });
+      req.once('error', () => resolve(false));
+    });
+    if (ok) break;
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`varnishd did not answer on 127.0.0.1:${port} within 30 s:\n${output}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    port,
+    async stop() {
+      if (child.exitCode === null) {
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+        await exited;
+        clearTimeout(timer);
+      }
+      rmSync(workdir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface Reply {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+}
+
+/** One HTTP request on a fresh connection (so a test controls the source address). */
+export function request(
+  port: number,
+  options: { method?: string; path: string; headers?: Record<string, string>; localAddress?: string },
+): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      {
+        host: '127.0.0.1',
+        port,
+        method: options.method ?? 'GET',
+        path: options.path,
+        headers: { accept: 'application/json', ...options.headers },
+        localAddress: options.localAddress,
+        agent: false,
+      },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (body += chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+      },
+    );
+    req.once('error', reject);
+    req.end();
+  });
+}
