@@ -13,7 +13,7 @@ export interface Row {
   check?: (report: Report) => void;
 }
 
-const CI_JOBS = ['ci.yml:chart', 'ci.yml:image', 'ci.yml:verify'];
+const CI_JOBS = ['ci.yml:chart', 'ci.yml:image', 'ci.yml:verify', 'ci.yml:workflows'];
 const PR_JOBS = [...CI_JOBS, 'ci.yml:plan', 'ci.yml:resolve'].sort();
 
 function job(report: Report, key: string): JobRun {
