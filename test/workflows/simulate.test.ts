@@ -1,0 +1,87 @@
+// The harness's own semantics, on small in-memory workflows: GitHub's rules for needs, if: and status functions.
+import { expect } from 'chai';
+import { pushBranch, pushTag, workflowDispatch } from '../../actions/test/support/events.ts';
+import { simulate, type Scenario } from './support/simulate.ts';
+import { loadWorkflow } from './support/workflows.ts';
+
+async function ran(yaml: string, scenario: Scenario): Promise<string[]> {
+  const path = '.github/workflows/semantics.yml';
+  const overrides = new Map([[path, yaml]]);
+  const report = await simulate([await loadWorkflow(path, overrides)], scenario, overrides);
+  return report.ran;
+}
+
+const job = (extra: string) => `    runs-on: ubuntu-24.04\n${extra}    steps:\n      - run: "true"\n`;
+
+describe('workflow simulation semantics (as on GitHub)', function () {
+  const chain = [
+    'on: push',
+    'jobs:',
+    '  a:',
+    job(''),
+    '  b:',
+    job('    needs: a\n'),
+    '  after-always:',
+    job('    needs: b\n    if: always()\n'),
+    '  after-failure:',
+    job('    needs: b\n    if: failure()\n'),
+    '  after-not-failed:',
+    job("    needs: b\n    if: ${{ !failure() && !cancelled() }}\n"),
+    '  after-default:',
+    job('    needs: b\n'),
+    '  after-expression-only:',
+    job("    needs: b\n    if: github.ref == 'refs/heads/main'\n"),
+  ].join('\n');
+
+  it('skips the dependants of a failed job unless their if: asks for always() or failure()', async function () {
+    expect(await ran(chain, { event: pushBranch('main'), failing: ['semantics.yml:a'] })).to.deep.equal([
+      'semantics.yml:a',
+      'semantics.yml:after-always',
+      'semantics.yml:after-failure',
+    ]);
+  });
+
+  it('runs a job after a skipped dependency only when its if: has a status function that allows it', async function () {
+    const skippedB = chain.replace('    needs: a\n', "    needs: a\n    if: github.ref == 'refs/heads/other'\n");
+    expect(await ran(skippedB, { event: pushBranch('main') })).to.deep.equal([
+      'semantics.yml:a',
+      'semantics.yml:after-always',
+      'semantics.yml:after-not-failed',
+    ]);
+  });
+
+  it('runs everything when everything succeeds, except what failure() guards', async function () {
+    expect(await ran(chain, { event: pushBranch('main') })).to.deep.equal([
+      'semantics.yml:a',
+      'semantics.yml:after-always',
+      'semantics.yml:after-default',
+      'semantics.yml:after-expression-only',
+      'semantics.yml:after-not-failed',
+      'semantics.yml:b',
+    ]);
+  });
+
+  it('applies branch and tag filters of on.push', async function () {
+    const yaml = ['on:', '  push:', "    branches: ['release/**', '!release/**-wip']", '    tags: [v*]', 'jobs:', '  a:', job('')].join('\n');
+    expect(await ran(yaml, { event: pushBranch('release/1/x') })).to.deep.equal(['semantics.yml:a']);
+    expect(await ran(yaml, { event: pushBranch('release/1-wip') })).to.deep.equal([]);
+    expect(await ran(yaml, { event: pushTag('v9') })).to.deep.equal(['semantics.yml:a']);
+    expect(await ran(yaml, { event: pushTag('x9') })).to.deep.equal([]);
+  });
+
+  it('evaluates the environment of a job from the dispatch inputs', async function () {
+    const yaml = [
+      'on:',
+      '  workflow_dispatch:',
+      '    inputs:',
+      '      target: { type: choice, options: [one, two], required: true }',
+      'jobs:',
+      '  a:',
+      job('    environment:\n      name: env-${{ inputs.target }}\n      url: https://${{ inputs.target }}.example\n'),
+    ].join('\n');
+    expect(await ran(yaml, { event: workflowDispatch('main', { target: 'two' }), workflow: 'semantics.yml' })).to.deep.equal(['semantics.yml:a → env-two']);
+    let refused: Error | undefined;
+    await ran(yaml, { event: workflowDispatch('main', { target: 'three' }), workflow: 'semantics.yml' }).catch((error: Error) => (refused = error));
+    expect(refused?.message).to.match(/dispatch input "target": "three" is not one of \["one","two"\]/);
+  });
+});
