@@ -11,6 +11,7 @@ import {
   one,
   podSpecOf,
   renderChart,
+  renderNotes,
   selects,
   type KubeObject,
 } from './support/chart.ts';
@@ -423,6 +424,16 @@ describe('the Helm chart helm/airq', function () {
         (error: Error) => error,
       );
       expect(failure?.message).to.include('externalDatabase.host is required when postgresql.enabled is false');
+    });
+
+    it('tells the operator in NOTES how to reach the API: the ingress URL, or a port-forward to the cache', async function () {
+      const production = await renderNotes({ environment: 'production', namespace: 'airq-production' });
+      expect(production).to.include('API: 5 replicas');
+      expect(production).to.include('https://airq.example.com/air_quality');
+      expect(production).to.include('helm test airq -n airq-production');
+      const bare = await renderNotes({ set: ['service.port=9090'] });
+      expect(bare).to.include('kubectl -n airq-test port-forward svc/airq-cache 8080:80');
+      expect(bare).to.include('in front of airq-api:9090');
     });
 
     it('applies a nodeSelector given for the API to the API pods only, over the global one', async function () {

@@ -54,13 +54,17 @@ export class HelmError extends Error {
 }
 
 /** Runs the official helm binary on the chart with values files built from the options. */
-async function helm(command: 'template' | 'lint', options: RenderOptions): Promise<string> {
+async function helm(command: 'template' | 'lint' | 'install', options: RenderOptions): Promise<string> {
   const dir = mkdtempSync(path.join(tmpdir(), 'airq-helm-'));
   try {
-    const args: string[] =
-      command === 'template'
-        ? ['template', options.release ?? 'airq', CHART, '--namespace', options.namespace ?? 'airq-test']
-        : ['lint', CHART, '--strict', '--namespace', options.namespace ?? 'airq-test'];
+    const namespace = ['--namespace', options.namespace ?? 'airq-test'];
+    const release = options.release ?? 'airq';
+    const args: string[] = {
+      template: ['template', release, CHART, ...namespace],
+      lint: ['lint', CHART, '--strict', ...namespace],
+      // A client-side dry run renders NOTES.txt, which `helm template` leaves out; it never contacts a cluster.
+      install: ['install', release, CHART, ...namespace, '--dry-run=client'],
+    }[command];
     const files: unknown[] = [];
     if (options.environment) files.push(environmentValues(options.environment));
     if (options.values !== undefined) files.push(options.values);
@@ -72,7 +76,10 @@ async function helm(command: 'template' | 'lint', options: RenderOptions): Promi
     });
     for (const expression of options.set ?? []) args.push('--set', expression);
     try {
-      const { stdout } = await run(kubeBinaries().helm, args, { maxBuffer: 64 * 1024 * 1024 });
+      const { stdout } = await run(kubeBinaries().helm, args, {
+        maxBuffer: 64 * 1024 * 1024,
+        env: { ...process.env, KUBECONFIG: path.join(dir, 'no-cluster') },
+      });
       return stdout;
     } catch (error) {
       const { stderr = '', stdout = '' } = error as { stderr?: string; stdout?: string };
@@ -92,6 +99,14 @@ export async function renderChart(options: RenderOptions = {}): Promise<KubeObje
       return doc.toJS() as KubeObject | null;
     })
     .filter((o): o is KubeObject => o !== null);
+}
+
+/** NOTES.txt as `helm install` would print it. */
+export async function renderNotes(options: RenderOptions = {}): Promise<string> {
+  const stdout = await helm('install', options);
+  const start = stdout.indexOf('\nNOTES:\n');
+  if (start < 0) throw new Error(`helm install --dry-run printed no NOTES:\n${stdout.slice(0, 500)}`);
+  return stdout.slice(start + '\nNOTES:\n'.length);
 }
 
 export async function lintChart(options: RenderOptions = {}): Promise<string> {
