@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { parse as parseYaml } from 'yaml';
 import { kubeBinaries } from '../support/kube-binaries.ts';
 import { evaluateScalar } from './support/expressions.ts';
 import { securityProblems } from './support/security-rules.ts';
@@ -92,5 +93,15 @@ describe('runner tool versions are the ones the tests prove', function () {
     const pinned = pinnedVersions('azure/setup-kubectl');
     expect(pinned.length, 'no workflow installs kubectl').to.be.greaterThan(0);
     for (const entry of pinned) expect(entry.split(': ')[1], entry).to.equal(output.clientVersion.gitVersion);
+  });
+});
+
+describe('dependabot', function () {
+  it('keeps npm packages, the pinned actions and the API base image up to date', function () {
+    const text = readFileSync(path.join(REPO_ROOT, '.github/dependabot.yml'), 'utf8');
+    const config = parseYaml(text) as { version: number; updates: { 'package-ecosystem': string; directory?: string; directories?: string[] }[] };
+    expect(config.version).to.equal(2);
+    const covered = config.updates.map((update) => `${update['package-ecosystem']} ${(update.directories ?? [update.directory ?? '']).join(',')}`);
+    expect(covered).to.have.members(['npm /', 'github-actions /,/actions/*', 'docker /api']);
   });
 });
