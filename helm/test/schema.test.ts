@@ -34,6 +34,7 @@ const CASES: { rule: string; options: RenderOptions; error: RegExp }[] = [
   { rule: 'a privileged cache port', options: { set: ['cache.containerPort=80'] }, error: /at '\/cache\/containerPort': minimum: got 80, want 1,024/ },
   { rule: 'a root uid', options: { set: ['postgresql.runAsUser=0'] }, error: /at '\/postgresql\/runAsUser': minimum: got 0, want 1/ },
   { rule: 'a short BAN token', options: { set: ['cache.ban.token=abc'] }, error: /at '\/cache\/ban\/token'/ },
+  { rule: 'a BAN network with an impossible prefix length', options: { values: { cache: { ban: { allowedCidrs: ['10.0.0.0/99'] } } } }, error: /at '\/cache\/ban\/allowedCidrs\/0'/ },
   { rule: 'a BAN network without a prefix length', options: { values: { cache: { ban: { allowedCidrs: ['10.0.0.0'] } } } }, error: /at '\/cache\/ban\/allowedCidrs\/0'/ },
   { rule: 'a bad cron schedule', options: { set: ['postgresql.backup.schedule=daily'] }, error: /at '\/postgresql\/backup\/schedule'/ },
   { rule: 'an uppercase ingress host', options: { set: ['ingress.host=Airq.Example.com'] }, error: /at '\/ingress\/host'/ },

@@ -126,3 +126,17 @@ export function request(
     req.end();
   });
 }
+
+/** Compiles a VCL with `varnishd -C` (no server started); throws with the compiler's message when it fails. */
+export function compileVcl(vcl: string, dir: string): void {
+  const vclFile = path.join(dir, 'compile.vcl');
+  writeFileSync(vclFile, vcl);
+  const workdir = mkdtempSync(path.join(tmpdir(), 'airq-varnish-cc-'));
+  try {
+    const jail = process.getuid?.() === 0 ? ['-j', 'none'] : [];
+    const result = spawnSync('varnishd', ['-C', '-n', workdir, ...jail, '-f', vclFile], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+    if (result.status !== 0) throw new Error(`varnishd -C failed (exit ${result.status}):\n${result.stderr.split('\n').slice(-12).join('\n')}`);
+  } finally {
+    rmSync(workdir, { recursive: true, force: true });
+  }
+}
