@@ -90,6 +90,8 @@ describe('resolve-environment', function () {
           'is-production': 'false',
           reason: 'push to development deploys development',
         });
+        const manifest = parseYaml(readFileSync(path.join(REPO_ROOT, 'actions/resolve-environment/action.yml'), 'utf8')) as { outputs: Record<string, unknown> };
+        expect(Object.keys(run.outputs).sort()).to.deep.equal(Object.keys(manifest.outputs).sort());
         const valuesFile = run.outputs['values-file'] ?? '';
         expect(valuesFile.startsWith(run.runnerTemp)).to.equal(true);
         expect(parseYaml(readFileSync(valuesFile, 'utf8'))).to.deep.equal(registry.get('development').values);

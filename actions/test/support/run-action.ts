@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parse as parseYaml } from 'yaml';
 import { ACTOR, pushBranch, REPOSITORY, type GitHubEvent } from './events.ts';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -48,6 +49,28 @@ export interface RunActionOptions {
   timeoutMs?: number;
   runId?: string;
   actor?: string;
+  /** What `${{ github.token }}` evaluates to in action.yml defaults; '' by default (no token in tests). */
+  githubToken?: string;
+}
+
+/**
+ * The inputs the runner fills in from action.yml `default:`s when a step does not set them. Of expressions only
+ * `${{ github.token }}` is understood; anything else is an error so a test never runs with a default the runner
+ * would compute differently.
+ */
+export function actionDefaults(name: string, githubToken = ''): Record<string, string> {
+  const manifest = parseYaml(readFileSync(path.join(REPO_ROOT, 'actions', name, 'action.yml'), 'utf8')) as {
+    inputs?: Record<string, { default?: unknown }>;
+  };
+  const defaults: Record<string, string> = {};
+  for (const [input, spec] of Object.entries(manifest.inputs ?? {})) {
+    if (spec?.default === undefined || spec.default === null) continue;
+    const text = String(spec.default);
+    if (!text.includes('${{')) defaults[input] = text;
+    else if (/^\$\{\{\s*github\.token\s*\}\}$/.test(text.trim())) defaults[input] = githubToken;
+    else throw new Error(`actions/${name}/action.yml: input "${input}": run-action.ts cannot evaluate the default ${text}`);
+  }
+  return defaults;
 }
 
 /** The runner's INPUT_ variable name: spaces become `_`, upper-cased, hyphens kept. */
@@ -172,9 +195,12 @@ export async function runAction(name: string, options: RunActionOptions = {}): P
     RUNNER_OS: 'Linux',
     RUNNER_ARCH: 'X64',
   });
+  // Like the runner: every declared input with a default is set, then the step's `with:` values override them.
+  const inputs: Record<string, string> = actionDefaults(name, options.githubToken);
   for (const [input, value] of Object.entries(options.inputs ?? {})) {
-    if (value !== undefined) env[inputVariable(input)] = String(value);
+    if (value !== undefined) inputs[input] = String(value);
   }
+  for (const [input, value] of Object.entries(inputs)) env[inputVariable(input)] = value;
   for (const [key, value] of Object.entries(options.env ?? {})) {
     if (value === undefined) delete env[key];
     else env[key] = value;
