@@ -107,6 +107,7 @@ export const rows: Row[] = [
     check: (report) => {
       const deployJob = 'deploy.yml:deploy/deploy';
       expect(actionSteps(report, deployJob), 'the gate runs first, in the same job').to.deep.equal(['release-gate', 'helm-deploy']);
+      expect(stepWith(report, deployJob, 'release-gate')).to.include({ environment: 'production', kubeconfig: '<production secret KUBECONFIG>' });
       expect(stepWith(report, deployJob, 'helm-deploy')).to.include({ environment: 'production', 'image-tag': '1.2.3', version: '1.2.3', kubeconfig: '<production secret KUBECONFIG>' });
       expect(job(report, deployJob).environmentUrl).to.equal(urls.production);
       expect(stepWith(report, 'deploy.yml:deploy/smoke', 'smoke-test')).to.include({ url: urls.production, 'expected-version': '1.2.3' });
