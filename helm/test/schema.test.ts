@@ -42,7 +42,29 @@ const CASES: { rule: string; options: RenderOptions; error: RegExp }[] = [
   { rule: 'a boolean switch given as text', options: { values: { networkPolicy: { enabled: 'yes' } } }, error: /at '\/networkPolicy\/enabled': got string, want boolean/ },
 ];
 
+/** JSON pointers of schema nodes that declare properties but would accept unknown ones. */
+function openObjects(node: unknown, pointer = ''): string[] {
+  if (!node || typeof node !== 'object') return [];
+  const schema = node as Record<string, unknown>;
+  const here = schema.properties && schema.additionalProperties !== false ? [pointer || '/'] : [];
+  return [
+    ...here,
+    ...Object.entries(schema).flatMap(([key, child]) =>
+      Array.isArray(child) ? child.flatMap((item, i) => openObjects(item, `${pointer}/${key}/${i}`)) : openObjects(child, `${pointer}/${key}`),
+    ),
+  ];
+}
+
 describe('the chart values schema', function () {
+  it('closes every object it describes to unknown keys', function () {
+    const schema = JSON.parse(readFileSync(path.join(REPO_ROOT, 'helm', 'airq', 'values.schema.json'), 'utf8')) as unknown;
+    expect(openObjects(schema)).to.deep.equal([]);
+    // The walk itself finds an open object when there is one.
+    expect(openObjects({ properties: { a: { type: 'object', properties: { b: {} } } }, additionalProperties: false })).to.deep.equal([
+      '/properties/a',
+    ]);
+  });
+
   for (const { rule, options, error } of CASES) {
     it(`rejects ${rule}`, async function () {
       expect(await rejection(options)).to.match(error);
