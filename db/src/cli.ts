@@ -111,6 +111,9 @@ async function main(argv: string[]): Promise<number> {
     );
     if (progress) process.stderr.write('\r\x1b[K');
     console.log(summaryLine(file, result));
+    if (process.env.LOG_LEVEL === 'debug') {
+      err(`phases: ${Object.entries(result.phases).map(([name, s]) => `${name} ${s.toFixed(2)} s`).join(', ')}`);
+    }
     if (result.notification) err(result.notification.message);
     return 0;
   }

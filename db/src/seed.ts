@@ -4,7 +4,7 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { COPY_COLUMNS, CsvToCopy, InvalidInputError, createCsvParser } from './csv-to-copy.ts';
+import { COPY_COLUMNS, CsvToCopy, InvalidInputError } from './csv-to-copy.ts';
 import {
   abandonLoad,
   activateDataset,
@@ -67,6 +67,8 @@ export interface SeedResult {
   firstAt: Date | null;
   lastAt: Date | null;
   seconds: number;
+  /** Seconds spent in each phase, for benchmarks and debugging. */
+  phases: Record<string, number>;
   notification?: NotificationResult;
 }
 
@@ -86,6 +88,13 @@ export function checkTimeZone(zone: string): void {
 export async function seed(options: SeedOptions): Promise<SeedResult> {
   const started = performance.now();
   const elapsed = () => (performance.now() - started) / 1000;
+  const phases: Record<string, number> = {};
+  let mark = started;
+  const phase = (name: string) => {
+    const now = performance.now();
+    phases[name] = (now - mark) / 1000;
+    mark = now;
+  };
   const log = options.log ?? (() => {});
   const timezone = options.timezone ?? 'UTC';
   const maxErrors = options.maxErrors ?? 20;
@@ -106,6 +115,7 @@ export async function seed(options: SeedOptions): Promise<SeedResult> {
   }
   const sha256 = await sha256File(options.file);
   const version = datasetVersion(sha256);
+  phase('hash');
 
   const control = new pg.Client({ connectionString: options.databaseUrl, application_name: 'airq-seed' });
   await control.connect();
@@ -115,6 +125,7 @@ export async function seed(options: SeedOptions): Promise<SeedResult> {
       log('another seeder is running; waiting for it to finish');
       await control.query('SELECT pg_advisory_lock($1)', [SEED_LOCK]);
     }
+    phase('lock');
     const cleaned = await cleanAbandonedLoads(control);
     if (cleaned.length) log(`cleaned up after an interrupted seed: ${cleaned.join(', ')}`);
 
@@ -130,18 +141,21 @@ export async function seed(options: SeedOptions): Promise<SeedResult> {
         firstAt: null,
         lastAt: null,
         seconds: elapsed(),
+        phases,
       };
     }
 
     const id = await createLoadingDataset(control, sha256, options.source ?? path.basename(options.file));
     let loaded: { rows: number; stations: string[]; firstAt: Date; lastAt: Date };
     try {
-      loaded = await load({ ...options, label, timezone, maxErrors, id, sha256, totalBytes, started });
+      phase('prepare');
+      loaded = await load({ ...options, label, timezone, maxErrors, id, sha256, totalBytes, started, phase });
     } catch (error) {
       await abandonLoad(control, id);
       throw error;
     }
     await activateDataset(control, { id, ...loaded });
+    phase('switch');
     const result: SeedResult = {
       status: 'loaded',
       datasetId: id,
@@ -152,8 +166,12 @@ export async function seed(options: SeedOptions): Promise<SeedResult> {
       firstAt: loaded.firstAt,
       lastAt: loaded.lastAt,
       seconds: elapsed(),
+      phases,
     };
-    if (options.notify?.url) result.notification = await notifyCache(options.notify, version);
+    if (options.notify?.url) {
+      result.notification = await notifyCache(options.notify, version);
+      phase('notify');
+    }
     return result;
   } finally {
     await control.query('SELECT pg_advisory_unlock($1)', [SEED_LOCK]).catch(() => {});
@@ -169,6 +187,7 @@ interface LoadJob extends SeedOptions {
   sha256: string;
   totalBytes: number;
   started: number;
+  phase: (name: string) => void;
 }
 
 /** Streams the file into the dataset's table on a connection of its own and indexes it; throws on bad input. */
@@ -201,30 +220,43 @@ async function load(job: LoadJob) {
         }, 1000)
       : undefined;
     try {
-      await pipeline(source, hashing, createCsvParser(), validator, copy);
+      await pipeline(source, hashing, validator, copy);
     } catch (error) {
       throw asInputError(error, job.label, validator);
     } finally {
       if (timer) clearInterval(timer);
     }
+    job.phase('copy');
     if (hashing.digest() !== job.sha256) {
       throw new InvalidInputError([`${job.label}: the file changed while it was being loaded; seed it again once it is complete`]);
     }
 
-    try {
-      await client.query(
+    // The two indexes are built side by side on two connections (CREATE INDEX locks allow it), unique one first.
+    const second = new pg.Client({ connectionString: job.databaseUrl, application_name: 'airq-seed-index' });
+    second.on('error', () => {});
+    await second.connect();
+    const [unique, station] = await Promise.allSettled([
+      client.query(
         `CREATE UNIQUE INDEX ${pg.escapeIdentifier(`${partitionName(job.id)}_time_station`)} ON ${table} (dataset_id, measured_at, station_id)`,
-      );
-    } catch (error) {
-      if ((error as { code?: string }).code !== '23505') throw error;
+      ),
+      second
+        .query(`SET maintenance_work_mem = '256MB'`)
+        .then(() =>
+          second.query(
+            `CREATE INDEX ${pg.escapeIdentifier(`${partitionName(job.id)}_station_time`)} ON ${table} (dataset_id, station_id, measured_at)`,
+          ),
+        ),
+    ]).finally(() => second.end().catch(() => {}));
+    if (unique.status === 'rejected') {
+      if ((unique.reason as { code?: string }).code !== '23505') throw unique.reason;
       throw new InvalidInputError(await duplicates(client, table, job));
     }
-    await client.query(
-      `CREATE INDEX ${pg.escapeIdentifier(`${partitionName(job.id)}_station_time`)} ON ${table} (dataset_id, station_id, measured_at)`,
-    );
+    if (station.status === 'rejected') throw station.reason;
+    job.phase('indexes');
     await client.query(`ALTER TABLE ${table} DROP COLUMN line`);
     await client.query(`ANALYZE ${table}`);
     const { rows } = await client.query(`SELECT min(measured_at) AS first, max(measured_at) AS last FROM ${table}`);
+    job.phase('analyze');
     return { rows: validator.rows, stations: [...validator.stations].sort(), firstAt: rows[0].first, lastAt: rows[0].last };
   } finally {
     await client.end().catch(() => {});
