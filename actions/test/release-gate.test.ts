@@ -216,6 +216,16 @@ describe('release-gate', function () {
       expect(errors(refused)).to.include('is not on master (GitHub compare API: master is diverged of the commit)');
     });
 
+    it('unshallows a depth-1 checkout, as actions/checkout leaves it, before judging ancestry', async function () {
+      const shallow = path.join(root, `shallow-${Date.now()}`);
+      git(root, 'clone', '--quiet', '--depth', '1', '--branch', 'master', `file://${path.join(root, 'origin.git')}`, shallow);
+      expect(git(shallow, 'rev-parse', '--is-shallow-repository')).to.equal('true');
+      const run = await gate('v1.1.0', onMaster, { 'repository-path': shallow });
+      expect(run.exitCode, run.stdout).to.equal(0);
+      expect(run.summary).to.include('is on master (git merge-base --is-ancestor)');
+      expect(git(shallow, 'rev-parse', '--is-shallow-repository')).to.equal('false');
+    });
+
     it('refuses when neither git nor the API can establish ancestry', async function () {
       const run = await gate('v1.1.0', onMaster, { 'repository-path': notAGitRepo });
       expect(run.exitCode).to.equal(1);
