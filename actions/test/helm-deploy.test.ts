@@ -165,6 +165,32 @@ describe('helm-deploy', () => {
       }
     });
 
+    it('accepts a base64 kubeconfig and masks it decoded too; refuses text that is no kubeconfig', async () => {
+      const kubeconfig = toYaml({
+        apiVersion: 'v1',
+        kind: 'Config',
+        clusters: [{ name: 'gone', cluster: { server: 'https://127.0.0.1:1' } }],
+        users: [{ name: 'deployer', user: { token: 'b64-token-0c4d1f' } }],
+        contexts: [{ name: 'gone', context: { cluster: 'gone', user: 'deployer' } }],
+        'current-context': 'gone',
+      });
+      const encoded = Buffer.from(kubeconfig).toString('base64');
+      const inputs = { environment: 'development', 'dry-run': 'server', 'github-token': 'ghs_test' };
+      const decoded = await runAction('helm-deploy', { apiUrl: stub.url, env, inputs: { ...inputs, kubeconfig: encoded } });
+      const garbage = await runAction('helm-deploy', { apiUrl: stub.url, env, inputs: { ...inputs, kubeconfig: 'not: [a, kubeconfig]' } });
+      try {
+        expect(decoded.exitCode).to.equal(1);
+        expect(errors(decoded)).to.match(/127\.0\.0\.1:1/);
+        expect(decoded.masks).to.include.members([encoded, kubeconfig, 'b64-token-0c4d1f']);
+        expect(garbage.exitCode).to.equal(1);
+        expect(errors(garbage)).to.match(/^input "kubeconfig": not a kubeconfig .*kubectl config view --raw --minify/);
+        expect(stub.requests).to.have.length(0);
+      } finally {
+        decoded.cleanup();
+        garbage.cleanup();
+      }
+    });
+
     it('refuses to record a deployment without a token, before running helm', async () => {
       const result = await runAction('helm-deploy', {
         apiUrl: stub.url,

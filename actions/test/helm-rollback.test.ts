@@ -22,11 +22,12 @@ describe('helm-rollback', () => {
     const chosen: Array<[string, string, number | undefined, number, number]> = [
       // fixture, case, requested, current, target
       ['two-deployed', 'the revision before a healthy current one', undefined, 2, 1],
-      ['auto-rolled-back', 'the last good revision before a failed upgrade helm already rolled back', undefined, 4, 2],
+      ['auto-rolled-back', 'past the revision an automatic rollback already restored, to the one before it', undefined, 4, 1],
       ['failed-current', 'the deployed revision when the newest one failed', undefined, 3, 2],
       ['mixed', 'the last superseded revision, past a pending and a failed one', undefined, 5, 3],
       ['mixed', 'an older superseded revision when asked for it', 1, 5, 1],
-      ['auto-rolled-back', 'a superseded revision asked for by number', 2, 4, 2],
+      ['auto-rolled-back', 'a superseded revision asked for by number', 1, 4, 1],
+      ['chained-rollbacks', 'past every copy of what runs now, through chains of rollbacks', undefined, 6, 4],
     ];
     for (const [fixture, description, revision, current, target] of chosen) {
       it(`picks ${description} (${fixture}, revision ${revision ?? 'not given'} → ${target})`, () => {
@@ -46,6 +47,9 @@ describe('helm-rollback', () => {
       ['the current revision', history('two-deployed'), 2, /revision 2 is the current revision/],
       ['a failed revision', history('auto-rolled-back'), 3, /revision 3 of release "airq" was never successfully deployed \(failed: Upgrade "airq" failed: context deadline exceeded\)/],
       ['a pending revision', history('mixed'), 4, /revision 4 of release "airq" never finished \(pending-upgrade\)/],
+      ['the revision an automatic rollback restored', history('auto-rolled-back'), 2, /revision 2 of release "airq" runs what the current revision 4 already runs \(Rollback to 2\): rolling back to it would change nothing/],
+      ['a revision the current one reproduces through a chain of rollbacks', history('chained-rollbacks'), 1, /revision 1 .* runs what the current revision 6 already runs/],
+      ['a release whose only good revisions run what runs now', history('auto-rolled-back').filter((e) => e.revision !== 1), undefined, /has nothing to roll back to/],
     ];
     for (const [description, entries, revision, message] of refused) {
       it(`refuses ${description}, saying how to see the history`, () => {

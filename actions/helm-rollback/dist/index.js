@@ -55575,6 +55575,16 @@ function commitFromDescription(description) {
 
 // actions/src/helm-rollback/target.ts
 var GOOD = /* @__PURE__ */ new Set(["deployed", "superseded"]);
+function originOf(entry, byRevision) {
+  let current = entry;
+  for (let hops = 0; hops < byRevision.size; hops++) {
+    const match2 = /^Rollback to (\d+)$/.exec(current.description.trim());
+    const previous = match2 ? byRevision.get(Number(match2[1])) : void 0;
+    if (!previous || previous.revision >= current.revision) return match2 ? Number(match2[1]) : current.revision;
+    current = previous;
+  }
+  return current.revision;
+}
 function chooseRollbackTarget(history, request2) {
   const { release, namespace } = request2;
   const seeHistory = `see \`helm history ${release} -n ${namespace}\``;
@@ -55586,12 +55596,14 @@ function chooseRollbackTarget(history, request2) {
   }
   const sorted = [...history].sort((a, b) => a.revision - b.revision);
   const current = sorted[sorted.length - 1];
+  const byRevision = new Map(sorted.map((entry) => [entry.revision, entry]));
+  const runningNow = originOf(current, byRevision);
   if (request2.revision === void 0) {
-    const target2 = sorted.filter((entry) => entry.revision < current.revision && GOOD.has(entry.status)).pop();
+    const target2 = sorted.filter((entry) => entry.revision < current.revision && GOOD.has(entry.status) && originOf(entry, byRevision) !== runningNow).pop();
     if (!target2) {
       return {
         ok: false,
-        reason: `release "${release}" has nothing to roll back to: no revision before the current ${current.revision} (${current.status}) was successfully deployed; ${seeHistory}`
+        reason: `release "${release}" has nothing to roll back to: no revision before the current ${current.revision} (${current.status}) was successfully deployed with a different release; ${seeHistory}`
       };
     }
     return { ok: true, current, target: target2 };
@@ -55611,10 +55623,16 @@ function chooseRollbackTarget(history, request2) {
     };
   }
   if (!GOOD.has(target.status)) {
-    const why = target.status.startsWith("pending-") ? `never finished (${target.status})` : `was never successfully deployed (${target.status}: ${target.description})`;
+    const why = target.status.startsWith("pending-") ? `never finished (${target.status})` : `was never successfully deployed (${target.status}: ${target.description.replace(/\s+/g, " ")})`;
     return {
       ok: false,
       reason: `revision ${target.revision} of release "${release}" ${why}; roll back to a deployed or superseded revision instead, ${seeHistory}`
+    };
+  }
+  if (originOf(target, byRevision) === runningNow) {
+    return {
+      ok: false,
+      reason: `revision ${target.revision} of release "${release}" runs what the current revision ${current.revision} already runs (${current.description}): rolling back to it would change nothing; pick another one, ${seeHistory}`
     };
   }
   return { ok: true, current, target };

@@ -15,8 +15,24 @@ export interface RollbackRequest {
 }
 
 /**
+ * The revision whose release a revision reproduces: helm records a rollback to N as a new revision described
+ * "Rollback to N", which runs N's chart and values again. Followed through chains of rollbacks.
+ */
+export function originOf(entry: HistoryEntry, byRevision: Map<number, HistoryEntry>): number {
+  let current = entry;
+  for (let hops = 0; hops < byRevision.size; hops++) {
+    const match = /^Rollback to (\d+)$/.exec(current.description.trim());
+    const previous = match ? byRevision.get(Number(match[1])) : undefined;
+    if (!previous || previous.revision >= current.revision) return match ? Number(match[1]) : current.revision;
+    current = previous;
+  }
+  return current.revision;
+}
+
+/**
  * Which revision to roll back to, from `helm history` (undefined: no such release). The current revision is the
- * newest one, whatever its status — that is what `helm status` reports and what a rollback replaces.
+ * newest one, whatever its status — that is what `helm status` reports and what a rollback replaces. Without a
+ * requested revision: the newest earlier one that was successfully deployed and does not run what runs now.
  */
 export function chooseRollbackTarget(history: HistoryEntry[] | undefined, request: RollbackRequest): RollbackChoice {
   const { release, namespace } = request;
@@ -30,14 +46,21 @@ export function chooseRollbackTarget(history: HistoryEntry[] | undefined, reques
   const sorted = [...history].sort((a, b) => a.revision - b.revision);
   const current = sorted[sorted.length - 1] as HistoryEntry;
 
+  const byRevision = new Map(sorted.map((entry) => [entry.revision, entry]));
+  const runningNow = originOf(current, byRevision);
+
   if (request.revision === undefined) {
-    const target = sorted.filter((entry) => entry.revision < current.revision && GOOD.has(entry.status)).pop();
+    // Skip revisions that run what the current one runs (after an automatic rollback the current revision is a
+    // copy of the previous good one): rolling back to them would change nothing.
+    const target = sorted
+      .filter((entry) => entry.revision < current.revision && GOOD.has(entry.status) && originOf(entry, byRevision) !== runningNow)
+      .pop();
     if (!target) {
       return {
         ok: false,
         reason:
           `release "${release}" has nothing to roll back to: no revision before the current ${current.revision} ` +
-          `(${current.status}) was successfully deployed; ${seeHistory}`,
+          `(${current.status}) was successfully deployed with a different release; ${seeHistory}`,
       };
     }
     return { ok: true, current, target };
@@ -62,10 +85,18 @@ export function chooseRollbackTarget(history: HistoryEntry[] | undefined, reques
   if (!GOOD.has(target.status)) {
     const why = target.status.startsWith('pending-')
       ? `never finished (${target.status})`
-      : `was never successfully deployed (${target.status}: ${target.description})`;
+      : `was never successfully deployed (${target.status}: ${target.description.replace(/\s+/g, ' ')})`;
     return {
       ok: false,
       reason: `revision ${target.revision} of release "${release}" ${why}; roll back to a deployed or superseded revision instead, ${seeHistory}`,
+    };
+  }
+  if (originOf(target, byRevision) === runningNow) {
+    return {
+      ok: false,
+      reason:
+        `revision ${target.revision} of release "${release}" runs what the current revision ${current.revision} already runs ` +
+        `(${current.description}): rolling back to it would change nothing; pick another one, ${seeHistory}`,
     };
   }
   return { ok: true, current, target };
