@@ -55695,7 +55695,7 @@ async function deploy(settings, deps) {
     paragraphs: failure2 ? [`**Reason:** ${failure2.message}`] : [],
     tables: [
       {
-        header: ["", ""],
+        header: ["Field", "Value"],
         rows: [
           ["Environment", settings.environment.name],
           ["Release", `${settings.release} (namespace ${settings.namespace})`],

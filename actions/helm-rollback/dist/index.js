@@ -55712,7 +55712,7 @@ async function rollback(settings, deps) {
     heading: `helm-rollback: ${settings.environment.name} rolled back to revision ${target.revision}`,
     tables: [
       {
-        header: ["", "From", "To"],
+        header: ["Field", "From", "To"],
         rows: [
           ["Revision", String(current.revision), `${target.revision} (now revision ${newRevision})`],
           ["App version", fromVersion, toVersion],
@@ -55721,7 +55721,7 @@ async function rollback(settings, deps) {
         ]
       },
       {
-        header: ["", ""],
+        header: ["Field", "Value"],
         rows: [
           ["Environment", settings.environment.name],
           ["Release", `${settings.release} (namespace ${settings.namespace})`],

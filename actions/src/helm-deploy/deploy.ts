@@ -179,7 +179,7 @@ export async function deploy(settings: DeploySettings, deps: DeployDeps): Promis
     paragraphs: failure ? [`**Reason:** ${failure.message}`] : [],
     tables: [
       {
-        header: ['', ''],
+        header: ['Field', 'Value'],
         rows: [
           ['Environment', settings.environment.name],
           ['Release', `${settings.release} (namespace ${settings.namespace})`],

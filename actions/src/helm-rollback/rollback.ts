@@ -103,7 +103,7 @@ export async function rollback(settings: RollbackSettings, deps: RollbackDeps): 
     heading: `helm-rollback: ${settings.environment.name} rolled back to revision ${target.revision}`,
     tables: [
       {
-        header: ['', 'From', 'To'],
+        header: ['Field', 'From', 'To'],
         rows: [
           ['Revision', String(current.revision), `${target.revision} (now revision ${newRevision})`],
           ['App version', fromVersion, toVersion],
@@ -112,7 +112,7 @@ export async function rollback(settings: RollbackSettings, deps: RollbackDeps): 
         ],
       },
       {
-        header: ['', ''],
+        header: ['Field', 'Value'],
         rows: [
           ['Environment', settings.environment.name],
           ['Release', `${settings.release} (namespace ${settings.namespace})`],
