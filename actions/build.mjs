@@ -1,6 +1,7 @@
 // Bundles every actions/src/<name>/main.ts into actions/<name>/dist/index.js, the file the runner executes.
 //
 //   node actions/build.mjs           rebuild every committed bundle
+//   node actions/build.mjs NAME...   rebuild only these actions
 //   node actions/build.mjs --check   rebuild into a temporary directory and fail if a committed bundle differs
 //   --dist-root DIR                  with --check: compare against DIR/<name>/dist/index.js instead (tests use it)
 //
@@ -74,7 +75,12 @@ async function main() {
     console.log(`${discoverActions().length} action bundles are up to date`);
     return;
   }
-  for (const name of discoverActions()) {
+  const all = discoverActions();
+  const wanted = process.argv.slice(2).filter((arg) => !arg.startsWith('--'));
+  for (const name of wanted) {
+    if (!all.includes(name)) throw new Error(`no action "${name}": actions/src/${name}/main.ts does not exist (actions: ${all.join(', ')})`);
+  }
+  for (const name of wanted.length > 0 ? wanted : all) {
     await bundle(name, path.join(REPO_ROOT, 'actions'));
     console.log(`built actions/${name}/dist/index.js`);
   }
