@@ -226,6 +226,14 @@ describe('release-gate', function () {
       expect(git(shallow, 'rev-parse', '--is-shallow-repository')).to.equal('false');
     });
 
+    it('refuses, naming the API error, when the compare API cannot answer either', async function () {
+      stub.fail('GET', '/compare/', 404, 'No commit found for SHA: deadbeef');
+      const run = await gate('v1.1.0', onMaster, { 'repository-path': notAGitRepo, 'github-token': 'test-token' });
+      expect(run.exitCode).to.equal(1);
+      expect(errors(run)).to.match(/tagged commit is on the release branch: No commit found for SHA: deadbeef.*Fix: check out the repository with its history/);
+      expect(stub.requestsTo('GET', '/compare/')).to.have.length(1);
+    });
+
     it('refuses when neither git nor the API can establish ancestry', async function () {
       const run = await gate('v1.1.0', onMaster, { 'repository-path': notAGitRepo });
       expect(run.exitCode).to.equal(1);

@@ -57643,14 +57643,10 @@ var Helm = class {
   async manifest(release, namespace, revision) {
     return this.run(["get", "manifest", release, "--namespace", namespace, ...revisionArgs(revision)]);
   }
-  /** The rendered NOTES.txt of the current revision (`helm get notes`), '' when the chart has none. */
+  /** The rendered NOTES.txt of the current revision (`helm get notes`, without its `NOTES:` heading); '' when none. */
   async notes(release, namespace) {
-    try {
-      return await this.run(["get", "notes", release, "--namespace", namespace]);
-    } catch (error63) {
-      if (error63 instanceof HelmError && /no notes/i.test(error63.stderr)) return "";
-      throw error63;
-    }
+    const printed = await this.run(["get", "notes", release, "--namespace", namespace]);
+    return printed.replace(/^NOTES:\n/, "");
   }
   /** `helm template`: the chart's manifests for these values, rendered without a cluster. */
   async template(options) {
@@ -57881,7 +57877,7 @@ async function run(settings, { context: context3 }) {
       const result = await isOnBranch(settings.sha, branch, { repositoryPath: settings.repositoryPath, github, owner, repo });
       verdicts.push(checkAncestry(result.onBranch, settings.sha, branch, result.how));
     } catch (error63) {
-      verdicts.push({ rule: RULES.ancestry, outcome: "refused", detail: error63.message, fix: "make the history reachable, then re-run" });
+      verdicts.push({ rule: RULES.ancestry, outcome: "refused", detail: error63.message, fix: "check out the repository with its history (actions/checkout, fetch-depth: 0) or give github-token read access to it, then re-run" });
     }
   }
   let current = settings.currentVersion || void 0;

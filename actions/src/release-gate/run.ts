@@ -51,7 +51,7 @@ export async function run(settings: Settings, { context }: Deps): Promise<void> 
       const result = await isOnBranch(settings.sha, branch, { repositoryPath: settings.repositoryPath, github, owner, repo });
       verdicts.push(checkAncestry(result.onBranch, settings.sha, branch, result.how));
     } catch (error) {
-      verdicts.push({ rule: RULES.ancestry, outcome: 'refused', detail: (error as Error).message, fix: 'make the history reachable, then re-run' });
+      verdicts.push({ rule: RULES.ancestry, outcome: 'refused', detail: (error as Error).message, fix: 'check out the repository with its history (actions/checkout, fetch-depth: 0) or give github-token read access to it, then re-run' });
     }
   }
 
