@@ -140,12 +140,16 @@ export class HelmError extends Error {
   readonly args: string[];
   readonly exitCode: number;
   readonly stderr: string;
-  constructor(args: string[], exitCode: number, stderr: string) {
-    super(`helm ${args[0] ?? ''} failed (exit ${exitCode}): ${helmErrorLines(stderr)}`);
+  readonly stdout: string;
+  constructor(args: string[], exitCode: number, stderr: string, stdout = '') {
+    // `helm lint` reports its findings on stdout as `[ERROR] ...` lines and only a count on stderr.
+    const findings = stdout.split('\n').filter((line) => line.trim().startsWith('[ERROR]')).map((line) => line.trim());
+    super(`helm ${args[0] ?? ''} failed (exit ${exitCode}): ${[helmErrorLines(stderr), ...findings].join(' ')}`);
     this.name = 'HelmError';
     this.args = args;
     this.exitCode = exitCode;
     this.stderr = stderr;
+    this.stdout = stdout;
   }
 
   /** helm's way of saying the release (or the revision asked for) does not exist. */
@@ -264,7 +268,7 @@ export class Helm {
       env: { ...this.env, ...options.env },
       listeners: options.streamStderr ? { errline: (line) => core.info(line) } : {},
     });
-    if (result.exitCode !== 0) throw new HelmError(args, result.exitCode, result.stderr);
+    if (result.exitCode !== 0) throw new HelmError(args, result.exitCode, result.stderr, result.stdout);
     return result.stdout;
   }
 
@@ -327,14 +331,10 @@ export class Helm {
     return this.run(['get', 'manifest', release, '--namespace', namespace, ...revisionArgs(revision)]);
   }
 
-  /** The rendered NOTES.txt of the current revision (`helm get notes`), '' when the chart has none. */
+  /** The rendered NOTES.txt of the current revision (`helm get notes`, without its `NOTES:` heading); '' when none. */
   async notes(release: string, namespace: string): Promise<string> {
-    try {
-      return await this.run(['get', 'notes', release, '--namespace', namespace]);
-    } catch (error) {
-      if (error instanceof HelmError && /no notes/i.test(error.stderr)) return '';
-      throw error;
-    }
+    const printed = await this.run(['get', 'notes', release, '--namespace', namespace]);
+    return printed.replace(/^NOTES:\n/, '').trimEnd();
   }
 
   /** `helm template`: the chart's manifests for these values, rendered without a cluster. */
