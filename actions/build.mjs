@@ -39,6 +39,8 @@ async function bundle(name, outRoot) {
     target: 'node24',
     banner: { js: BANNER },
     legalComments: 'inline',
+    // Paths in the bundle stay relative to the repo even when node_modules is a symlink (worktrees, caches).
+    preserveSymlinks: true,
     charset: 'utf8',
     sourcemap: false,
     minify: false,
