@@ -253,6 +253,39 @@ describe('deploy-plan', () => {
       }
     });
 
+    it('shows every object as added when the base has no chart yet', async () => {
+      // An unrelated base commit holding only the registry: the PR that introduces the chart.
+      git(work, 'checkout', '-q', '--orphan', 'no-chart');
+      git(work, 'rm', '-q', '-r', '--cached', 'chart');
+      rmSync(path.join(work, 'chart'), { recursive: true, force: true });
+      const bareBase = commitValues({ staging: { replicas: 1 } }, 'registry only');
+      git(work, 'checkout', '-q', '-f', 'feature');
+      const result = await plan(pullRequest({ base: 'staging', head: 'feature', number: 11, baseSha: bareBase, headSha }));
+      try {
+        expect(result.exitCode, result.stdout + result.stderr).to.equal(0);
+        const body = stub.comments.find((c) => c.issue_number === 11)?.body ?? '';
+        expect(body).to.include('> The chart `chart` does not exist at the base: every object is new.');
+        expect(body).to.include('3 added, 0 removed, 0 changed, 0 unchanged');
+      } finally {
+        result.cleanup();
+      }
+    });
+
+    it('leaves alone a comment that only quotes the marker, and adds its own', async () => {
+      stub.comments.push({
+        id: 1, issue_number: 12, body: '> <!-- airq-deploy-plan:staging -->\n> quoted plan\n\nlooks fine', user: { login: 'reviewer', type: 'User' },
+        created_at: '', updated_at: '', html_url: '',
+      });
+      const result = await plan(pullRequest({ base: 'staging', head: 'feature', number: 12, baseSha, headSha }));
+      try {
+        expect(result.exitCode, result.stdout + result.stderr).to.equal(0);
+        expect(stub.comments.filter((c) => c.issue_number === 12)).to.have.length(2);
+        expect(stub.comments.find((c) => c.id === 1)?.body).to.include('looks fine');
+      } finally {
+        result.cleanup();
+      }
+    });
+
     it('plans a pull request into master against production and says a release tag is needed', async () => {
       const result = await plan(pullRequest({ base: 'master', head: 'feature', number: 8, baseSha, headSha }));
       try {

@@ -56164,7 +56164,7 @@ async function renderSide(helm, root, side, settings, environmentName, tempDir) 
 async function upsertComment(deps, pullNumber, marker, body) {
   const { owner, repo } = requireRepository(deps.context);
   const comments = await deps.client.paginate(deps.client.rest.issues.listComments, { owner, repo, issue_number: pullNumber, per_page: 100 });
-  const existing = comments.find((comment) => comment.body?.includes(marker));
+  const existing = comments.find((comment) => comment.body?.startsWith(marker));
   if (existing) {
     await deps.client.rest.issues.updateComment({ owner, repo, comment_id: existing.id, body });
     info(`updated deploy plan comment ${existing.id} on #${pullNumber}`);

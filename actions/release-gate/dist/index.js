@@ -57499,12 +57499,15 @@ var HelmError = class extends Error {
   args;
   exitCode;
   stderr;
-  constructor(args, exitCode, stderr) {
-    super(`helm ${args[0] ?? ""} failed (exit ${exitCode}): ${helmErrorLines(stderr)}`);
+  stdout;
+  constructor(args, exitCode, stderr, stdout = "") {
+    const findings = stdout.split("\n").filter((line) => line.trim().startsWith("[ERROR]")).map((line) => line.trim());
+    super(`helm ${args[0] ?? ""} failed (exit ${exitCode}): ${[helmErrorLines(stderr), ...findings].join(" ")}`);
     this.name = "HelmError";
     this.args = args;
     this.exitCode = exitCode;
     this.stderr = stderr;
+    this.stdout = stdout;
   }
   /** helm's way of saying the release (or the revision asked for) does not exist. */
   get releaseNotFound() {
@@ -57591,7 +57594,7 @@ var Helm = class {
       env: { ...this.env, ...options.env },
       listeners: options.streamStderr ? { errline: (line) => info(line) } : {}
     });
-    if (result.exitCode !== 0) throw new HelmError(args, result.exitCode, result.stderr);
+    if (result.exitCode !== 0) throw new HelmError(args, result.exitCode, result.stderr, result.stdout);
     return result.stdout;
   }
   /** The helm version on PATH (detected once). */
@@ -57643,14 +57646,10 @@ var Helm = class {
   async manifest(release, namespace, revision) {
     return this.run(["get", "manifest", release, "--namespace", namespace, ...revisionArgs(revision)]);
   }
-  /** The rendered NOTES.txt of the current revision (`helm get notes`), '' when the chart has none. */
+  /** The rendered NOTES.txt of the current revision (`helm get notes`, without its `NOTES:` heading); '' when none. */
   async notes(release, namespace) {
-    try {
-      return await this.run(["get", "notes", release, "--namespace", namespace]);
-    } catch (error63) {
-      if (error63 instanceof HelmError && /no notes/i.test(error63.stderr)) return "";
-      throw error63;
-    }
+    const printed = await this.run(["get", "notes", release, "--namespace", namespace]);
+    return printed.replace(/^NOTES:\n/, "").trimEnd();
   }
   /** `helm template`: the chart's manifests for these values, rendered without a cluster. */
   async template(options) {

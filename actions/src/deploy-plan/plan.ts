@@ -99,7 +99,8 @@ async function renderSide(
 async function upsertComment(deps: PlanDeps, pullNumber: number, marker: string, body: string): Promise<number> {
   const { owner, repo } = requireRepository(deps.context);
   const comments = await deps.client.paginate(deps.client.rest.issues.listComments, { owner, repo, issue_number: pullNumber, per_page: 100 });
-  const existing = comments.find((comment) => comment.body?.includes(marker));
+  // Ours starts with the marker; a reply quoting it ("> <!-- ...") is someone else's comment.
+  const existing = comments.find((comment) => comment.body?.startsWith(marker));
   if (existing) {
     await deps.client.rest.issues.updateComment({ owner, repo, comment_id: existing.id, body });
     core.info(`updated deploy plan comment ${existing.id} on #${pullNumber}`);
