@@ -4,7 +4,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import { commitFromDescription, releaseDescription, rolledBackTo, setStringValues } from '../src/helm-deploy/deploy.ts';
+import { readDeploySettings } from '../src/helm-deploy/settings.ts';
+import { loadEnvironments } from '../src/lib/environments.ts';
 import type { RunContext } from '../src/lib/github.ts';
+import { Inputs } from '../src/lib/inputs.ts';
 import { kubeBinaries } from '../../test/support/kube-binaries.ts';
 import { startGitHubApiStub, type GitHubApiStub } from '../../test/support/github-api-stub.ts';
 import { DEFAULT_SHA, pushBranch, pushTag } from './support/events.ts';
@@ -34,6 +37,42 @@ describe('helm-deploy', () => {
       expect(rolledBackTo('Rollback to 3')).to.equal(3);
       expect(rolledBackTo('Upgrade complete')).to.equal(undefined);
     });
+  });
+
+  describe('readDeploySettings', () => {
+    const registry = loadEnvironments(path.join(REPO_ROOT, 'environments'));
+    const read = (inputs: Record<string, string>) => readDeploySettings(Inputs.fromRecord({ 'github-token': 'ghs_test', ...inputs }), registry);
+
+    it("takes release, namespace and url from the environment's registry file unless overridden", () => {
+      const settings = read({ environment: 'production' });
+      expect(settings).to.include({ release: 'airq', namespace: 'airq-production', environmentUrl: 'https://airq.example.com', production: true });
+      expect(settings).to.include({ chart: 'helm/airq', timeout: '300s', historyMax: 10, dryRun: 'none', createDeployment: true });
+      expect(read({ environment: 'staging', namespace: 'airq-preview', release: 'pr-7' })).to.include({ namespace: 'airq-preview', release: 'pr-7', production: false });
+    });
+
+    const dryRuns: Array<[string, string, boolean]> = [
+      ['false', 'none', true],
+      ['client', 'client', false],
+      ['server', 'server', false],
+    ];
+    for (const [input, dryRun, createDeployment] of dryRuns) {
+      it(`reads dry-run "${input}" as ${dryRun}, ${createDeployment ? 'recording' : 'never recording'} a Deployment`, () => {
+        expect(read({ environment: 'development', 'dry-run': input })).to.include({ dryRun, createDeployment });
+      });
+    }
+
+    const invalid: Array<[Record<string, string>, RegExp]> = [
+      [{ environment: 'qa' }, /environment "qa" is not defined in .*environments\/ \(known: development, production, staging\)/],
+      [{ environment: 'staging', 'dry-run': 'maybe' }, /input "dry-run": "maybe" is not one of/],
+      [{ environment: 'staging', timeout: 'soon' }, /input "timeout": "soon" is not a duration/],
+      [{ environment: 'staging', 'history-max': '-1' }, /input "history-max": -1 is out of range/],
+      [{ environment: 'staging', 'github-token': '' }, /input "github-token" is required to record a GitHub Deployment/],
+    ];
+    for (const [inputs, message] of invalid) {
+      it(`refuses ${JSON.stringify(inputs)} naming the input`, () => {
+        expect(() => read(inputs)).to.throw(message);
+      });
+    }
   });
 
   describe('the bundled action with the real helm and chart', function () {
