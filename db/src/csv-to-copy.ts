@@ -22,8 +22,8 @@ export class InvalidInputError extends Error {
   }
 }
 
-/** The COPY column list matching what `CsvToCopy` writes, line number last. */
-export const COPY_COLUMNS = ['station_id', 'measured_at', ...VALUE_COLUMNS, 'line'];
+/** The COPY column list matching what `CsvToCopy` writes. */
+export const COPY_COLUMNS = ['station_id', 'measured_at', ...VALUE_COLUMNS];
 
 const CHUNK_CHARS = 64 * 1024;
 
@@ -61,6 +61,11 @@ export class CsvToCopy extends Transform {
   private open: { text: string; line: number } | undefined;
   private pending = '';
   private fatal: InvalidInputError | undefined;
+  /** Rows handed to COPY so far. */
+  private copied = 0;
+  /** Pairs (row, line) wherever `line - row` changes (header, blank lines, multi-line records): maps rows to lines. */
+  private readonly lineShifts: number[] = [];
+  private shift = Number.NaN;
 
   constructor(label: string, maxErrors: number) {
     super({ readableHighWaterMark: CHUNK_CHARS * 2 });
@@ -203,6 +208,26 @@ export class CsvToCopy extends Transform {
     }
     if (this.problems.length !== before) return;
     this.stations.add(station);
-    if (this.problems.length === 0) this.pending += `${out}\t${line}\n`;
+    if (this.problems.length === 0) {
+      this.pending += `${out}\n`;
+      const row = ++this.copied;
+      if (line - row !== this.shift) {
+        this.shift = line - row;
+        this.lineShifts.push(row, line);
+      }
+    }
+  }
+
+  /** The file line of the `row`-th row sent to COPY (1-based), as PostgreSQL counts them. */
+  lineOfRow(row: number): number {
+    const shifts = this.lineShifts;
+    let low = 0;
+    let high = shifts.length / 2 - 1;
+    while (low < high) {
+      const middle = (low + high + 1) >> 1;
+      if (shifts[middle * 2]! <= row) low = middle;
+      else high = middle - 1;
+    }
+    return shifts[low * 2 + 1]! + (row - shifts[low * 2]!);
   }
 }

@@ -63,11 +63,10 @@ export async function createLoadingDataset(db: Queryable, sha256: string, source
   );
   const id = rows[0]!.id;
   const table = pg.escapeIdentifier(partitionName(id));
-  // Same columns, defaults and CHECKs as the parent (ATTACH requires them); `line` only serves duplicate reports
-  // and is dropped before the switch. The dataset_id CHECK lets ATTACH skip scanning the rows.
+  // Same columns, defaults and CHECKs as the parent (ATTACH requires them); the dataset_id CHECK lets ATTACH skip
+  // scanning the rows.
   await db.query(`CREATE TABLE ${table} (
     LIKE measurements INCLUDING DEFAULTS INCLUDING CONSTRAINTS,
-    line integer,
     CONSTRAINT ${pg.escapeIdentifier(`${partitionName(id)}_dataset`)} CHECK (dataset_id = ${id})
   )`);
   await db.query(`ALTER TABLE ${table} ALTER COLUMN dataset_id SET DEFAULT ${id}`);

@@ -205,7 +205,9 @@ async function load(job: LoadJob) {
     }
     await client.query(`SET maintenance_work_mem = '256MB'`);
 
-    const source = createReadStream(job.file, { highWaterMark: 1 << 20 });
+    // 64 KiB chunks keep every string made from them below V8's large-object size, so they die young and cheaply
+    // instead of piling up in old space until a full GC (which showed as RSS growing with the file size).
+    const source = createReadStream(job.file, { highWaterMark: 64 * 1024 });
     const hashing = new HashingPassThrough();
     const validator = new CsvToCopy(job.label, job.maxErrors);
     const copy = client.query(copyFrom(`COPY ${table} (${COPY_COLUMNS.join(', ')}) FROM STDIN`));
@@ -249,11 +251,10 @@ async function load(job: LoadJob) {
     ]).finally(() => second.end().catch(() => {}));
     if (unique.status === 'rejected') {
       if ((unique.reason as { code?: string }).code !== '23505') throw unique.reason;
-      throw new InvalidInputError(await duplicates(client, table, job));
+      throw new InvalidInputError(await duplicates(client, table, job, validator));
     }
     if (station.status === 'rejected') throw station.reason;
     job.phase('indexes');
-    await client.query(`ALTER TABLE ${table} DROP COLUMN line`);
     await client.query(`ANALYZE ${table}`);
     const { rows } = await client.query(`SELECT min(measured_at) AS first, max(measured_at) AS last FROM ${table}`);
     job.phase('analyze');
@@ -263,38 +264,59 @@ async function load(job: LoadJob) {
   }
 }
 
-/** Turns parser and COPY failures into input problems that name the file and line. */
+/** Turns a COPY refusal of a row the validator let through into an input problem naming the file's line. */
 function asInputError(error: unknown, label: string, validator: CsvToCopy): unknown {
   if (error instanceof InvalidInputError) return error;
-  const csv = error as { code?: string; lines?: number; message: string };
-  if (typeof csv.code === 'string' && csv.code.startsWith('CSV_')) {
-    return new InvalidInputError([...validator.problems, `${label}:${csv.lines}: malformed CSV: ${csv.message}`]);
-  }
-  // PostgreSQL refused a row the validator let through: still the file's fault, name the line COPY reports.
-  const pgError = error as { code?: string; where?: string };
+  const pgError = error as { code?: string; where?: string; message: string };
   if (pgError.code && /^2[2-3]/.test(pgError.code)) {
-    const line = /line (\d+)/.exec(pgError.where ?? '')?.[1];
-    return new InvalidInputError([`${label}: PostgreSQL refused a row (${csv.message})${line ? ` at COPY line ${line}` : ''}`]);
+    const row = /line (\d+)/.exec(pgError.where ?? '')?.[1];
+    const where = row ? `:${validator.lineOfRow(Number(row))}` : '';
+    return new InvalidInputError([`${label}${where}: PostgreSQL refused the row: ${pgError.message}`]);
   }
   return error;
 }
 
-/** Names both lines of every repeated (station, time) pair, up to the error limit. */
-async function duplicates(client: pg.Client, table: string, job: LoadJob): Promise<string[]> {
-  const { rows } = await client.query<{ station_id: string; at: string; lines: number[] }>(
-    `SELECT station_id, to_char(measured_at, 'YYYY-MM-DD HH24:MI:SS.MS') AS at, array_agg(line ORDER BY line) AS lines
-       FROM ${table} GROUP BY station_id, measured_at HAVING count(*) > 1
-      ORDER BY min(line) LIMIT $1`,
+/**
+ * Names both lines of every repeated (station, time) pair, up to the error limit. Runs only after the unique index
+ * failed. A table filled by one COPY right after its creation holds its rows in COPY order, so their rank by ctid
+ * is the COPY row number, which the validator maps back to a file line.
+ */
+async function duplicates(client: pg.Client, table: string, job: LoadJob, validator: CsvToCopy): Promise<string[]> {
+  const { rows } = await client.query<{ station_id: string; at: string; rows: string[] }>(
+    `WITH numbered AS (SELECT station_id, measured_at, row_number() OVER (ORDER BY ctid) AS row FROM ${table})
+     SELECT station_id, to_char(measured_at, 'YYYY-MM-DD HH24:MI:SS.MS') AS at, array_agg(row ORDER BY row) AS rows
+       FROM numbered GROUP BY station_id, measured_at HAVING count(*) > 1
+      ORDER BY min(row) LIMIT $1`,
     [job.maxErrors],
   );
   const problems: string[] = [];
-  for (const row of rows) {
-    const [first, ...repeats] = row.lines;
+  for (const duplicate of rows) {
+    const [first, ...repeats] = duplicate.rows.map((row) => validator.lineOfRow(Number(row)));
     for (const line of repeats) {
       problems.push(
-        `${job.label}:${line}: station ${JSON.stringify(row.station_id)} at ${row.at} (${job.timezone}) repeats line ${first}; keep one reading per station and time`,
+        `${job.label}:${line}: station ${JSON.stringify(duplicate.station_id)} at ${duplicate.at} (${job.timezone}) repeats line ${first}; keep one reading per station and time`,
       );
     }
   }
   return problems.slice(0, job.maxErrors);
+}
+
+/**
+ * For the embedded default (`npm start` with no DATABASE_URL): loads the bundled dataset when no dataset is
+ * active yet, and leaves any active dataset alone. Returns undefined when there was nothing to do.
+ */
+export async function seedBundledWhenEmpty(
+  databaseUrl: string,
+  log: (line: string) => void = () => {},
+): Promise<SeedResult | undefined> {
+  const client = new pg.Client({ connectionString: databaseUrl, application_name: 'airq-seed' });
+  await client.connect();
+  try {
+    if (await activeDataset(client)) return undefined;
+  } finally {
+    await client.end();
+  }
+  const result = await seed({ databaseUrl, file: BUNDLED_DATASET, source: 'bundled', log });
+  log(`seeded the bundled dataset ${result.version} (${result.rows} rows, ${result.stations} stations)`);
+  return result;
 }

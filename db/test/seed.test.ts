@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { REPO_ROOT } from '../src/local-database.ts';
-import { BUNDLED_DATASET, InvalidInputError, UsageError, seed, type SeedOptions } from '../src/seed.ts';
+import { BUNDLED_DATASET, InvalidInputError, UsageError, seed, seedBundledWhenEmpty, type SeedOptions } from '../src/seed.ts';
 import { skipUnlessAvailable } from '../../test/support/requires.ts';
 import { createTestDatabase, type TestDatabase } from '../../test/support/postgres.ts';
 
@@ -158,6 +158,31 @@ describe('seed', () => {
       ]);
     });
 
+    it('names the right lines of repeats after blank lines and a record spanning two lines', async () => {
+      const lines = [
+        HEADER,
+        '',
+        reading('b', 0),
+        '2016-10-01 00:00:00.004,"c',
+        'd",1,2,3,4,5,6',
+        '',
+        reading('b', 0),
+        reading('e', 0),
+        reading('b', 0),
+      ];
+      await expectRefused(lines.join('\r\n'), (f) => [
+        `${f}:7: station "b" at 2016-10-01 00:00:00.004 (UTC) repeats line 3; keep one reading per station and time`,
+        `${f}:9: station "b" at 2016-10-01 00:00:00.004 (UTC) repeats line 3; keep one reading per station and time`,
+      ]);
+    });
+
+    it('names the line of a row PostgreSQL itself refuses', async () => {
+      const lines = [HEADER, '', reading('a', 0), reading('a\u0000b', 0)];
+      await expectRefused(lines.join('\n'), (f) => [
+        `${f}:4: PostgreSQL refused the row: invalid byte sequence for encoding "UTF8": 0x00`,
+      ]);
+    });
+
     it('refuses an empty file', async () => {
       await expectRefused('', (f) => [
         `${f}: the file is empty; expected the header ${HEADER} and one reading per line`,
@@ -279,6 +304,19 @@ describe('seed', () => {
     it('loads the bundled dataset', async () => {
       const result = await run(BUNDLED_DATASET);
       expect(result).to.include({ status: 'loaded', rows: 6720, stations: 10 });
+    });
+
+    it('seeds the bundled dataset for the embedded default only when no dataset is active', async () => {
+      const other = await run(await csv([HEADER, reading('kept', 0)].join('\n')));
+      expect(await seedBundledWhenEmpty(db.url)).to.equal(undefined);
+      expect((await state()).active?.id).to.equal(other.datasetId);
+      const empty = await createTestDatabase();
+      try {
+        const result = await seedBundledWhenEmpty(empty.url);
+        expect(result).to.include({ status: 'loaded', rows: 6720, stations: 10 });
+      } finally {
+        await empty.drop();
+      }
     });
   });
 
