@@ -268,6 +268,12 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       `--tls-cert-file=${path.join(dir, 'apiserver.crt')}`,
       `--tls-private-key-file=${path.join(dir, 'apiserver.key')}`,
       `--client-ca-file=${path.join(dir, 'ca.crt')}`,
+      // Published in kube-system/extension-apiserver-authentication, which the controller-manager and scheduler read.
+      `--requestheader-client-ca-file=${path.join(dir, 'ca.crt')}`,
+      '--requestheader-allowed-names=front-proxy-client',
+      '--requestheader-username-headers=X-Remote-User',
+      '--requestheader-group-headers=X-Remote-Group',
+      '--requestheader-extra-headers-prefix=X-Remote-Extra-',
       `--token-auth-file=${path.join(dir, 'tokens.csv')}`,
       '--authorization-mode=RBAC',
       `--service-account-issuer=https://kubernetes.default.svc.cluster.local`,

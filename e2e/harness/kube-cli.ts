@@ -16,8 +16,10 @@ export interface HistoryEntry {
 /** helm and kubectl (the official binaries from kubeBinaries()) bound to one kubeconfig, for assertions. */
 export class KubeCli {
   readonly env: Record<string, string>;
+  readonly kubeconfig: string;
 
-  constructor(readonly kubeconfig: string) {
+  constructor(kubeconfig: string) {
+    this.kubeconfig = kubeconfig;
     const { binDir } = kubeBinaries();
     this.env = { ...(process.env as Record<string, string>), KUBECONFIG: kubeconfig, PATH: `${binDir}${path.delimiter}${process.env.PATH ?? ''}` };
   }
