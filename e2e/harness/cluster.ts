@@ -45,10 +45,25 @@ const COMPONENTS = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-s
 type Component = (typeof COMPONENTS)[number];
 
 const running = new Set<ChildProcess>();
-// A crashed or interrupted test process must not leave a control plane behind.
-process.once('exit', () => {
+let cleanupInstalled = false;
+
+function killAll(): void {
   for (const child of running) killGroup(child, 'SIGKILL');
-});
+}
+
+/** A crashed or interrupted test process must not leave a control plane behind. */
+function installCleanup(): void {
+  if (cleanupInstalled) return;
+  cleanupInstalled = true;
+  process.once('exit', killAll);
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.once(signal, () => {
+      killAll();
+      // Nobody else handles it (mocha may): die of the signal as if this handler did not exist.
+      if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+    });
+  }
+}
 
 function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
   if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
@@ -133,6 +148,7 @@ function tail(file: string, lines: number): string {
 
 /** Starts the control plane and returns once fake nodes are Ready and the default ServiceAccount exists. */
 export async function startCluster(options: ClusterOptions): Promise<Cluster> {
+  installCleanup();
   const started = Date.now();
   const deadline = started + (options.startTimeoutMs ?? 120_000);
   const dir = mkdtempSync(path.join(tmpdir(), 'airq-e2e-cluster-'));
