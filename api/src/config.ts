@@ -1,0 +1,71 @@
+import { z } from 'zod';
+
+const port = z.coerce.number().int().min(1).max(65_535);
+const positiveInt = z.coerce.number().int().min(1);
+const nonNegativeInt = z.coerce.number().int().min(0);
+
+/** Every variable the API reads, with its default; parsed once at start-up. */
+const schema = z.object({
+  PORT: port.default(8080),
+  DATABASE_URL: z
+    .string()
+    .refine((value) => /^postgres(ql)?:\/\//.test(value), 'must be a postgres:// or postgresql:// URL')
+    .optional(),
+  APP_VERSION: z.string().min(1).max(200).default('dev'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  DB_POOL_MAX: positiveInt.max(1000).default(10),
+  DB_STATEMENT_TIMEOUT_MS: positiveInt.default(10_000),
+  CACHE_MAX_AGE_SECONDS: nonNegativeInt.default(60),
+  CACHE_STALE_WHILE_REVALIDATE_SECONDS: nonNegativeInt.default(300),
+  SHUTDOWN_DRAIN_MS: nonNegativeInt.max(600_000).default(5_000),
+});
+
+export interface Config {
+  port: number;
+  databaseUrl: string | undefined;
+  appVersion: string;
+  logLevel: z.infer<typeof schema>['LOG_LEVEL'];
+  dbPoolMax: number;
+  dbStatementTimeoutMs: number;
+  cacheMaxAgeSeconds: number;
+  cacheStaleWhileRevalidateSeconds: number;
+  shutdownDrainMs: number;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Parses the environment; throws a ConfigError naming every bad variable and what it accepts. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  // An empty variable (e.g. `PORT=` in a manifest) means "use the default", not "zero".
+  const present = Object.fromEntries(
+    Object.keys(schema.shape).flatMap((key) => (env[key] === undefined || env[key] === '' ? [] : [[key, env[key]]])),
+  );
+  const parsed = schema.safeParse(present);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => {
+      const name = String(issue.path[0]);
+      const shown = name === 'DATABASE_URL' ? '(value hidden)' : JSON.stringify(present[name]);
+      return `environment variable ${name}=${shown}: ${issue.message}`;
+    });
+    throw new ConfigError(`invalid configuration, fix and restart:\n  ${lines.join('\n  ')}`);
+  }
+  const v = parsed.data;
+  return {
+    port: v.PORT,
+    databaseUrl: v.DATABASE_URL,
+    appVersion: v.APP_VERSION,
+    logLevel: v.LOG_LEVEL,
+    dbPoolMax: v.DB_POOL_MAX,
+    dbStatementTimeoutMs: v.DB_STATEMENT_TIMEOUT_MS,
+    cacheMaxAgeSeconds: v.CACHE_MAX_AGE_SECONDS,
+    cacheStaleWhileRevalidateSeconds: v.CACHE_STALE_WHILE_REVALIDATE_SECONDS,
+    shutdownDrainMs: v.SHUTDOWN_DRAIN_MS,
+  };
+}
+
+/** The defaults, for tests and tools that build an app without an environment. */
+export function defaultConfig(overrides: Partial<Config> = {}): Config {
+  return { ...loadConfig({}), ...overrides };
+}

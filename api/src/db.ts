@@ -1,0 +1,31 @@
+import pg from 'pg';
+import type { Config } from './config.ts';
+
+const TIMESTAMPTZ_OID = 1184;
+const INT8_OID = 20;
+
+// Timestamps stay as PostgreSQL prints them (microsecond precision, UTC): the keyset cursor must carry the exact value,
+// which a JS Date (milliseconds) cannot. Counts fit in a double.
+const types = {
+  getTypeParser(oid: number, format?: 'text' | 'binary') {
+    if (oid === TIMESTAMPTZ_OID) return (value: string) => value;
+    if (oid === INT8_OID) return (value: string) => Number(value);
+    return pg.types.getTypeParser(oid, format);
+  },
+};
+
+/** The API's connection pool: bounded size, every statement bounded by `statement_timeout`, sessions in UTC. */
+export function createPool(config: Pick<Config, 'dbPoolMax' | 'dbStatementTimeoutMs'>, databaseUrl: string): pg.Pool {
+  return new pg.Pool({
+    connectionString: databaseUrl,
+    max: config.dbPoolMax,
+    connectionTimeoutMillis: 5_000,
+    idleTimeoutMillis: 30_000,
+    application_name: 'airq-api',
+    options: `-c TimeZone=UTC -c statement_timeout=${config.dbStatementTimeoutMs}`,
+    types,
+  });
+}
+
+/** What the API needs from a pool; a `pg.Pool` fits. */
+export type Db = pg.Pool;

@@ -1,0 +1,56 @@
+import type Router from '@koa/router';
+import { cacheable } from '../caching.ts';
+import { decodeCursor, queryDigest } from '../cursor.ts';
+import {
+  DEFAULT_LIMIT,
+  canonicalQuery,
+  checkRange,
+  cursorParam,
+  fromParam,
+  intervalParam,
+  limitParam,
+  orderParam,
+  parseQuery,
+  pollutantsParam,
+  stationParam,
+  toParam,
+  type ReadingFilter,
+} from '../params.ts';
+import { aggregatesPage } from '../shape.ts';
+import { listAggregates } from '../sql/measurements.ts';
+import { servedDataset, type RouteDeps } from './deps.ts';
+import { filterKey, nextLink } from './readings.ts';
+import { acceptJson } from './stations.ts';
+
+const AGGREGATE_PARAMS = {
+  interval: intervalParam,
+  station: stationParam,
+  from: fromParam,
+  to: toParam,
+  pollutants: pollutantsParam,
+  order: orderParam,
+  limit: limitParam,
+  cursor: cursorParam,
+};
+
+export function aggregatesRoutes(router: Router, deps: RouteDeps): void {
+  router.get('/air_quality/aggregates', async (ctx) => {
+    const q = parseQuery(ctx.querystring, AGGREGATE_PARAMS);
+    const filter: ReadingFilter = { stations: q.station, from: q.from, to: q.to, pollutants: q.pollutants, order: q.order };
+    checkRange(filter);
+    const key = filterKey(filter, { interval: q.interval });
+    const digest = queryDigest(key);
+    const after = q.cursor === undefined ? undefined : decodeCursor(q.cursor, digest);
+    acceptJson(ctx);
+    const dataset = await servedDataset(deps.db);
+    const limit = q.limit ?? DEFAULT_LIMIT;
+    if (cacheable(ctx, deps.config, dataset.version, `${ctx.path}?${canonicalQuery({ q: key, limit, cursor: q.cursor })}`)) return;
+    const rows = await listAggregates(deps.db, dataset.id, filter, q.interval, after, limit + 1);
+    const more = rows.length > limit;
+    if (more) rows.pop();
+    const last = rows.at(-1);
+    const next = more && last ? nextLink(ctx.path, key, limit, { at: last.bucket, station: last.station_id }, digest) : null;
+    if (next) ctx.set('Link', `<${next}>; rel="next"`);
+    ctx.body = aggregatesPage({ version: dataset.version, interval: q.interval, order: filter.order, rows, pollutants: filter.pollutants, next });
+  });
+}

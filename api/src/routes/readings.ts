@@ -1,0 +1,147 @@
+import { Transform, pipeline } from 'node:stream';
+import type Router from '@koa/router';
+import type { Context } from 'koa';
+import { cacheable } from '../caching.ts';
+import { decodeCursor, encodeCursor, queryDigest, type Position } from '../cursor.ts';
+import {
+  DEFAULT_LIMIT,
+  POLLUTANTS,
+  canonicalQuery,
+  checkRange,
+  cursorParam,
+  fromParam,
+  limitParam,
+  orderParam,
+  parseQuery,
+  pollutantsParam,
+  stationParam,
+  toParam,
+  type ReadingFilter,
+} from '../params.ts';
+import { notAcceptable } from '../problem.ts';
+import { csvHeader, csvLine, ndjsonLine, readingsPage, type RawRow } from '../shape.ts';
+import { listReadings, streamReadings } from '../sql/measurements.ts';
+import { servedDataset, type RouteDeps } from './deps.ts';
+
+export const READING_TYPES = ['application/json', 'text/csv', 'application/x-ndjson'] as const;
+const READING_PARAMS = {
+  station: stationParam,
+  from: fromParam,
+  to: toParam,
+  pollutants: pollutantsParam,
+  order: orderParam,
+  limit: limitParam,
+  cursor: cursorParam,
+};
+// An export may legitimately run for minutes; it gets its own bound instead of the per-query statement_timeout.
+export const EXPORT_STATEMENT_TIMEOUT_MS = 15 * 60_000;
+const FLUSH_BYTES = 64 * 1024;
+
+/** The filter part of a query in canonical form: what a cursor is bound to. */
+export function filterKey(filter: ReadingFilter, extra: Record<string, string> = {}): string {
+  return canonicalQuery({
+    station: filter.stations,
+    from: filter.from?.iso,
+    to: filter.to?.iso,
+    // All pollutants is the default; leaving it out keeps next links short.
+    pollutants: filter.pollutants.length === POLLUTANTS.length ? undefined : filter.pollutants,
+    order: filter.order,
+    ...extra,
+  });
+}
+
+export function nextLink(path: string, key: string, limit: number, position: Position, digest: string): string {
+  const params = new URLSearchParams(key);
+  params.set('limit', String(limit));
+  params.set('cursor', encodeCursor(position, digest));
+  params.sort();
+  return `${path}?${params.toString()}`;
+}
+
+export function readingsRoutes(router: Router, deps: RouteDeps): void {
+  router.get('/air_quality', async (ctx) => {
+    const q = parseQuery(ctx.querystring, READING_PARAMS);
+    const filter: ReadingFilter = { stations: q.station, from: q.from, to: q.to, pollutants: q.pollutants, order: q.order };
+    checkRange(filter);
+    const key = filterKey(filter);
+    const digest = queryDigest(key);
+    const after = q.cursor === undefined ? undefined : decodeCursor(q.cursor, digest);
+    const type = ctx.accepts(...READING_TYPES);
+    if (!type) throw notAcceptable(READING_TYPES);
+    const dataset = await servedDataset(deps.db);
+    const normalised = `${ctx.path}?${canonicalQuery({ q: key, limit: q.limit, cursor: q.cursor })}|${type}`;
+    if (cacheable(ctx, deps.config, dataset.version, normalised)) return;
+
+    if (type !== 'application/json') {
+      ctx.type = type === 'text/csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8';
+      if (type === 'text/csv') ctx.set('Content-Disposition', `inline; filename="air_quality-${dataset.version}.csv"`);
+      if (ctx.method === 'HEAD') return;
+      await streamExport(ctx, deps, dataset.id, filter, after, q.limit, type);
+      return;
+    }
+
+    const limit = q.limit ?? DEFAULT_LIMIT;
+    const rows = await listReadings(deps.db, dataset.id, filter, after, limit + 1);
+    const more = rows.length > limit;
+    if (more) rows.pop();
+    const last = rows.at(-1);
+    const next = more && last ? nextLink(ctx.path, key, limit, { at: last.measured_at, station: last.station_id }, digest) : null;
+    if (next) ctx.set('Link', `<${next}>; rel="next"`);
+    ctx.body = readingsPage({ version: dataset.version, order: filter.order, rows, pollutants: filter.pollutants, next });
+  });
+}
+
+/**
+ * Streams every matching row (or `limit` rows) from a server-side cursor through a formatter into the response;
+ * pipe() backpressure keeps memory flat whatever the size, and a client that goes away stops the query.
+ */
+async function streamExport(
+  ctx: Context,
+  deps: RouteDeps,
+  datasetId: string,
+  filter: ReadingFilter,
+  after: Position | undefined,
+  limit: number | undefined,
+  type: string,
+): Promise<void> {
+  const client = await deps.db.connect();
+  try {
+    await client.query(`SET statement_timeout = ${EXPORT_STATEMENT_TIMEOUT_MS}`);
+  } catch (error) {
+    client.release(error as Error);
+    throw error;
+  }
+  const rows = streamReadings(client, datasetId, filter, after, limit);
+  const csv = type === 'text/csv';
+  let pending = csv ? csvHeader(filter.pollutants) : '';
+  const format = new Transform({
+    writableObjectMode: true,
+    transform(row: RawRow, _encoding, done) {
+      pending += csv ? csvLine(row) : ndjsonLine(row, filter.pollutants);
+      if (pending.length >= FLUSH_BYTES) {
+        const chunk = pending;
+        pending = '';
+        done(null, chunk);
+      } else done();
+    },
+    flush(done) {
+      done(null, pending || undefined);
+    },
+  });
+  pipeline(rows, format, (error) => {
+    if (!error) {
+      client.query('RESET statement_timeout').then(
+        () => client.release(),
+        (resetError: Error) => client.release(resetError),
+      );
+      return;
+    }
+    // A client that hung up is routine; a database error mid-stream can only be signalled by cutting the response.
+    client.release(error);
+    if (error.name !== 'AbortError' && (error as { code?: string }).code !== 'ERR_STREAM_PREMATURE_CLOSE') {
+      deps.log.error({ requestId: ctx.state.requestId, err: error }, 'export failed mid-stream');
+      ctx.req.socket.destroy();
+    }
+  });
+  ctx.body = format;
+}

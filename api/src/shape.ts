@@ -1,0 +1,153 @@
+/**
+ * The public representation of the data: every response body of a data endpoint is shaped here and nowhere else.
+ */
+import type { Pollutant } from './params.ts';
+import type { AggregateRow, ReadingRow } from './sql/measurements.ts';
+import type { StationRow } from './sql/stations.ts';
+
+export const UNITS: Record<Pollutant, string> = {
+  so2: 'µg/m³',
+  no2: 'µg/m³',
+  co: 'mg/m³',
+  o3: 'µg/m³',
+  pm10: 'µg/m³',
+  pm2_5: 'µg/m³',
+};
+
+/** `2016-10-01 00:15:00.012+00` (PostgreSQL, UTC) → `2016-10-01T00:15:00.012Z`; at least millisecond precision. */
+export function isoTime(pg: string): string {
+  const time = pg.slice(11, pg.length - 3);
+  const dot = time.indexOf('.');
+  const fraction = dot === -1 ? '.000' : time.slice(dot).padEnd(4, '0');
+  return `${pg.slice(0, 10)}T${dot === -1 ? time : time.slice(0, dot)}${fraction}Z`;
+}
+
+function finite(value: number | string | null | undefined): number | null {
+  const n = typeof value === 'string' ? Number(value) : value;
+  return typeof n === 'number' && Number.isFinite(n) ? n : null;
+}
+
+export interface Measurement {
+  parameter: Pollutant;
+  value: number | null;
+  unit: string;
+}
+
+function measurements(row: Record<string, unknown>, pollutants: readonly Pollutant[], suffix = ''): Measurement[] {
+  return pollutants.map((p) => ({ parameter: p, value: finite(row[p + suffix] as number | null), unit: UNITS[p] }));
+}
+
+export function reading(row: ReadingRow, pollutants: readonly Pollutant[]) {
+  return {
+    station: row.station_id,
+    measuredAt: isoTime(row.measured_at),
+    measurements: measurements(row as unknown as Record<string, unknown>, pollutants),
+  };
+}
+
+export function readingsPage(args: {
+  version: string;
+  order: 'asc' | 'desc';
+  rows: ReadingRow[];
+  pollutants: readonly Pollutant[];
+  next: string | null;
+}) {
+  return {
+    dataset: { version: args.version },
+    order: args.order,
+    count: args.rows.length,
+    data: args.rows.map((row) => reading(row, args.pollutants)),
+    next: args.next,
+  };
+}
+
+export function station(row: StationRow) {
+  return {
+    id: row.id,
+    firstMeasuredAt: row.first_at && isoTime(row.first_at),
+    lastMeasuredAt: row.last_at && isoTime(row.last_at),
+    readings: row.readings,
+    latest: row.latest_at
+      ? {
+          measuredAt: isoTime(row.latest_at),
+          measurements: measurements(row as unknown as Record<string, unknown>, ['so2', 'no2', 'co', 'o3', 'pm10', 'pm2_5']),
+        }
+      : null,
+  };
+}
+
+export function stationsList(version: string, rows: StationRow[]) {
+  return { dataset: { version }, count: rows.length, data: rows.map(station) };
+}
+
+export function stationOne(version: string, row: StationRow) {
+  return { dataset: { version }, ...station(row) };
+}
+
+export function aggregatesPage(args: {
+  version: string;
+  interval: 'hour' | 'day';
+  order: 'asc' | 'desc';
+  rows: AggregateRow[];
+  pollutants: readonly Pollutant[];
+  next: string | null;
+}) {
+  return {
+    dataset: { version: args.version },
+    interval: args.interval,
+    order: args.order,
+    count: args.rows.length,
+    data: args.rows.map((row) => ({
+      bucket: isoTime(row.bucket),
+      station: row.station_id,
+      readings: row.readings,
+      measurements: args.pollutants.map((p) => ({
+        parameter: p,
+        unit: UNITS[p],
+        avg: finite(row[`${p}_avg`]),
+        min: finite(row[`${p}_min`]),
+        max: finite(row[`${p}_max`]),
+        count: Number(row[`${p}_count`]),
+      })),
+    })),
+    next: args.next,
+  };
+}
+
+/** The source file's column names, so an export can be fed back to the seeder. */
+export function csvHeader(pollutants: readonly Pollutant[]): string {
+  return `TimeInstant,id_entity${pollutants.map((p) => `,${p}`).join('')}\n`;
+}
+
+function csvField(text: string): string {
+  return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+}
+
+// Streamed rows are raw PostgreSQL text: [station, timestamp, ...pollutants], null for SQL NULL.
+export type RawRow = (string | null)[];
+
+/** A float8 as PostgreSQL prints it is already a JSON/CSV number, except NaN and ±Infinity. */
+function rawNumber(text: string | null | undefined): string {
+  if (text == null) return 'null';
+  const first = text.charCodeAt(0);
+  return (first >= 48 && first <= 57) || (first === 45 && text.charCodeAt(1) !== 73) ? text : 'null';
+}
+
+export function csvLine(row: RawRow): string {
+  let line = `${isoTime(row[1] as string)},${csvField(row[0] as string)}`;
+  for (let i = 2; i < row.length; i++) {
+    const n = rawNumber(row[i]);
+    line += n === 'null' ? ',' : `,${n}`;
+  }
+  return `${line}\n`;
+}
+
+/** Same shape as a reading in a JSON page, built by hand from raw text because an export may be millions of rows. */
+export function ndjsonLine(row: RawRow, pollutants: readonly Pollutant[]): string {
+  let line = `{"station":${JSON.stringify(row[0])},"measuredAt":"${isoTime(row[1] as string)}","measurements":[`;
+  for (let i = 0; i < pollutants.length; i++) {
+    const p = pollutants[i] as Pollutant;
+    line += `${i ? ',' : ''}{"parameter":"${p}","value":${rawNumber(row[i + 2])},"unit":"${UNITS[p]}"}`;
+  }
+  return `${line}]}\n`;
+}
