@@ -151,7 +151,10 @@ export async function seed(options: SeedOptions): Promise<SeedResult> {
       phase('prepare');
       loaded = await load({ ...options, label, timezone, maxErrors, id, sha256, totalBytes, started, phase });
     } catch (error) {
-      await abandonLoad(control, id);
+      // If even the clean-up fails (database gone), the next seed's cleanAbandonedLoads finishes it.
+      await abandonLoad(control, id).catch((cleanup: Error) =>
+        log(`could not clean up dataset ${id} now (${cleanup.message}); the next seed will`),
+      );
       throw error;
     }
     await activateDataset(control, { id, ...loaded });
