@@ -22,7 +22,7 @@ import { servedDataset, type RouteDeps } from './deps.ts';
 import { filterKey, nextLink } from './readings.ts';
 import { acceptJson } from './stations.ts';
 
-const AGGREGATE_PARAMS = {
+export const AGGREGATE_PARAMS = {
   interval: intervalParam,
   station: stationParam,
   from: fromParam,

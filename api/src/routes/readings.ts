@@ -24,7 +24,7 @@ import { listReadings, streamReadings } from '../sql/measurements.ts';
 import { servedDataset, type RouteDeps } from './deps.ts';
 
 export const READING_TYPES = ['application/json', 'text/csv', 'application/x-ndjson'] as const;
-const READING_PARAMS = {
+export const READING_PARAMS = {
   station: stationParam,
   from: fromParam,
   to: toParam,

@@ -1,0 +1,196 @@
+import { spawnSync } from 'node:child_process';
+import Router from '@koa/router';
+import { Validator } from '@seriousme/openapi-schema-validator';
+import { expect } from 'chai';
+import pg from 'pg';
+import { migrate } from '../../db/src/migrate.ts';
+import { createTestDatabase, type TestDatabase } from '../../test/support/postgres.ts';
+import { ConfigError, loadConfig } from '../src/config.ts';
+import { ROUTES } from '../src/openapi.ts';
+import { AGGREGATE_PARAMS, aggregatesRoutes } from '../src/routes/aggregates.ts';
+import type { RouteDeps } from '../src/routes/deps.ts';
+import { operationsRoutes } from '../src/routes/operations.ts';
+import { READING_PARAMS, readingsRoutes } from '../src/routes/readings.ts';
+import { stationsRoutes } from '../src/routes/stations.ts';
+import { startApp, type RunningApp } from './support/app-server.ts';
+import { createFixtureDataset } from './support/fixtures.ts';
+
+type Doc = { paths: Record<string, Record<string, { parameters: { name: string; in: string }[]; responses: Record<string, unknown> }>> };
+
+describe('API operations: readiness, OpenAPI, configuration, internal errors', () => {
+  let database: TestDatabase;
+  let api: RunningApp;
+
+  before(async () => {
+    database = await createTestDatabase({ migrated: false });
+    api = await startApp(database.url, { appVersion: '1.2.3' });
+  });
+  after(async () => {
+    await api?.close();
+    await database?.drop();
+  });
+
+  describe('readiness', () => {
+    it('is 503 naming the migrate command while the database is not migrated, but liveness is 200', async () => {
+      const ready = await api.get('/health/ready');
+      expect(ready.status).to.equal(503);
+      expect(ready.headers.get('content-type')).to.equal('application/problem+json');
+      expect(ready.headers.get('cache-control')).to.equal('no-store');
+      expect(((await ready.json()) as { detail: string }).detail).to.contain('db/src/cli.ts migrate');
+      const live = await api.get('/health/live');
+      expect(live.status).to.equal(200);
+      expect(await live.json()).to.include({ status: 'live', version: '1.2.3' });
+    });
+
+    it('is 200 with dataset null once migrated, while data endpoints answer 503 until a dataset is seeded', async () => {
+      await migrate(database.url);
+      const ready = await api.get('/health/ready');
+      expect(ready.status).to.equal(200);
+      expect(await ready.json()).to.include({ status: 'ready', version: '1.2.3', dataset: null });
+      const data = await api.get('/air_quality');
+      expect(data.status).to.equal(503);
+      expect(data.headers.get('retry-after')).to.equal('5');
+      expect(((await data.json()) as { detail: string }).detail).to.contain('seed');
+    });
+
+    it('names the active dataset once one is seeded', async () => {
+      const dataset = await createFixtureDataset(database.url, { perStation: 4 });
+      expect(await (await api.get('/health/ready')).json()).to.include({ dataset: dataset.version });
+      expect((await api.get('/air_quality')).status).to.equal(200);
+    });
+
+    it('is 503 from the moment shutdown begins while data is still served', async () => {
+      api.lifecycle.shuttingDown = true;
+      try {
+        const ready = await api.get('/health/ready');
+        expect(ready.status).to.equal(503);
+        expect(((await ready.json()) as { detail: string }).detail).to.contain('shutting down');
+        const data = await api.get('/air_quality?limit=1');
+        expect(data.status).to.equal(200);
+        expect(data.headers.get('connection')).to.equal('close');
+      } finally {
+        api.lifecycle.shuttingDown = false;
+      }
+    });
+
+    it('is 503, never 500, when the database cannot be reached, and data endpoints say so too', async () => {
+      const unreachable = await startApp('postgres://postgres@127.0.0.1:9/none');
+      try {
+        const ready = await unreachable.get('/health/ready');
+        expect(ready.status).to.equal(503);
+        expect(((await ready.json()) as { detail: string }).detail).to.contain('unreachable');
+        const data = await unreachable.get('/air_quality');
+        expect(data.status).to.equal(503);
+        expect(((await data.json()) as { detail: string }).detail).to.contain('database is unavailable');
+      } finally {
+        await unreachable.close();
+      }
+    });
+  });
+
+  describe('internal errors', () => {
+    it('answers 500 with only the request id when a query fails unexpectedly, never the database message', async () => {
+      const client = new pg.Client(database.url);
+      await client.connect();
+      await client.query('ALTER TABLE stations RENAME TO stations_moved');
+      try {
+        const response = await api.get('/air_quality/stations', { 'X-Request-Id': 'trace-500' });
+        expect(response.status).to.equal(500);
+        const body = (await response.json()) as Record<string, unknown>;
+        expect(body).to.include({ status: 500, title: 'Internal Server Error', requestId: 'trace-500' });
+        expect(JSON.stringify(body)).to.not.match(/stations_moved|relation|select|stack|at /i);
+      } finally {
+        await client.query('ALTER TABLE stations_moved RENAME TO stations');
+        await client.end();
+      }
+    });
+  });
+
+  describe('OpenAPI document', () => {
+    let doc: Doc;
+    before(async () => {
+      const response = await api.get('/openapi.json');
+      expect(response.status).to.equal(200);
+      doc = (await response.json()) as Doc;
+    });
+
+    it('is a valid OpenAPI 3.1 document', async () => {
+      const validator = new Validator();
+      const result = await validator.validate(doc as unknown as object);
+      expect(result.errors ?? [], JSON.stringify(result.errors)).to.deep.equal([]);
+      expect(result.valid).to.equal(true);
+      expect((doc as unknown as { openapi: string }).openapi).to.equal('3.1.0');
+    });
+
+    it('describes every route the app serves, and no other', () => {
+      const router = new Router();
+      const deps = {} as RouteDeps;
+      for (const routes of [readingsRoutes, stationsRoutes, aggregatesRoutes, operationsRoutes]) routes(router, deps);
+      const served = router.stack
+        .flatMap((layer) => layer.methods.filter((m) => m !== 'HEAD').map((m) => `${m.toLowerCase()} ${layer.path.replace(/:(\w+)/g, '{$1}')}`))
+        .sort();
+      const described = Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m} ${path}`)).sort();
+      expect(described).to.deep.equal(served);
+      expect(ROUTES.map(([p, m]) => `${m} ${p}`).sort()).to.deep.equal(served);
+    });
+
+    it('describes every query parameter each data route accepts, and the errors it can answer', () => {
+      const names = (path: string) => doc.paths[path]!.get!.parameters.filter((p) => p.in === 'query').map((p) => p.name).sort();
+      expect(names('/air_quality')).to.deep.equal(Object.keys(READING_PARAMS).sort());
+      expect(names('/air_quality/aggregates')).to.deep.equal(Object.keys(AGGREGATE_PARAMS).sort());
+      for (const path of ['/air_quality', '/air_quality/stations', '/air_quality/stations/{id}', '/air_quality/aggregates']) {
+        expect(Object.keys(doc.paths[path]!.get!.responses).sort(), path).to.deep.equal(
+          ['200', '304', '400', '404', '405', '406', '500', '503'].sort(),
+        );
+      }
+    });
+  });
+
+  describe('configuration', () => {
+    it('uses the documented defaults and reads every variable', () => {
+      expect(loadConfig({})).to.deep.include({ port: 8080, appVersion: 'dev', dbPoolMax: 10, shutdownDrainMs: 5000 });
+      const config = loadConfig({
+        PORT: '9000',
+        DATABASE_URL: 'postgres://u:p@h/db',
+        APP_VERSION: '2.0.0',
+        LOG_LEVEL: 'warn',
+        DB_POOL_MAX: '4',
+        DB_STATEMENT_TIMEOUT_MS: '2500',
+        CACHE_MAX_AGE_SECONDS: '10',
+        CACHE_STALE_WHILE_REVALIDATE_SECONDS: '20',
+        SHUTDOWN_DRAIN_MS: '0',
+      });
+      expect(config).to.deep.equal({
+        port: 9000,
+        databaseUrl: 'postgres://u:p@h/db',
+        appVersion: '2.0.0',
+        logLevel: 'warn',
+        dbPoolMax: 4,
+        dbStatementTimeoutMs: 2500,
+        cacheMaxAgeSeconds: 10,
+        cacheStaleWhileRevalidateSeconds: 20,
+        shutdownDrainMs: 0,
+      });
+    });
+
+    it('names every bad variable, hiding the database URL', () => {
+      expect(() => loadConfig({ PORT: 'eighty', DB_POOL_MAX: '0', DATABASE_URL: 'mysql://secret@x' }))
+        .to.throw(ConfigError)
+        .with.property('message')
+        .that.matches(/PORT="eighty"/)
+        .and.matches(/DB_POOL_MAX="0"/)
+        .and.matches(/DATABASE_URL=\(value hidden\)/)
+        .and.not.match(/secret/);
+    });
+
+    it('stops server.ts with a non-zero exit and a message naming the variable', () => {
+      const result = spawnSync(process.execPath, ['--import', 'tsx', 'api/src/server.ts'], {
+        env: { ...process.env, LOG_LEVEL: 'loud', DATABASE_URL: 'postgres://127.0.0.1:9/x' },
+        encoding: 'utf8',
+        timeout: 30_000,
+      });
+      expect(result.status).to.equal(1);
+      expect(result.stderr).to.contain('LOG_LEVEL="loud"');
+    });
+  });
+});
