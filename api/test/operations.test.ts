@@ -116,7 +116,7 @@ describe('API operations: readiness, OpenAPI, configuration, internal errors', (
 
     it('is a valid OpenAPI 3.1 document', async () => {
       const validator = new Validator();
-      const result = await validator.validate(doc as unknown as object);
+      const result = await validator.validate(doc as unknown as Parameters<Validator["validate"]>[0]);
       expect(result.errors ?? [], JSON.stringify(result.errors)).to.deep.equal([]);
       expect(result.valid).to.equal(true);
       expect((doc as unknown as { openapi: string }).openapi).to.equal('3.1.0');
@@ -127,7 +127,7 @@ describe('API operations: readiness, OpenAPI, configuration, internal errors', (
       const deps = {} as RouteDeps;
       for (const routes of [readingsRoutes, stationsRoutes, aggregatesRoutes, operationsRoutes]) routes(router, deps);
       const served = router.stack
-        .flatMap((layer) => layer.methods.filter((m) => m !== 'HEAD').map((m) => `${m.toLowerCase()} ${layer.path.replace(/:(\w+)/g, '{$1}')}`))
+        .flatMap((layer) => layer.methods.filter((m) => m !== 'HEAD').map((m) => `${m.toLowerCase()} ${String(layer.path).replace(/:(\w+)/g, '{$1}')}`))
         .sort();
       const described = Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m} ${path}`)).sort();
       expect(described).to.deep.equal(served);
