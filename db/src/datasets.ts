@@ -91,11 +91,26 @@ export interface Activation {
  * The switch, in one transaction: attach the loaded table, record its stations, make it the active dataset,
  * retire the previous one (its row stays as history) and drop its partition. Readers see the old dataset until
  * COMMIT and the new one after.
+ *
+ * Dropping a partition locks `measurements` exclusively for the moment of the COMMIT. So that a slow reader cannot
+ * make every other reader queue behind that lock, the transaction gives up after `lockTimeoutMs` and is retried.
  */
-export async function activateDataset(db: Queryable, activation: Activation): Promise<string[]> {
+export async function activateDataset(db: Queryable, activation: Activation, lockTimeoutMs = 3_000): Promise<string[]> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await switchOnce(db, activation, lockTimeoutMs);
+    } catch (error) {
+      if ((error as { code?: string }).code !== '55P03' || attempt === 5) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
+    }
+  }
+}
+
+async function switchOnce(db: Queryable, activation: Activation, lockTimeoutMs: number): Promise<string[]> {
   const { id } = activation;
   await db.query('BEGIN');
   try {
+    await db.query(`SET LOCAL lock_timeout = ${Math.max(1, Math.floor(lockTimeoutMs))}`);
     await db.query(
       `ALTER TABLE measurements ATTACH PARTITION ${pg.escapeIdentifier(partitionName(id))} FOR VALUES IN (${id})`,
     );

@@ -292,6 +292,25 @@ describe('seed', () => {
       expect(rows[0].n).to.equal(1);
     });
 
+    it('waits out a reader that holds measurements longer than the lock timeout, then switches', async function () {
+      this.timeout(30_000);
+      const reader = new pg.Client(db.url);
+      await reader.connect();
+      try {
+        await reader.query('BEGIN');
+        await reader.query('SELECT count(*) FROM measurements');
+        const seeding = run(await csv([HEADER, reading('slow-reader', 0)].join('\n')));
+        // Longer than one 3 s lock timeout: the first switch attempt gives up, a later one succeeds.
+        await new Promise((resolve) => setTimeout(resolve, 4_000));
+        await reader.query('COMMIT');
+        const result = await seeding;
+        expect(result.status).to.equal('loaded');
+        expect((await state()).active?.id).to.equal(result.datasetId);
+      } finally {
+        await reader.end();
+      }
+    });
+
     it('loads the challenge file as it is: 960 rows, 10 stations', async function () {
       skipUnlessAvailable(this, 'the challenge file', existsSync(CHALLENGE_FILE) ? undefined : `${CHALLENGE_FILE} is missing`);
       const result = await run(CHALLENGE_FILE);
