@@ -201,6 +201,12 @@ describe('seed', () => {
       ]);
     });
 
+    it('refuses a stray quote inside an unquoted field', async () => {
+      await expectRefused(`${HEADER}\n2016-10-01 00:00:00.000,aq"x,1,2,3,4,5,6\n${reading('a', 15)}\n`, (f) => [
+        `${f}:2: malformed CSV: Invalid Opening Quote: a quote is found on field 1, value is "aq"`,
+      ]);
+    });
+
     it('reports every problem up to --max-errors, then stops', async () => {
       const lines = [HEADER, ...Array.from({ length: 10 }, (_, i) => reading('a', i * 15, 'x'))];
       await expectRefused(
