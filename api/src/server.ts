@@ -1,4 +1,3 @@
-import http from 'node:http';
 import pino, { type Logger } from 'pino';
 import { openDatabase, type DatabaseHandle } from '../../db/src/local-database.ts';
 import { migrate } from '../../db/src/migrate.ts';
@@ -6,6 +5,7 @@ import { seedBundledWhenEmpty } from '../../db/src/seed.ts';
 import { PROCESS_INSTANCE_ID, createApp } from './app.ts';
 import { ConfigError, loadConfig, type Config } from './config.ts';
 import { createPool } from './db.ts';
+import { createHttpServer } from './http-server.ts';
 import { createLifecycle } from './lifecycle.ts';
 import { gracefulShutdown } from './shutdown.ts';
 
@@ -71,7 +71,7 @@ async function main(): Promise<void> {
   db.on('error', (error) => log.warn({ err: error }, 'idle database connection failed'));
   const lifecycle = createLifecycle();
   const app = createApp({ db, config, log, lifecycle });
-  const server = http.createServer(app.callback());
+  const server = createHttpServer(app);
   // Longer than a typical proxy's idle timeout, so the cache never reuses a socket the server is closing.
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;

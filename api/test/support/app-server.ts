@@ -1,8 +1,8 @@
-import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApp, type AppDeps } from '../../src/app.ts';
 import { defaultConfig, type Config } from '../../src/config.ts';
 import { createPool, type Db } from '../../src/db.ts';
+import { createHttpServer } from '../../src/http-server.ts';
 import { createLifecycle, type Lifecycle } from '../../src/lifecycle.ts';
 
 export interface RunningApp {
@@ -23,7 +23,7 @@ export async function startApp(
   const db = createPool(config, databaseUrl);
   const lifecycle = createLifecycle();
   const app = createApp({ db, config, lifecycle, ...deps });
-  const server = http.createServer(app.callback());
+  const server = createHttpServer(app);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
