@@ -239,6 +239,9 @@ describe('the cache VCL in a real varnishd, in front of the API', function () {
 
     const uncached = await get('/air_quality?limit=8');
     expect(uncached.status, 'the API is really down').to.equal(503);
+    expect(uncached.headers['content-type']).to.equal('application/problem+json');
+    expect(uncached.headers['cache-control']).to.equal('no-store');
+    expect(JSON.parse(uncached.body)).to.include({ status: 503, title: 'Service Unavailable' });
 
     // Past max-age and past the API's own stale-while-revalidate (1 s), only the chart's grace keeps it servable.
     await new Promise((r) => setTimeout(r, (SHORT_MAX_AGE_SECONDS + 2) * 1000));

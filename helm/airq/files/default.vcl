@@ -96,6 +96,17 @@ sub vcl_backend_response {
     }
 }
 
+# The API is unreachable and no stale copy exists: answer like the API does (RFC 9457), never cached.
+sub vcl_backend_error {
+    set beresp.http.Content-Type = "application/problem+json";
+    set beresp.http.Cache-Control = "no-store";
+    set beresp.http.Retry-After = "5";
+    set beresp.ttl = 0s;
+    set beresp.body = {"{"type":"about:blank","title":"Service Unavailable","status":503,"detail":"the cache could not reach the API ("} + beresp.reason + {"), retry later""} + "}";
+    set beresp.status = 503;
+    return (deliver);
+}
+
 sub vcl_deliver {
     set resp.http.X-Cache = req.http.X-Airq-Cache;
     if (!resp.http.X-Cache) {
