@@ -57829,7 +57829,9 @@ ${lines.join("\n")}`;
 
 // actions/src/release-gate/ancestry.ts
 async function git(repositoryPath, args) {
-  return getExecOutput("git", ["-C", repositoryPath, ...args], { ignoreReturnCode: true, silent: true });
+  const env = { GIT_TERMINAL_PROMPT: "0" };
+  for (const [key, value] of Object.entries(process.env)) if (value !== void 0 && !(key in env)) env[key] = value;
+  return getExecOutput("git", ["-C", repositoryPath, ...args], { ignoreReturnCode: true, silent: true, env });
 }
 async function isOnBranch(sha, branch, options) {
   let gitProblem;

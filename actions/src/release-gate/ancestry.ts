@@ -10,7 +10,10 @@ export interface AncestryResult {
 }
 
 async function git(repositoryPath: string, args: string[]): Promise<{ exitCode: number; stdout: string; stderr: string }> {
-  return getExecOutput('git', ['-C', repositoryPath, ...args], { ignoreReturnCode: true, silent: true });
+  // No credential prompt: a checkout without persisted credentials must fail fast and fall back to the API.
+  const env: Record<string, string> = { GIT_TERMINAL_PROMPT: '0' };
+  for (const [key, value] of Object.entries(process.env)) if (value !== undefined && !(key in env)) env[key] = value;
+  return getExecOutput('git', ['-C', repositoryPath, ...args], { ignoreReturnCode: true, silent: true, env });
 }
 
 /**
