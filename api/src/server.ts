@@ -7,7 +7,7 @@ import { ConfigError, loadConfig, type Config } from './config.ts';
 import { createPool } from './db.ts';
 import { createHttpServer } from './http-server.ts';
 import { createLifecycle } from './lifecycle.ts';
-import { gracefulShutdown } from './shutdown.ts';
+import { gracefulShutdown, trackConnections } from './shutdown.ts';
 
 /** Hides the password of a postgres URL for logs. */
 export function redactUrl(url: string): string {
@@ -75,6 +75,7 @@ async function main(): Promise<void> {
   // Longer than a typical proxy's idle timeout, so the cache never reuses a socket the server is closing.
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
+  const stats = trackConnections(server);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, resolve);
@@ -91,6 +92,7 @@ async function main(): Promise<void> {
       lifecycle,
       log,
       drainMs: config.shutdownDrainMs,
+      stats,
       close: async () => {
         await db.end();
         await database.close();

@@ -4,6 +4,36 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { Lifecycle } from './lifecycle.ts';
 
+/** What the server did with the connections it accepted; logged when shutdown completes. */
+export interface ConnectionStats {
+  accepted: number;
+  /** Accepted connections that closed before sending any request (a client that connected and gave up, or a cut). */
+  withoutRequest: number;
+  requests: number;
+  /** Requests whose response did not finish: the number a graceful shutdown must keep at zero. */
+  unfinished: number;
+}
+
+/** Counts connections and requests, so a shutdown can report that it cut none. */
+export function trackConnections(server: Server): ConnectionStats {
+  const stats: ConnectionStats = { accepted: 0, withoutRequest: 0, requests: 0, unfinished: 0 };
+  const served = new WeakSet<object>();
+  server.on('connection', (socket) => {
+    stats.accepted++;
+    socket.once('close', () => {
+      if (!served.has(socket)) stats.withoutRequest++;
+    });
+  });
+  server.on('request', (req, res) => {
+    served.add(req.socket);
+    stats.requests++;
+    res.once('close', () => {
+      if (!res.writableFinished) stats.unfinished++;
+    });
+  });
+  return stats;
+}
+
 export interface ShutdownOptions {
   server: Server;
   lifecycle: Lifecycle;
@@ -11,6 +41,7 @@ export interface ShutdownOptions {
   drainMs: number;
   /** Longest wait for in-flight requests after the listener closes, before remaining sockets are destroyed. */
   finishMs?: number;
+  stats?: ConnectionStats;
   /** Closes what the server used (the pool, an embedded database). */
   close: () => Promise<void>;
 }
@@ -47,5 +78,5 @@ export async function gracefulShutdown(options: ShutdownOptions): Promise<void> 
     server.closeAllConnections();
   }
   await options.close();
-  log.info('shutdown: complete');
+  log.info({ connections: options.stats }, 'shutdown: complete');
 }
