@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { execFile } from 'node:child_process';
+import { createRequire } from 'node:module';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -14,9 +15,11 @@ import { notifyCache } from '../../db/src/notify-cache.ts';
 import { BUNDLED_DATASET, seed } from '../../db/src/seed.ts';
 import { createTestDatabase, type TestDatabase } from '../../test/support/postgres.ts';
 import { skipUnlessAvailable } from '../../test/support/requires.ts';
-import { one, renderChart, type KubeObject } from './support/chart.ts';
+import { REPO_ROOT, one, renderChart, type KubeObject } from './support/chart.ts';
 import { request, startVarnish, varnishdMissing, vclForLoopback, type Varnish } from './support/varnish.ts';
 
+// Node 20 here cannot strip types as the image's Node 24 does; tsx stands in for it.
+const TSX = createRequire(import.meta.url).resolve('tsx');
 const BAN_TOKEN = 'vcl-test-token-0123456789abcdef';
 // Long enough that nothing expires while the suite runs, however slow the machine...
 const MAX_AGE_SECONDS = 300;
@@ -219,6 +222,42 @@ describe('the cache VCL in a real varnishd, in front of the API', function () {
     const after = await get('/air_quality?limit=6');
     expect(after.headers['x-cache']).to.equal('MISS');
     expect(after.headers['x-dataset-version']).to.equal(loaded.version);
+  });
+
+  it('bans the cache when the seed Job container runs as rendered, with its env and the token from the Secret', async function () {
+    const fourth = path.join(dir!, 'fourth.csv');
+    writeFileSync(fourth, readFileSync(BUNDLED_DATASET, 'utf8').split('\n').slice(0, 151).join('\n') + '\n');
+    const rendered = await renderChart({ set: [`cache.ban.token=${BAN_TOKEN}`, `seed.file=${fourth}`] });
+    const container = one(rendered, 'Job', 'airq-seed').spec.template.spec.containers[0];
+    const secrets = new Map(rendered.filter((o) => o.kind === 'Secret').map((o) => [o.metadata.name, o.data as Record<string, string>]));
+    // What the kubelet would hand the container, with only the two addresses moved to loopback.
+    const env: Record<string, string> = {};
+    for (const entry of container.env as { name: string; value?: string; valueFrom?: { secretKeyRef: { name: string; key: string } } }[]) {
+      if (entry.valueFrom) {
+        const { name, key } = entry.valueFrom.secretKeyRef;
+        env[entry.name] = Buffer.from(secrets.get(name)![key]!, 'base64').toString();
+      } else {
+        env[entry.name] = entry.value!.replace(/\$\((\w+)\)/g, (_, v: string) => env[v] ?? '');
+      }
+    }
+    expect(env.CACHE_BAN_URL).to.equal('http://airq-cache.airq-test.svc:80/');
+    expect(env.CACHE_BAN_TOKEN).to.equal(BAN_TOKEN);
+    env.CACHE_BAN_URL = `http://127.0.0.1:${port}/`;
+    env.DATABASE_URL = database!.url;
+
+    const before = await get('/air_quality?limit=6');
+    expect(before.headers['x-cache']).to.equal('HIT');
+    const [node, ...args] = container.command as string[];
+    expect(node).to.equal('node');
+    const { stderr } = await promisify(execFile)(process.execPath, ['--import', TSX, ...args], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, ...env },
+      timeout: 60_000,
+    });
+    expect(stderr).to.include(`cache notified: BAN http://127.0.0.1:${port}/ answered 200`);
+    const after = await get('/air_quality?limit=6');
+    expect(after.headers['x-cache']).to.equal('MISS');
+    expect(after.headers['x-dataset-version']).not.to.equal(before.headers['x-dataset-version']);
   });
 
   it('passes the helm test pod check: ready, and data through the cache', async function () {
