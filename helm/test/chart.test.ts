@@ -324,6 +324,11 @@ describe('the Helm chart helm/airq', function () {
       const byVersion = await renderChart({ set: ['appVersion=1.4.2'] });
       expect(one(byVersion, 'ConfigMap', 'airq-api').data.APP_VERSION).to.equal('1.4.2');
       expect(apiContainer(byVersion).image).to.equal('ghcr.io/example/airq:1.4.2');
+      // Semver build metadata stays in APP_VERSION but cannot be in a label value ("+" is not allowed there).
+      const withBuild = await renderChart({ set: ['appVersion=1.4.2+build.7', 'image.tag=1.4.2'] });
+      expect(one(withBuild, 'ConfigMap', 'airq-api').data.APP_VERSION).to.equal('1.4.2+build.7');
+      for (const object of withBuild) validateObject(object);
+      expect(one(withBuild, 'Deployment', 'airq-api').metadata.labels!['app.kubernetes.io/version']).to.equal('1.4.2_build.7');
       const byTag = await renderChart({ set: ['appVersion=1.4.2', 'image.repository=registry.example/airq', 'image.tag=sha-abc123'] });
       expect(apiContainer(byTag).image).to.equal('registry.example/airq:sha-abc123');
       for (const pod of pods(byTag).filter((p) => ['api', 'seed', 'test'].includes(p.labels['app.kubernetes.io/component']!))) {

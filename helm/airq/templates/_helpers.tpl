@@ -50,7 +50,7 @@ app.kubernetes.io/component: {{ index . 1 }}
 helm.sh/chart: {{ include "airq.chart" $ctx }}
 {{ include "airq.selectorLabels" . }}
 app.kubernetes.io/part-of: airq
-app.kubernetes.io/version: {{ include "airq.appVersion" $ctx | quote }}
+app.kubernetes.io/version: {{ include "airq.appVersion" $ctx | replace "+" "_" | trunc 63 | trimSuffix "-" | quote }}
 app.kubernetes.io/managed-by: {{ $ctx.Release.Service }}
 {{- end }}
 
