@@ -164,6 +164,14 @@ describe('API over a 10,000-row dataset', () => {
       ]);
     });
 
+    it('answers HEAD for an export with its headers and no body, and without opening a query', async () => {
+      const response = await fetch(`${api.base}/air_quality`, { method: 'HEAD', headers: { Accept: 'text/csv' } });
+      expect(response.status).to.equal(200);
+      expect(response.headers.get('content-type')).to.equal('text/csv; charset=utf-8');
+      expect(response.headers.get('x-dataset-version')).to.equal(dataset.version);
+      expect(await response.text()).to.equal('');
+    });
+
     it('prefers JSON for */* and follows q-values', async () => {
       expect((await api.get('/air_quality?limit=1', { Accept: '*/*' })).headers.get('content-type')).to.match(/^application\/json/);
       const csv = await api.get('/air_quality?limit=1', { Accept: 'application/json;q=0.5, text/csv' });

@@ -75,7 +75,11 @@ export function readingsRoutes(router: Router, deps: RouteDeps): void {
     if (type !== 'application/json') {
       ctx.type = type === 'text/csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8';
       if (type === 'text/csv') ctx.set('Content-Disposition', `inline; filename="air_quality-${dataset.version}.csv"`);
-      if (ctx.method === 'HEAD') return;
+      if (ctx.method === 'HEAD') {
+        // Headers only: no cursor is opened for a body that would not be sent.
+        ctx.status = 200;
+        return;
+      }
       await streamExport(ctx, deps, dataset.id, filter, after, q.limit, type);
       return;
     }
