@@ -21,7 +21,7 @@ export function redactUrl(url: string): string {
 }
 
 function createLogger(config: Pick<Config, 'logLevel'>): Logger {
-  return pino({
+  const options = {
     level: config.logLevel,
     base: { service: 'airq-api', instance: PROCESS_INSTANCE_ID },
     redact: {
@@ -38,7 +38,10 @@ function createLogger(config: Pick<Config, 'logLevel'>): Logger {
       ],
       censor: '***',
     },
-  });
+  };
+  // Asynchronous, buffered writes (pino flushes them on exit): a synchronous write per access-log line cost about 8%
+  // of a request's CPU in the benchmark.
+  return pino(options, pino.destination({ dest: 1, sync: false }));
 }
 
 /**
