@@ -12,6 +12,10 @@ import type { RouteDeps } from '../src/routes/deps.ts';
 import { operationsRoutes } from '../src/routes/operations.ts';
 import { READING_PARAMS, readingsRoutes } from '../src/routes/readings.ts';
 import { stationsRoutes } from '../src/routes/stations.ts';
+import { readConsistently } from '../src/routes/deps.ts';
+import { activeDataset } from '../src/sql/datasets.ts';
+import { listReadings } from '../src/sql/measurements.ts';
+import { POLLUTANTS, type ReadingFilter } from '../src/params.ts';
 import { startApp, type RunningApp } from './support/app-server.ts';
 import { createFixtureDataset } from './support/fixtures.ts';
 
@@ -191,6 +195,34 @@ describe('API operations: readiness, OpenAPI, configuration, internal errors', (
       });
       expect(result.status).to.equal(1);
       expect(result.stderr).to.contain('LOG_LEVEL="loud"');
+    });
+  });
+
+  describe('a seed switching datasets between the two queries of a request', () => {
+    const all: ReadingFilter = { stations: undefined, from: undefined, to: undefined, pollutants: [...POLLUTANTS], order: 'desc' };
+
+    it('reads the new dataset when the one the request started with was dropped by the switch', async () => {
+      const before = (await activeDataset(api.db))!;
+      const next = await createFixtureDataset(database.url, { label: 'switched', perStation: 3 });
+      // The seeder drops the retired dataset's partition in the switching transaction.
+      const client = new pg.Client(database.url);
+      await client.connect();
+      await client.query(`DROP TABLE measurements_fixture_${before.id}`);
+      await client.end();
+
+      const read = await readConsistently(api.db, before, (d) => listReadings(api.db, d.id, all, undefined, 5), (r) => !r.length);
+      expect(read.dataset.version).to.equal(next.version);
+      expect(read.result).to.have.length(5);
+      const page = (await (await api.get('/air_quality?limit=5')).json()) as { dataset: { version: string } };
+      expect(page.dataset.version).to.equal(next.version);
+    });
+
+    it('keeps an empty answer when the dataset did not change', async () => {
+      const current = (await activeDataset(api.db))!;
+      const nowhere = { ...all, stations: ['nowhere'] };
+      const read = await readConsistently(api.db, current, (d) => listReadings(api.db, d.id, nowhere, undefined, 5), (r) => !r.length);
+      expect(read.dataset).to.equal(current);
+      expect(read.result).to.deep.equal([]);
     });
   });
 });

@@ -18,7 +18,7 @@ import {
 } from '../params.ts';
 import { aggregatesPage } from '../shape.ts';
 import { listAggregates } from '../sql/measurements.ts';
-import { servedDataset, type RouteDeps } from './deps.ts';
+import { readConsistently, servedDataset, type RouteDeps } from './deps.ts';
 import { filterKey, nextLink } from './readings.ts';
 import { acceptJson } from './stations.ts';
 
@@ -44,13 +44,21 @@ export function aggregatesRoutes(router: Router, deps: RouteDeps): void {
     acceptJson(ctx);
     const dataset = await servedDataset(deps.db);
     const limit = q.limit ?? DEFAULT_LIMIT;
-    if (cacheable(ctx, deps.config, dataset.version, `${ctx.path}?${canonicalQuery({ q: key, limit, cursor: q.cursor })}`)) return;
-    const rows = await listAggregates(deps.db, dataset.id, filter, q.interval, after, limit + 1);
+    const normalised = `${ctx.path}?${canonicalQuery({ q: key, limit, cursor: q.cursor })}`;
+    if (cacheable(ctx, deps.config, dataset.version, normalised)) return;
+    const read = await readConsistently(
+      deps.db,
+      dataset,
+      (d) => listAggregates(deps.db, d.id, filter, q.interval, after, limit + 1),
+      (r) => !r.length,
+    );
+    if (read.dataset !== dataset) cacheable(ctx, deps.config, read.dataset.version, normalised);
+    const rows = read.result;
     const more = rows.length > limit;
     if (more) rows.pop();
     const last = rows.at(-1);
     const next = more && last ? nextLink(ctx.path, key, limit, { at: last.bucket, station: last.station_id }, digest) : null;
     if (next) ctx.set('Link', `<${next}>; rel="next"`);
-    ctx.body = aggregatesPage({ version: dataset.version, interval: q.interval, order: filter.order, rows, pollutants: filter.pollutants, next });
+    ctx.body = aggregatesPage({ version: read.dataset.version, interval: q.interval, order: filter.order, rows, pollutants: filter.pollutants, next });
   });
 }

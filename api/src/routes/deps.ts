@@ -23,3 +23,22 @@ export async function servedDataset(db: Db): Promise<ActiveDataset> {
   if (!dataset) throw unavailable('no dataset is loaded yet; run `node db/src/cli.ts seed` (npm run db:seed)');
   return dataset;
 }
+
+/**
+ * Runs `read` against the dataset the request started with. A seed's switch drops the old dataset's partition in the
+ * same transaction that activates the new one, so a read that begins just after the switch finds nothing: when that
+ * happens and another dataset is now active, the read runs once more against it. (A read already under way holds its
+ * lock on the partition, so the switch waits for it: results are never partial.)
+ */
+export async function readConsistently<T>(
+  db: Db,
+  dataset: ActiveDataset,
+  read: (dataset: ActiveDataset) => Promise<T>,
+  isEmpty: (result: T) => boolean,
+): Promise<{ dataset: ActiveDataset; result: T }> {
+  const result = await read(dataset);
+  if (!isEmpty(result)) return { dataset, result };
+  const now = await activeDataset(db);
+  if (!now || now.id === dataset.id) return { dataset, result };
+  return { dataset: now, result: await read(now) };
+}

@@ -21,7 +21,7 @@ import {
 import { notAcceptable } from '../problem.ts';
 import { csvHeader, csvLine, ndjsonLine, readingsPage, type RawRow } from '../shape.ts';
 import { listReadings, streamReadings } from '../sql/measurements.ts';
-import { servedDataset, type RouteDeps } from './deps.ts';
+import { readConsistently, servedDataset, type RouteDeps } from './deps.ts';
 
 export const READING_TYPES = ['application/json', 'text/csv', 'application/x-ndjson'] as const;
 export const READING_PARAMS = {
@@ -85,13 +85,15 @@ export function readingsRoutes(router: Router, deps: RouteDeps): void {
     }
 
     const limit = q.limit ?? DEFAULT_LIMIT;
-    const rows = await listReadings(deps.db, dataset.id, filter, after, limit + 1);
+    const read = await readConsistently(deps.db, dataset, (d) => listReadings(deps.db, d.id, filter, after, limit + 1), (r) => !r.length);
+    if (read.dataset !== dataset) cacheable(ctx, deps.config, read.dataset.version, normalised);
+    const rows = read.result;
     const more = rows.length > limit;
     if (more) rows.pop();
     const last = rows.at(-1);
     const next = more && last ? nextLink(ctx.path, key, limit, { at: last.measured_at, station: last.station_id }, digest) : null;
     if (next) ctx.set('Link', `<${next}>; rel="next"`);
-    ctx.body = readingsPage({ version: dataset.version, order: filter.order, rows, pollutants: filter.pollutants, next });
+    ctx.body = readingsPage({ version: read.dataset.version, order: filter.order, rows, pollutants: filter.pollutants, next });
   });
 }
 

@@ -5,7 +5,7 @@ import { parseQuery, printable, stationIdProblem } from '../params.ts';
 import { badParameters, notAcceptable, notFound } from '../problem.ts';
 import { stationOne, stationsList } from '../shape.ts';
 import { findStation, listStations } from '../sql/stations.ts';
-import { servedDataset, type RouteDeps } from './deps.ts';
+import { readConsistently, servedDataset, type RouteDeps } from './deps.ts';
 
 export function acceptJson(ctx: Context): void {
   if (!ctx.accepts('application/json')) throw notAcceptable(['application/json']);
@@ -17,7 +17,9 @@ export function stationsRoutes(router: Router, deps: RouteDeps): void {
     acceptJson(ctx);
     const dataset = await servedDataset(deps.db);
     if (cacheable(ctx, deps.config, dataset.version, ctx.path)) return;
-    ctx.body = stationsList(dataset.version, await listStations(deps.db, dataset.id));
+    const read = await readConsistently(deps.db, dataset, (d) => listStations(deps.db, d.id), (r) => !r.length);
+    if (read.dataset !== dataset) cacheable(ctx, deps.config, read.dataset.version, ctx.path);
+    ctx.body = stationsList(read.dataset.version, read.result);
   });
   router.get('/air_quality/stations/:id', async (ctx) => {
     parseQuery(ctx.querystring, {});
@@ -26,9 +28,9 @@ export function stationsRoutes(router: Router, deps: RouteDeps): void {
     if (problem) throw badParameters([{ param: 'id', detail: `${JSON.stringify(printable(id))}: ${problem}` }]);
     acceptJson(ctx);
     const dataset = await servedDataset(deps.db);
-    const row = await findStation(deps.db, dataset.id, id);
-    if (!row) throw notFound(`no station ${JSON.stringify(printable(id))} in dataset ${dataset.version}; list them at /air_quality/stations`);
-    if (cacheable(ctx, deps.config, dataset.version, `${ctx.path}|${id}`)) return;
-    ctx.body = stationOne(dataset.version, row);
+    const { dataset: served, result: row } = await readConsistently(deps.db, dataset, (d) => findStation(deps.db, d.id, id), (r) => !r);
+    if (!row) throw notFound(`no station ${JSON.stringify(printable(id))} in dataset ${served.version}; list them at /air_quality/stations`);
+    if (cacheable(ctx, deps.config, served.version, `${ctx.path}|${id}`)) return;
+    ctx.body = stationOne(served.version, row);
   });
 }
