@@ -17,7 +17,7 @@ import { createTestDatabase, stopTestServer } from '../../test/support/postgres.
 import { createFixtureDataset } from '../test/support/fixtures.ts';
 
 const { values: args } = parseArgs({
-  options: { rows: { type: 'string', default: '1000000' }, duration: { type: 'string', default: '10' }, connections: { type: 'string', default: '16' } },
+  options: { rows: { type: 'string', default: '1000000' }, duration: { type: 'string', default: '10' }, connections: { type: 'string', default: '16' }, rounds: { type: 'string', default: '2' } },
 });
 const rows = Number(args.rows);
 const stations = 100;
@@ -75,16 +75,23 @@ try {
   // (a) paged JSON
   const app = await startServer('api/src/server.ts', { DATABASE_URL: database.url, LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info', SHUTDOWN_DRAIN_MS: '0' });
   const startRss = rssMb(app.child.pid!, 'VmRSS');
-  const appResult = await load(app.port);
   const raw = await startServer('api/bench/raw-server.ts', { DATABASE_URL: database.url });
-  const rawResult = await load(raw.port);
+  // Alternate the two so that neither always runs first on a machine whose load drifts.
+  const runs: { app: autocannon.Result[]; raw: autocannon.Result[] } = { app: [], raw: [] };
+  for (let round = 0; round < Number(args.rounds); round++) {
+    runs.app.push(await load(app.port));
+    runs.raw.push(await load(raw.port));
+  }
   await stop(raw.child);
   const line = (name: string, r: autocannon.Result) =>
     `${name.padEnd(22)} ${r.requests.average.toFixed(0).padStart(7)} req/s   p50 ${String(r.latency.p50).padStart(4)} ms   p99 ${String(r.latency.p99).padStart(4)} ms   errors ${r.errors + r.non2xx}`;
-  console.log('\n(a) GET /air_quality?limit=100, autocannon', `${args.connections} connections, ${args.duration} s`);
-  console.log(line('app (Koa, full stack)', appResult));
-  console.log(line('raw node:http + pg', rawResult));
-  console.log(`ratio app/raw: ${(appResult.requests.average / rawResult.requests.average).toFixed(2)} (target >= 0.85)`);
+  console.log('\n(a) GET /air_quality?limit=100, autocannon', `${args.connections} connections, ${args.duration} s, ${args.rounds} alternating rounds`);
+  for (let round = 0; round < runs.app.length; round++) {
+    console.log(line(`app (Koa) round ${round + 1}`, runs.app[round]!));
+    console.log(line(`raw http+pg round ${round + 1}`, runs.raw[round]!));
+  }
+  const mean = (results: autocannon.Result[]) => results.reduce((sum, r) => sum + r.requests.average, 0) / results.length;
+  console.log(`ratio app/raw (mean req/s): ${(mean(runs.app) / mean(runs.raw)).toFixed(2)} (target >= 0.85)`);
 
   // (b) NDJSON export of every row vs COPY TO STDOUT of the same SELECT
   const before = rssMb(app.child.pid!);
