@@ -332,6 +332,20 @@ describe('API over a 10,000-row dataset', () => {
       await problem('/air_quality/stations', 406, { Accept: 'text/csv' });
     });
 
+    it('answers 503 with Retry-After when a query exceeds the statement timeout', async () => {
+      // Hourly aggregates over all 10,000 rows take several milliseconds; this instance allows one.
+      const strict = await startApp(database.url, { dbStatementTimeoutMs: 1 });
+      try {
+        const response = await strict.get('/air_quality/aggregates?interval=hour&limit=1000');
+        const body = (await response.json()) as { detail: string };
+        expect(response.status, JSON.stringify(body)).to.equal(503);
+        expect(response.headers.get('retry-after')).to.equal('5');
+        expect(body.detail).to.contain('statement timeout');
+      } finally {
+        await strict.close();
+      }
+    });
+
     it('puts the instance and request ids on every response, echoing a well-formed X-Request-Id', async () => {
       const echoed = await api.get('/nope', { 'X-Request-Id': 'abc-123' });
       expect(echoed.headers.get('x-request-id')).to.equal('abc-123');
