@@ -7,7 +7,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import autocannon from 'autocannon';
@@ -15,6 +14,7 @@ import { POLLUTANTS } from '../src/params.ts';
 import { readingsQuery } from '../src/sql/measurements.ts';
 import { createTestDatabase, stopTestServer } from '../../test/support/postgres.ts';
 import { createFixtureDataset } from '../test/support/fixtures.ts';
+import { freePort } from '../../test/support/free-port.ts';
 
 const { values: args } = parseArgs({
   options: { rows: { type: 'string', default: '1000000' }, duration: { type: 'string', default: '10' }, connections: { type: 'string', default: '16' }, rounds: { type: 'string', default: '2' } },
@@ -22,13 +22,6 @@ const { values: args } = parseArgs({
 const rows = Number(args.rows);
 const stations = 100;
 
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 async function startServer(script: string, env: Record<string, string>): Promise<{ child: ChildProcess; port: number }> {
   const port = await freePort();

@@ -1,7 +1,6 @@
 import { execSync, spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -10,6 +9,7 @@ import { minimatch } from 'minimatch';
 import { REPO_ROOT } from '../../db/src/local-database.ts';
 import { createTestDatabase, type TestDatabase } from '../../test/support/postgres.ts';
 import { createFixtureDataset } from './support/fixtures.ts';
+import { freePort } from '../../test/support/free-port.ts';
 
 /**
  * Docker cannot run here, so this checks the next best thing: the files the Dockerfile's COPY lines take from the build
@@ -55,13 +55,6 @@ function listFiles(dir: string, base = dir): string[] {
   });
 }
 
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 describe('api/Dockerfile build context', function () {
   this.timeout(300_000);

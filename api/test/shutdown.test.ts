@@ -1,18 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
-import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { expect } from 'chai';
 import { createTestDatabase, type TestDatabase } from '../../test/support/postgres.ts';
 import { createFixtureDataset } from './support/fixtures.ts';
+import { freePort } from '../../test/support/free-port.ts';
 
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 type Outcome = { kind: 'ok' | 'refused' | 'reset' | 'cut'; at: number; status?: number; detail?: string };
 

@@ -3,10 +3,10 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { request as httpRequest } from 'node:http';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { kwokStagesConfig } from './stages.ts';
+import { freePort } from '../../test/support/free-port.ts';
 
 /**
  * A real Kubernetes control plane on loopback — etcd, kube-apiserver, kube-controller-manager, kube-scheduler — with
@@ -84,17 +84,6 @@ async function stopProcess(child: ChildProcess, graceMs = 10_000): Promise<void>
   running.delete(child);
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
