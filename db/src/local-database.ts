@@ -21,9 +21,10 @@ export interface DatabaseHandle {
 export async function openDatabase(
   env: NodeJS.ProcessEnv = process.env,
   log: (message: string) => void = () => {},
+  options: { handleSignals?: boolean } = {},
 ): Promise<DatabaseHandle> {
   if (env.DATABASE_URL) return { url: env.DATABASE_URL, embedded: false, close: async () => {} };
-  const server = await startEmbeddedPostgres({ dataDir: env.AIRQ_DATA_DIR ?? DEFAULT_DATA_DIR, log });
+  const server = await startEmbeddedPostgres({ dataDir: env.AIRQ_DATA_DIR ?? DEFAULT_DATA_DIR, log, ...options });
   await ensureDatabase(server.adminUrl, EMBEDDED_DATABASE);
   return { url: server.urlFor(EMBEDDED_DATABASE), embedded: true, close: () => server.stop() };
 }

@@ -150,3 +150,31 @@ describe('db CLI', () => {
     expect(Number((await client.query('SELECT count(*) FROM measurements')).rows[0].count)).to.equal(307_200);
   });
 });
+
+describe('db CLI with the embedded PostgreSQL (no DATABASE_URL)', () => {
+  let dataDir: string;
+  before(() => {
+    // Directly under the system temp dir: under root the cluster runs as the `postgres` user, which must reach it.
+    dataDir = path.join(os.tmpdir(), `airq-cli-embedded-${process.pid}-${Date.now()}`);
+  });
+  after(async () => {
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('keeps its exit codes: 0 for a load, 1 for invalid input', async function () {
+    this.timeout(120_000);
+    const env = { DATABASE_URL: undefined, AIRQ_DATA_DIR: dataDir };
+    const loaded = await finished(startCli(['seed'], env));
+    expect(loaded.code, loaded.stderr).to.equal(0);
+    expect(loaded.stdout).to.match(/: 6,720 rows, 10 stations, /);
+    const file = path.join(dataDir, '..', `airq-cli-bad-${process.pid}.csv`);
+    await writeFile(file, 'TimeInstant,id_entity,so2,no2,co,o3,pm10,pm2_5\n2016-10-01 00:00:00.000,a,1,abc,1,1,1,1\n');
+    try {
+      const refused = await finished(startCli(['seed', '--file', file], env));
+      expect(refused.stderr).to.include(`${file}:2: column "no2": "abc" is not a number`);
+      expect(refused.code).to.equal(1);
+    } finally {
+      await rm(file, { force: true });
+    }
+  });
+});
