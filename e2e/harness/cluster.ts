@@ -1,6 +1,6 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -85,6 +85,64 @@ async function stopProcess(child: ChildProcess, graceMs = 10_000): Promise<void>
 }
 
 
+const DIR_PREFIX = 'airq-e2e-cluster-';
+const OWNER_FILE = 'owner.pid';
+const PIDS_FILE = 'component.pids';
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Cleans up after test processes that died without running their cleanup (SIGKILL, OOM): every cluster directory
+ * whose owner is gone has its components' process groups killed — only while a pid still runs a binary from that
+ * cluster's bin dir, so a reused pid is never touched — and is removed.
+ */
+export function reapOrphanedClusters(root = tmpdir()): string[] {
+  const reaped: string[] = [];
+  for (const name of readdirSync(root)) {
+    if (!name.startsWith(DIR_PREFIX)) continue;
+    const dir = path.join(root, name);
+    let owner: number;
+    try {
+      owner = Number(readFileSync(path.join(dir, OWNER_FILE), 'utf8'));
+    } catch {
+      continue; // Being created right now, or not ours.
+    }
+    if (!Number.isInteger(owner) || owner <= 0 || alive(owner)) continue;
+    let lines: string[] = [];
+    try {
+      lines = readFileSync(path.join(dir, PIDS_FILE), 'utf8').split('\n').filter(Boolean);
+    } catch {
+      // No component was started.
+    }
+    for (const line of lines) {
+      const [pidText, binary] = line.split(' ', 2);
+      const pid = Number(pidText);
+      let command = '';
+      try {
+        command = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0] ?? '';
+      } catch {
+        continue; // Gone already.
+      }
+      if (command !== binary) continue;
+      try {
+        process.kill(-pid, 'SIGKILL');
+      } catch {
+        // Gone in between.
+      }
+    }
+    rmSync(dir, { recursive: true, force: true });
+    reaped.push(dir);
+  }
+  return reaped;
+}
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function openssl(dir: string, args: string[]): void {
@@ -138,9 +196,11 @@ function tail(file: string, lines: number): string {
 /** Starts the control plane and returns once fake nodes are Ready and the default ServiceAccount exists. */
 export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   installCleanup();
+  for (const dir of reapOrphanedClusters()) console.warn(`  e2e: removed the control plane of a killed test run (${dir})`);
   const started = Date.now();
   const deadline = started + (options.startTimeoutMs ?? 120_000);
-  const dir = mkdtempSync(path.join(tmpdir(), 'airq-e2e-cluster-'));
+  const dir = mkdtempSync(path.join(tmpdir(), DIR_PREFIX));
+  writeFileSync(path.join(dir, OWNER_FILE), String(process.pid));
   const processes = new Map<Component, ChildProcess>();
   const logFile = (name: Component) => path.join(dir, `${name}.log`);
   const token = randomBytes(24).toString('hex');
@@ -163,8 +223,11 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
 
   const launch = (name: Component, args: string[]) => {
     const out = openSync(logFile(name), 'a');
-    const child = spawn(path.join(options.binDir, name), args, { cwd: dir, detached: true, stdio: ['ignore', out, out] });
+    const binary = path.join(options.binDir, name);
+    const child = spawn(binary, args, { cwd: dir, detached: true, stdio: ['ignore', out, out] });
     closeSync(out);
+    // For reapOrphanedClusters, should this process die without stopping the cluster.
+    if (child.pid !== undefined) appendFileSync(path.join(dir, PIDS_FILE), `${child.pid} ${binary}\n`);
     running.add(child);
     processes.set(name, child);
     child.once('exit', () => running.delete(child));
