@@ -14,7 +14,7 @@ import { POLLUTANTS } from '../src/params.ts';
 import { readingsQuery } from '../src/sql/measurements.ts';
 import { createTestDatabase, stopTestServer } from '../../test/support/postgres.ts';
 import { createFixtureDataset } from '../test/support/fixtures.ts';
-import { freePort } from '../../test/support/free-port.ts';
+import { freePort } from '../../db/src/free-port.ts';
 
 const { values: args } = parseArgs({
   options: { rows: { type: 'string', default: '1000000' }, duration: { type: 'string', default: '10' }, connections: { type: 'string', default: '16' }, rounds: { type: 'string', default: '2' } },

@@ -9,7 +9,7 @@ import { minimatch } from 'minimatch';
 import { REPO_ROOT } from '../../db/src/local-database.ts';
 import { createTestDatabase, type TestDatabase } from '../../test/support/postgres.ts';
 import { createFixtureDataset } from './support/fixtures.ts';
-import { freePort } from '../../test/support/free-port.ts';
+import { freePort } from '../../db/src/free-port.ts';
 
 /**
  * Docker cannot run here, so this checks the next best thing: the files the Dockerfile's COPY lines take from the build

@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { expect } from 'chai';
 import { createTestDatabase, type TestDatabase } from '../../test/support/postgres.ts';
 import { createFixtureDataset } from './support/fixtures.ts';
-import { freePort } from '../../test/support/free-port.ts';
+import { freePort } from '../../db/src/free-port.ts';
 
 
 type Outcome = { kind: 'ok' | 'refused' | 'reset' | 'cut'; at: number; status?: number; detail?: string };

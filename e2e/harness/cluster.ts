@@ -6,7 +6,7 @@ import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { kwokStagesConfig } from './stages.ts';
-import { freePort } from '../../test/support/free-port.ts';
+import { freePort } from '../../db/src/free-port.ts';
 
 /**
  * A real Kubernetes control plane on loopback — etcd, kube-apiserver, kube-controller-manager, kube-scheduler — with

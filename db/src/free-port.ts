@@ -1,6 +1,6 @@
 import net from 'node:net';
 
-/** A TCP port on 127.0.0.1 that was free a moment ago, for servers a test starts as child processes. */
+/** A TCP port on 127.0.0.1 that was free a moment ago (for the embedded server, and servers tests start). */
 export async function freePort(): Promise<number> {
   const server = net.createServer();
   await new Promise<void>((resolve, reject) => {
