@@ -44,8 +44,10 @@ function readEnvironment(name: string): string {
   return readFileSync(path.join(REPO_ROOT, 'environments', `${name}.yaml`), 'utf8');
 }
 
+/** The cache's VCL as varnishd reads it: the per-deployment part, then the VCL that includes it. */
 function vclOf(objects: KubeObject[]): string {
-  return one(objects, 'ConfigMap', 'airq-cache').data['default.vcl'] as string;
+  const data = one(objects, 'ConfigMap', 'airq-cache').data;
+  return `${data['deployment.vcl']}\n${data['default.vcl']}`;
 }
 
 describe('the Helm chart helm/airq', function () {
