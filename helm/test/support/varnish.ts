@@ -33,7 +33,7 @@ export function vclForLoopback(objects: KubeObject[], backendPort: number, dir: 
   );
   // Inlined where default.vcl includes it, so the returned VCL is whole.
   let local = replace(data['default.vcl'] as string, /include "\/etc\/varnish\/vcl\/deployment\.vcl";/, () => deployment);
-  local = replace(local, /include "\/etc\/varnish\/secret\/ban-token\.vcl";/, `include "${tokenFile}";`);
+  local = replace(local, /include "\/etc\/airq\/cache-secret\/ban-token\.vcl";/, `include "${tokenFile}";`);
   return local;
 }
 
