@@ -4,7 +4,8 @@
 #   engine.sh start   prints DOCKER_HOST=… (and STARTED=1 when this call started the daemon)
 #   engine.sh stop    stops the daemon this project started (a DOCKER_HOST engine is never touched)
 #
-# With DOCKER_HOST set, that engine is used as it is. Otherwise the project runs its own dockerd from Debian's
+# With DOCKER_HOST set, that engine is used as it is; so is an engine the docker CLI reaches by default (unless
+# AIRQ_OWN_DOCKERD=1). Otherwise the project runs its own dockerd from Debian's
 # docker.io: data under the images cache (so built images survive between runs), overlay2, no iptables rules and no
 # default bridge (user-defined networks, name resolution and ports published on 127.0.0.1 work without them).
 set -euo pipefail
@@ -28,6 +29,11 @@ start() {
       exit 1
     fi
     echo "DOCKER_HOST=$DOCKER_HOST"
+    return
+  fi
+  # An engine the docker CLI already reaches (the default socket or context) is used as it is.
+  if [[ "${AIRQ_OWN_DOCKERD:-}" != 1 ]] && docker version --format '{{.Server.Version}}' >/dev/null 2>&1; then
+    echo "DOCKER_HOST=$(docker context inspect --format '{{.Endpoints.docker.Host}}')"
     return
   fi
   mkdir -p "$CACHE/docker" "$RUN_DIR"
