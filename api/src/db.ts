@@ -16,7 +16,7 @@ const types = {
 
 /** The API's connection pool: bounded size, every statement bounded by `statement_timeout`, sessions in UTC. */
 export function createPool(config: Pick<Config, 'dbPoolMax' | 'dbStatementTimeoutMs'>, databaseUrl: string): pg.Pool {
-  return new pg.Pool({
+  const pool = new pg.Pool({
     connectionString: databaseUrl,
     max: config.dbPoolMax,
     connectionTimeoutMillis: 5_000,
@@ -25,6 +25,11 @@ export function createPool(config: Pick<Config, 'dbPoolMax' | 'dbStatementTimeou
     options: `-c TimeZone=UTC -c statement_timeout=${config.dbStatementTimeoutMs}`,
     types,
   });
+  // The pool listens for errors only on idle clients. A client checked out with connect() (an export) has no listener
+  // between two fetches, and a connection dropping then would be an unhandled 'error' event that kills the process.
+  // The error still reaches the query or stream using the client, which fails the request; this only keeps the process.
+  pool.on('connect', (client) => client.on('error', () => {}));
+  return pool;
 }
 
 /** What the API needs from a pool; a `pg.Pool` fits. */

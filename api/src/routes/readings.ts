@@ -134,7 +134,11 @@ async function streamExport(
       done(null, pending || undefined);
     },
   });
-  pipeline(rows, format, (error) => {
+  let settled = false;
+  const settle = (error: Error | null | undefined) => {
+    if (settled) return;
+    settled = true;
+    client.removeListener('error', lost);
     if (!error) {
       client.query('RESET statement_timeout').then(
         () => client.release(),
@@ -142,12 +146,19 @@ async function streamExport(
       );
       return;
     }
-    // A client that hung up is routine; a database error mid-stream can only be signalled by cutting the response.
+    // A client that hung up is routine; a database error mid-stream can only be signalled by cutting the response
+    // (no terminating chunk), which every HTTP client reports as a truncated body.
     client.release(error);
     if (error.name !== 'AbortError' && (error as { code?: string }).code !== 'ERR_STREAM_PREMATURE_CLOSE') {
       deps.log.error({ requestId: ctx.state.requestId, err: error }, 'export failed mid-stream');
       ctx.req.socket.destroy();
+      rows.destroy();
     }
-  });
+  };
+  // A dropped connection fails the cursor only at its next fetch, and closing a cursor on a dead connection waits
+  // forever for an answer: the connection's own error ends the export at once.
+  const lost = (error: Error) => settle(error);
+  client.on('error', lost);
+  pipeline(rows, format, settle);
   ctx.body = format;
 }
