@@ -4,6 +4,7 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
+import { databaseClient } from './connect.ts';
 import { COPY_COLUMNS, CsvToCopy, InvalidInputError } from './csv-to-copy.ts';
 import {
   abandonLoad,
@@ -117,7 +118,7 @@ export async function seed(options: SeedOptions): Promise<SeedResult> {
   const version = datasetVersion(sha256);
   phase('hash');
 
-  const control = new pg.Client({ connectionString: options.databaseUrl, application_name: 'airq-seed' });
+  const control = databaseClient(options.databaseUrl, 'airq-seed');
   await control.connect();
   try {
     const { rows: locked } = await control.query('SELECT pg_try_advisory_lock($1) AS ok', [SEED_LOCK]);
@@ -196,8 +197,7 @@ interface LoadJob extends SeedOptions {
 /** Streams the file into the dataset's table on a connection of its own and indexes it; throws on bad input. */
 async function load(job: LoadJob) {
   const table = pg.escapeIdentifier(partitionName(job.id));
-  const client = new pg.Client({ connectionString: job.databaseUrl, application_name: 'airq-seed-copy' });
-  client.on('error', () => {});
+  const client = databaseClient(job.databaseUrl, 'airq-seed-copy');
   await client.connect();
   try {
     try {
@@ -237,8 +237,7 @@ async function load(job: LoadJob) {
     }
 
     // The two indexes are built side by side on two connections (CREATE INDEX locks allow it), unique one first.
-    const second = new pg.Client({ connectionString: job.databaseUrl, application_name: 'airq-seed-index' });
-    second.on('error', () => {});
+    const second = databaseClient(job.databaseUrl, 'airq-seed-index');
     await second.connect();
     const [unique, station] = await Promise.allSettled([
       client.query(
@@ -312,7 +311,7 @@ export async function seedBundledWhenEmpty(
   databaseUrl: string,
   log: (line: string) => void = () => {},
 ): Promise<SeedResult | undefined> {
-  const client = new pg.Client({ connectionString: databaseUrl, application_name: 'airq-seed' });
+  const client = databaseClient(databaseUrl, 'airq-seed');
   await client.connect();
   try {
     if (await activeDataset(client)) return undefined;
