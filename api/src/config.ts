@@ -15,6 +15,8 @@ const schema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   DB_POOL_MAX: positiveInt.max(1000).default(10),
   DB_STATEMENT_TIMEOUT_MS: positiveInt.default(10_000),
+  DB_CONNECT_TIMEOUT_MS: positiveInt.default(5_000),
+  DB_QUERY_TIMEOUT_MS: positiveInt.default(12_000),
   CACHE_MAX_AGE_SECONDS: nonNegativeInt.default(60),
   CACHE_STALE_WHILE_REVALIDATE_SECONDS: nonNegativeInt.default(300),
   SHUTDOWN_DRAIN_MS: nonNegativeInt.max(600_000).default(5_000),
@@ -27,6 +29,10 @@ export interface Config {
   logLevel: z.infer<typeof schema>['LOG_LEVEL'];
   dbPoolMax: number;
   dbStatementTimeoutMs: number;
+  /** Client-side bound on opening a connection (or waiting for a free one in the pool). */
+  dbConnectTimeoutMs: number;
+  /** Client-side bound on a query's answer: a frozen server never hits its own statement_timeout. */
+  dbQueryTimeoutMs: number;
   cacheMaxAgeSeconds: number;
   cacheStaleWhileRevalidateSeconds: number;
   shutdownDrainMs: number;
@@ -59,6 +65,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: v.LOG_LEVEL,
     dbPoolMax: v.DB_POOL_MAX,
     dbStatementTimeoutMs: v.DB_STATEMENT_TIMEOUT_MS,
+    dbConnectTimeoutMs: v.DB_CONNECT_TIMEOUT_MS,
+    dbQueryTimeoutMs: v.DB_QUERY_TIMEOUT_MS,
     cacheMaxAgeSeconds: v.CACHE_MAX_AGE_SECONDS,
     cacheStaleWhileRevalidateSeconds: v.CACHE_STALE_WHILE_REVALIDATE_SECONDS,
     shutdownDrainMs: v.SHUTDOWN_DRAIN_MS,

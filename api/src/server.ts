@@ -77,8 +77,7 @@ async function main(): Promise<void> {
   }
   const log = createLogger(config);
   const database = await prepareDatabase(log);
-  const db = createPool(config, database.url);
-  db.on('error', (error) => log.warn({ err: error }, 'idle database connection failed'));
+  const db = createPool(config, database.url, log);
   const lifecycle = createLifecycle();
   const app = createApp({ db, config, log, lifecycle });
   const server = createHttpServer(app);

@@ -171,6 +171,8 @@ describe('API operations: readiness, OpenAPI, configuration, internal errors', (
         logLevel: 'warn',
         dbPoolMax: 4,
         dbStatementTimeoutMs: 2500,
+        dbConnectTimeoutMs: 5000,
+        dbQueryTimeoutMs: 12000,
         cacheMaxAgeSeconds: 10,
         cacheStaleWhileRevalidateSeconds: 20,
         shutdownDrainMs: 0,

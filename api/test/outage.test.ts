@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { expect } from 'chai';
 import { freePort } from '../../db/src/free-port.ts';
 import { startOwnedPostgres, type OwnedPostgres } from '../../test/support/owned-postgres.ts';
+import { startApp, type RunningApp } from './support/app-server.ts';
 import { createFixtureDataset } from './support/fixtures.ts';
 
 interface Server {
@@ -85,5 +86,48 @@ describe('the API when its database fails', function () {
     }
     expect(server.child.exitCode, `server.ts exited:\n${server.output()}`).to.equal(null);
     expect(status, 'a request after the database came back').to.equal(200);
+  });
+});
+
+describe('the API when its database freezes', function () {
+  this.timeout(120_000);
+  let postgres: OwnedPostgres;
+  let api: RunningApp;
+
+  before(async () => {
+    postgres = await startOwnedPostgres();
+    await createFixtureDataset(postgres.url, { perStation: 100 });
+    api = await startApp(postgres.url, { dbConnectTimeoutMs: 1_000, dbQueryTimeoutMs: 1_500, dbStatementTimeoutMs: 1_000 });
+  });
+  after(async () => {
+    postgres?.thaw();
+    await api?.close();
+    await postgres?.destroy();
+  });
+
+  it('answers 503 with Retry-After within the configured timeouts while the database is frozen, and 200 once it thaws', async () => {
+    expect((await api.get('/air_quality?limit=1')).status).to.equal(200);
+    postgres.freeze();
+    try {
+      // Without client-side timeouts these never return; the signal turns that into a failure rather than a hang.
+      const [page, stations, ready] = await Promise.all(
+        ['/air_quality?limit=1', '/air_quality/stations', '/health/ready'].map((path) =>
+          fetch(api.base + path, { signal: AbortSignal.timeout(15_000) }),
+        ),
+      );
+      for (const response of [page!, stations!, ready!]) {
+        expect(response.status, response.url).to.equal(503);
+        expect(response.headers.get('retry-after'), response.url).to.equal('5');
+      }
+      expect(((await page!.json()) as { detail: string }).detail).to.contain('database is unavailable');
+    } finally {
+      postgres.thaw();
+    }
+    let status = 0;
+    for (let i = 0; i < 50 && status !== 200; i++) {
+      status = (await api.get('/air_quality?limit=1')).status;
+      if (status !== 200) await sleep(100);
+    }
+    expect(status).to.equal(200);
   });
 });

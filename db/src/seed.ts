@@ -16,6 +16,7 @@ import {
   partitionName,
 } from './datasets.ts';
 import { HashingPassThrough, sha256File } from './file-hash.ts';
+import { destroyConnection, watchDatabase } from './heartbeat.ts';
 import { notifyCache, type CacheNotification, type NotificationResult } from './notify-cache.ts';
 
 import { REPO_ROOT } from './local-database.ts';
@@ -56,7 +57,11 @@ export interface SeedOptions {
   /** Called about once a second while rows are loading. */
   progress?: (progress: SeedProgress) => void;
   notify?: CacheNotification;
+  /** How long the database may stay silent (frozen, partitioned) before the seed gives up; default 30 s. */
+  databaseTimeoutMs?: number;
 }
+
+export const DATABASE_TIMEOUT_MS = 30_000;
 
 export interface SeedResult {
   status: 'loaded' | 'already-active';
@@ -118,68 +123,89 @@ export async function seed(options: SeedOptions): Promise<SeedResult> {
   const version = datasetVersion(sha256);
   phase('hash');
 
-  const control = databaseClient(options.databaseUrl, 'airq-seed');
-  await control.connect();
+  // Every connection of this seed, so that a silent database can be cut off at once (see watchDatabase).
+  const connections = new Set<pg.Client>();
+  const track = (client: pg.Client) => {
+    connections.add(client);
+    return client;
+  };
+  let silence: Error | undefined;
+  const heartbeat = watchDatabase(options.databaseUrl, options.databaseTimeoutMs ?? DATABASE_TIMEOUT_MS, (error) => {
+    silence = error;
+    for (const client of connections) destroyConnection(client);
+  });
   try {
-    const { rows: locked } = await control.query('SELECT pg_try_advisory_lock($1) AS ok', [SEED_LOCK]);
-    if (!locked[0].ok) {
-      log('another seeder is running; waiting for it to finish');
-      await control.query('SELECT pg_advisory_lock($1)', [SEED_LOCK]);
-    }
-    phase('lock');
-    const cleaned = await cleanAbandonedLoads(control);
-    if (cleaned.length) log(`cleaned up after an interrupted seed: ${cleaned.join(', ')}`);
+    return await underLock();
+  } catch (error) {
+    throw silence ?? error;
+  } finally {
+    await heartbeat.stop();
+  }
 
-    const active = await activeDataset(control);
-    if (active?.sha256 === sha256) {
-      return {
-        status: 'already-active',
-        datasetId: active.id,
+  async function underLock(): Promise<SeedResult> {
+    const control = track(databaseClient(options.databaseUrl, 'airq-seed'));
+    await control.connect();
+    try {
+      const { rows: locked } = await control.query('SELECT pg_try_advisory_lock($1) AS ok', [SEED_LOCK]);
+      if (!locked[0].ok) {
+        log('another seeder is running; waiting for it to finish');
+        await control.query('SELECT pg_advisory_lock($1)', [SEED_LOCK]);
+      }
+      phase('lock');
+      const cleaned = await cleanAbandonedLoads(control);
+      if (cleaned.length) log(`cleaned up after an interrupted seed: ${cleaned.join(', ')}`);
+
+      const active = await activeDataset(control);
+      if (active?.sha256 === sha256) {
+        return {
+          status: 'already-active',
+          datasetId: active.id,
+          sha256,
+          version,
+          rows: active.rowCount,
+          stations: active.stationCount,
+          firstAt: null,
+          lastAt: null,
+          seconds: elapsed(),
+          phases,
+        };
+      }
+
+      const id = await createLoadingDataset(control, sha256, options.source ?? path.basename(options.file));
+      let loaded: { rows: number; stations: string[]; firstAt: Date; lastAt: Date };
+      try {
+        phase('prepare');
+        loaded = await load({ ...options, label, timezone, maxErrors, id, sha256, totalBytes, started, phase, track });
+      } catch (error) {
+        // If even the clean-up fails (database gone), the next seed's cleanAbandonedLoads finishes it.
+        await abandonLoad(control, id).catch((cleanup: Error) =>
+          log(`could not clean up dataset ${id} now (${cleanup.message}); the next seed will`),
+        );
+        throw error;
+      }
+      await activateDataset(control, { id, ...loaded });
+      phase('switch');
+      const result: SeedResult = {
+        status: 'loaded',
+        datasetId: id,
         sha256,
         version,
-        rows: active.rowCount,
-        stations: active.stationCount,
-        firstAt: null,
-        lastAt: null,
+        rows: loaded.rows,
+        stations: loaded.stations.length,
+        firstAt: loaded.firstAt,
+        lastAt: loaded.lastAt,
         seconds: elapsed(),
         phases,
       };
+      if (options.notify?.url) {
+        result.notification = await notifyCache(options.notify, version);
+        phase('notify');
+      }
+      return result;
+    } finally {
+      await control.query('SELECT pg_advisory_unlock($1)', [SEED_LOCK]).catch(() => {});
+      await control.end().catch(() => {});
     }
-
-    const id = await createLoadingDataset(control, sha256, options.source ?? path.basename(options.file));
-    let loaded: { rows: number; stations: string[]; firstAt: Date; lastAt: Date };
-    try {
-      phase('prepare');
-      loaded = await load({ ...options, label, timezone, maxErrors, id, sha256, totalBytes, started, phase });
-    } catch (error) {
-      // If even the clean-up fails (database gone), the next seed's cleanAbandonedLoads finishes it.
-      await abandonLoad(control, id).catch((cleanup: Error) =>
-        log(`could not clean up dataset ${id} now (${cleanup.message}); the next seed will`),
-      );
-      throw error;
-    }
-    await activateDataset(control, { id, ...loaded });
-    phase('switch');
-    const result: SeedResult = {
-      status: 'loaded',
-      datasetId: id,
-      sha256,
-      version,
-      rows: loaded.rows,
-      stations: loaded.stations.length,
-      firstAt: loaded.firstAt,
-      lastAt: loaded.lastAt,
-      seconds: elapsed(),
-      phases,
-    };
-    if (options.notify?.url) {
-      result.notification = await notifyCache(options.notify, version);
-      phase('notify');
-    }
-    return result;
-  } finally {
-    await control.query('SELECT pg_advisory_unlock($1)', [SEED_LOCK]).catch(() => {});
-    await control.end().catch(() => {});
   }
 }
 
@@ -192,12 +218,13 @@ interface LoadJob extends SeedOptions {
   totalBytes: number;
   started: number;
   phase: (name: string) => void;
+  track: (client: pg.Client) => pg.Client;
 }
 
 /** Streams the file into the dataset's table on a connection of its own and indexes it; throws on bad input. */
 async function load(job: LoadJob) {
   const table = pg.escapeIdentifier(partitionName(job.id));
-  const client = databaseClient(job.databaseUrl, 'airq-seed-copy');
+  const client = job.track(databaseClient(job.databaseUrl, 'airq-seed-copy'));
   await client.connect();
   try {
     try {
@@ -237,7 +264,7 @@ async function load(job: LoadJob) {
     }
 
     // The two indexes are built side by side on two connections (CREATE INDEX locks allow it), unique one first.
-    const second = databaseClient(job.databaseUrl, 'airq-seed-index');
+    const second = job.track(databaseClient(job.databaseUrl, 'airq-seed-index'));
     await second.connect();
     const [unique, station] = await Promise.allSettled([
       client.query(

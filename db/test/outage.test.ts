@@ -63,3 +63,44 @@ describe('the seeder when its database fails', function () {
     expect(retry.stdout).to.match(/^loaded .*large\.csv: 307,200 rows, 100 stations, /);
   });
 });
+
+describe('the seeder when its database freezes', function () {
+  this.timeout(180_000);
+  let postgres: OwnedPostgres;
+  let dir: string;
+  let file: string;
+
+  before(async () => {
+    postgres = await startOwnedPostgres();
+    dir = await mkdtemp(path.join(os.tmpdir(), 'airq-seed-freeze-'));
+    file = path.join(dir, 'large.csv');
+    await pipeline(generateCsv({ stations: 100, start: '2017-01-01', days: 32, seed: 8 }), createWriteStream(file));
+  });
+  after(async () => {
+    postgres?.thaw();
+    await postgres?.destroy();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('gives up with exit 3 after SEED_DB_TIMEOUT_MS of silence when the database freezes mid-COPY, and the next seed loads', async () => {
+    const child = startCli(['seed', '--file', file], { DATABASE_URL: postgres.url, SEED_DB_TIMEOUT_MS: '2000' });
+    const exited = finished(child);
+    expect(await copyUnderway(postgres.url, child), 'the COPY should be seen in progress').to.be.greaterThan(0);
+    postgres.freeze();
+    let run;
+    try {
+      // Without a client-side bound the seeder waits as long as the freeze lasts: this race turns that into a failure.
+      run = await Promise.race([exited, sleep(60_000).then(() => undefined)]);
+    } finally {
+      postgres.thaw();
+    }
+    if (!run) child.kill('SIGKILL');
+    expect(run, 'the seeder was still waiting after 60 s').to.not.equal(undefined);
+    expect(run!.code, run!.stderr).to.equal(3);
+    expect(run!.stderr).to.include('the database did not answer for 2 s');
+
+    const retry = await finished(startCli(['seed', '--file', file], { DATABASE_URL: postgres.url }));
+    expect(retry.code, retry.stderr).to.equal(0);
+    expect(retry.stdout).to.match(/^loaded .*large\.csv: 307,200 rows, 100 stations, /);
+  });
+});

@@ -16,7 +16,7 @@ function toProblem(error: unknown, log: Logger, requestId: string): Problem {
   if (
     (e.code && PG_UNAVAILABLE.has(e.code)) ||
     e.code === 'ECONNREFUSED' ||
-    /timeout exceeded when trying to connect|Connection terminated/.test(e.message ?? '')
+    /timeout exceeded when trying to connect|Connection terminated|Query read timeout/.test(e.message ?? '')
   ) {
     log.warn({ requestId, err: error }, 'database unavailable');
     return new Problem(503, 'the database is unavailable; retry shortly', { headers: { 'Retry-After': '5' } });

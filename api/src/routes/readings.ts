@@ -117,7 +117,7 @@ async function streamExport(
     client.release(error as Error);
     throw error;
   }
-  const rows = streamReadings(client, datasetId, filter, after, limit);
+  const rows = streamReadings(client, datasetId, filter, after, limit, EXPORT_STATEMENT_TIMEOUT_MS + deps.config.dbQueryTimeoutMs);
   const csv = type === 'text/csv';
   let pending = csv ? csvHeader(filter.pollutants) : '';
   const format = new Transform({
