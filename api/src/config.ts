@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 
 const port = z.coerce.number().int().min(1).max(65_535);
@@ -20,6 +21,7 @@ const schema = z.object({
   CACHE_MAX_AGE_SECONDS: nonNegativeInt.default(60),
   CACHE_STALE_WHILE_REVALIDATE_SECONDS: nonNegativeInt.default(300),
   SHUTDOWN_DRAIN_MS: nonNegativeInt.max(600_000).default(5_000),
+  CURSOR_KEY: z.string().min(32, 'must be at least 32 characters (e.g. `openssl rand -base64 32`)').max(1024).optional(),
 });
 
 export interface Config {
@@ -36,6 +38,10 @@ export interface Config {
   cacheMaxAgeSeconds: number;
   cacheStaleWhileRevalidateSeconds: number;
   shutdownDrainMs: number;
+  /** HMAC key sealing page cursors; the same on every replica. */
+  cursorKey: string;
+  /** True when CURSOR_KEY was unset and the key is random to this process (cursors die with it). */
+  cursorKeyGenerated: boolean;
 }
 
 export class ConfigError extends Error {
@@ -52,7 +58,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!parsed.success) {
     const lines = parsed.error.issues.map((issue) => {
       const name = String(issue.path[0]);
-      const shown = name === 'DATABASE_URL' ? '(value hidden)' : JSON.stringify(present[name]);
+      const shown = name === 'DATABASE_URL' || name === 'CURSOR_KEY' ? '(value hidden)' : JSON.stringify(present[name]);
       return `environment variable ${name}=${shown}: ${issue.message}`;
     });
     throw new ConfigError(`invalid configuration, fix and restart:\n  ${lines.join('\n  ')}`);
@@ -70,6 +76,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     cacheMaxAgeSeconds: v.CACHE_MAX_AGE_SECONDS,
     cacheStaleWhileRevalidateSeconds: v.CACHE_STALE_WHILE_REVALIDATE_SECONDS,
     shutdownDrainMs: v.SHUTDOWN_DRAIN_MS,
+    cursorKey: v.CURSOR_KEY ?? randomBytes(32).toString('base64url'),
+    cursorKeyGenerated: v.CURSOR_KEY === undefined,
   };
 }
 

@@ -32,6 +32,8 @@ function createLogger(config: Pick<Config, 'logLevel'>): Logger {
         'headers.cookie',
         'databaseUrl',
         'config.databaseUrl',
+        'cursorKey',
+        'config.cursorKey',
         '*.password',
         'password',
         'err.client.connectionParameters.password',
@@ -90,6 +92,9 @@ async function main(): Promise<void> {
     server.listen(config.port, resolve);
   });
   log.info({ port: config.port, version: config.appVersion }, 'listening');
+  if (config.cursorKeyGenerated) {
+    log.warn('CURSOR_KEY is not set: page cursors are sealed with a random key of this process, so other replicas and a restart reject them');
+  }
 
   let stopping = false;
   const stop = (signal: string) => {

@@ -163,6 +163,7 @@ describe('API operations: readiness, OpenAPI, configuration, internal errors', (
         CACHE_MAX_AGE_SECONDS: '10',
         CACHE_STALE_WHILE_REVALIDATE_SECONDS: '20',
         SHUTDOWN_DRAIN_MS: '0',
+        CURSOR_KEY: 'k'.repeat(32),
       });
       expect(config).to.deep.equal({
         port: 9000,
@@ -176,6 +177,8 @@ describe('API operations: readiness, OpenAPI, configuration, internal errors', (
         cacheMaxAgeSeconds: 10,
         cacheStaleWhileRevalidateSeconds: 20,
         shutdownDrainMs: 0,
+        cursorKey: 'k'.repeat(32),
+        cursorKeyGenerated: false,
       });
     });
 

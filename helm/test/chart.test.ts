@@ -204,7 +204,7 @@ describe('the Helm chart helm/airq', function () {
       expect(configMap.data.PORT).to.equal('8080');
       const names = container.env.map((e: { name: string }) => e.name);
       // $(DB_PASSWORD) only expands when DB_PASSWORD is defined earlier in the list.
-      expect(names).to.deep.equal(['DB_PASSWORD', 'DATABASE_URL']);
+      expect(names).to.deep.equal(['DB_PASSWORD', 'DATABASE_URL', 'CURSOR_KEY']);
       const secret = one(objects, 'Secret', 'airq-postgresql');
       expect(container.env[0].valueFrom.secretKeyRef).to.deep.equal({ name: 'airq-postgresql', key: 'password' });
       expect(secret.data).to.have.property('password');
@@ -356,6 +356,20 @@ describe('the Helm chart helm/airq', function () {
       expect(checksum(changed)).not.to.equal(checksum(base));
     });
 
+    it('gives every API replica the same CURSOR_KEY from the API Secret: the value given, else a generated one', async function () {
+      const keyOf = (objects: KubeObject[]) => Buffer.from(one(objects, 'Secret', 'airq-api').data['cursor-key'], 'base64').toString();
+      const given = await renderChart({ set: ['api.cursorKey=a-cursor-key-of-at-least-32-characters'] });
+      expect(keyOf(given)).to.equal('a-cursor-key-of-at-least-32-characters');
+      const env = apiContainer(given).env.find((e: { name: string }) => e.name === 'CURSOR_KEY');
+      expect(env.valueFrom.secretKeyRef).to.deep.equal({ name: 'airq-api', key: 'cursor-key' });
+      expect(keyOf(await renderChart())).to.match(/^[A-Za-z0-9]{48}$/);
+      const refused = await renderChart({ set: ['api.cursorKey=short'] }).then(
+        () => 'rendered',
+        (error: Error) => error.message,
+      );
+      expect(refused).to.match(/cursorKey/);
+    });
+
     it('keeps the BAN token it is given in the Secret and the VCL include', async function () {
       const objects = await renderChart({ set: ['cache.ban.token=a-fixed-token-0123456789'] });
       const secret = one(objects, 'Secret', 'airq-cache');
@@ -417,7 +431,7 @@ describe('the Helm chart helm/airq', function () {
       for (const object of objects) validateObject(object);
       expect(find(objects, 'StatefulSet')).to.have.length(0);
       expect(find(objects, 'NetworkPolicy').map((p) => p.metadata.name)).to.deep.equal(['airq-api']);
-      expect(find(objects, 'Secret').map((s) => s.metadata.name)).to.deep.equal(['airq-cache']);
+      expect(find(objects, 'Secret').map((s) => s.metadata.name)).to.deep.equal(['airq-api', 'airq-cache']);
       const env = apiContainer(objects).env;
       expect(env[0].valueFrom.secretKeyRef).to.deep.equal({ name: 'airq-db', key: 'pw' });
       expect(env[1].value).to.equal('postgres://airq:$(DB_PASSWORD)@db.example.internal:5432/airq?sslmode=verify-full');

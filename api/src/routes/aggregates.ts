@@ -40,7 +40,7 @@ export function aggregatesRoutes(router: Router, deps: RouteDeps): void {
     checkRange(filter);
     const key = filterKey(filter, { interval: q.interval });
     const digest = queryDigest(key);
-    const after = q.cursor === undefined ? undefined : decodeCursor(q.cursor, digest);
+    const after = q.cursor === undefined ? undefined : decodeCursor(q.cursor, digest, deps.config.cursorKey);
     acceptJson(ctx);
     const dataset = await servedDataset(deps.db);
     const limit = q.limit ?? DEFAULT_LIMIT;
@@ -57,7 +57,7 @@ export function aggregatesRoutes(router: Router, deps: RouteDeps): void {
     const more = rows.length > limit;
     if (more) rows.pop();
     const last = rows.at(-1);
-    const next = more && last ? nextLink(ctx.path, key, limit, { at: last.bucket, station: last.station_id }, digest) : null;
+    const next = more && last ? nextLink(ctx.path, key, limit, { at: last.bucket, station: last.station_id }, digest, deps.config.cursorKey) : null;
     if (next) ctx.set('Link', `<${next}>; rel="next"`);
     ctx.body = aggregatesPage({ version: read.dataset.version, interval: q.interval, order: filter.order, rows, pollutants: filter.pollutants, next });
   });

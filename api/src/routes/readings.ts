@@ -50,10 +50,10 @@ export function filterKey(filter: ReadingFilter, extra: Record<string, string> =
   });
 }
 
-export function nextLink(path: string, key: string, limit: number, position: Position, digest: string): string {
+export function nextLink(path: string, key: string, limit: number, position: Position, digest: string, cursorKey: string): string {
   const params = new URLSearchParams(key);
   params.set('limit', String(limit));
-  params.set('cursor', encodeCursor(position, digest));
+  params.set('cursor', encodeCursor(position, digest, cursorKey));
   params.sort();
   return `${path}?${params.toString()}`;
 }
@@ -65,7 +65,7 @@ export function readingsRoutes(router: Router, deps: RouteDeps): void {
     checkRange(filter);
     const key = filterKey(filter);
     const digest = queryDigest(key);
-    const after = q.cursor === undefined ? undefined : decodeCursor(q.cursor, digest);
+    const after = q.cursor === undefined ? undefined : decodeCursor(q.cursor, digest, deps.config.cursorKey);
     const type = ctx.accepts(...READING_TYPES);
     if (!type) throw notAcceptable(READING_TYPES);
     const dataset = await servedDataset(deps.db);
@@ -91,7 +91,7 @@ export function readingsRoutes(router: Router, deps: RouteDeps): void {
     const more = rows.length > limit;
     if (more) rows.pop();
     const last = rows.at(-1);
-    const next = more && last ? nextLink(ctx.path, key, limit, { at: last.measured_at, station: last.station_id }, digest) : null;
+    const next = more && last ? nextLink(ctx.path, key, limit, { at: last.measured_at, station: last.station_id }, digest, deps.config.cursorKey) : null;
     if (next) ctx.set('Link', `<${next}>; rel="next"`);
     ctx.body = readingsPage({ version: read.dataset.version, order: filter.order, rows, pollutants: filter.pollutants, next });
   });
