@@ -1,3 +1,4 @@
+import http from 'node:http';
 import { expect } from 'chai';
 import { createTestDatabase, type TestDatabase } from '../../test/support/postgres.ts';
 import { startApp, type RunningApp } from './support/app-server.ts';
@@ -325,6 +326,36 @@ describe('API over a 10,000-row dataset', () => {
       expect(response.status).to.equal(405);
       expect(response.headers.get('allow')).to.equal('HEAD, GET');
       expect(response.headers.get('content-type')).to.equal('application/problem+json');
+    });
+
+    it('answers 405 with Allow, never 501 (a 5xx that would page someone), for methods no route implements', async () => {
+      for (const method of ['TRACE', 'PROPFIND', 'BREW']) {
+        const { status, allow, type } = await new Promise<{ status?: number; allow?: string; type?: string }>((resolve, reject) => {
+          const req = http.request(`${api.base}/air_quality`, { method }, (res) => {
+            res.resume();
+            res.on('end', () => resolve({ status: res.statusCode, allow: res.headers.allow, type: res.headers['content-type'] }));
+          });
+          req.on('error', reject);
+          req.end();
+        });
+        if (method === 'BREW') {
+          // Node's parser refuses methods it does not know before the app sees them.
+          expect(status, method).to.equal(400);
+          continue;
+        }
+        expect(status, method).to.equal(405);
+        expect(allow, method).to.equal('HEAD, GET');
+        expect(type, method).to.equal('application/problem+json');
+      }
+      const unknownPath = await new Promise<number | undefined>((resolve, reject) => {
+        const req = http.request(`${api.base}/nowhere`, { method: 'PROPFIND' }, (res) => {
+          res.resume();
+          resolve(res.statusCode);
+        });
+        req.on('error', reject);
+        req.end();
+      });
+      expect(unknownPath).to.equal(404);
     });
 
     it('answers 406 when no acceptable media type can be produced', async () => {
