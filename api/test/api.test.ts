@@ -358,6 +358,19 @@ describe('API over a 10,000-row dataset', () => {
       expect(unknownPath).to.equal(404);
     });
 
+    it('bounds a 400 however many bad parameters the query holds: 55 KB of unknown names give a body under 4 KB', async () => {
+      const query = Array.from({ length: 4000 }, (_, i) => `unknown_${i}=1`).join('&');
+      expect(query.length).to.be.greaterThan(55_000);
+      const response = await api.get(`/air_quality?${query}`);
+      const text = await response.text();
+      expect(response.status).to.equal(400);
+      expect(text.length).to.be.lessThan(4096);
+      const body = JSON.parse(text) as { detail: string; errors: { param: string; detail: string }[] };
+      expect(body.errors).to.have.length(11);
+      expect(body.errors[10]).to.deep.equal({ param: '(more)', detail: '3990 more problems not listed; fix the ones above first' });
+      expect(body.detail).to.contain('3990 more problems not listed');
+    });
+
     it('answers 406 when no acceptable media type can be produced', async () => {
       await problem('/air_quality', 406, { Accept: 'image/png' });
       await problem('/air_quality/stations', 406, { Accept: 'text/csv' });
