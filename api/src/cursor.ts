@@ -1,6 +1,6 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { parseInstant, stationIdProblem } from './params.ts';
-import { badParameters } from './problem.ts';
+import { Problem, badParameters } from './problem.ts';
 
 /**
  * Keyset cursors: the last row's (timestamp, station) plus a digest of the query they belong to, base64url-encoded and
@@ -23,8 +23,14 @@ function seal(payload: string, key: string): string {
   return createHmac('sha256', key).update(payload).digest('base64url').slice(0, 22);
 }
 
-export function encodeCursor(position: Position, digest: string, key: string): string {
-  const payload = Buffer.from(JSON.stringify([position.at, position.station, digest])).toString('base64url');
+/** An opened cursor: where the walk stands, and in which dataset version (a walk never crosses datasets). */
+export interface OpenedCursor {
+  position: Position;
+  version: string;
+}
+
+export function encodeCursor(position: Position, digest: string, version: string, key: string): string {
+  const payload = Buffer.from(JSON.stringify([position.at, position.station, digest, version])).toString('base64url');
   return `${payload}.${seal(payload, key)}`;
 }
 
@@ -34,7 +40,7 @@ function validTimestamp(text: string): boolean {
 }
 
 /** Opens a cursor made by encodeCursor for the same query; anything else is a 400 naming `cursor`. */
-export function decodeCursor(cursor: string, digest: string, key: string): Position {
+export function decodeCursor(cursor: string, digest: string, key: string): OpenedCursor {
   const fail = (detail: string) => badParameters([{ param: 'cursor', detail }]);
   const [payload, mac, extra] = cursor.split('.');
   if (!payload || !mac || extra !== undefined || cursor.length > 1000) {
@@ -53,17 +59,30 @@ export function decodeCursor(cursor: string, digest: string, key: string): Posit
   }
   if (
     !Array.isArray(parsed) ||
-    parsed.length !== 3 ||
+    parsed.length !== 4 ||
     typeof parsed[0] !== 'string' ||
     !validTimestamp(parsed[0]) ||
     typeof parsed[1] !== 'string' ||
     stationIdProblem(parsed[1]) !== null ||
-    typeof parsed[2] !== 'string'
+    typeof parsed[2] !== 'string' ||
+    typeof parsed[3] !== 'string' ||
+    !/^[0-9a-f]{12}$/.test(parsed[3])
   ) {
     throw fail('is not a cursor issued by this API; use the next link of the previous page');
   }
   if (parsed[2] !== digest) {
     throw fail('belongs to a different query (filters, order or interval changed); start again without a cursor');
   }
-  return { at: parsed[0], station: parsed[1] };
+  return { position: { at: parsed[0], station: parsed[1] }, version: parsed[3] };
+}
+
+/** A cursor walks one dataset: once a seed has replaced it, the next pages would silently come from another. */
+export function checkCursorDataset(cursor: OpenedCursor | undefined, servedVersion: string): void {
+  if (cursor && cursor.version !== servedVersion) {
+    throw new Problem(
+      410,
+      `the data changed since this cursor was issued: dataset ${cursor.version} was replaced by ${servedVersion}; ` +
+        'start the walk again from the first page (the same query without cursor)',
+    );
+  }
 }

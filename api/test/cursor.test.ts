@@ -20,10 +20,11 @@ function forge(values: unknown, key: string): string {
 describe('page cursors', () => {
   let database: TestDatabase;
   let api: RunningApp;
+  let version: string;
 
   before(async () => {
     database = await createTestDatabase();
-    await createFixtureDataset(database.url, { perStation: 20 });
+    ({ version } = await createFixtureDataset(database.url, { perStation: 20 }));
     api = await startApp(database.url, { cursorKey: KEY });
   });
   after(async () => {
@@ -38,7 +39,7 @@ describe('page cursors', () => {
   }
 
   it('refuses a cursor sealed with the key that used to be a constant in the source, whatever it holds', async () => {
-    expect(await status(forge(['2016-13-45 99:99:99+00', 'aq_01', DIGEST], 'airq-keyset-cursor-v1'))).to.deep.equal({
+    expect(await status(forge(['2016-13-45 99:99:99+00', 'aq_01', DIGEST, version], 'airq-keyset-cursor-v1'))).to.deep.equal({
       status: 400,
       param: 'cursor',
     });
@@ -46,20 +47,45 @@ describe('page cursors', () => {
 
   it('answers 400, never a database error, for a validly sealed cursor holding impossible values', async () => {
     const bad = [
-      ['2016-13-45 99:99:99+00', 'aq_01', DIGEST],
-      ['2016-02-30 00:00:00+00', 'aq_01', DIGEST],
-      ['0000-01-01 00:00:00+00', 'aq_01', DIGEST],
-      ['2016-10-01 00:00:00+00', 'aq\u0000_01', DIGEST],
-      ['2016-10-01 00:00:00+00', 'x'.repeat(201), DIGEST],
-      ['2016-10-01 00:00:00+00', '', DIGEST],
-      [20161001, 'aq_01', DIGEST],
-      ['2016-10-01 00:00:00+00', 'aq_01'],
+      ['2016-13-45 99:99:99+00', 'aq_01', DIGEST, version],
+      ['2016-02-30 00:00:00+00', 'aq_01', DIGEST, version],
+      ['0000-01-01 00:00:00+00', 'aq_01', DIGEST, version],
+      ['2016-10-01 00:00:00+00', 'aq\u0000_01', DIGEST, version],
+      ['2016-10-01 00:00:00+00', 'x'.repeat(201), DIGEST, version],
+      ['2016-10-01 00:00:00+00', '', DIGEST, version],
+      [20161001, 'aq_01', DIGEST, version],
+      ['2016-10-01 00:00:00+00', 'aq_01', DIGEST],
+      ['2016-10-01 00:00:00+00', 'aq_01', DIGEST, 'not-a-version'],
       { at: '2016-10-01 00:00:00+00' },
     ];
     for (const values of bad) {
       expect(await status(forge(values, KEY)), JSON.stringify(values)).to.deep.equal({ status: 400, param: 'cursor' });
     }
-    expect((await status(forge(['2016-10-01 05:00:00.012+00', 'aq_01', DIGEST], KEY))).status).to.equal(200);
+    expect((await status(forge(['2016-10-01 05:00:00.012+00', 'aq_01', DIGEST, version], KEY))).status).to.equal(200);
+  });
+
+  it('answers 410 saying the data changed when a seed replaced the dataset midway through a walk, for readings and aggregates', async () => {
+    const readings = (await (await api.get(PAGE)).json()) as { next: string };
+    const aggregates = (await (await api.get('/air_quality/aggregates?interval=hour&limit=2')).json()) as { next: string };
+    expect((await api.get(readings.next)).status).to.equal(200);
+    const replaced = await createFixtureDataset(database.url, { perStation: 20, label: 'reseeded' });
+    try {
+      for (const next of [readings.next, aggregates.next]) {
+        const response = await api.get(next);
+        const body = (await response.json()) as { status: number; detail: string };
+        expect(response.status, next).to.equal(410);
+        expect(response.headers.get('content-type')).to.equal('application/problem+json');
+        expect(body.detail).to.equal(
+          `the data changed since this cursor was issued: dataset ${version} was replaced by ${replaced.version}; ` +
+            'start the walk again from the first page (the same query without cursor)',
+        );
+      }
+      const again = (await (await api.get(PAGE)).json()) as { next: string; dataset: { version: string } };
+      expect(again.dataset.version).to.equal(replaced.version);
+      expect((await api.get(again.next)).status).to.equal(200);
+    } finally {
+      version = replaced.version;
+    }
   });
 
   it('is accepted by a replica sharing CURSOR_KEY and refused by one with another key', async () => {
