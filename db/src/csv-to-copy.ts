@@ -27,6 +27,12 @@ export const COPY_COLUMNS = ['station_id', 'measured_at', ...VALUE_COLUMNS];
 
 const CHUNK_CHARS = 64 * 1024;
 
+/**
+ * The longest physical line accepted. A reading is about 60 characters; without a bound, one huge line would be kept
+ * whole in memory and rescanned for every chunk appended to it (quadratic time).
+ */
+export const MAX_LINE_CHARS = 64 * 1024;
+
 function quote(value: string): string {
   return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value);
 }
@@ -81,10 +87,16 @@ export class CsvToCopy extends Transform {
     }
     let from = 0;
     for (let end = text.indexOf('\n'); end !== -1 && !this.fatal; end = text.indexOf('\n', from)) {
+      if (end - from > MAX_LINE_CHARS) {
+        this.tooLong(this.lineNumber + 1);
+        break;
+      }
       this.line(text.slice(from, end));
       from = end + 1;
     }
+    if (this.fatal) return callback(this.fatal);
     this.rest = from === 0 ? text : text.slice(from);
+    if (!this.fatal && this.rest.length > MAX_LINE_CHARS) this.tooLong(this.lineNumber + 1);
     this.afterLines(callback);
   }
 
@@ -113,6 +125,15 @@ export class CsvToCopy extends Transform {
     if (this.pending) this.push(this.pending);
     this.pending = '';
     callback();
+  }
+
+  private tooLong(line: number): void {
+    this.rest = '';
+    this.problems.push(
+      `${this.label}:${line}: the line is longer than ${MAX_LINE_CHARS.toLocaleString('en-US')} characters; ` +
+        'a reading is one short line (is this the right file?)',
+    );
+    this.fatal = new InvalidInputError(this.problems);
   }
 
   private afterLines(callback: TransformCallback): void {

@@ -10,6 +10,12 @@ export interface ColumnPositions {
   values: number[];
 }
 
+/** Names from the file, quoted, each cut to 40 characters and at most 10 of them: a message stays short. */
+function echoNames(names: string[]): string {
+  const shown = names.slice(0, 10).map((n) => JSON.stringify(n.length > 40 ? `${n.slice(0, 37)}...` : n));
+  return shown.join(', ') + (names.length > 10 ? ` and ${names.length - 10} more` : '');
+}
+
 /** Checks the header and maps names to positions, or returns one message naming what is missing or extra. */
 export function readHeader(fields: string[]): ColumnPositions | string {
   const names = fields.map((f) => f.trim());
@@ -19,8 +25,8 @@ export function readHeader(fields: string[]): ColumnPositions | string {
   if (missing.length || unexpected.length || repeated.length) {
     const parts = [
       missing.length ? `missing ${missing.map((c) => `"${c}"`).join(', ')}` : '',
-      unexpected.length ? `unexpected ${unexpected.map((c) => `"${c}"`).join(', ')}` : '',
-      repeated.length ? `repeated ${repeated.map((c) => `"${c}"`).join(', ')}` : '',
+      unexpected.length ? `unexpected ${echoNames(unexpected)}` : '',
+      repeated.length ? `repeated ${echoNames(repeated)}` : '',
     ].filter(Boolean);
     return `header must name the columns ${HEADER_LINE}: ${parts.join('; ')}`;
   }
