@@ -3,6 +3,21 @@ export const CSV_COLUMNS = ['TimeInstant', 'id_entity', 'so2', 'no2', 'co', 'o3'
 export const HEADER_LINE = CSV_COLUMNS.join(',');
 export const VALUE_COLUMNS = ['so2', 'no2', 'co', 'o3', 'pm10', 'pm2_5'] as const;
 
+/** Longest station id: the seeder refuses longer ones, so the API can refuse them too without losing any. */
+export const MAX_STATION_LENGTH = 200;
+
+/**
+ * Why a station id is not acceptable (null when it is): the one rule the seeder loads by and the API queries by, so
+ * every loaded station can be asked for.
+ */
+export function stationIdProblem(id: string): string | null {
+  if (id === '') return 'a station id cannot be empty';
+  if (id.length > MAX_STATION_LENGTH) return `longer than ${MAX_STATION_LENGTH} characters`;
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f-\u009f\ufffd]/.test(id)) return 'contains control characters or invalid UTF-8';
+  return null;
+}
+
 /** Where each CSV column sits in a record; the header may list them in any order. */
 export interface ColumnPositions {
   time: number;
