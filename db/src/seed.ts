@@ -13,6 +13,7 @@ import {
   cleanAbandonedLoads,
   createLoadingDataset,
   datasetVersion,
+  dropRetiredPartitions,
   partitionName,
 } from './datasets.ts';
 import { HashingPassThrough, sha256File } from './file-hash.ts';
@@ -154,6 +155,8 @@ export async function seed(options: SeedOptions): Promise<SeedResult> {
       phase('lock');
       const cleaned = await cleanAbandonedLoads(control);
       if (cleaned.length) log(`cleaned up after an interrupted seed: ${cleaned.join(', ')}`);
+      const leftover = await dropRetiredPartitions(control);
+      if (leftover.dropped.length) log(`dropped the tables of retired datasets: ${leftover.dropped.join(', ')}`);
 
       const active = await activeDataset(control);
       if (active?.sha256 === sha256) {
@@ -176,15 +179,19 @@ export async function seed(options: SeedOptions): Promise<SeedResult> {
       try {
         phase('prepare');
         loaded = await load({ ...options, label, timezone, maxErrors, id, sha256, totalBytes, started, phase, track });
+        await activateDataset(control, { id, ...loaded });
       } catch (error) {
-        // If even the clean-up fails (database gone), the next seed's cleanAbandonedLoads finishes it.
+        // A failed load or switch leaves nothing behind. If even the clean-up fails (database gone), the next seed's
+        // cleanAbandonedLoads finishes it.
         await abandonLoad(control, id).catch((cleanup: Error) =>
           log(`could not clean up dataset ${id} now (${cleanup.message}); the next seed will`),
         );
         throw error;
       }
-      await activateDataset(control, { id, ...loaded });
       phase('switch');
+      const { left } = await dropRetiredPartitions(control);
+      if (left.length) log(`still being read, dropped by the next seed: ${left.join(', ')}`);
+      phase('drop');
       const result: SeedResult = {
         status: 'loaded',
         datasetId: id,

@@ -317,6 +317,68 @@ describe('seed', () => {
       }
     });
 
+    it('switches while a slow reader holds the old dataset, never making other readers queue, and drops the old table later', async function () {
+      this.timeout(60_000);
+      const reader = new pg.Client(db.url);
+      await reader.connect();
+      const probe = new pg.Client(db.url);
+      await probe.connect();
+      // A reader that would queue behind a waiting exclusive lock fails here instead of stalling.
+      await probe.query(`SET lock_timeout = '1s'`);
+      try {
+        await reader.query('BEGIN');
+        await reader.query('SELECT count(*) FROM measurements');
+        let seeded = false;
+        const seeding = run(await csv([HEADER, reading('slow-reader-2', 0)].join('\n'))).finally(() => (seeded = true));
+        const probeErrors: string[] = [];
+        let probes = 0;
+        while (!seeded) {
+          await probe
+            .query(`SELECT count(*) FROM measurements WHERE dataset_id = (SELECT id FROM datasets WHERE status = 'active')`)
+            .then(() => probes++, (error: Error) => probeErrors.push(error.message));
+        }
+        const result = await seeding;
+        expect(result.status, 'seeded while the slow reader is still reading').to.equal('loaded');
+        expect(probeErrors).to.deep.equal([]);
+        expect(probes).to.be.greaterThan(0);
+        expect((await state()).active?.id).to.equal(result.datasetId);
+        await reader.query('COMMIT');
+        const next = await run(await csv([HEADER, reading('after-slow-reader', 0)].join('\n')));
+        const partitions = await client.query(
+          `SELECT inhrelid::regclass::text AS name FROM pg_inherits WHERE inhparent = 'measurements'::regclass`,
+        );
+        expect(partitions.rows.map((r) => r.name)).to.deep.equal([`measurements_${next.datasetId}`]);
+      } finally {
+        await reader.end();
+        await probe.end();
+      }
+    });
+
+    it('cleans up after a switch that fails: no loading dataset, no table left', async function () {
+      this.timeout(90_000);
+      const blocker = new pg.Client(db.url);
+      await blocker.connect();
+      const before = await state();
+      try {
+        // Conflicts with ATTACH PARTITION (but not with readers): every switch attempt times out.
+        await blocker.query('BEGIN');
+        await blocker.query('LOCK TABLE measurements IN SHARE UPDATE EXCLUSIVE MODE');
+        const failure = await run(await csv([HEADER, reading('never-switched', 0)].join('\n'))).then(
+          () => undefined,
+          (error: { code?: string }) => error,
+        );
+        expect(failure?.code).to.equal('55P03');
+      } finally {
+        await blocker.query('ROLLBACK');
+        await blocker.end();
+      }
+      const after = await state();
+      expect(after.active).to.deep.equal(before.active);
+      expect(after.measurements).to.equal(before.measurements);
+      expect(after.strayTables).to.deep.equal([]);
+      expect(after.statuses).to.not.include('loading');
+    });
+
     it('loads the challenge file as it is: 960 rows, 10 stations', async function () {
       const missing = existsSync(CHALLENGE_FILE) ? undefined : `${CHALLENGE_FILE} is missing`;
       // The challenge file is never committed, so GitHub's runners cannot have it; this machine's CI always does.
