@@ -158,28 +158,28 @@ describe('seed', () => {
       ]);
     });
 
-    it('names the right lines of repeats after blank lines and a record spanning two lines', async () => {
+    it('names the right lines of repeats after blank lines and a quoted record', async () => {
       const lines = [
         HEADER,
         '',
         reading('b', 0),
-        '2016-10-01 00:00:00.004,"c',
-        'd",1,2,3,4,5,6',
+        '2016-10-01 00:00:00.004,"c d",1,2,3,4,5,6',
         '',
         reading('b', 0),
         reading('e', 0),
         reading('b', 0),
       ];
       await expectRefused(lines.join('\r\n'), (f) => [
-        `${f}:7: station "b" at 2016-10-01 00:00:00.004 (UTC) repeats line 3; keep one reading per station and time`,
-        `${f}:9: station "b" at 2016-10-01 00:00:00.004 (UTC) repeats line 3; keep one reading per station and time`,
+        `${f}:6: station "b" at 2016-10-01 00:00:00.004 (UTC) repeats line 3; keep one reading per station and time`,
+        `${f}:8: station "b" at 2016-10-01 00:00:00.004 (UTC) repeats line 3; keep one reading per station and time`,
       ]);
     });
 
-    it('names the line of a row PostgreSQL itself refuses', async () => {
-      const lines = [HEADER, '', reading('a', 0), reading('a\u0000b', 0)];
+    it('refuses station ids the API could not be asked for: a line break inside quotes, a NUL', async () => {
+      const lines = [HEADER, '', reading('a', 0), reading('a\u0000b', 0), '2016-10-01 00:00:00.004,"c', 'd",1,2,3,4,5,6'];
       await expectRefused(lines.join('\n'), (f) => [
-        `${f}:4: PostgreSQL refused the row: invalid byte sequence for encoding "UTF8": 0x00`,
+        `${f}:4: column "id_entity": "a\\u0000b": contains control characters or invalid UTF-8`,
+        `${f}:5: column "id_entity": "c\\nd": contains control characters or invalid UTF-8`,
       ]);
     });
 
@@ -241,7 +241,7 @@ describe('seed', () => {
         `\ufeff${HEADER}\r\n` +
         `2016-10-01 00:00:00.004,"aq_salvia",6.8,"48.5",,48.4,20.1,9.1\r\n` +
         `\r\n` +
-        `2016-10-01 00:00:00.006,"aq ""jaen""\r\nnorth",5.4,51.7,0.73,48.4,16.6,9.49`;
+        `2016-10-01 00:00:00.006,"aq ""jaen"", north",5.4,51.7,0.73,48.4,16.6,9.49`;
       const result = await run(await csv(content));
       expect(result).to.include({ status: 'loaded', rows: 2, stations: 2 });
       const { rows } = await client.query(
@@ -250,7 +250,7 @@ describe('seed', () => {
       );
       expect(rows.map((r) => [r.station_id, r.co, r.no2])).to.deep.equal([
         ['aq_salvia', null, 48.5],
-        ['aq "jaen"\r\nnorth', 0.73, 51.7],
+        ['aq "jaen", north', 0.73, 51.7],
       ]);
       expect(rows[1].measured_at.toISOString()).to.equal('2016-10-01T00:00:00.006Z');
     });
