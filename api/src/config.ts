@@ -21,6 +21,7 @@ const schema = z.object({
   CACHE_MAX_AGE_SECONDS: nonNegativeInt.default(60),
   CACHE_STALE_WHILE_REVALIDATE_SECONDS: nonNegativeInt.default(300),
   SHUTDOWN_DRAIN_MS: nonNegativeInt.max(600_000).default(5_000),
+  SHUTDOWN_FINISH_MS: nonNegativeInt.max(3_600_000).default(10_000),
   CURSOR_KEY: z.string().min(32, 'must be at least 32 characters (e.g. `openssl rand -base64 32`)').max(1024).optional(),
 });
 
@@ -38,6 +39,8 @@ export interface Config {
   cacheMaxAgeSeconds: number;
   cacheStaleWhileRevalidateSeconds: number;
   shutdownDrainMs: number;
+  /** After the listener closes, how long in-flight requests may run before they are cut. */
+  shutdownFinishMs: number;
   /** HMAC key sealing page cursors; the same on every replica. */
   cursorKey: string;
   /** True when CURSOR_KEY was unset and the key is random to this process (cursors die with it). */
@@ -76,6 +79,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     cacheMaxAgeSeconds: v.CACHE_MAX_AGE_SECONDS,
     cacheStaleWhileRevalidateSeconds: v.CACHE_STALE_WHILE_REVALIDATE_SECONDS,
     shutdownDrainMs: v.SHUTDOWN_DRAIN_MS,
+    shutdownFinishMs: v.SHUTDOWN_FINISH_MS,
     cursorKey: v.CURSOR_KEY ?? randomBytes(32).toString('base64url'),
     cursorKeyGenerated: v.CURSOR_KEY === undefined,
   };

@@ -106,13 +106,15 @@ async function main(): Promise<void> {
       lifecycle,
       log,
       drainMs: config.shutdownDrainMs,
+      finishMs: config.shutdownFinishMs,
       stats,
       close: async () => {
         await db.end();
         await database.close();
       },
     }).then(
-      () => process.exit(0),
+      // A cut request is a failed shutdown: exit 1 says so to the orchestrator and to whoever reads the pod's status.
+      ({ cut }) => process.exit(cut ? 1 : 0),
       (error: unknown) => {
         log.error({ err: error }, 'shutdown failed');
         process.exit(1);

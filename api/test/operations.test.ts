@@ -178,6 +178,7 @@ describe('API operations: readiness, OpenAPI, configuration, internal errors', (
         cacheMaxAgeSeconds: 10,
         cacheStaleWhileRevalidateSeconds: 20,
         shutdownDrainMs: 0,
+        shutdownFinishMs: 10000,
         cursorKey: 'k'.repeat(32),
         cursorKeyGenerated: false,
       });

@@ -199,6 +199,7 @@ describe('the Helm chart helm/airq', function () {
           'LOG_LEVEL',
           'PORT',
           'SHUTDOWN_DRAIN_MS',
+          'SHUTDOWN_FINISH_MS',
         ].sort(),
       );
       expect(configMap.data.PORT).to.equal('8080');
@@ -219,11 +220,15 @@ describe('the Helm chart helm/airq', function () {
       expect(container.lifecycle.preStop.exec.command).to.deep.equal(['sleep', '5']);
       expect(drainMs).to.equal(5000);
       expect(deployment.spec.template.spec.terminationGracePeriodSeconds).to.equal(5 + 5 + 15);
+      // After SIGTERM: drain, then at most SHUTDOWN_FINISH_MS for in-flight requests, within the 5 + 15 s left.
+      expect(Number(one(objects, 'ConfigMap', 'airq-api').data.SHUTDOWN_FINISH_MS)).to.equal(14_000);
     });
 
     it('follows shutdown settings: a longer drain lengthens the grace period', async function () {
       const longer = await renderChart({ set: ['api.shutdown.drainMs=20500', 'api.shutdown.preStopSeconds=8'] });
       expect(one(longer, 'ConfigMap', 'airq-api').data.SHUTDOWN_DRAIN_MS).to.equal('20500');
+      const slower = await renderChart({ set: ['api.shutdown.inFlightSeconds=900'] });
+      expect(one(slower, 'ConfigMap', 'airq-api').data.SHUTDOWN_FINISH_MS).to.equal('899000');
       expect(apiContainer(longer).lifecycle.preStop.exec.command).to.deep.equal(['sleep', '8']);
       expect(one(longer, 'Deployment', 'airq-api').spec.template.spec.terminationGracePeriodSeconds).to.equal(8 + 21 + 15);
     });
