@@ -201,12 +201,13 @@ describe('the Helm chart helm/airq', function () {
           'LOG_LEVEL',
           'PORT',
           'SHUTDOWN_DRAIN_MS',
+          'SHUTDOWN_FINISH_MS',
         ].sort(),
       );
       expect(configMap.data.PORT).to.equal('8080');
       const names = container.env.map((e: { name: string }) => e.name);
       // $(DB_PASSWORD) only expands when DB_PASSWORD is defined earlier in the list.
-      expect(names).to.deep.equal(['DB_PASSWORD', 'DATABASE_URL']);
+      expect(names).to.deep.equal(['DB_PASSWORD', 'DATABASE_URL', 'CURSOR_KEY']);
       const secret = one(objects, 'Secret', 'airq-postgresql');
       expect(container.env[0].valueFrom.secretKeyRef).to.deep.equal({ name: 'airq-postgresql', key: 'password' });
       expect(secret.data).to.have.property('password');
@@ -221,11 +222,15 @@ describe('the Helm chart helm/airq', function () {
       expect(container.lifecycle.preStop.exec.command).to.deep.equal(['sleep', '5']);
       expect(drainMs).to.equal(5000);
       expect(deployment.spec.template.spec.terminationGracePeriodSeconds).to.equal(5 + 5 + 15);
+      // After SIGTERM: drain, then at most SHUTDOWN_FINISH_MS for in-flight requests, within the 5 + 15 s left.
+      expect(Number(one(objects, 'ConfigMap', 'airq-api').data.SHUTDOWN_FINISH_MS)).to.equal(14_000);
     });
 
     it('follows shutdown settings: a longer drain lengthens the grace period', async function () {
       const longer = await renderChart({ set: ['api.shutdown.drainMs=20500', 'api.shutdown.preStopSeconds=8'] });
       expect(one(longer, 'ConfigMap', 'airq-api').data.SHUTDOWN_DRAIN_MS).to.equal('20500');
+      const slower = await renderChart({ set: ['api.shutdown.inFlightSeconds=900'] });
+      expect(one(slower, 'ConfigMap', 'airq-api').data.SHUTDOWN_FINISH_MS).to.equal('899000');
       expect(apiContainer(longer).lifecycle.preStop.exec.command).to.deep.equal(['sleep', '8']);
       expect(one(longer, 'Deployment', 'airq-api').spec.template.spec.terminationGracePeriodSeconds).to.equal(8 + 21 + 15);
     });
@@ -375,6 +380,20 @@ describe('the Helm chart helm/airq', function () {
       expect(checksum(changed)).not.to.equal(checksum(base));
     });
 
+    it('gives every API replica the same CURSOR_KEY from the API Secret: the value given, else a generated one', async function () {
+      const keyOf = (objects: KubeObject[]) => Buffer.from(one(objects, 'Secret', 'airq-api').data['cursor-key'], 'base64').toString();
+      const given = await renderChart({ set: ['api.cursorKey=a-cursor-key-of-at-least-32-characters'] });
+      expect(keyOf(given)).to.equal('a-cursor-key-of-at-least-32-characters');
+      const env = apiContainer(given).env.find((e: { name: string }) => e.name === 'CURSOR_KEY');
+      expect(env.valueFrom.secretKeyRef).to.deep.equal({ name: 'airq-api', key: 'cursor-key' });
+      expect(keyOf(await renderChart())).to.match(/^[A-Za-z0-9]{48}$/);
+      const refused = await renderChart({ set: ['api.cursorKey=short'] }).then(
+        () => 'rendered',
+        (error: Error) => error.message,
+      );
+      expect(refused).to.match(/cursorKey/);
+    });
+
     it('keeps the BAN token it is given in the Secret and the VCL include', async function () {
       const objects = await renderChart({ set: ['cache.ban.token=a-fixed-token-0123456789'] });
       const secret = one(objects, 'Secret', 'airq-cache');
@@ -436,7 +455,7 @@ describe('the Helm chart helm/airq', function () {
       for (const object of objects) validateObject(object);
       expect(find(objects, 'StatefulSet')).to.have.length(0);
       expect(find(objects, 'NetworkPolicy').map((p) => p.metadata.name)).to.deep.equal(['airq-api']);
-      expect(find(objects, 'Secret').map((s) => s.metadata.name)).to.deep.equal(['airq-cache']);
+      expect(find(objects, 'Secret').map((s) => s.metadata.name)).to.deep.equal(['airq-api', 'airq-cache']);
       const env = apiContainer(objects).env;
       expect(env[0].valueFrom.secretKeyRef).to.deep.equal({ name: 'airq-db', key: 'pw' });
       expect(env[1].value).to.equal('postgres://airq:$(DB_PASSWORD)@db.example.internal:5432/airq?sslmode=verify-full');

@@ -172,6 +172,17 @@ describe('images and compose on a real Docker engine', function () {
       expect(JSON.parse((await get('/health/ready')).body)).to.include({ version: '4.5.6-compose' });
     });
 
+    it('follows next links across replicas: every replica opens the cursors of the others', async function () {
+      for (let limit = 1; limit <= 10; limit++) {
+        const first = await get(`/air_quality?limit=${limit}&station=aq_salvia`);
+        expect(first.status, first.body).to.equal(200);
+        const next = (JSON.parse(first.body) as { next: string }).next;
+        const second = await get(next);
+        expect(second.status, `${next}: ${second.body}`).to.equal(200);
+        expect((JSON.parse(second.body) as { count: number }).count).to.equal(limit);
+      }
+    });
+
     it('up again reloads nothing: the seed finds the dataset already active', async function () {
       const up = await run('up', '--detach', '--wait', '--wait-timeout', '300');
       expect(up.code, describeResult(up)).to.equal(0);
