@@ -120,15 +120,15 @@ ensure_base() {
     fi
   fi
   if [[ "$STAND_INS" != always ]]; then
-    if docker pull "$ref" >/dev/null 2>"$CACHE/pull.log"; then
+    if docker pull "$ref" >/dev/null 2>"$CACHE/logs/pull-$name.log"; then
       log "$ref: the real image, pulled"
       return
     fi
     if [[ "$STAND_INS" == never ]]; then
-      log "$ref cannot be pulled and AIRQ_STAND_INS=never: $(tail -n1 "$CACHE/pull.log")"
+      log "$ref cannot be pulled and AIRQ_STAND_INS=never: $(tail -n1 "$CACHE/logs/pull-$name.log")"
       exit 1
     fi
-    log "$ref cannot be pulled ($(tail -n1 "$CACHE/pull.log" | cut -c1-160)); building the stand-in"
+    log "$ref cannot be pulled ($(tail -n1 "$CACHE/logs/pull-$name.log" | cut -c1-160)); building the stand-in"
   fi
   local base ctx started=$SECONDS
   base="$(base_image)"
