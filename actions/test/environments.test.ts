@@ -47,6 +47,7 @@ describe('environments registry', function () {
       requireReleaseTag: false,
       releaseBranch: 'master',
       production: false,
+      requiredChecks: [],
       namespace: 'airq-qa',
       release: 'airq',
       url: 'https://qa.example.com',

@@ -1,7 +1,10 @@
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { mergeGroup, pushBranch } from '../../actions/test/support/events.ts';
+import { loadEnvironments } from '../../actions/src/lib/environments.ts';
 import { checkRow, rows, type Row } from './scenarios.ts';
+import { simulate } from './support/simulate.ts';
 import { loadWorkflows, REPO_ROOT, type LoadedWorkflow } from './support/workflows.ts';
 
 describe('pipeline routing: which event runs which jobs, in which environment', function () {
@@ -56,7 +59,40 @@ function row(name: string): Row {
   return found;
 }
 
+describe('the release gate and CI agree on the checks a release needs', function () {
+  let workflows: LoadedWorkflow[];
+  before(async function () {
+    workflows = await loadWorkflows();
+  });
+
+  const ciCheckNames = (report: Awaited<ReturnType<typeof simulate>>) =>
+    report.jobs.filter((run) => run.key.startsWith('ci.yml:') && run.result === 'success').map((run) => run.name ?? '').sort();
+
+  it('requires on a release commit exactly the check runs CI reports on a push to master', async function () {
+    const required = loadEnvironments(path.join(REPO_ROOT, 'environments')).get('production').pipeline.requiredChecks;
+    expect(required.length, 'environments/production.yaml pipeline.requiredChecks').to.be.greaterThan(0);
+    expect(ciCheckNames(await simulate(workflows, { event: pushBranch('master') }))).to.deep.equal([...required].sort());
+  });
+
+  it('runs the same required checks in the merge queue, so a queued merge cannot land without them', async function () {
+    const required = loadEnvironments(path.join(REPO_ROOT, 'environments')).get('production').pipeline.requiredChecks;
+    expect(ciCheckNames(await simulate(workflows, { event: mergeGroup('master') }))).to.include.members(required);
+  });
+});
+
 describe('pipeline routing tests bite: a changed mapping breaks a scenario', function () {
+  it('notices when pushes to master stop running CI (the release gate would find no checks)', async function () {
+    await failsWith(row('a push to master'), mutate('ci.yml', "branches: ['**', '!gh-readonly-queue/**']", 'branches-ignore: [development, staging, master]'));
+  });
+
+  it('notices when the merge queue stops running CI', async function () {
+    await failsWith(row('the merge queue'), mutate('ci.yml', / {2}merge_group:\n {4}types: \[checks_requested\]\n/, ''));
+  });
+
+  it('notices when the production deploy loses checks: read (the gate could not read the check runs)', async function () {
+    await failsWith(row('a release tag v1.2.3'), mutate('deploy.yml', '      checks: read\n', ''));
+  });
+
   it('notices when staging is dropped from the deploy branches', async function () {
     const message = await failsWith(row('a push to staging'), mutate('deploy.yml', 'branches: [development, staging, master]', 'branches: [development, master]'));
     expect(message).to.contain('a push to staging');

@@ -1,7 +1,7 @@
 // The routing table: for each event, exactly which jobs run and in which environment. Shared by routing.test.ts
 // (against the real workflows) and by the mutation tests (against edited in-memory copies, which must fail it).
 import { expect } from 'chai';
-import { DEFAULT_SHA, pullRequest, pushBranch, pushTag, workflowDispatch } from '../../actions/test/support/events.ts';
+import { DEFAULT_SHA, mergeGroup, pullRequest, pushBranch, pushTag, workflowDispatch } from '../../actions/test/support/events.ts';
 import { simulate, type JobRun, type Report, type Scenario } from './support/simulate.ts';
 import type { LoadedWorkflow, Overrides } from './support/workflows.ts';
 
@@ -13,10 +13,12 @@ export interface Row {
   check?: (report: Report) => void;
 }
 
-const CI_JOBS = ['ci.yml:chart', 'ci.yml:image', 'ci.yml:verify', 'ci.yml:workflows'];
+export const CI_JOBS = ['ci.yml:chart', 'ci.yml:image', 'ci.yml:verify', 'ci.yml:workflows'];
+/** What a push to a deploy branch or a tag runs besides CI (CI runs on branch pushes, never on tags). */
+const withCi = (jobs: string[]) => [...CI_JOBS, ...jobs].sort();
 const PR_JOBS = [...CI_JOBS, 'ci.yml:plan', 'ci.yml:resolve'].sort();
 
-function job(report: Report, key: string): JobRun {
+export function job(report: Report, key: string): JobRun {
   const found = report.jobs.find((candidate) => candidate.key === key);
   if (!found) throw new Error(`no job ${key} in the report; jobs: ${report.jobs.map((j) => j.key).join(', ')}`);
   return found;
@@ -85,19 +87,19 @@ export const rows: Row[] = [
   {
     name: 'a push to development deploys development and smoke-tests it',
     scenario: { event: pushBranch('development') },
-    ran: ['deploy.yml:deploy', 'deploy.yml:deploy/deploy → development', 'deploy.yml:deploy/smoke', 'deploy.yml:image', 'deploy.yml:resolve'],
+    ran: withCi(['deploy.yml:deploy', 'deploy.yml:deploy/deploy → development', 'deploy.yml:deploy/smoke', 'deploy.yml:image', 'deploy.yml:resolve']),
     check: branchDeploy('development', urls.development),
   },
   {
     name: 'a push to staging deploys staging and smoke-tests it',
     scenario: { event: pushBranch('staging') },
-    ran: ['deploy.yml:deploy', 'deploy.yml:deploy/deploy → staging', 'deploy.yml:deploy/smoke', 'deploy.yml:image', 'deploy.yml:resolve'],
+    ran: withCi(['deploy.yml:deploy', 'deploy.yml:deploy/deploy → staging', 'deploy.yml:deploy/smoke', 'deploy.yml:image', 'deploy.yml:resolve']),
     check: branchDeploy('staging', urls.staging),
   },
   {
-    name: 'a push to master builds and verifies the release candidate but deploys nothing',
+    name: 'a push to master runs CI on the commit and builds and verifies the release candidate, deploying nothing',
     scenario: { event: pushBranch('master') },
-    ran: ['deploy.yml:image', 'deploy.yml:resolve'],
+    ran: withCi(['deploy.yml:image', 'deploy.yml:resolve']),
     check: (report) => expect(job(report, 'deploy.yml:image').steps.filter((s) => s.ran).map((s) => s.id)).to.include.members(['names', 'published']),
   },
   {
@@ -107,7 +109,8 @@ export const rows: Row[] = [
     check: (report) => {
       const deployJob = 'deploy.yml:deploy/deploy';
       expect(actionSteps(report, deployJob), 'the gate runs first, in the same job').to.deep.equal(['release-gate', 'helm-deploy']);
-      expect(stepWith(report, deployJob, 'release-gate')).to.include({ environment: 'production', kubeconfig: '<production secret KUBECONFIG>' });
+      expect(stepWith(report, deployJob, 'release-gate')).to.include({ environment: 'production', 'require-checks': true, kubeconfig: '<production secret KUBECONFIG>' });
+      expect(job(report, deployJob).permissions, 'the gate reads the check runs and statuses of the tagged commit').to.include({ checks: 'read', statuses: 'read' });
       expect(stepWith(report, deployJob, 'helm-deploy')).to.include({ environment: 'production', 'image-tag': '1.2.3', version: '1.2.3', kubeconfig: '<production secret KUBECONFIG>' });
       expect(job(report, deployJob).environmentUrl).to.equal(urls.production);
       expect(stepWith(report, 'deploy.yml:deploy/smoke', 'smoke-test')).to.include({ url: urls.production, 'expected-version': '1.2.3' });
@@ -117,6 +120,8 @@ export const rows: Row[] = [
   { name: 'a tag v1.2 triggers no workflow', scenario: { event: pushTag('v1.2') }, ran: [], check: nothing },
   { name: 'a tag release-1.0 triggers no workflow', scenario: { event: pushTag('release-1.0') }, ran: [], check: nothing },
   { name: 'a push to feature/x runs CI only and deploys nothing', scenario: { event: pushBranch('feature/x') }, ran: CI_JOBS },
+  { name: 'the merge queue checking a group for master runs CI and deploys nothing', scenario: { event: mergeGroup('master') }, ran: CI_JOBS },
+  { name: "a push of the merge queue's temporary branch runs nothing (merge_group verifies it)", scenario: { event: pushBranch('gh-readonly-queue/master/pr-42-ba5eba11') }, ran: [] },
   ...(['development', 'staging', 'production'] as const).map((environment) => ({
     name: `a rollback dispatched for ${environment} rolls back ${environment} and smoke-tests it`,
     scenario: { event: workflowDispatch('master', { environment, revision: '', reason: 'a bad release' }), workflow: 'rollback.yml' },
@@ -137,7 +142,7 @@ export const rows: Row[] = [
   {
     name: 'a failed deploy is not smoke-tested',
     scenario: { event: pushBranch('staging'), failing: ['deploy.yml:deploy/deploy'] },
-    ran: ['deploy.yml:deploy', 'deploy.yml:deploy/deploy → staging', 'deploy.yml:image', 'deploy.yml:resolve'],
+    ran: withCi(['deploy.yml:deploy', 'deploy.yml:deploy/deploy → staging', 'deploy.yml:image', 'deploy.yml:resolve']),
   },
   {
     name: 'a pull request from a fork is verified but gets no plan comment (its token cannot write)',

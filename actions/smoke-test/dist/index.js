@@ -19717,6 +19717,10 @@ var Inputs = class _Inputs {
   list(name) {
     return this.raw(name).split(/[\n,]/).map((item) => item.trim()).filter((item) => item !== "");
   }
+  /** A list given one item per line (for items that may contain commas, like check names); blank lines dropped. */
+  lines(name) {
+    return this.raw(name).split("\n").map((item) => item.trim()).filter((item) => item !== "");
+  }
 };
 
 // node_modules/is-network-error/index.js

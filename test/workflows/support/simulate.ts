@@ -12,6 +12,15 @@ import { loadRawWorkflow, readActionMetadata, type LoadedWorkflow, type Override
 
 export type Result = 'success' | 'failure' | 'skipped';
 
+export type Permission = 'read' | 'write' | 'none';
+
+/** A job's concurrency setting as GitHub applies it (`queue` defaults to `single`: at most one pending). */
+export interface Concurrency {
+  group: string;
+  cancelInProgress: boolean;
+  queue: 'single' | 'max';
+}
+
 export interface StepRun {
   id: string;
   /** `./actions/helm-deploy`, `actions/checkout@<sha>` or `run`. */
@@ -24,7 +33,15 @@ export interface StepRun {
 export interface JobRun {
   /** `deploy.yml:image`, or `deploy.yml:deploy/deploy` for a job of a called reusable workflow. */
   key: string;
+  /** The job's `name:` evaluated (what GitHub names its check run), else its id. */
+  name?: string;
   result: Result;
+  /** Why the simulation failed a job the scenario did not ask to fail (e.g. a secret it needs is empty here). */
+  failureReason?: string;
+  /** The token's permissions in the job: its own (or the workflow's), capped by the caller's for a called workflow. */
+  permissions?: Record<string, Permission>;
+  /** The job's `concurrency:` evaluated, when it has one. */
+  concurrency?: Concurrency;
   /** The environment the job is bound to (evaluated), when it ran and has one. */
   environment?: string;
   environmentUrl?: string;
@@ -95,6 +112,11 @@ export function triggers(workflow: LoadedWorkflow, scenario: Scenario): boolean 
     }
     case 'workflow_dispatch':
       return events.workflow_dispatch !== undefined && scenario.workflow === workflow.file;
+    case 'merge_group': {
+      const config = events.merge_group as ({ types?: string[] } & RefFilter) | undefined;
+      const base = String((event.payload as { merge_group?: { base_ref?: string } }).merge_group?.base_ref ?? '').replace(/^refs\/heads\//, '');
+      return config !== undefined && pullRequestMatches({ ...config, types: config.types ?? ['checks_requested'] }, base, 'checks_requested');
+    }
     default:
       return false;
   }
@@ -144,6 +166,8 @@ class WorkflowRun {
   private readonly inputs: Record<string, Value>;
   private readonly github: Record<string, Value>;
   private readonly overrides: Overrides | undefined;
+  /** For a called workflow: the caller job's permissions, which cap every job of it. */
+  private readonly permissionCap: Record<string, Permission> | undefined;
 
   constructor(
     keyOf: (jobId: string) => string,
@@ -152,6 +176,7 @@ class WorkflowRun {
     inputs: Record<string, Value>,
     github: Record<string, Value>,
     overrides?: Overrides,
+    permissionCap?: Record<string, Permission>,
   ) {
     this.keyOf = keyOf;
     this.raw = raw;
@@ -159,6 +184,32 @@ class WorkflowRun {
     this.inputs = inputs;
     this.github = github;
     this.overrides = overrides;
+    this.permissionCap = permissionCap;
+  }
+
+  /** The job's token permissions: its own `permissions:` or the workflow's, capped by the caller's. */
+  private permissionsOf(rawJob: RawJob): Record<string, Permission> | undefined {
+    const own = parsePermissions(rawJob.permissions ?? this.raw.permissions);
+    if (!own || !this.permissionCap) return own ?? this.permissionCap;
+    const capped: Record<string, Permission> = {};
+    for (const scope of new Set([...Object.keys(own), ...Object.keys(this.permissionCap)])) {
+      const mine = own[scope] ?? 'none';
+      const cap = this.permissionCap[scope] ?? 'none';
+      capped[scope] = LEVELS[mine] <= LEVELS[cap] ? mine : cap;
+    }
+    return capped;
+  }
+
+  private concurrencyOf(rawJob: RawJob, contexts: Record<string, Value>): Concurrency | undefined {
+    const setting = rawJob.concurrency;
+    if (setting === undefined || setting === null) return undefined;
+    if (typeof setting === 'string') return { group: String(evaluateScalar(setting, contexts)), cancelInProgress: false, queue: 'single' };
+    const mapping = setting as { group?: unknown; 'cancel-in-progress'?: unknown; queue?: unknown };
+    return {
+      group: String(evaluateScalar(mapping.group, contexts)),
+      cancelInProgress: truthy(evaluateScalar(mapping['cancel-in-progress'] ?? false, contexts)),
+      queue: mapping.queue === 'max' ? 'max' : 'single',
+    };
   }
 
   async run(jobs: readonly WorkflowJob[]): Promise<JobRun[]> {
@@ -217,6 +268,11 @@ class WorkflowRun {
 
     const rawJob = this.raw.jobs[id] ?? {};
     const plain = job as Job;
+    run.name = job.name ? String(evaluateToken(job.name, contexts)) : id;
+    const permissions = this.permissionsOf(rawJob);
+    if (permissions) run.permissions = permissions;
+    const concurrency = this.concurrencyOf(rawJob, contexts);
+    if (concurrency) run.concurrency = concurrency;
     const env = this.envContext(rawJob, contexts);
     // Environment secrets exist only in a job bound to that environment.
     const environment = plain.environment ? evaluateToken(plain.environment, { ...contexts, env, steps: {} }) : null;
@@ -306,7 +362,9 @@ class WorkflowRun {
     }
     run.inputs = inputs;
     const calleeRaw = loadRawWorkflow(ref, this.overrides);
-    const callee = new WorkflowRun((calleeId) => `${key}/${calleeId}`, calleeRaw, this.scenario, inputs, this.github, this.overrides);
+    const callerPermissions = this.permissionsOf(this.raw.jobs[id] ?? {});
+    if (callerPermissions) run.permissions = callerPermissions;
+    const callee = new WorkflowRun((calleeId) => `${key}/${calleeId}`, calleeRaw, this.scenario, inputs, this.github, this.overrides, callerPermissions);
     const calleeRuns = await callee.run(calleeJobs);
     run.result = calleeRuns.some((callee) => callee.result === 'failure') ? 'failure' : 'success';
     const calleeResults = Object.fromEntries(calleeRuns.map((callee) => [callee.key.slice(key.length + 1), { result: callee.result, outputs: callee.outputs }]));
@@ -317,6 +375,18 @@ class WorkflowRun {
     }
     return [run, ...calleeRuns];
   }
+}
+
+const LEVELS: Record<Permission, number> = { none: 0, read: 1, write: 2 };
+// Every scope of the GITHUB_TOKEN (for read-all / write-all).
+const SCOPES = ['actions', 'attestations', 'checks', 'contents', 'deployments', 'discussions', 'id-token', 'issues', 'models', 'packages', 'pages', 'pull-requests', 'security-events', 'statuses'];
+
+/** `permissions:` as GitHub reads it: a mapping (unlisted scopes get none), `read-all`, `write-all`; undefined when absent. */
+export function parsePermissions(value: unknown): Record<string, Permission> | undefined {
+  if (value === undefined) return undefined;
+  if (value === 'read-all' || value === 'write-all') return Object.fromEntries(SCOPES.map((scope) => [scope, value === 'read-all' ? 'read' : 'write']));
+  if (value === null || typeof value !== 'object') return {};
+  return Object.fromEntries(Object.entries(value as Record<string, string>).map(([scope, level]) => [scope, level === 'write' ? 'write' : level === 'read' ? 'read' : 'none']));
 }
 
 const resolveCache = new Map<string, Record<string, string>>();
