@@ -336,6 +336,17 @@ describe('the Helm chart helm/airq', function () {
       }
     });
 
+    it('runs repository@sha256:… in every application container when image.digest is set, whatever the tag', async function () {
+      const digest = `sha256:${'ab12'.repeat(16)}`;
+      const objects = await renderChart({ set: ['appVersion=1.4.2', 'image.repository=ghcr.io/airq-org/airq/api', 'image.tag=1.4.2', `image.digest=${digest}`] });
+      const appPods = pods(objects).filter((p) => ['api', 'seed', 'test'].includes(p.labels['app.kubernetes.io/component']!));
+      expect(appPods.length).to.be.greaterThan(2);
+      for (const pod of appPods) {
+        for (const c of containersOf(pod.spec)) expect(c.image, `${pod.owner} ${c.name}`).to.equal(`ghcr.io/airq-org/airq/api@${digest}`);
+      }
+      for (const object of objects) validateObject(object);
+    });
+
     it('rolls the API pods when their configuration changes, and only then', async function () {
       const checksum = (objects: KubeObject[]) =>
         one(objects, 'Deployment', 'airq-api').spec.template.metadata.annotations['checksum/config'] as string;

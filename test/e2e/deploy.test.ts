@@ -18,6 +18,8 @@ import { startGitHubApiStub, type GitHubApiStub } from '../../test/support/githu
 const IMAGE_REPOSITORY = 'ghcr.io/airq-org/airq';
 const RELEASE = 'airq';
 const NAMESPACE = 'airq-development';
+// What the deploy workflow passes: the digest the image job pushed (the image that passed the container smoke run).
+const DIGEST = `sha256:${'2d'.repeat(32)}`;
 const SHA = {
   first: '1111111111111111111111111111111111111111',
   second: '2222222222222222222222222222222222222222',
@@ -141,14 +143,18 @@ describe('development on a real control plane: deploy, automatic rollback, manua
     expect(printed).not.to.include(token);
   });
 
-  it('upgrades to revision 2 with the new image tag on the next push, and the history shows both revisions', async function () {
-    const { deployed } = await pushAndDeploy(pushBranch('development', SHA.second));
+  it('upgrades to revision 2 by digest on the next push: the pods run repository@sha256:…, and helm history, the release values and the deployment name it', async function () {
+    const { deployed } = await pushAndDeploy(pushBranch('development', SHA.second), { 'image-digest': DIGEST });
     expect(deployed.exitCode, describeRun(deployed)).to.equal(0);
-    expect(deployed.outputs).to.include({ status: 'deployed', revision: '2', 'previous-revision': '1' });
-    expect(await apiImage()).to.equal(`${IMAGE_REPOSITORY}:${SHA.second}`);
+    expect(deployed.outputs).to.include({ status: 'deployed', revision: '2', 'previous-revision': '1', image: `${IMAGE_REPOSITORY}@${DIGEST}` });
+    expect(await apiImage()).to.equal(`${IMAGE_REPOSITORY}@${DIGEST}`);
     const history = await runner.cli.history(RELEASE, NAMESPACE);
     expect(history.map((entry) => [entry.revision, entry.status])).to.deep.equal([[1, 'superseded'], [2, 'deployed']]);
-    expect(history[1]?.description).to.include(`from commit ${SHA.second}`);
+    expect(history[1]?.description).to.include(`(${IMAGE_REPOSITORY}@${DIGEST}) from commit ${SHA.second}`);
+    const values = JSON.parse(await runner.cli.exec('helm', ['get', 'values', RELEASE, '-n', NAMESPACE, '--revision', '2', '-o', 'json'])) as { image?: { digest?: string } };
+    expect(values.image?.digest).to.equal(DIGEST);
+    expect(runner.stub.deployments[0]?.payload).to.deep.include({ image: `${IMAGE_REPOSITORY}@${DIGEST}`, digest: DIGEST });
+    expect(deployed.summary).to.include(DIGEST);
     expect(runner.stub.deploymentStatuses.map((s) => s.state)).to.deep.equal(['in_progress', 'success']);
   });
 
@@ -167,7 +173,7 @@ describe('development on a real control plane: deploy, automatic rollback, manua
       [1, 'superseded'], [2, 'superseded'], [3, 'failed'], [4, 'deployed'],
     ]);
     expect(history[3]?.description).to.equal('Rollback to 2');
-    expect(await apiImage()).to.equal(`${IMAGE_REPOSITORY}:${SHA.second}`);
+    expect(await apiImage()).to.equal(`${IMAGE_REPOSITORY}@${DIGEST}`);
     expect(runner.stub.deploymentStatuses.map((s) => s.state)).to.deep.equal(['in_progress', 'failure']);
     expect(runner.stub.deploymentStatuses[1]?.description).to.match(/^helm-deploy of release "airq" .* failed/);
   });
@@ -183,7 +189,7 @@ describe('development on a real control plane: deploy, automatic rollback, manua
     expect(run.exitCode, describeRun(run)).to.equal(0);
     // Revision 4 (the automatic rollback's copy of 2) is the last good one before 5.
     expect(run.outputs).to.include({ 'from-revision': '5', 'to-revision': '4', revision: '6' });
-    expect(await apiImage()).to.equal(`${IMAGE_REPOSITORY}:${SHA.second}`);
+    expect(await apiImage()).to.equal(`${IMAGE_REPOSITORY}@${DIGEST}`);
     const history = await runner.cli.history(RELEASE, NAMESPACE);
     expect(history.at(-1)).to.include({ revision: 6, status: 'deployed' });
     expect(runner.stub.deploymentStatuses.map((s) => s.state)).to.deep.equal(['in_progress', 'success']);

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { mergeGroup, pushBranch } from '../../actions/test/support/events.ts';
+import { DEFAULT_SHA, mergeGroup, pushBranch } from '../../actions/test/support/events.ts';
 import { loadEnvironments } from '../../actions/src/lib/environments.ts';
 import { checkRow, rows, type Row } from './scenarios.ts';
 import { simulate } from './support/simulate.ts';
@@ -78,6 +78,33 @@ describe('the release gate and CI agree on the checks a release needs', function
     const required = loadEnvironments(path.join(REPO_ROOT, 'environments')).get('production').pipeline.requiredChecks;
     expect(ciCheckNames(await simulate(workflows, { event: mergeGroup('master') }))).to.include.members(required);
   });
+});
+
+describe('build once, deploy by digest', function () {
+  let workflows: LoadedWorkflow[];
+  before(async function () {
+    workflows = await loadWorkflows();
+  });
+
+  for (const [what, event] of [['a push to development', pushBranch('development')], ['a push to master', pushBranch('master')]] as const) {
+    it(`builds the image once on ${what}, smoke-runs that image and pushes exactly it, recording its digest`, async function () {
+      const report = await simulate(workflows, { event });
+      const image = report.jobs.find((run) => run.key === 'deploy.yml:image')!;
+      const ran = image.steps.filter((step) => step.ran);
+      const builds = ran.filter((step) => step.uses.startsWith('docker/build-push-action@'));
+      expect(builds, 'one image build per run').to.have.length(1);
+      expect(builds[0]!.with, 'the build loads the image for the smoke run and pushes nothing itself').to.include({ load: true, push: false });
+      expect(String(builds[0]!.with.labels)).to.include(`org.opencontainers.image.revision=${DEFAULT_SHA}`);
+      const order = ran.map((step) => step.id);
+      const smoke = ran.find((step) => step.id === 'smoke');
+      expect(smoke, 'the container smoke run').to.not.equal(undefined);
+      const push = ran.find((step) => step.id === 'push')!;
+      expect(push.env.IMAGE, 'the pushed image is the one built and smoke-run').to.equal(builds[0]!.with.tags).and.to.equal(smoke!.env.IMAGE);
+      expect(order.indexOf(builds[0]!.id)).to.be.lessThan(order.indexOf(smoke!.id));
+      expect(order.indexOf(smoke!.id)).to.be.lessThan(order.indexOf('push'));
+      expect(image.outputs.digest).to.equal('<digest.digest>');
+    });
+  }
 });
 
 describe('pipeline routing tests bite: a changed mapping breaks a scenario', function () {

@@ -52,6 +52,7 @@ function branchDeploy(environment: string, url: string) {
     expect(stepWith(report, deployJob, 'helm-deploy')).to.include({
       environment,
       'image-tag': DEFAULT_SHA,
+      'image-digest': '<digest.digest>',
       'environment-url': url,
       kubeconfig: `<${environment} secret KUBECONFIG>`,
     });
@@ -111,7 +112,7 @@ export const rows: Row[] = [
       expect(actionSteps(report, deployJob), 'the gate runs first, in the same job').to.deep.equal(['release-gate', 'helm-deploy']);
       expect(stepWith(report, deployJob, 'release-gate')).to.include({ environment: 'production', 'require-checks': true, kubeconfig: '<production secret KUBECONFIG>' });
       expect(job(report, deployJob).permissions, 'the gate reads the check runs and statuses of the tagged commit').to.include({ checks: 'read', statuses: 'read' });
-      expect(stepWith(report, deployJob, 'helm-deploy')).to.include({ environment: 'production', 'image-tag': '1.2.3', version: '1.2.3', kubeconfig: '<production secret KUBECONFIG>' });
+      expect(stepWith(report, deployJob, 'helm-deploy')).to.include({ environment: 'production', 'image-tag': '1.2.3', 'image-digest': '<digest.digest>', version: '1.2.3', kubeconfig: '<production secret KUBECONFIG>' });
       expect(job(report, deployJob).environmentUrl).to.equal(urls.production);
       expect(stepWith(report, 'deploy.yml:deploy/smoke', 'smoke-test')).to.include({ url: urls.production, 'expected-version': '1.2.3' });
     },

@@ -32739,7 +32739,8 @@ var Deployments = class {
       auto_merge: false,
       required_contexts: [],
       transient_environment: !request2.production,
-      production_environment: request2.production
+      production_environment: request2.production,
+      ...request2.payload ? { payload: request2.payload } : {}
     });
     const data = response.data;
     if (typeof data.id !== "number") {
@@ -55579,15 +55580,21 @@ ${section.details.body}
 }
 
 // actions/src/helm-deploy/deploy.ts
+function imageReference(settings) {
+  const repository = settings.imageRepository || "(chart default)";
+  return settings.imageDigest ? `${repository}@${settings.imageDigest}` : `${repository}:${settings.imageTag || "(chart default)"}`;
+}
 function releaseDescription(settings, context3) {
   const what = settings.version || settings.imageTag || "chart defaults";
-  return `Deploy ${what} from commit ${context3.sha || "unknown"} by ${context3.actor || "unknown"} in run ${context3.runId || "unknown"}`;
+  const image = settings.imageDigest ? ` (${imageReference({ imageRepository: settings.imageRepository ?? "", imageTag: settings.imageTag, imageDigest: settings.imageDigest })})` : "";
+  return `Deploy ${what}${image} from commit ${context3.sha || "unknown"} by ${context3.actor || "unknown"} in run ${context3.runId || "unknown"}`;
 }
 function setStringValues(settings) {
   const values = {};
   if (settings.imageRepository) values["image.repository"] = settings.imageRepository;
   if (settings.imageTag) values["image.tag"] = settings.imageTag;
   if (settings.version) values.appVersion = settings.version;
+  values["image.digest"] = settings.imageDigest ?? "";
   return values;
 }
 function rolledBackTo(description) {
@@ -55629,7 +55636,14 @@ async function deploy(settings, deps) {
       ref: context3.sha,
       production: settings.production,
       description: `Deploying ${settings.version || settings.imageTag || settings.chart} to ${settings.environment.name}`,
-      environmentUrl: settings.environmentUrl
+      environmentUrl: settings.environmentUrl,
+      payload: {
+        image: imageReference(settings),
+        ...settings.imageDigest ? { digest: settings.imageDigest } : {},
+        version: settings.version,
+        release: settings.release,
+        namespace: settings.namespace
+      }
     });
     result.deploymentId = String(deploymentId);
   }
@@ -55690,10 +55704,11 @@ async function deploy(settings, deps) {
   setOutput("revision", result.revision);
   setOutput("previous-revision", result.previousRevision);
   setOutput("deployment-id", result.deploymentId);
+  setOutput("image", imageReference(settings));
   const chartMeta = release?.chart?.metadata;
   const chart = chartMeta ? `${chartMeta.name}-${chartMeta.version}` : settings.chart;
   const appVersion = settings.version || chartMeta?.appVersion || "(chart default)";
-  const image = `${settings.imageRepository || "(chart default)"}:${settings.imageTag || "(chart default)"}`;
+  const image = imageReference(settings);
   const heading = failure2 ? `helm-deploy: ${settings.environment.name} failed${result.status === "rolled-back" ? `, rolled back to revision ${rollbackRevision}` : ""}` : settings.dryRun === "none" ? `helm-deploy: ${settings.environment.name} deployed revision ${result.revision}` : `helm-deploy: ${settings.environment.name} dry run (${settings.dryRun})`;
   await writeSummary({
     heading,
@@ -55709,6 +55724,7 @@ async function deploy(settings, deps) {
           ["Chart", chart],
           ["App version", appVersion],
           ["Image", image],
+          ...settings.imageDigest ? [["Image digest", settings.imageDigest]] : [],
           ["Duration", `${seconds}s`],
           ...result.deploymentId ? [["GitHub deployment", result.deploymentId]] : []
         ]
@@ -55722,6 +55738,13 @@ async function deploy(settings, deps) {
 }
 
 // actions/src/helm-deploy/settings.ts
+function readDigest(inputs) {
+  const digest = inputs.optional("image-digest");
+  if (digest !== "" && !/^sha256:[0-9a-f]{64}$/.test(digest)) {
+    throw new InputError(`input "image-digest": "${digest}" is not a digest like sha256:<64 lowercase hex>; pass the digest the image build printed (docker push, buildx imagetools inspect)`);
+  }
+  return digest;
+}
 function readDeploySettings(inputs, registry2) {
   const environment = registry2.get(inputs.required("environment"));
   const dryRunInput = inputs.oneOf("dry-run", ["false", "client", "server", "true"], "false");
@@ -55740,6 +55763,7 @@ function readDeploySettings(inputs, registry2) {
     chart: inputs.optional("chart", "helm/airq"),
     imageRepository: inputs.optional("image-repository"),
     imageTag: inputs.optional("image-tag"),
+    imageDigest: readDigest(inputs),
     version: inputs.optional("version"),
     valuesFile: inputs.optional("values-file"),
     timeout: formatDuration(inputs.duration("timeout", "5m")),

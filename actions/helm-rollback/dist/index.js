@@ -32739,7 +32739,8 @@ var Deployments = class {
       auto_merge: false,
       required_contexts: [],
       transient_environment: !request2.production,
-      production_environment: request2.production
+      production_environment: request2.production,
+      ...request2.payload ? { payload: request2.payload } : {}
     });
     const data = response.data;
     if (typeof data.id !== "number") {

@@ -27,6 +27,8 @@ export interface StepRun {
   uses: string;
   ran: boolean;
   with: Record<string, Value>;
+  /** The step's `env:` evaluated. */
+  env: Record<string, Value>;
   outputs: Record<string, string>;
 }
 
@@ -307,14 +309,15 @@ class WorkflowRun {
     return env;
   }
 
-  private async runStep(step: Step, rawStep: { with?: Record<string, unknown>; run?: string }, contexts: Record<string, Value>, previous: Result[]): Promise<StepRun> {
+  private async runStep(step: Step, rawStep: { with?: Record<string, unknown>; env?: Record<string, unknown>; run?: string }, contexts: Record<string, Value>, previous: Result[]): Promise<StepRun> {
     const uses = 'uses' in step ? (step as ActionStep).uses.value : 'run';
-    const stepRun: StepRun = { id: step.id, uses, ran: false, with: {}, outputs: {} };
+    const stepRun: StepRun = { id: step.id, uses, ran: false, with: {}, env: {}, outputs: {} };
     const condition = step.if?.expression ?? 'success()';
     // Unlike a skipped job, a skipped step does not fail success() for the steps after it.
     if (!truthy(evaluate(condition, contexts, { previous: previous.filter((result) => result !== 'skipped') }))) return stepRun;
     stepRun.ran = true;
     for (const [name, value] of Object.entries(rawStep.with ?? {})) stepRun.with[name] = evaluateScalar(value, contexts);
+    for (const [name, value] of Object.entries(rawStep.env ?? {})) stepRun.env[name] = evaluateScalar(value, contexts);
     stepRun.outputs = await this.stepOutputs(uses, stepRun, rawStep.run);
     return stepRun;
   }
