@@ -238,6 +238,41 @@ describe('development on a real control plane: deploy, automatic rollback, manua
     expect(await runner.cli.history(RELEASE, 'airq-e2e-empty')).to.deep.equal([]);
   });
 
+  it('rolls back a deploy whose smoke test fails, as the deploy job does: the previous revision serves again and the deployment is marked failed', async function () {
+    const ns = 'airq-e2e-smoke';
+    const first = await pushAndDeploy(pushBranch('development', SHA.first), { namespace: ns });
+    expect(first.deployed.outputs, describeRun(first.deployed)).to.include({ status: 'deployed', revision: '1' });
+    runner.stub.reset();
+    const { deployed } = await pushAndDeploy(pushBranch('development', SHA.second), { namespace: ns, 'image-digest': DIGEST });
+    expect(deployed.outputs, describeRun(deployed)).to.include({ status: 'deployed', revision: '2', 'previous-revision': '1' });
+    const deploymentId = deployed.outputs['deployment-id']!;
+
+    // The deploy job's next step: the smoke test, which finds nothing serving at the URL (a release that upgraded
+    // cleanly but does not work).
+    const smoke = await runAction('smoke-test', { inputs: { url: 'http://127.0.0.1:9', timeout: '2s', interval: '200ms', 'expected-version': '0.0.0-development.g2222222' } });
+    smoke.cleanup();
+    expect(smoke.exitCode).to.equal(1);
+
+    // Then, because the smoke step failed: helm-rollback with what the workflow passes.
+    const run = await rollback({
+      namespace: ns,
+      revision: deployed.outputs['previous-revision']!,
+      'failed-deployment-id': deploymentId,
+      reason: `smoke test of revision ${deployed.outputs.revision} (0.0.0-development.g2222222) failed`,
+    });
+    expect(run.exitCode, describeRun(run)).to.equal(0);
+    expect(run.outputs).to.include({ 'from-revision': '2', 'to-revision': '1', revision: '3' });
+    const history = await runner.cli.history(RELEASE, ns);
+    expect(history.map((entry) => [entry.revision, entry.status, entry.description.startsWith('Rollback to') ? entry.description : ''])).to.deep.equal([
+      [1, 'superseded', ''], [2, 'superseded', ''], [3, 'deployed', 'Rollback to 1'],
+    ]);
+    expect((await runner.cli.deploymentImages(`${RELEASE}-api`, ns))[0]).to.equal(`${IMAGE_REPOSITORY}:${SHA.first}`);
+    const statuses = runner.stub.deploymentStatuses.filter((status) => String(status.deployment_id) === deploymentId);
+    expect(statuses.map((status) => status.state)).to.deep.equal(['in_progress', 'success', 'failure']);
+    expect(statuses[2]?.description).to.equal('smoke test of revision 2 (0.0.0-development.g2222222) failed; rolling back');
+    expect(run.summary).to.include('rolled back to revision 1').and.include(`GitHub deployment ${deploymentId} marked failed`);
+  });
+
   it('passes `helm test` on the release', async function () {
     const output = await runner.cli.exec('helm', ['test', RELEASE, '-n', NAMESPACE, '--timeout', '60s']);
     expect(output).to.match(/TEST SUITE:\s+airq-test/);

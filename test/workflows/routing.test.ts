@@ -138,7 +138,11 @@ describe('pipeline routing tests bite: a changed mapping breaks a scenario', fun
   });
 
   it('notices when the smoke test no longer waits for a successful deploy', async function () {
-    await failsWith(row('a failed deploy'), mutate('deploy-environment.yml', /(smoke:\n(?:.*\n)*?\s+needs: deploy\n)/, '$1    if: always()\n'));
+    await failsWith(row('a failed deploy'), mutate('deploy-environment.yml', /(- id: smoke\n)/, '$1        if: always()\n'));
+  });
+
+  it('notices when a failed smoke test no longer rolls the release back', async function () {
+    await failsWith(row('a staging deploy whose smoke test fails'), mutate('deploy-environment.yml', "if: failure() && steps.smoke.outcome == 'failure'", 'if: false'));
   });
 
   it('notices when pull requests into staging stop running CI', async function () {

@@ -55652,6 +55652,9 @@ async function versionOf(helm, settings, entry) {
 }
 async function rollback(settings, deps) {
   const { helm, context: context3 } = deps;
+  if (settings.failedDeploymentId !== void 0 && deps.failedDeployment) {
+    await deps.failedDeployment.status(settings.failedDeploymentId, "failure", `${settings.reason}; rolling back`, settings.environmentUrl);
+  }
   const history = await helm.history(settings.release, settings.namespace);
   const choice = chooseRollbackTarget(history, {
     release: settings.release,
@@ -55661,7 +55664,12 @@ async function rollback(settings, deps) {
   if (!choice.ok) {
     await writeSummary({
       heading: `helm-rollback: ${settings.environment.name} refused`,
-      paragraphs: [`**Refused:** ${choice.reason}`, `**Reason given:** ${settings.reason}`, "The release was not changed."],
+      paragraphs: [
+        `**Refused:** ${choice.reason}`,
+        `**Reason given:** ${settings.reason}`,
+        "The release was not changed.",
+        ...settings.failedDeploymentId !== void 0 ? [`GitHub deployment ${settings.failedDeploymentId} was marked failed.`] : []
+      ],
       ...history ? { tables: [historyTable(history)] } : {}
     });
     throw new Error(`helm-rollback refused: ${choice.reason}`);
@@ -55732,7 +55740,8 @@ async function rollback(settings, deps) {
           ["Environment", settings.environment.name],
           ["Release", `${settings.release} (namespace ${settings.namespace})`],
           ["Reason", settings.reason],
-          ["Actor", context3.actor || "unknown"]
+          ["Actor", context3.actor || "unknown"],
+          ...settings.failedDeploymentId !== void 0 ? [["Failed deployment", `GitHub deployment ${settings.failedDeploymentId} marked failed`]] : []
         ]
       }
     ]
@@ -55754,9 +55763,13 @@ function readRollbackSettings(inputs, registry2) {
     throw new InputError(`input "revision": "${revisionText}" is not a revision number; use a number from \`helm history\`, or leave it empty for the last good revision`);
   }
   const reason = inputs.required("reason");
+  const failedDeploymentText = inputs.optional("failed-deployment-id");
+  if (failedDeploymentText !== "" && !/^[1-9]\d*$/.test(failedDeploymentText)) {
+    throw new InputError(`input "failed-deployment-id": "${failedDeploymentText}" is not a deployment id; pass helm-deploy's deployment-id output`);
+  }
   const createDeployment = inputs.boolean("create-deployment", true);
   const githubToken = inputs.optional("github-token");
-  if (createDeployment && githubToken === "") {
+  if ((createDeployment || failedDeploymentText !== "") && githubToken === "") {
     throw new InputError('input "github-token" is required to record the rollback as a GitHub Deployment; pass `github-token: ${{ github.token }}` or set `create-deployment: false`');
   }
   return {
@@ -55770,7 +55783,8 @@ function readRollbackSettings(inputs, registry2) {
     githubToken,
     environmentUrl: inputs.optional("environment-url", environment.pipeline.url),
     createDeployment,
-    production: environment.pipeline.production || environment.pipeline.requireReleaseTag
+    production: environment.pipeline.production || environment.pipeline.requireReleaseTag,
+    failedDeploymentId: failedDeploymentText === "" ? void 0 : Number(failedDeploymentText)
   };
 }
 
@@ -55780,7 +55794,9 @@ async function main() {
   const settings = readRollbackSettings(inputs, loadEnvironments(inputs.optional("environments-dir", "environments")));
   const context3 = readRunContext();
   const helm = new Helm(settings.kubeconfig ? { kubeconfig: writeKubeconfig(settings.kubeconfig) } : {});
-  const deployments = settings.createDeployment ? new Deployments(createGitHubClient(settings.githubToken), context3) : void 0;
-  await rollback(settings, { helm, context: context3, ...deployments ? { deployments } : {} });
+  const client = settings.githubToken ? createGitHubClient(settings.githubToken) : void 0;
+  const deployments = settings.createDeployment && client ? new Deployments(client, context3) : void 0;
+  const failedDeployment = settings.failedDeploymentId !== void 0 && client ? new Deployments(client, context3) : void 0;
+  await rollback(settings, { helm, context: context3, ...deployments ? { deployments } : {}, ...failedDeployment ? { failedDeployment } : {} });
 }
 main().catch((error63) => setFailed(error63 instanceof Error ? error63.message : String(error63)));

@@ -29,6 +29,7 @@ export interface StepRun {
   with: Record<string, Value>;
   /** The step's `env:` evaluated. */
   env: Record<string, Value>;
+  outcome?: Result;
   outputs: Record<string, string>;
 }
 
@@ -61,6 +62,8 @@ export interface Scenario {
   changedFiles?: string[];
   /** Job keys that fail when they run (default: every job that runs succeeds). */
   failing?: string[];
+  /** Steps that fail when they run, as `<job key>#<step id>`; the job then fails too. */
+  failingSteps?: string[];
 }
 
 export interface Report {
@@ -287,8 +290,10 @@ class WorkflowRun {
     for (const [index, step] of plain.steps.entries()) {
       const stepRun = await this.runStep(step, rawJob.steps?.[index] ?? {}, { ...jobContexts, steps }, stepResults);
       run.steps.push(stepRun);
-      stepResults.push(stepRun.ran ? 'success' : 'skipped');
-      steps[stepRun.id] = { outputs: stepRun.outputs, outcome: stepRun.ran ? 'success' : 'skipped', conclusion: stepRun.ran ? 'success' : 'skipped' };
+      const outcome: Result = !stepRun.ran ? 'skipped' : this.scenario.failingSteps?.includes(`${key}#${stepRun.id}`) ? 'failure' : 'success';
+      stepRun.outcome = outcome;
+      stepResults.push(outcome);
+      steps[stepRun.id] = { outputs: stepRun.outputs, outcome, conclusion: outcome };
     }
     for (const pair of plain.outputs ?? []) {
       run.outputs[String(evaluateToken(pair.key, jobContexts))] = evaluateToken(pair.value, { ...jobContexts, steps }) ?? '';
@@ -298,7 +303,7 @@ class WorkflowRun {
       const withSteps = evaluateToken(plain.environment, { ...jobContexts, steps }) as Record<string, Value>;
       run.environmentUrl = String(withSteps.url ?? '');
     }
-    run.result = this.scenario.failing?.includes(key) ? 'failure' : 'success';
+    run.result = this.scenario.failing?.includes(key) || stepResults.includes('failure') ? 'failure' : 'success';
     return [run];
   }
 
