@@ -20,6 +20,14 @@ describe('pipeline routing: which event runs which jobs, in which environment', 
     });
   }
 
+  // GitHub's docs: a called workflow's job bound to an environment reads that environment's secrets. actions/runner#4453:
+  // they resolve empty unless the caller passes `secrets: inherit`. The pipeline must deploy under either reading.
+  for (const row of rows.filter((candidate) => candidate.scenario.event.eventName !== 'pull_request')) {
+    it(`${row.name} — also where a called workflow gets environment secrets only through secrets: inherit (actions/runner#4453)`, async function () {
+      await checkRow(row, workflows, undefined, 'runner-4453');
+    });
+  }
+
   it('gives every deploy and rollback job an environment from the registry and a URL', async function () {
     const environments = ['development', 'staging', 'production'];
     for (const row of rows) {
@@ -139,6 +147,15 @@ describe('pipeline routing tests bite: a changed mapping breaks a scenario', fun
 
   it('notices when the smoke test no longer waits for a successful deploy', async function () {
     await failsWith(row('a failed deploy'), mutate('deploy-environment.yml', /(- id: smoke\n)/, '$1        if: always()\n'));
+  });
+
+  it('notices when the deploy stops passing secrets: inherit (KUBECONFIG would be empty under actions/runner#4453)', async function () {
+    const overrides = mutate('deploy.yml', /\n {4}secrets: inherit\n/, '\n');
+    const workflows = await loadWorkflows(overrides);
+    let message = '';
+    await checkRow(row('a push to staging'), workflows, overrides, 'runner-4453').catch((error: Error) => (message = error.message));
+    expect(message).to.match(/secrets as runner-4453 reads them/);
+    expect(message).to.include("deploy.yml:deploy/deploy: reads a secret that is empty in this job: deploy: secrets.KUBECONFIG");
   });
 
   it('notices when a failed smoke test no longer rolls the release back', async function () {

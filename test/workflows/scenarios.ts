@@ -2,7 +2,7 @@
 // (against the real workflows) and by the mutation tests (against edited in-memory copies, which must fail it).
 import { expect } from 'chai';
 import { DEFAULT_SHA, mergeGroup, pullRequest, pushBranch, pushTag, workflowDispatch } from '../../actions/test/support/events.ts';
-import { simulate, type JobRun, type Report, type Scenario } from './support/simulate.ts';
+import { simulate, type JobRun, type Report, type Scenario, type SecretsReading } from './support/simulate.ts';
 import type { LoadedWorkflow, Overrides } from './support/workflows.ts';
 
 export interface Row {
@@ -179,9 +179,14 @@ function fork(event: ReturnType<typeof pullRequest>): ReturnType<typeof pullRequ
 }
 
 /** Asserts one row against the given workflows. */
-export async function checkRow(row: Row, workflows: readonly LoadedWorkflow[], overrides?: Overrides): Promise<Report> {
-  const report = await simulate(workflows, row.scenario, overrides);
+export async function checkRow(row: Row, workflows: readonly LoadedWorkflow[], overrides?: Overrides, secretsReading?: SecretsReading): Promise<Report> {
+  const report = await simulate(workflows, { ...row.scenario, ...(secretsReading ? { secretsReading } : {}) }, overrides);
   expect(report.ran, row.name).to.deep.equal(row.ran);
+  // A job fails on its own only where the scenario says so; a secret it cannot read is a failure of the design.
+  const unexpected = report.jobs.filter((run) => run.failureReason).map((run) => `${run.key}: ${run.failureReason}`);
+  if (unexpected.length > 0) {
+    expect.fail(`${row.name}${secretsReading ? ` (secrets as ${secretsReading} reads them)` : ''}: ${unexpected.join('; ')}`);
+  }
   row.check?.(report);
   return report;
 }

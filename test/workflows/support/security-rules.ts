@@ -64,7 +64,11 @@ export function securityProblems(file: string, content: string): string[] {
       problems.push(`${where}: deployments: write in a job bound to no environment; bind it with environment: { name, url }`);
     }
 
-    if (job.secrets !== undefined) problems.push(`${where}: passes secrets to ${job.uses}; keep credentials as environment secrets of the called workflow's environment-bound job`);
+    // `secrets: inherit` to a local workflow is allowed (its jobs that read secrets must be environment-bound, checked
+    // when that file is); naming secrets would hand repository-scope values to the callee.
+    if (job.secrets !== undefined && !(job.secrets === 'inherit' && callsEnvironmentBoundWorkflow)) {
+      problems.push(`${where}: passes secrets to ${job.uses}; keep credentials as environment secrets of the called workflow's environment-bound job (secrets: inherit to a local workflow is allowed)`);
+    }
     const jobText = JSON.stringify(job);
     if (/\bsecrets\./.test(jobText) && !isEnvironmentBound(job)) {
       problems.push(`${where}: reads secrets but is bound to no environment; move the step into a job with environment: (its protection rules then guard the secret)`);

@@ -64,6 +64,27 @@ export interface Scenario {
   failing?: string[];
   /** Steps that fail when they run, as `<job key>#<step id>`; the job then fails too. */
   failingSteps?: string[];
+  /**
+   * How a called workflow's environment-bound job gets its environment's secrets. `documented` (GitHub's docs): always.
+   * `runner-4453` (actions/runner#4453): only when the caller passed `secrets: inherit`, else they resolve empty.
+   * Default: documented.
+   */
+  secretsReading?: SecretsReading;
+}
+
+export type SecretsReading = 'documented' | 'runner-4453';
+
+/** The repository's secrets: none of its own (the cluster credentials are environment secrets). */
+export const REPOSITORY_SECRETS: Record<string, string> = { GITHUB_TOKEN: '<GITHUB_TOKEN>' };
+/** Each GitHub environment's secrets. */
+export function environmentSecrets(environment: string): Record<string, string> {
+  return { KUBECONFIG: `<${environment} secret KUBECONFIG>` };
+}
+
+/** What a called workflow receives from its caller job: secrets passed (explicitly or all, by `secrets: inherit`). */
+interface CallerSecrets {
+  passed: Record<string, Value>;
+  inherited: boolean;
 }
 
 export interface Report {
@@ -173,6 +194,8 @@ class WorkflowRun {
   private readonly overrides: Overrides | undefined;
   /** For a called workflow: the caller job's permissions, which cap every job of it. */
   private readonly permissionCap: Record<string, Permission> | undefined;
+  /** For a called workflow: what its caller passed; undefined for a workflow started by an event. */
+  private readonly callerSecrets: CallerSecrets | undefined;
 
   constructor(
     keyOf: (jobId: string) => string,
@@ -182,6 +205,7 @@ class WorkflowRun {
     github: Record<string, Value>,
     overrides?: Overrides,
     permissionCap?: Record<string, Permission>,
+    callerSecrets?: CallerSecrets,
   ) {
     this.keyOf = keyOf;
     this.raw = raw;
@@ -190,6 +214,20 @@ class WorkflowRun {
     this.github = github;
     this.overrides = overrides;
     this.permissionCap = permissionCap;
+    this.callerSecrets = callerSecrets;
+  }
+
+  /**
+   * The `secrets` context of a job: the repository's secrets in a workflow started by an event, what the caller
+   * passed in a called one; plus the environment's secrets in a job bound to one — in a called workflow only when
+   * the reading of GitHub's behaviour grants them.
+   */
+  private secretsFor(environment: string): Record<string, Value> {
+    const base: Record<string, Value> = this.callerSecrets ? { ...this.callerSecrets.passed } : { ...REPOSITORY_SECRETS };
+    if (!environment) return base;
+    const reading = this.scenario.secretsReading ?? 'documented';
+    const granted = !this.callerSecrets || reading === 'documented' || this.callerSecrets.inherited;
+    return granted ? { ...base, ...environmentSecrets(environment) } : base;
   }
 
   /** The job's token permissions: its own `permissions:` or the workflow's, capped by the caller's. */
@@ -279,11 +317,10 @@ class WorkflowRun {
     const concurrency = this.concurrencyOf(rawJob, contexts);
     if (concurrency) run.concurrency = concurrency;
     const env = this.envContext(rawJob, contexts);
-    // Environment secrets exist only in a job bound to that environment.
     const environment = plain.environment ? evaluateToken(plain.environment, { ...contexts, env, steps: {} }) : null;
     const environmentName = typeof environment === 'string' ? environment : environment && typeof environment === 'object' && !Array.isArray(environment) ? String(environment.name ?? '') : '';
     if (environmentName) run.environment = environmentName;
-    const secrets: Record<string, Value> = environmentName ? { KUBECONFIG: `<${environmentName} secret KUBECONFIG>` } : {};
+    const secrets = this.secretsFor(environmentName);
     const jobContexts = { ...contexts, env, secrets };
     const steps: Record<string, Value> = {};
     const stepResults: Result[] = [];
@@ -303,7 +340,10 @@ class WorkflowRun {
       const withSteps = evaluateToken(plain.environment, { ...jobContexts, steps }) as Record<string, Value>;
       run.environmentUrl = String(withSteps.url ?? '');
     }
-    run.result = this.scenario.failing?.includes(key) || stepResults.includes('failure') ? 'failure' : 'success';
+    // A step that reads a secret this job cannot see gets an empty value, and fails (an empty KUBECONFIG reaches no cluster).
+    const missing = run.steps.flatMap((stepRun, index) => (stepRun.ran ? secretsReadBy(rawJob.steps?.[index] ?? {}) : []).filter((name) => !secrets[name]).map((name) => `${stepRun.id}: secrets.${name}`));
+    if (missing.length > 0) run.failureReason = `reads a secret that is empty in this job: ${[...new Set(missing)].join(', ')}`;
+    run.result = this.scenario.failing?.includes(key) || stepResults.includes('failure') || missing.length > 0 ? 'failure' : 'success';
     return [run];
   }
 
@@ -372,7 +412,15 @@ class WorkflowRun {
     const calleeRaw = loadRawWorkflow(ref, this.overrides);
     const callerPermissions = this.permissionsOf(this.raw.jobs[id] ?? {});
     if (callerPermissions) run.permissions = callerPermissions;
-    const callee = new WorkflowRun((calleeId) => `${key}/${calleeId}`, calleeRaw, this.scenario, inputs, this.github, this.overrides, callerPermissions);
+    // The caller job is bound to no environment: what it can pass is its own secrets context.
+    const callerContext = this.secretsFor('');
+    const passed: Record<string, Value> = {};
+    const inherited = job['inherit-secrets'] === true;
+    if (inherited) Object.assign(passed, callerContext);
+    for (const pair of job['secret-values'] ?? []) {
+      passed[String(evaluateToken(pair.key, contexts))] = evaluateToken(pair.value, { ...contexts, secrets: callerContext }) ?? '';
+    }
+    const callee = new WorkflowRun((calleeId) => `${key}/${calleeId}`, calleeRaw, this.scenario, inputs, this.github, this.overrides, callerPermissions, { passed, inherited });
     const calleeRuns = await callee.run(calleeJobs);
     run.result = calleeRuns.some((callee) => callee.result === 'failure') ? 'failure' : 'success';
     const calleeResults = Object.fromEntries(calleeRuns.map((callee) => [callee.key.slice(key.length + 1), { result: callee.result, outputs: callee.outputs }]));
@@ -383,6 +431,12 @@ class WorkflowRun {
     }
     return [run, ...calleeRuns];
   }
+}
+
+/** The secret names a step reads (`secrets.NAME` in its `with:`, `env:` or `run:`). */
+function secretsReadBy(rawStep: { with?: Record<string, unknown>; env?: Record<string, unknown>; run?: string }): string[] {
+  const text = JSON.stringify([rawStep.with ?? {}, rawStep.env ?? {}, rawStep.run ?? '']);
+  return [...text.matchAll(/\bsecrets\.([A-Za-z_][A-Za-z0-9_]*)/g)].map((match) => match[1]!);
 }
 
 const LEVELS: Record<Permission, number> = { none: 0, read: 1, write: 2 };
