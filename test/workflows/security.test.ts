@@ -60,6 +60,7 @@ describe('workflow security rules', function () {
     expect(problems).to.contain('jobs.build: reads secrets but is bound to no environment');
     expect(problems).to.contain('jobs.deploy: environment must be { name, url }');
     expect(problems).to.contain('cancel-in-progress: false');
+    expect(problems).to.contain('concurrency must set queue: max');
     expect(problems).to.contain('is not keyed by the environment');
     expect(problems).to.contain('jobs.call: passes secrets');
     expect(problems).to.contain('jobs.remote: passes secrets');
