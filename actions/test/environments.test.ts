@@ -48,6 +48,7 @@ describe('environments registry', function () {
       releaseBranch: 'master',
       production: false,
       requiredChecks: [],
+      deploymentPolicy: { branches: [], tags: [] },
       namespace: 'airq-qa',
       release: 'airq',
       url: 'https://qa.example.com',

@@ -55137,6 +55137,8 @@ var pipelineSchema = external_exports.object({
   production: external_exports.boolean().default(false),
   // Check runs (CI job names) the release gate requires, green, on the commit a release tag points at.
   requiredChecks: external_exports.array(external_exports.string().min(1)).default([]),
+  // The GitHub environment's deployment branch and tag rules (documentation the routing tests hold to the pipeline).
+  deploymentPolicy: external_exports.object({ branches: external_exports.array(external_exports.string().min(1)).default([]), tags: external_exports.array(external_exports.string().min(1)).default([]) }).strict().default({ branches: [], tags: [] }),
   namespace: external_exports.string().max(63).regex(DNS_LABEL, 'must be a DNS label (lowercase letters, digits, "-")'),
   release: external_exports.string().max(53).regex(DNS_LABEL, "must be a DNS label of at most 53 characters"),
   url: external_exports.url({ protocol: /^https?$/ })
