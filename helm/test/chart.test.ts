@@ -360,6 +360,17 @@ describe('the Helm chart helm/airq', function () {
       }
     });
 
+    it('runs repository@sha256:… in every application container when image.digest is set, whatever the tag', async function () {
+      const digest = `sha256:${'ab12'.repeat(16)}`;
+      const objects = await renderChart({ set: ['appVersion=1.4.2', 'image.repository=ghcr.io/airq-org/airq/api', 'image.tag=1.4.2', `image.digest=${digest}`] });
+      const appPods = pods(objects).filter((p) => ['api', 'seed', 'test'].includes(p.labels['app.kubernetes.io/component']!));
+      expect(appPods.length).to.be.greaterThan(2);
+      for (const pod of appPods) {
+        for (const c of containersOf(pod.spec)) expect(c.image, `${pod.owner} ${c.name}`).to.equal(`ghcr.io/airq-org/airq/api@${digest}`);
+      }
+      for (const object of objects) validateObject(object);
+    });
+
     it('rolls the API pods when their configuration changes, and only then', async function () {
       const checksum = (objects: KubeObject[]) =>
         one(objects, 'Deployment', 'airq-api').spec.template.metadata.annotations['checksum/config'] as string;
@@ -443,6 +454,34 @@ describe('the Helm chart helm/airq', function () {
       const dbPolicy = one(objects, 'NetworkPolicy', 'airq-postgresql');
       const peers = dbPolicy.spec.ingress[0].from as { podSelector: object }[];
       expect(peers.some((peer) => selects(peer.podSelector, pod.metadata.labels))).to.equal(true);
+    });
+
+    it('in production, dumps the database before an upgrade that brings new migrations (a pre-upgrade hook Job), and nightly', async function () {
+      const digest = `sha256:${'cd34'.repeat(16)}`;
+      const objects = await renderChart({ environment: 'production', namespace: 'airq-production', set: [`image.digest=${digest}`] });
+      for (const object of objects) validateObject(object);
+      expect(one(objects, 'CronJob', 'airq-backup').spec.schedule).to.equal('17 3 * * *');
+      const hook = one(objects, 'Job', 'airq-backup-before-upgrade');
+      expect(hook.metadata.annotations).to.include({ 'helm.sh/hook': 'pre-upgrade', 'helm.sh/hook-delete-policy': 'before-hook-creation,hook-succeeded' });
+      const pod = hook.spec.template;
+      // The new image says which migration the upgrade brings; the database says which it has.
+      expect(pod.spec.initContainers[0].image).to.equal(`ghcr.io/example/airq@${digest}`);
+      expect(pod.spec.initContainers[0].command.join(' ')).to.include("readdirSync('db/migrations')");
+      const script = pod.spec.containers[0].command.join(' ');
+      expect(script).to.include('SELECT coalesce(max(version), 0) FROM schema_migrations');
+      expect(script).to.include('no schema change, no backup');
+      expect(script).to.include('pg_dump --format=custom');
+      expect(pod.spec.volumes[0].persistentVolumeClaim.claimName).to.equal('airq-backup');
+      expect(hook.spec.backoffLimit).to.equal(0);
+      const dbPolicy = one(objects, 'NetworkPolicy', 'airq-postgresql');
+      const peers = dbPolicy.spec.ingress[0].from as { podSelector: object }[];
+      expect(peers.some((peer) => selects(peer.podSelector, pod.metadata.labels)), 'the hook reaches the database').to.equal(true);
+
+      const without = await renderChart({ environment: 'production', namespace: 'airq-production', set: ['postgresql.backup.beforeSchemaChange=false'] });
+      expect(find(without, 'Job').map((job) => job.metadata.name)).not.to.include('airq-backup-before-upgrade');
+      for (const environment of ['development', 'staging'] as const) {
+        expect(find(await renderChart({ environment }), 'Job').map((job) => job.metadata.name), environment).not.to.include('airq-backup-before-upgrade');
+      }
     });
 
     it('uses an external database instead of the StatefulSet when postgresql.enabled is false', async function () {
