@@ -7,7 +7,7 @@ import { commit, FIXED_TIME, FULL_NAME, githubActionsApp, knownAccount, nodeId, 
  * A local stand-in for the GitHub REST API — the one boundary tests may not reach for real. It implements the
  * endpoints the actions call, keeps their state in memory (deployments, statuses, issue comments), records every
  * request for assertions, and lets a test seed answers (compare status, check runs, refs) or make an endpoint fail.
- * Unknown routes answer 404 and are recorded too, so an unexpected call shows up in `requests`.
+ * A call of an operation it does not implement answers 404 and is recorded too, so it shows up in `requests`.
  *
  * It is held to GitHub's published REST description (github-contract.ts): a request that names no operation, or
  * whose parameters, body, media types or headers break the operation's contract, is refused as GitHub would refuse
@@ -139,27 +139,25 @@ export class GitHubApiStub {
     // Keyed by GitHub's operation ids: the REST description does the routing, as GitHub's router would.
     this.handlers = {
       'repos/create-deployment': (request) => this.createDeployment(request),
-      'repos/list-deployments': (request, params) => ({ status: 200, body: this.listDeployments(request).map((d) => this.presentDeployment(d, params)) }),
+      'repos/list-deployments': (request, params) => this.paged(request, this.listDeployments(request), (d) => this.presentDeployment(d, params)),
       'repos/create-deployment-status': (request, params) => this.createDeploymentStatus(request, params),
-      'repos/list-deployment-statuses': (_request, params) => {
+      'repos/list-deployment-statuses': (request, params) => {
         const deployment = this.deployments.find((d) => d.id === Number(params.deployment_id));
         if (!deployment) return notFound();
         const statuses = this.deploymentStatuses.filter((status) => status.deployment_id === deployment.id).reverse();
-        return { status: 200, body: statuses.map((status) => this.presentDeploymentStatus(status, deployment, params)) };
+        return this.paged(request, statuses, (status) => this.presentDeploymentStatus(status, deployment, params));
       },
-      'issues/list-comments': (_request, params) => ({
-        status: 200,
-        body: this.comments.filter((comment) => comment.issue_number === Number(params.issue_number)).map((comment) => this.presentComment(comment, params)),
-      }),
+      'issues/list-comments': (request, params) =>
+        this.paged(request, this.comments.filter((comment) => comment.issue_number === Number(params.issue_number)), (comment) => this.presentComment(comment, params)),
       'issues/create-comment': (request, params) => this.createComment(request, params),
       'issues/update-comment': (request, params) => this.updateComment(request, params),
       'repos/compare-commits': (_request, params) => this.compare(params),
-      'checks/list-for-ref': (_request, params) => {
-        const runs = this.lookup(this.checkRuns, params.ref ?? '') ?? [];
-        const checkRuns = runs.map((run, index) => this.presentCheckRun(run, run.id ?? 5000 + index, params));
-        return { status: 200, body: { total_count: checkRuns.length, check_runs: checkRuns } };
+      'checks/list-for-ref': (request, params) => {
+        const runs = (this.lookup(this.checkRuns, params.ref ?? '') ?? []).map((run, index) => this.presentCheckRun(run, run.id ?? 5000 + index, params));
+        const { status, body, headers } = this.paged(request, runs, (run) => run);
+        return { status, headers, body: { total_count: runs.length, check_runs: body } };
       },
-      'repos/get-combined-status-for-ref': (_request, params) => this.combinedStatus(params),
+      'repos/get-combined-status-for-ref': (request, params) => this.combinedStatus(request, params),
       'git/get-ref': (_request, params) => {
         const sha = this.refs.get(params.ref ?? '');
         if (!sha) return notFound();
@@ -304,6 +302,24 @@ export class GitHubApiStub {
     res.end(payload === '' ? undefined : payload);
   }
 
+  /**
+   * One page of a list answer, as GitHub pages them: `per_page` (30 by default, 100 at most) and `page` (from 1), with
+   * a Link header naming the next and last pages while there are more.
+   */
+  private paged<T, U>(request: RecordedRequest, items: T[], present: (item: T) => U): { status: number; body: U[]; headers: Record<string, string> } {
+    const perPage = Math.min(Number(request.query.per_page ?? 30) || 30, 100);
+    const page = Math.max(Number(request.query.page ?? 1) || 1, 1);
+    const last = Math.max(Math.ceil(items.length / perPage), 1);
+    const link = (target: number) => `<${this.url}${request.path}?${new URLSearchParams({ ...request.query, per_page: String(perPage), page: String(target) })}>`;
+    const links = page < last ? [`${link(page + 1)}; rel="next"`, `${link(last)}; rel="last"`] : [];
+    if (page > 1) links.push(`${link(1)}; rel="first"`, `${link(page - 1)}; rel="prev"`);
+    return {
+      status: 200,
+      body: items.slice((page - 1) * perPage, page * perPage).map(present),
+      headers: links.length > 0 ? { link: links.join(', ') } : {},
+    };
+  }
+
   private lookup<T>(map: Map<string, T>, key: string): T | undefined {
     return map.get(key) ?? map.get('*');
   }
@@ -410,7 +426,7 @@ export class GitHubApiStub {
     };
   }
 
-  private combinedStatus(params: Params): Answer {
+  private combinedStatus(request: RecordedRequest, params: Params): Answer {
     const statuses = this.lookup(this.commitStatuses, params.ref ?? '') ?? [];
     // GitHub's combined state: failure if any failed, pending if any pending or none at all, else success.
     const state = statuses.some((s) => s.state === 'failure' || s.state === 'error')
@@ -420,13 +436,16 @@ export class GitHubApiStub {
         : 'success';
     const api = `https://api.github.com/repos/${params.owner}/${params.repo}`;
     const sha = params.ref ?? '';
+    // The combined state covers every status; the list of them is paged like any list.
+    const { headers, body: page } = this.paged(request, statuses.map((status, index) => ({ status, index })), (entry) => entry);
     return {
       status: 200,
+      headers,
       body: {
         state,
         sha,
         total_count: statuses.length,
-        statuses: statuses.map((status, index) => ({
+        statuses: page.map(({ status, index }) => ({
           id: 6000 + index,
           node_id: nodeId('StatusContext', 6000 + index),
           url: `${api}/statuses/${sha}`,

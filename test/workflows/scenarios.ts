@@ -1,7 +1,7 @@
 // The routing table: for each event, exactly which jobs run and in which environment. Shared by routing.test.ts
 // (against the real workflows) and by the mutation tests (against edited in-memory copies, which must fail it).
 import { expect } from 'chai';
-import { DEFAULT_SHA, pullRequest, pushBranch, pushTag, workflowDispatch } from '../../actions/test/support/events.ts';
+import { DEFAULT_SHA, mergeGroup, pullRequest, pushBranch, pushTag, workflowDispatch } from '../../actions/test/support/events.ts';
 import { simulate, type JobRun, type Report, type Scenario } from './support/simulate.ts';
 import type { LoadedWorkflow, Overrides } from './support/workflows.ts';
 
@@ -117,6 +117,8 @@ export const rows: Row[] = [
   { name: 'a tag v1.2 triggers no workflow', scenario: { event: pushTag('v1.2') }, ran: [], check: nothing },
   { name: 'a tag release-1.0 triggers no workflow', scenario: { event: pushTag('release-1.0') }, ran: [], check: nothing },
   { name: 'a push to feature/x runs CI only and deploys nothing', scenario: { event: pushBranch('feature/x') }, ran: CI_JOBS },
+  // The repository uses no merge queue: were one enabled, its groups would wait for checks that never start.
+  { name: 'a merge-queue group into staging triggers no workflow: nothing listens to merge_group', scenario: { event: mergeGroup({ base: 'staging' }) }, ran: [], check: nothing },
   ...(['development', 'staging', 'production'] as const).map((environment) => ({
     name: `a rollback dispatched for ${environment} rolls back ${environment} and smoke-tests it`,
     scenario: { event: workflowDispatch('master', { environment, revision: '', reason: 'a bad release' }), workflow: 'rollback.yml' },
