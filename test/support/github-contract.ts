@@ -83,11 +83,14 @@ function pointerOf(document: unknown, target: unknown): string | undefined {
   return undefined;
 }
 
-/** One line per Ajv error: where in the data, what is wrong, and the failing keyword's place in the document. */
-function describeErrors(errors: ErrorObject[] | null | undefined, document: Json, label: string): string[] {
+/**
+ * One line per Ajv error: where in the data, what is wrong, and the failing keyword's place in the document (or
+ * `outside`, for a keyword of a schema assembled here rather than taken from the document).
+ */
+function describeErrors(errors: ErrorObject[] | null | undefined, document: Json, label: string, outside?: string): string[] {
   const lines = (errors ?? []).slice(0, 8).map((error) => {
     const place = pointerOf(document, error.parentSchema);
-    const schemaPath = place ? `${place}/${escapePointer(error.keyword)}` : error.schemaPath;
+    const schemaPath = place ? `${place}/${escapePointer(error.keyword)}` : (outside ?? error.schemaPath);
     const detail = error.keyword === 'enum' ? ` ${JSON.stringify((error.params as { allowedValues?: unknown }).allowedValues)}` : '';
     const value = error.keyword === 'additionalProperties' ? ` "${(error.params as { additionalProperty?: string }).additionalProperty}"` : '';
     return `${label} ${error.instancePath || '/'} ${error.message ?? error.keyword}${detail}${value} (schema ${schemaPath})`;
@@ -215,7 +218,7 @@ export class RestContract {
         values[key] = all.length === 1 ? all[0]! : all;
       }
       const validate = this.parameterValidator(operation, location);
-      if (!validate(values)) problems.push(...describeErrors(validate.errors, this.document, `${location} parameters`));
+      if (!validate(values)) problems.push(...describeErrors(validate.errors, this.document, `${location} parameters`, `${operation.pointer}/parameters`));
     }
 
     // GitHub refuses requests without a User-Agent (403), and writes without credentials (401).
