@@ -272,15 +272,12 @@ describe('deploy-plan', () => {
     });
 
     it('leaves alone a comment that only quotes the marker, and adds its own', async () => {
-      stub.comments.push({
-        id: 1, issue_number: 12, body: '> <!-- airq-deploy-plan:staging -->\n> quoted plan\n\nlooks fine', user: { login: 'reviewer', type: 'User' },
-        created_at: '', updated_at: '', html_url: '',
-      });
+      const quoting = stub.addComment(12, '> <!-- airq-deploy-plan:staging -->\n> quoted plan\n\nlooks fine', 'reviewer');
       const result = await plan(pullRequest({ base: 'staging', head: 'feature', number: 12, baseSha, headSha }));
       try {
         expect(result.exitCode, result.stdout + result.stderr).to.equal(0);
         expect(stub.comments.filter((c) => c.issue_number === 12)).to.have.length(2);
-        expect(stub.comments.find((c) => c.id === 1)?.body).to.include('looks fine');
+        expect(stub.comments.find((c) => c.id === quoting.id)?.body).to.include('looks fine');
       } finally {
         result.cleanup();
       }

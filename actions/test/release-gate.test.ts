@@ -298,6 +298,17 @@ describe('release-gate', function () {
       expect(green.summary).to.include('4 checks passed');
     });
 
+    it('reads every page of the commit statuses, refusing a failure past the first page', async function () {
+      // GitHub pages the statuses of a combined status (30 by default, 100 at most); the failure is the 101st.
+      const statuses = Array.from({ length: 100 }, (_, index) => ({ context: `lint / shard ${index}`, state: 'success' as const }));
+      stub.commitStatuses.set(onMaster, [...statuses, { context: 'security / scan', state: 'failure' }]);
+      stub.checkRuns.set(onMaster, [{ name: 'ci / test', status: 'completed', conclusion: 'success' }]);
+      const refused = await gate('v1.1.0', onMaster, { 'require-checks': 'true', 'github-token': 'test-token' });
+      expect(refused.exitCode, refused.stdout).to.equal(1);
+      expect(errors(refused)).to.match(/failed on [0-9a-f]{12}: security \/ scan \(failure\)/);
+      expect(stub.requestsTo('GET', `/commits/${onMaster}/status`).map((request) => request.query.page ?? '1')).to.deep.equal(['1', '2']);
+    });
+
     it('refuses require-checks without a token, and fails clearly when the checks API errors', async function () {
       const noToken = await gate('v1.1.0', onMaster, { 'require-checks': 'true' });
       expect(noToken.exitCode).to.equal(1);

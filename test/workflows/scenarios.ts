@@ -123,7 +123,7 @@ export const rows: Row[] = [
   { name: 'a tag v1.2 triggers no workflow', scenario: { event: pushTag('v1.2') }, ran: [], check: nothing },
   { name: 'a tag release-1.0 triggers no workflow', scenario: { event: pushTag('release-1.0') }, ran: [], check: nothing },
   { name: 'a push to feature/x runs CI only and deploys nothing', scenario: { event: pushBranch('feature/x') }, ran: CI_JOBS },
-  { name: 'the merge queue checking a group for master runs CI and deploys nothing', scenario: { event: mergeGroup('master') }, ran: CI_JOBS },
+  { name: 'the merge queue checking a group for master runs CI and deploys nothing', scenario: { event: mergeGroup({ base: 'master' }) }, ran: CI_JOBS },
   { name: "a push of the merge queue's temporary branch runs nothing (merge_group verifies it)", scenario: { event: pushBranch('gh-readonly-queue/master/pr-42-ba5eba11') }, ran: [] },
   ...(['development', 'staging', 'production'] as const).map((environment) => ({
     name: `a rollback dispatched for ${environment} rolls back ${environment} and smoke-tests it`,

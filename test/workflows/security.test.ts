@@ -110,4 +110,16 @@ describe('dependabot', function () {
     const covered = config.updates.map((update) => `${update['package-ecosystem']} ${(update.directories ?? [update.directory ?? '']).join(',')}`);
     expect(covered).to.have.members(['npm /', 'github-actions /,/actions/*', 'docker /api']);
   });
+
+  it("keeps GitHub's published contract current: its packages are root devDependencies, grouped in one npm update", function () {
+    const manifest = JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { devDependencies: Record<string, string> };
+    const config = parseYaml(readFileSync(path.join(REPO_ROOT, '.github/dependabot.yml'), 'utf8')) as {
+      updates: { 'package-ecosystem': string; directory?: string; groups?: Record<string, { patterns: string[] }> }[];
+    };
+    const npm = config.updates.find((update) => update['package-ecosystem'] === 'npm' && update.directory === '/');
+    for (const name of ['@octokit/openapi', '@octokit/openapi-webhooks']) {
+      expect(manifest.devDependencies[name], `${name} in package.json devDependencies`).to.match(/^\^\d+\.\d+\.\d+$/);
+      expect(npm?.groups?.['github-contract']?.patterns, `${name} in the github-contract group`).to.include(name);
+    }
+  });
 });

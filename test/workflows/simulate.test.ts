@@ -1,6 +1,6 @@
 // The harness's own semantics, on small in-memory workflows: GitHub's rules for needs, if: and status functions.
 import { expect } from 'chai';
-import { pushBranch, pushTag, workflowDispatch } from '../../actions/test/support/events.ts';
+import { mergeGroup, pushBranch, pushTag, workflowDispatch } from '../../actions/test/support/events.ts';
 import { simulate, type Scenario, type SecretsReading } from './support/simulate.ts';
 import { loadWorkflow } from './support/workflows.ts';
 
@@ -67,6 +67,12 @@ describe('workflow simulation semantics (as on GitHub)', function () {
     expect(await ran(yaml, { event: pushBranch('release/1-wip') })).to.deep.equal([]);
     expect(await ran(yaml, { event: pushTag('v9') })).to.deep.equal(['semantics.yml:a']);
     expect(await ran(yaml, { event: pushTag('x9') })).to.deep.equal([]);
+  });
+
+  it('applies the base-branch filter of on.merge_group to the queue\'s base ref', async function () {
+    const yaml = ['on:', '  merge_group:', '    branches: [staging]', 'jobs:', '  a:', job("    if: startsWith(github.ref, 'refs/heads/gh-readonly-queue/staging/')\n")].join('\n');
+    expect(await ran(yaml, { event: mergeGroup({ base: 'staging' }) })).to.deep.equal(['semantics.yml:a']);
+    expect(await ran(yaml, { event: mergeGroup({ base: 'master' }) })).to.deep.equal([]);
   });
 
   it('evaluates the environment of a job from the dispatch inputs', async function () {

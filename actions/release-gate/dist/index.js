@@ -57933,9 +57933,9 @@ async function run(settings, { context: context3 }) {
   } else if (settings.sha !== "") {
     const { owner, repo } = requireRepository(context3);
     const checkRuns = await github.paginate(github.rest.checks.listForRef, { owner, repo, ref: settings.sha, per_page: 100 });
-    const { data: combined } = await github.rest.repos.getCombinedStatusForRef({ owner, repo, ref: settings.sha });
+    const statuses = await commitStatuses(github, owner, repo, settings.sha);
     const required2 = settings.requiredChecks.length > 0 ? settings.requiredChecks : environment.pipeline.requiredChecks;
-    verdicts.push(checkChecks(settings.sha, checkRuns, combined.statuses, context3.runId, required2));
+    verdicts.push(checkChecks(settings.sha, checkRuns, statuses, context3.runId, required2));
   }
   setOutput("version", version2 ?? "");
   setOutput("current-version", current ?? "");
@@ -57952,6 +57952,14 @@ async function run(settings, { context: context3 }) {
   });
   for (const verdict of verdicts) info(`${mark[verdict.outcome]}: ${verdict.rule} — ${verdict.detail}`);
   if (refusedAny) throw new Error(refusalMessage(settings.tag, environment.name, verdicts));
+}
+async function commitStatuses(github, owner, repo, ref) {
+  const statuses = [];
+  for (let page = 1; ; page++) {
+    const { data } = await github.rest.repos.getCombinedStatusForRef({ owner, repo, ref, per_page: 100, page });
+    statuses.push(...data.statuses);
+    if (data.statuses.length === 0 || statuses.length >= data.total_count) return statuses;
+  }
 }
 
 // actions/src/release-gate/main.ts

@@ -4,7 +4,7 @@ import { createGitHubClient, requireRepository, type GitHubClient, type RunConte
 import { Helm, writeKubeconfig } from '../lib/helm.ts';
 import { writeSummary } from '../lib/summary.ts';
 import { isOnBranch } from './ancestry.ts';
-import { checkAncestry, checkChecks, checkTag, checkVersion, refusalMessage, RULES, skipped, type Verdict } from './rules.ts';
+import { checkAncestry, checkChecks, checkTag, checkVersion, refusalMessage, RULES, skipped, type CommitStatusInfo, type Verdict } from './rules.ts';
 
 export interface Settings {
   /** The tag to release, e.g. v1.2.3 ('' when the run was not started by a tag). */
@@ -90,9 +90,9 @@ export async function run(settings: Settings, { context }: Deps): Promise<void> 
   } else if (settings.sha !== '') {
     const { owner, repo } = requireRepository(context);
     const checkRuns = await github.paginate(github.rest.checks.listForRef, { owner, repo, ref: settings.sha, per_page: 100 });
-    const { data: combined } = await github.rest.repos.getCombinedStatusForRef({ owner, repo, ref: settings.sha });
+    const statuses = await commitStatuses(github, owner, repo, settings.sha);
     const required = settings.requiredChecks.length > 0 ? settings.requiredChecks : environment.pipeline.requiredChecks;
-    verdicts.push(checkChecks(settings.sha, checkRuns, combined.statuses, context.runId, required));
+    verdicts.push(checkChecks(settings.sha, checkRuns, statuses, context.runId, required));
   }
 
   core.setOutput('version', version ?? '');
@@ -110,4 +110,17 @@ export async function run(settings: Settings, { context }: Deps): Promise<void> 
   });
   for (const verdict of verdicts) core.info(`${mark[verdict.outcome]}: ${verdict.rule} — ${verdict.detail}`);
   if (refusedAny) throw new Error(refusalMessage(settings.tag, environment.name, verdicts));
+}
+
+/**
+ * Every commit status of `ref`. The combined status pages its `statuses` (30 by default) while `total_count` counts
+ * them all, and octokit's paginate cannot walk it (the answer is no plain list), so the pages are read here.
+ */
+async function commitStatuses(github: GitHubClient, owner: string, repo: string, ref: string): Promise<CommitStatusInfo[]> {
+  const statuses: CommitStatusInfo[] = [];
+  for (let page = 1; ; page++) {
+    const { data } = await github.rest.repos.getCombinedStatusForRef({ owner, repo, ref, per_page: 100, page });
+    statuses.push(...data.statuses);
+    if (data.statuses.length === 0 || statuses.length >= data.total_count) return statuses;
+  }
 }

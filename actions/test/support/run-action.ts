@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
-import { ACTOR, pushBranch, REPOSITORY, type GitHubEvent } from './events.ts';
+import { assertNoContractViolations } from '../../../test/support/github-api-stub.ts';
+import { ACTOR, pushBranch, REPOSITORY, runnerRefs, type GitHubEvent } from './events.ts';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
@@ -139,6 +140,8 @@ export async function runAction(name: string, options: RunActionOptions = {}): P
   const entry = path.join(REPO_ROOT, 'actions', name, 'dist', 'index.js');
   if (!existsSync(entry)) throw new Error(`${entry} does not exist; run \`npm run build:actions\``);
   const event = options.event ?? pushBranch('development');
+  // Refuses a payload GitHub would never send, naming the webhook schema it breaks.
+  const refs = runnerRefs(event);
   const dir = mkdtempSync(path.join(tmpdir(), `airq-action-${name}-`));
   const runnerTemp = path.join(dir, 'runner-temp');
   mkdirSync(runnerTemp);
@@ -159,7 +162,7 @@ export async function runAction(name: string, options: RunActionOptions = {}): P
     if (value === undefined || /^(INPUT_|GITHUB_|RUNNER_|STATE_)/.test(key) || key === 'ACTIONS_STEP_DEBUG') continue;
     env[key] = value;
   }
-  const refType = event.ref.startsWith('refs/tags/') ? 'tag' : 'branch';
+  const refType = refs.ref.startsWith('refs/tags/') ? 'tag' : 'branch';
   const cwd = options.cwd ?? REPO_ROOT;
   Object.assign(env, {
     CI: 'true',
@@ -170,12 +173,12 @@ export async function runAction(name: string, options: RunActionOptions = {}): P
     GITHUB_JOB: 'deploy',
     GITHUB_EVENT_NAME: event.eventName,
     GITHUB_EVENT_PATH: files.event,
-    GITHUB_REF: event.ref,
-    GITHUB_REF_NAME: event.ref.replace(/^refs\/(heads|tags)\//, ''),
+    GITHUB_REF: refs.ref,
+    GITHUB_REF_NAME: refs.ref.replace(/^refs\/(heads|tags)\//, ''),
     GITHUB_REF_TYPE: refType,
-    GITHUB_SHA: event.sha,
-    GITHUB_BASE_REF: event.baseRef ?? '',
-    GITHUB_HEAD_REF: event.headRef ?? '',
+    GITHUB_SHA: refs.sha,
+    GITHUB_BASE_REF: refs.baseRef,
+    GITHUB_HEAD_REF: refs.headRef,
     GITHUB_REPOSITORY: `${REPOSITORY.owner}/${REPOSITORY.repo}`,
     GITHUB_REPOSITORY_OWNER: REPOSITORY.owner,
     GITHUB_ACTOR: options.actor ?? ACTOR,
@@ -224,6 +227,13 @@ export async function runAction(name: string, options: RunActionOptions = {}): P
       resolve(code ?? (signal ? 128 : 1));
     });
   });
+  // A request that broke GitHub's REST contract (or an answer of the stand-in that did) fails the test that ran this.
+  try {
+    assertNoContractViolations();
+  } catch (error) {
+    rmSync(dir, { recursive: true, force: true });
+    throw new Error(`${(error as Error).message}\n--- ${name} stdout\n${stdout}\n--- ${name} stderr\n${stderr}`);
+  }
   const { annotations, masks } = parseAnnotations(stdout);
   return {
     exitCode,

@@ -4,7 +4,7 @@
  * workflows and feeding the real outputs of our resolve-environment action where the workflows use them.
  */
 import type { ActionStep, Job, ReusableWorkflowJob, Step, WorkflowJob } from '@actions/workflow-parser/model/workflow-template';
-import type { GitHubEvent } from '../../../actions/test/support/events.ts';
+import { runnerRefs, type GitHubEvent } from '../../../actions/test/support/events.ts';
 import { runAction } from '../../../actions/test/support/run-action.ts';
 import { evaluate, evaluateScalar, evaluateToken, truthy, type Value } from './expressions.ts';
 import { pullRequestMatches, pushMatches, type RefFilter } from './filter-pattern.ts';
@@ -97,19 +97,20 @@ export interface Report {
 
 const REPOSITORY = 'airq-org/airq';
 
-/** The `github` context the runner would build for `event`. */
+/** The `github` context the runner would build for `event`, from its payload (checked against GitHub's schema). */
 export function githubContext(event: GitHubEvent, workflowFile: string): Record<string, Value> {
-  const isTag = event.ref.startsWith('refs/tags/');
-  const refName = event.eventName === 'pull_request' ? event.ref.replace(/^refs\//, '') : event.ref.replace(/^refs\/(heads|tags)\//, '');
+  const { ref, sha, baseRef, headRef } = runnerRefs(event);
+  const isTag = ref.startsWith('refs/tags/');
+  const refName = event.eventName === 'pull_request' ? ref.replace(/^refs\//, '') : ref.replace(/^refs\/(heads|tags)\//, '');
   return {
     event_name: event.eventName,
     event: event.payload as Value,
-    ref: event.ref,
+    ref,
     ref_name: refName,
     ref_type: isTag ? 'tag' : 'branch',
-    sha: event.sha,
-    base_ref: event.baseRef ?? '',
-    head_ref: event.headRef ?? '',
+    sha,
+    base_ref: baseRef,
+    head_ref: headRef,
     repository: REPOSITORY,
     repository_owner: REPOSITORY.split('/')[0]!,
     actor: 'octocat',
@@ -120,21 +121,29 @@ export function githubContext(event: GitHubEvent, workflowFile: string): Record<
     server_url: 'https://github.com',
     api_url: 'https://api.github.com',
     workflow: workflowFile.replace(/\.ya?ml$/, ''),
-    workflow_ref: `${REPOSITORY}/.github/workflows/${workflowFile}@${event.ref}`,
+    workflow_ref: `${REPOSITORY}/.github/workflows/${workflowFile}@${ref}`,
     token: '***',
   };
 }
 
 /** Whether `workflow`'s `on:` selects the scenario's event. */
 export function triggers(workflow: LoadedWorkflow, scenario: Scenario): boolean {
-  const events = workflow.template.events;
+  const events = workflow.template.events as typeof workflow.template.events & { merge_group?: RefFilter & { types?: string[] } };
   const { event } = scenario;
+  // GitHub filters on what the payload says, as the runner reads it.
+  const refs = runnerRefs(event);
   switch (event.eventName) {
     case 'push':
-      return events.push !== undefined && pushMatches(events.push as RefFilter, event.ref, scenario.changedFiles);
+      return events.push !== undefined && pushMatches(events.push as RefFilter, refs.ref, scenario.changedFiles);
     case 'pull_request': {
       const action = String((event.payload as { action?: string }).action ?? 'opened');
-      return events.pull_request !== undefined && pullRequestMatches(events.pull_request as RefFilter, event.baseRef ?? '', action, scenario.changedFiles);
+      return events.pull_request !== undefined && pullRequestMatches(events.pull_request as RefFilter, refs.baseRef, action, scenario.changedFiles);
+    }
+    case 'merge_group': {
+      // merge_group filters only on the queue's base branch (and the one activity type, checks_requested).
+      const group = (event.payload as { action: string; merge_group: { base_ref: string } });
+      const filter = events.merge_group;
+      return filter !== undefined && pullRequestMatches({ ...filter, types: filter.types ?? ['checks_requested'] }, group.merge_group.base_ref.replace(/^refs\/heads\//, ''), group.action);
     }
     case 'workflow_dispatch':
       return events.workflow_dispatch !== undefined && scenario.workflow === workflow.file;
