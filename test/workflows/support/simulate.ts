@@ -147,11 +147,6 @@ export function triggers(workflow: LoadedWorkflow, scenario: Scenario): boolean 
     }
     case 'workflow_dispatch':
       return events.workflow_dispatch !== undefined && scenario.workflow === workflow.file;
-    case 'merge_group': {
-      const config = events.merge_group as ({ types?: string[] } & RefFilter) | undefined;
-      const base = String((event.payload as { merge_group?: { base_ref?: string } }).merge_group?.base_ref ?? '').replace(/^refs\/heads\//, '');
-      return config !== undefined && pullRequestMatches({ ...config, types: config.types ?? ['checks_requested'] }, base, 'checks_requested');
-    }
     default:
       return false;
   }
