@@ -114,7 +114,13 @@ describe('helm-rollback', () => {
     it('marks the deployment it undoes failed even when there is nothing to roll back to (a first install that failed its smoke test)', async () => {
       const created = await fetch(`${stub.url}/repos/airq-org/airq/deployments`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        // What helm-deploy sends when it records a deployment (the stand-in holds requests to GitHub's contract).
+        headers: {
+          'content-type': 'application/json',
+          accept: 'application/vnd.github+json',
+          authorization: 'token test-token',
+          'user-agent': 'airq-test',
+        },
         body: JSON.stringify({ ref: 'a'.repeat(40), environment: 'staging', auto_merge: false, required_contexts: [] }),
       });
       const { id } = (await created.json()) as { id: number };
