@@ -209,7 +209,7 @@ describe('the Helm chart helm/airq', function () {
       expect(container.env[0].valueFrom.secretKeyRef).to.deep.equal({ name: 'airq-postgresql', key: 'password' });
       expect(secret.data).to.have.property('password');
       expect(Buffer.from(secret.data.password, 'base64').toString()).to.match(/^[A-Za-z0-9]{32}$/);
-      expect(container.env[1].value).to.equal('postgres://airq:$(DB_PASSWORD)@airq-postgresql.airq-test.svc:5432/airq');
+      expect(container.env[1].value).to.equal('postgres://airq:$(DB_PASSWORD)@airq-postgresql-primary.airq-test.svc:5432/airq');
     });
 
     it('gives the API a grace period covering the preStop pause, SHUTDOWN_DRAIN_MS and in-flight requests', function () {
@@ -299,6 +299,23 @@ describe('the Helm chart helm/airq', function () {
       expect(statefulSet.spec.volumeClaimTemplates[0].spec.resources.requests.storage).to.equal('2Gi');
       expect(statefulSet.spec.serviceName).to.equal(one(objects, 'Service', 'airq-postgresql').metadata.name);
       expect(one(objects, 'Service', 'airq-postgresql').spec.clusterIP).to.equal('None');
+    });
+
+    it('points every database client at a ClusterIP Service, whose name keeps resolving while the database pod restarts', function () {
+      const host = /@([^.:]+)\./.exec(apiContainer(objects).env[1].value as string)?.[1];
+      expect(host).to.equal('airq-postgresql-primary');
+      const service = one(objects, 'Service', host!);
+      expect(service.spec.clusterIP).to.equal(undefined);
+      expect(service.spec.type).to.equal('ClusterIP');
+      expect(service.spec.selector).to.deep.equal(one(objects, 'StatefulSet', 'airq-postgresql').spec.selector.matchLabels);
+    });
+
+    it('mounts the cache Secret on a chart-owned path, never under /etc/varnish where packagings ship their own files', function () {
+      const container = one(objects, 'Deployment', 'airq-cache').spec.template.spec.containers[0];
+      const mounts = container.volumeMounts as { name: string; mountPath: string }[];
+      expect(mounts.find((mount) => mount.name === 'secret')?.mountPath).to.equal('/etc/airq/cache-secret');
+      expect(mounts.filter((mount) => mount.mountPath.startsWith('/etc/varnish/secret'))).to.deep.equal([]);
+      expect(one(objects, 'ConfigMap', 'airq-cache').data['default.vcl']).to.include('include "/etc/airq/cache-secret/ban-token.vcl";');
     });
 
     it('renders no prometheus-operator objects and no backup CronJob unless asked', function () {

@@ -11,7 +11,7 @@ describe('the scripts the chart runs in its pods', function () {
     const container = one(objects, 'Job', 'airq-seed').spec.template.spec.initContainers[0];
     expect(container.name).to.equal('wait-for-database');
     const env = Object.fromEntries(container.env.map((e: { name: string; value: string }) => [e.name, e.value]));
-    expect(env).to.deep.equal({ DB_HOST: 'airq-postgresql.airq-test.svc', DB_PORT: '5432' });
+    expect(env).to.deep.equal({ DB_HOST: 'airq-postgresql-primary.airq-test.svc', DB_PORT: '5432' });
 
     // Nothing listens yet: the script must keep retrying until the "database" comes up.
     const port = await freePort();

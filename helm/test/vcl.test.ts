@@ -111,6 +111,21 @@ describe('the cache VCL in a real varnishd, in front of the API', function () {
     expect(reachedApi('/air_quality?limit=2')).to.equal(1);
   });
 
+  it('opens a new API connection for every fetch, so kube-proxy spreads misses over all replicas', async function () {
+    let connections = 0;
+    const count = () => connections++;
+    api!.on('connection', count);
+    try {
+      for (let page = 1; page <= 5; page++) {
+        const response = await get(`/air_quality?limit=${page}&order=asc`);
+        expect(response.headers['x-cache']).to.equal('MISS');
+      }
+    } finally {
+      api!.off('connection', count);
+    }
+    expect(connections).to.equal(5);
+  });
+
   it('serves reordered query parameters from the same object', async function () {
     const first = await get('/air_quality?station=aq_aragoneses&limit=3&order=desc');
     const reordered = await get('/air_quality?order=desc&limit=3&station=aq_aragoneses');

@@ -26,7 +26,8 @@ acl ban_clients {
 {{- end }}
 }
 
-include "/etc/varnish/secret/ban-token.vcl";
+# Mounted by the chart on a path of its own: images' packagings ship their own files under /etc/varnish.
+include "/etc/airq/cache-secret/ban-token.vcl";
 
 sub vcl_recv {
     unset req.http.X-Airq-Cache;
@@ -84,6 +85,12 @@ sub vcl_miss {
 
 sub vcl_pass {
     set req.http.X-Airq-Cache = "PASS";
+}
+
+sub vcl_backend_fetch {
+    # One request per API connection: kube-proxy balances per connection, so reused connections would send every
+    # miss to the same few replicas. A new connection per fetch spreads misses over all of them.
+    set bereq.http.Connection = "close";
 }
 
 sub vcl_backend_response {

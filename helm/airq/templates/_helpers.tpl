@@ -65,6 +65,8 @@ app.kubernetes.io/managed-by: {{ $ctx.Release.Service }}
 {{- define "airq.apiServiceName" -}}{{ include "airq.componentName" (list . "api") }}{{- end }}
 {{- define "airq.cacheServiceName" -}}{{ include "airq.componentName" (list . "cache") }}{{- end }}
 {{- define "airq.databaseServiceName" -}}{{ include "airq.componentName" (list . "postgresql") }}{{- end }}
+{{/* The database's ClusterIP Service: the address clients use (the headless one above is the StatefulSet's identity). */}}
+{{- define "airq.databaseClientServiceName" -}}{{ include "airq.componentName" (list . "postgresql-primary") }}{{- end }}
 
 {{/* The in-cluster address of the API Service, as the cache's backend resolves it. */}}
 {{- define "airq.apiHost" -}}
@@ -138,7 +140,7 @@ imagePullSecrets:
 
 {{- define "airq.databaseHost" -}}
 {{- if .Values.postgresql.enabled }}
-{{- printf "%s.%s.svc" (include "airq.databaseServiceName" .) .Release.Namespace }}
+{{- printf "%s.%s.svc" (include "airq.databaseClientServiceName" .) .Release.Namespace }}
 {{- else }}
 {{- required "externalDatabase.host is required when postgresql.enabled is false: set it in the environment's values" .Values.externalDatabase.host }}
 {{- end }}

@@ -27,7 +27,7 @@ export function vclForLoopback(objects: KubeObject[], backendPort: number, dir: 
     return text.replace(pattern, replacement);
   };
   let local = replace(vcl, /(backend api \{\s*\.host = )"[^"]+";(\s*\.port = )"\d+";/, `$1"127.0.0.1";$2"${backendPort}";`);
-  local = replace(local, /include "\/etc\/varnish\/secret\/ban-token\.vcl";/, `include "${tokenFile}";`);
+  local = replace(local, /include "\/etc\/airq\/cache-secret\/ban-token\.vcl";/, `include "${tokenFile}";`);
   return local;
 }
 
