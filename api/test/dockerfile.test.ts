@@ -96,7 +96,7 @@ describe('api/Dockerfile build context', function () {
     for (const path of ['node_modules/koa/package.json', '.data/x', 'api/test/api.test.ts', 'helm/airq/Chart.yaml', '.git/HEAD']) {
       expect(ignored(path, patterns), path).to.equal(true);
     }
-    for (const path of ['package.json', 'api/src/server.ts', 'db/migrations/001_initial.sql', 'db/data/measurements.csv']) {
+    for (const path of ['package.json', 'api/src/server.ts', 'db/migrations/001_initial.sql', 'db/data/environment_airq_measurand.csv']) {
       expect(ignored(path, patterns), path).to.equal(false);
     }
   });

@@ -38,7 +38,7 @@ describe('npm start without DATABASE_URL', function () {
         }
         await sleep(100);
       }
-      const bundled = createHash('sha256').update(readFileSync(path.join(REPO_ROOT, 'db/data/measurements.csv'))).digest('hex');
+      const bundled = createHash('sha256').update(readFileSync(path.join(REPO_ROOT, 'db/data/environment_airq_measurand.csv'))).digest('hex');
       expect(ready, 'readiness of the started server').to.deep.include({ status: 'ready', dataset: bundled.slice(0, 12) });
       const page = (await (await fetch(`http://127.0.0.1:${port}/air_quality`)).json()) as { count: number; dataset: { version: string } };
       expect(page.count).to.equal(100);

@@ -17,7 +17,7 @@ const USAGE = `usage: db/src/cli.ts <command> [options]
 commands:
   migrate                                  apply pending migrations
   seed [--file F] [--max-errors N] [--timezone Z] [--source NAME]
-                                           load a CSV (default: the bundled db/data/measurements.csv)
+                                           load a CSV (default: the bundled db/data/environment_airq_measurand.csv)
                                            as the new active dataset
   generate [--stations N] [--start YYYY-MM-DD] [--days N] [--seed S] [--out F]
                                            write a deterministic synthetic dataset (default: stdout)

@@ -22,7 +22,7 @@ import { REPO_ROOT } from './local-database.ts';
 export { InvalidInputError } from './csv-to-copy.ts';
 
 /** The project's own dataset, loaded by `seed` when no file is given. */
-export const BUNDLED_DATASET = path.join(REPO_ROOT, 'db', 'data', 'measurements.csv');
+export const BUNDLED_DATASET = path.join(REPO_ROOT, 'db', 'data', 'environment_airq_measurand.csv');
 
 /** A bad option value (time zone, error limit): the caller's usage, not the file, is wrong. */
 export class UsageError extends Error {

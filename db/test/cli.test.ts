@@ -67,15 +67,15 @@ describe('db CLI', () => {
     expect(run.stderr).to.equal('');
     expect(run.code).to.equal(0);
     expect(run.stdout).to.match(
-      /^loaded db\/data\/measurements\.csv: 6,720 rows, 10 stations, 2016-10-01T00:00:00\.\d{3}Z \.\. 2016-10-07T23:45:00\.\d{3}Z, \d+\.\d\d s, [\d,]+ rows\/s; dataset [0-9a-f]{12} is active\n$/,
+      /^loaded db\/data\/environment_airq_measurand\.csv: 960 rows, 10 stations, 2016-10-01T00:00:00\.004Z \.\. 2016-10-01T23:45:00\.031Z, \d+\.\d\d s, [\d,]+ rows\/s; dataset [0-9a-f]{12} is active\n$/,
     );
   });
 
   it('exits 0 and says so when the file is already the active dataset', async () => {
-    const run = await cli('seed', '--file', 'db/data/measurements.csv');
+    const run = await cli('seed', '--file', 'db/data/environment_airq_measurand.csv');
     expect(run.code).to.equal(0);
     expect(run.stdout).to.match(
-      /^db\/data\/measurements\.csv is already the active dataset [0-9a-f]{12} \(6,720 rows, 10 stations\); nothing to do\n$/,
+      /^db\/data\/environment_airq_measurand\.csv is already the active dataset [0-9a-f]{12} \(960 rows, 10 stations\); nothing to do\n$/,
     );
   });
 
@@ -166,7 +166,7 @@ describe('db CLI with the embedded PostgreSQL (no DATABASE_URL)', () => {
     const env = { DATABASE_URL: undefined, AIRQ_DATA_DIR: dataDir };
     const loaded = await finished(startCli(['seed'], env));
     expect(loaded.code, loaded.stderr).to.equal(0);
-    expect(loaded.stdout).to.match(/: 6,720 rows, 10 stations, /);
+    expect(loaded.stdout).to.match(/: 960 rows, 10 stations, /);
     const file = path.join(dataDir, '..', `airq-cli-bad-${process.pid}.csv`);
     await writeFile(file, 'TimeInstant,id_entity,so2,no2,co,o3,pm10,pm2_5\n2016-10-01 00:00:00.000,a,1,abc,1,1,1,1\n');
     try {

@@ -1,10 +1,11 @@
+import path from 'node:path';
 import { expect } from 'chai';
 import { readFile } from 'node:fs/promises';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { CsvToCopy } from '../src/csv-to-copy.ts';
 import { GENERATE_DEFAULTS, generateCsv, type GenerateOptions } from '../src/generate.ts';
-import { BUNDLED_DATASET } from '../src/seed.ts';
+import { REPO_ROOT } from '../src/local-database.ts';
 
 async function text(options: GenerateOptions): Promise<string> {
   let out = '';
@@ -21,8 +22,8 @@ describe('generate', () => {
     expect(c).not.to.equal(a);
   });
 
-  it('is what the bundled dataset was made from (default options)', async () => {
-    expect(await text(GENERATE_DEFAULTS)).to.equal(await readFile(BUNDLED_DATASET, 'utf8'));
+  it('is what db/data/generated-week.csv was made from (default options)', async () => {
+    expect(await text(GENERATE_DEFAULTS)).to.equal(await readFile(path.join(REPO_ROOT, 'db/data/generated-week.csv'), 'utf8'));
   });
 
   it('writes one reading per station every 15 minutes, with a few ms of jitter, that the seeder accepts', async () => {

@@ -1,5 +1,4 @@
 import { expect } from 'chai';
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import os from 'node:os';
@@ -7,11 +6,10 @@ import path from 'node:path';
 import pg from 'pg';
 import { REPO_ROOT } from '../src/local-database.ts';
 import { BUNDLED_DATASET, InvalidInputError, UsageError, seed, seedBundledWhenEmpty, type SeedOptions } from '../src/seed.ts';
-import { skipUnlessAvailable } from '../../test/support/requires.ts';
 import { createTestDatabase, type TestDatabase } from '../../test/support/postgres.ts';
 
 const HEADER = 'TimeInstant,id_entity,so2,no2,co,o3,pm10,pm2_5';
-const CHALLENGE_FILE = path.resolve(REPO_ROOT, '..', 'shared', 'data', 'environment_airq_measurand.csv');
+const GENERATED_WEEK = path.join(REPO_ROOT, 'db', 'data', 'generated-week.csv');
 
 /** A valid reading line for `station` at minute `minute` of 2016-10-01. */
 function reading(station: string, minute: number, no2 = '48.5'): string {
@@ -317,23 +315,16 @@ describe('seed', () => {
       }
     });
 
-    it('loads the challenge file as it is: 960 rows, 10 stations', async function () {
-      const missing = existsSync(CHALLENGE_FILE) ? undefined : `${CHALLENGE_FILE} is missing`;
-      // The challenge file is never committed, so GitHub's runners cannot have it; this machine's CI always does.
-      if (missing && process.env.GITHUB_ACTIONS === 'true') {
-        console.warn(`\n  !!! SKIPPING the challenge-file test on GitHub Actions: ${missing}\n`);
-        this.skip();
-      }
-      skipUnlessAvailable(this, 'the challenge file', missing);
-      const result = await run(CHALLENGE_FILE);
+    it('loads the bundled dataset, the challenge file as it is: 960 rows, 10 stations, one day', async () => {
+      const result = await run(BUNDLED_DATASET);
       expect(result).to.include({ status: 'loaded', rows: 960, stations: 10 });
       expect(result.firstAt?.toISOString()).to.equal('2016-10-01T00:00:00.004Z');
       expect(result.lastAt?.toISOString()).to.equal('2016-10-01T23:45:00.031Z');
-      expect((await run(CHALLENGE_FILE)).status).to.equal('already-active');
+      expect((await run(BUNDLED_DATASET)).status).to.equal('already-active');
     });
 
-    it('loads the bundled dataset', async () => {
-      const result = await run(BUNDLED_DATASET);
+    it('loads the generated week as another dataset: 6,720 rows, 10 stations', async () => {
+      const result = await run(GENERATED_WEEK);
       expect(result).to.include({ status: 'loaded', rows: 6720, stations: 10 });
     });
 
@@ -344,7 +335,7 @@ describe('seed', () => {
       const empty = await createTestDatabase();
       try {
         const result = await seedBundledWhenEmpty(empty.url);
-        expect(result).to.include({ status: 'loaded', rows: 6720, stations: 10 });
+        expect(result).to.include({ status: 'loaded', rows: 960, stations: 10 });
       } finally {
         await empty.drop();
       }
