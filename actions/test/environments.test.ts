@@ -47,6 +47,8 @@ describe('environments registry', function () {
       requireReleaseTag: false,
       releaseBranch: 'master',
       production: false,
+      requiredChecks: [],
+      deploymentPolicy: { branches: [], tags: [] },
       namespace: 'airq-qa',
       release: 'airq',
       url: 'https://qa.example.com',

@@ -3,7 +3,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
-import { commitFromDescription, releaseDescription, rolledBackTo, setStringValues } from '../src/helm-deploy/deploy.ts';
+import { commitFromDescription, imageReference, releaseDescription, rolledBackTo, setStringValues } from '../src/helm-deploy/deploy.ts';
 import { readDeploySettings } from '../src/helm-deploy/settings.ts';
 import { loadEnvironments } from '../src/lib/environments.ts';
 import type { RunContext } from '../src/lib/github.ts';
@@ -14,6 +14,7 @@ import { DEFAULT_SHA, pushBranch, pushTag } from './support/events.ts';
 import { errors, REPO_ROOT, runAction } from './support/run-action.ts';
 
 const context = { sha: DEFAULT_SHA, actor: 'octocat', runId: '42' } as RunContext;
+const DIGEST = `sha256:${'5d'.repeat(32)}`;
 
 describe('helm-deploy', () => {
   describe('pure pieces', () => {
@@ -25,12 +26,21 @@ describe('helm-deploy', () => {
     });
 
     it('sets only the image and version values it was given', () => {
-      expect(setStringValues({ imageRepository: '', imageTag: 'abc', version: '' })).to.deep.equal({ 'image.tag': 'abc' });
+      expect(setStringValues({ imageRepository: '', imageTag: 'abc', version: '' })).to.deep.equal({ 'image.tag': 'abc', 'image.digest': '' });
       expect(setStringValues({ imageRepository: 'ghcr.io/x/airq', imageTag: 'abc', version: '1.0.0' })).to.deep.equal({
         'image.repository': 'ghcr.io/x/airq',
         'image.tag': 'abc',
         appVersion: '1.0.0',
+        'image.digest': '',
       });
+      expect(setStringValues({ imageRepository: 'ghcr.io/x/airq', imageTag: 'abc', version: '1.0.0', imageDigest: DIGEST })).to.include({ 'image.digest': DIGEST });
+    });
+
+    it('names the exact image by digest in the revision description, so helm history shows what ran', () => {
+      const description = releaseDescription({ version: '1.2.3', imageTag: '1.2.3', imageRepository: 'ghcr.io/airq-org/airq/api', imageDigest: DIGEST }, context);
+      expect(description).to.equal(`Deploy 1.2.3 (ghcr.io/airq-org/airq/api@${DIGEST}) from commit ${DEFAULT_SHA} by octocat in run 42`);
+      expect(commitFromDescription(description)).to.equal(DEFAULT_SHA);
+      expect(imageReference({ imageRepository: 'r', imageTag: 't', imageDigest: '' })).to.equal('r:t');
     });
 
     it('reads the revision an automatic rollback returned to from helm\'s description', () => {
@@ -101,7 +111,7 @@ describe('helm-deploy', () => {
       });
       try {
         expect(result.exitCode, result.stdout + result.stderr).to.equal(0);
-        expect(result.outputs).to.deep.equal({ status: 'dry-run', revision: '1', 'previous-revision': '', 'deployment-id': '' });
+        expect(result.outputs).to.deep.equal({ status: 'dry-run', revision: '1', 'previous-revision': '', 'deployment-id': '', image: `ghcr.io/airq-org/airq:${DEFAULT_SHA}` });
         const command = result.stdout.split('\n').find((line) => line.includes(' upgrade airq helm/airq')) ?? '';
         expect(command).to.include('--install --namespace airq-staging --create-namespace');
         expect(command).to.match(/--values \S+\/staging\.values\.yaml/);
@@ -119,6 +129,33 @@ describe('helm-deploy', () => {
         expect(stub.requests).to.have.length(0);
       } finally {
         result.cleanup();
+      }
+    });
+
+    it('deploys by digest: renders repository@sha256:… and names it in the description and the summary; refuses a malformed digest', async () => {
+      const result = await runAction('helm-deploy', {
+        event: pushTag('v1.2.3'),
+        apiUrl: stub.url,
+        env,
+        inputs: { environment: 'production', 'image-repository': 'ghcr.io/airq-org/airq/api', 'image-tag': '1.2.3', 'image-digest': DIGEST, version: '1.2.3', 'dry-run': 'client', 'github-token': 'ghs_test' },
+      });
+      const bad = await runAction('helm-deploy', {
+        apiUrl: stub.url,
+        env,
+        inputs: { environment: 'development', 'image-digest': 'sha256:1234', 'dry-run': 'client', 'github-token': 'ghs_test' },
+      });
+      try {
+        expect(result.exitCode, result.stdout + result.stderr).to.equal(0);
+        const command = result.stdout.split('\n').find((line) => line.includes(' upgrade airq helm/airq')) ?? '';
+        expect(command).to.include(`--set-string image.digest=${DIGEST}`);
+        expect(command).to.include(`--description 'Deploy 1.2.3 (ghcr.io/airq-org/airq/api@${DIGEST}) from commit`);
+        expect(result.outputs.image).to.equal(`ghcr.io/airq-org/airq/api@${DIGEST}`);
+        expect(result.summary).to.include(`ghcr.io/airq-org/airq/api@${DIGEST}`);
+        expect(bad.exitCode).to.equal(1);
+        expect(errors(bad)).to.match(/^input "image-digest": "sha256:1234" is not a digest like sha256:<64 lowercase hex>/);
+      } finally {
+        result.cleanup();
+        bad.cleanup();
       }
     });
 
@@ -196,6 +233,7 @@ describe('helm-deploy', () => {
         const unmasked = result.stdout.split('\n').filter((line) => !line.startsWith('::add-mask::'));
         expect(unmasked.join('\n')).not.to.include(token);
         expect(stub.deployments[0]).to.include({ environment: 'production', production_environment: true, transient_environment: false });
+        expect(stub.deployments[0]?.payload).to.deep.equal({ image: '(chart default):v1.4.0', version: '1.4.0', release: 'airq', namespace: 'airq-production' });
         expect(stub.deploymentStatuses.map((status) => status.state)).to.deep.equal(['in_progress', 'failure']);
         expect(stub.deploymentStatuses[1]?.environment_url).to.equal('https://airq.example.com');
         expect(result.outputs).to.include({ status: 'failed', revision: '', 'previous-revision': '' });

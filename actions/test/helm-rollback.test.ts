@@ -111,6 +111,30 @@ describe('helm-rollback', () => {
       });
     }
 
+    it('marks the deployment it undoes failed even when there is nothing to roll back to (a first install that failed its smoke test)', async () => {
+      const created = await fetch(`${stub.url}/repos/airq-org/airq/deployments`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ ref: 'a'.repeat(40), environment: 'staging', auto_merge: false, required_contexts: [] }),
+      });
+      const { id } = (await created.json()) as { id: number };
+      const result = await run('first-install', { 'failed-deployment-id': String(id), reason: 'smoke test of revision 1 (1.1.0) failed' });
+      const bad = await run('two-deployed', { 'failed-deployment-id': 'latest' });
+      try {
+        expect(result.exitCode, result.stdout).to.equal(1);
+        expect(errors(result)).to.match(/has nothing to roll back to/);
+        expect(stub.deploymentStatuses.map((status) => [status.deployment_id, status.state, status.description])).to.deep.equal([
+          [id, 'failure', 'smoke test of revision 1 (1.1.0) failed; rolling back'],
+        ]);
+        expect(result.summary).to.include(`GitHub deployment ${id} was marked failed.`);
+        expect(bad.exitCode).to.equal(1);
+        expect(errors(bad)).to.match(/input "failed-deployment-id": "latest" is not a deployment id/);
+      } finally {
+        result.cleanup();
+        bad.cleanup();
+      }
+    });
+
     it('refuses a revision input that is not a number before touching helm', async () => {
       const result = await run('two-deployed', { revision: 'latest' });
       try {

@@ -79,6 +79,27 @@ describe('release-gate', function () {
         expect(`${verdict.detail}. ${verdict.fix ?? ''}`).to.match(message);
       }
     });
+
+    it('refuses a commit on which a required check never reported, naming it, and passes once all have', function () {
+      const ok = (name: string): CheckRunInfo => ({ name, status: 'completed', conclusion: 'success' });
+      const mine: CheckRunInfo = { name: 'test', status: 'in_progress', conclusion: null, details_url: 'https://github.com/o/r/actions/runs/77/job/1' };
+      const sha = 'b'.repeat(40);
+      const required = ['lint, typecheck, tests', 'test'];
+      const table: Array<[CheckRunInfo[], Array<{ context: string; state: string }>, 'passed' | 'refused', RegExp]> = [
+        [[ok('lint, typecheck, tests'), ok('test')], [], 'passed', /2 checks passed on bbbbbbbbbbbb \(required: lint, typecheck, tests, test\)/],
+        [[ok('lint, typecheck, tests')], [{ context: 'test', state: 'success' }], 'passed', /2 checks passed/],
+        [[ok('lint, typecheck, tests')], [], 'refused', /missing on bbbbbbbbbbbb \(never reported\): test\. let CI run on the commit/],
+        // This run's own check run of the same name does not count as the required check having reported.
+        [[ok('lint, typecheck, tests'), mine], [], 'refused', /missing .*: test\./],
+        [[{ name: 'lint, typecheck, tests', status: 'completed', conclusion: 'cancelled' }], [], 'refused', /failed on bbbbbbbbbbbb: lint, typecheck, tests \(cancelled\); missing on bbbbbbbbbbbb \(never reported\): test/],
+        [[], [], 'refused', /missing .*: lint, typecheck, tests, test/],
+      ];
+      for (const [runs, statuses, outcome, message] of table) {
+        const verdict = checkChecks(sha, runs, statuses, '77', required);
+        expect(verdict.outcome, JSON.stringify(runs)).to.equal(outcome);
+        expect(`${verdict.detail}. ${verdict.fix ?? ''}`).to.match(message);
+      }
+    });
   });
 
   describe('the bundled action, against a real git history and the GitHub API stand-in', function () {
@@ -143,7 +164,8 @@ describe('release-gate', function () {
       const run = await runAction('release-gate', {
         event: pushTag(tag, sha),
         apiUrl: stub.url,
-        inputs: { 'repository-path': checkout, 'current-version': '1.0.0', ...inputs },
+        // The checks rule has its own tests below; the others run without it.
+        inputs: { 'repository-path': checkout, 'current-version': '1.0.0', 'require-checks': 'false', ...inputs },
         ...extra,
       });
       runs.push(run);
@@ -179,7 +201,7 @@ describe('release-gate', function () {
     });
 
     it('refuses a run started by a branch push rather than a tag', async function () {
-      const run = await runAction('release-gate', { event: pushBranch('master', onMaster), apiUrl: stub.url, inputs: { 'repository-path': checkout, 'current-version': '1.0.0' } });
+      const run = await runAction('release-gate', { event: pushBranch('master', onMaster), apiUrl: stub.url, inputs: { 'repository-path': checkout, 'current-version': '1.0.0', 'require-checks': 'false' } });
       runs.push(run);
       expect(run.exitCode).to.equal(1);
       expect(errors(run)).to.match(/no tag: the run was not started by a tag push/);
@@ -243,16 +265,37 @@ describe('release-gate', function () {
     it('requires passing checks when asked, ignoring this run\'s own check runs', async function () {
       const own = { name: 'deploy / release-gate', status: 'in_progress' as const, conclusion: null, details_url: 'https://github.com/airq-org/airq/actions/runs/9876543210/job/1' };
       stub.checkRuns.set(onMaster, [{ name: 'ci / test', status: 'completed', conclusion: 'success' }, own]);
-      const passed = await gate('v1.1.0', onMaster, { 'require-checks': 'true', 'github-token': 'test-token' });
+      const passed = await gate('v1.1.0', onMaster, { 'require-checks': 'true', 'required-checks': 'ci / test', 'github-token': 'test-token' });
       expect(passed.exitCode, passed.stdout).to.equal(0);
       expect(stub.requestsTo('GET', `/commits/${onMaster}/check-runs`)).to.have.length(1);
       expect(stub.requestsTo('GET', `/commits/${onMaster}/status`)).to.have.length(1);
       expect(passed.summary).to.include('1 checks passed');
 
       stub.checkRuns.set(onMaster, [{ name: 'ci / test', status: 'completed', conclusion: 'failure' }, own]);
-      const refused = await gate('v1.1.0', onMaster, { 'require-checks': 'true', 'github-token': 'test-token' });
+      const refused = await gate('v1.1.0', onMaster, { 'require-checks': 'true', 'required-checks': 'ci / test', 'github-token': 'test-token' });
       expect(refused.exitCode).to.equal(1);
       expect(errors(refused)).to.match(/commit's checks passed: failed on [0-9a-f]{12}: ci \/ test \(failure\)/);
+    });
+
+    it('requires green checks by default: refuses a tag whose commit has a failed and a missing required CI check, naming both', async function () {
+      const required = ['lint, typecheck, tests', 'workflow lint, security rules and routing', 'helm lint and render every environment', 'docker build and container smoke run'];
+      const own = { name: 'production', status: 'in_progress' as const, conclusion: null, details_url: 'https://github.com/airq-org/airq/actions/runs/9876543210/job/7' };
+      stub.checkRuns.set(onMaster, [
+        { name: required[0]!, status: 'completed', conclusion: 'success' },
+        { name: required[1]!, status: 'completed', conclusion: 'failure' },
+        { name: required[2]!, status: 'completed', conclusion: 'success' },
+        own,
+      ]);
+      // No require-checks input: the default applies, with the required names from environments/production.yaml.
+      const run = await gate('v1.1.0', onMaster, { 'require-checks': undefined, 'github-token': 'test-token' });
+      expect(run.exitCode, run.stdout).to.equal(1);
+      expect(errors(run)).to.include(`commit's checks passed: failed on ${onMaster.slice(0, 12)}: workflow lint, security rules and routing (failure); missing on ${onMaster.slice(0, 12)} (never reported): docker build and container smoke run`);
+      expect(stub.requestsTo('GET', `/repos/${REPOSITORY.owner}/${REPOSITORY.repo}/commits/${onMaster}/check-runs`)).to.have.length(1);
+
+      stub.checkRuns.set(onMaster, [...required.map((name) => ({ name, status: 'completed' as const, conclusion: 'success' as const })), own]);
+      const green = await gate('v1.1.0', onMaster, { 'require-checks': undefined, 'github-token': 'test-token' });
+      expect(green.exitCode, green.stdout).to.equal(0);
+      expect(green.summary).to.include('4 checks passed');
     });
 
     it('refuses require-checks without a token, and fails clearly when the checks API errors', async function () {

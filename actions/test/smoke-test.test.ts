@@ -161,6 +161,20 @@ describe('smoke-test', function () {
       expect(run.outputs).to.deep.equal({ version: '1.0.0', instances: '2' });
     });
 
+    it("expects as many distinct instances as the environment runs replicas: production's 5", async function () {
+      const four = await smoke({ instances: ['pod-a', 'pod-b', 'pod-c', 'pod-d'], version: '1.2.3' }, { 'expected-version': '1.2.3', environment: 'production', 'instance-requests': 20 });
+      expect(four.run.exitCode).to.equal(1);
+      expect(four.run.stdout).to.include('Expecting 5 instances (environments/production.yaml: api.replicas 5)');
+      expect(errors(four.run)).to.include('only 4 distinct X-Instance-Id (pod-a, pod-b, pod-c, pod-d) answered 20 requests; expected at least 5');
+      const five = await smoke({ instances: ['pod-a', 'pod-b', 'pod-c', 'pod-d', 'pod-e'], version: '1.2.3' }, { 'expected-version': '1.2.3', environment: 'production' });
+      expect(five.run.exitCode, five.run.stdout).to.equal(0);
+      expect(five.run.outputs.instances).to.equal('5');
+      // Staging scales with an HPA from 1: one instance is enough there.
+      const staging = await smoke({ instances: ['pod-a'], version: '1.2.3' }, { environment: 'staging' });
+      expect(staging.run.exitCode, staging.run.stdout).to.equal(0);
+      expect(staging.run.stdout).to.include('Expecting 1 instances (environments/staging.yaml: api.autoscaling.minReplicas 1)');
+    });
+
     it('fails when the answers carry no X-Instance-Id', async function () {
       const { run } = await smoke({ instances: ['pod-a'], version: '1.0.0', anonymous: true }, { 'instance-requests': 3 });
       expect(run.exitCode).to.equal(1);

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 
 const port = z.coerce.number().int().min(1).max(65_535);
@@ -15,9 +16,13 @@ const schema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   DB_POOL_MAX: positiveInt.max(1000).default(10),
   DB_STATEMENT_TIMEOUT_MS: positiveInt.default(10_000),
+  DB_CONNECT_TIMEOUT_MS: positiveInt.default(5_000),
+  DB_QUERY_TIMEOUT_MS: positiveInt.default(12_000),
   CACHE_MAX_AGE_SECONDS: nonNegativeInt.default(60),
   CACHE_STALE_WHILE_REVALIDATE_SECONDS: nonNegativeInt.default(300),
   SHUTDOWN_DRAIN_MS: nonNegativeInt.max(600_000).default(5_000),
+  SHUTDOWN_FINISH_MS: nonNegativeInt.max(3_600_000).default(10_000),
+  CURSOR_KEY: z.string().min(32, 'must be at least 32 characters (e.g. `openssl rand -base64 32`)').max(1024).optional(),
 });
 
 export interface Config {
@@ -27,9 +32,19 @@ export interface Config {
   logLevel: z.infer<typeof schema>['LOG_LEVEL'];
   dbPoolMax: number;
   dbStatementTimeoutMs: number;
+  /** Client-side bound on opening a connection (or waiting for a free one in the pool). */
+  dbConnectTimeoutMs: number;
+  /** Client-side bound on a query's answer: a frozen server never hits its own statement_timeout. */
+  dbQueryTimeoutMs: number;
   cacheMaxAgeSeconds: number;
   cacheStaleWhileRevalidateSeconds: number;
   shutdownDrainMs: number;
+  /** After the listener closes, how long in-flight requests may run before they are cut. */
+  shutdownFinishMs: number;
+  /** HMAC key sealing page cursors; the same on every replica. */
+  cursorKey: string;
+  /** True when CURSOR_KEY was unset and the key is random to this process (cursors die with it). */
+  cursorKeyGenerated: boolean;
 }
 
 export class ConfigError extends Error {
@@ -46,7 +61,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!parsed.success) {
     const lines = parsed.error.issues.map((issue) => {
       const name = String(issue.path[0]);
-      const shown = name === 'DATABASE_URL' ? '(value hidden)' : JSON.stringify(present[name]);
+      const shown = name === 'DATABASE_URL' || name === 'CURSOR_KEY' ? '(value hidden)' : JSON.stringify(present[name]);
       return `environment variable ${name}=${shown}: ${issue.message}`;
     });
     throw new ConfigError(`invalid configuration, fix and restart:\n  ${lines.join('\n  ')}`);
@@ -59,9 +74,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: v.LOG_LEVEL,
     dbPoolMax: v.DB_POOL_MAX,
     dbStatementTimeoutMs: v.DB_STATEMENT_TIMEOUT_MS,
+    dbConnectTimeoutMs: v.DB_CONNECT_TIMEOUT_MS,
+    dbQueryTimeoutMs: v.DB_QUERY_TIMEOUT_MS,
     cacheMaxAgeSeconds: v.CACHE_MAX_AGE_SECONDS,
     cacheStaleWhileRevalidateSeconds: v.CACHE_STALE_WHILE_REVALIDATE_SECONDS,
     shutdownDrainMs: v.SHUTDOWN_DRAIN_MS,
+    shutdownFinishMs: v.SHUTDOWN_FINISH_MS,
+    cursorKey: v.CURSOR_KEY ?? randomBytes(32).toString('base64url'),
+    cursorKeyGenerated: v.CURSOR_KEY === undefined,
   };
 }
 

@@ -1,4 +1,5 @@
 import pg from 'pg';
+import type { Logger } from 'pino';
 import type { Config } from './config.ts';
 
 const TIMESTAMPTZ_OID = 1184;
@@ -14,17 +15,34 @@ const types = {
   },
 };
 
-/** The API's connection pool: bounded size, every statement bounded by `statement_timeout`, sessions in UTC. */
-export function createPool(config: Pick<Config, 'dbPoolMax' | 'dbStatementTimeoutMs'>, databaseUrl: string): pg.Pool {
-  return new pg.Pool({
+/**
+ * The API's connection pool: bounded size, sessions in UTC, every statement bounded by the server's
+ * `statement_timeout` and, for a server that does not answer at all (frozen, partitioned), by client-side timeouts on
+ * connecting and on each query.
+ */
+export function createPool(
+  config: Pick<Config, 'dbPoolMax' | 'dbStatementTimeoutMs' | 'dbConnectTimeoutMs' | 'dbQueryTimeoutMs'>,
+  databaseUrl: string,
+  log?: Logger,
+): pg.Pool {
+  const pool = new pg.Pool({
     connectionString: databaseUrl,
     max: config.dbPoolMax,
-    connectionTimeoutMillis: 5_000,
+    connectionTimeoutMillis: config.dbConnectTimeoutMs,
+    // A query that times out here has its connection discarded (the pool releases it with the error).
+    query_timeout: config.dbQueryTimeoutMs,
     idleTimeoutMillis: 30_000,
     application_name: 'airq-api',
     options: `-c TimeZone=UTC -c statement_timeout=${config.dbStatementTimeoutMs}`,
     types,
   });
+  // The pool listens for errors only on idle clients. A client checked out with connect() (an export) has no listener
+  // between two fetches, and a connection dropping then would be an unhandled 'error' event that kills the process.
+  // The error still reaches the query or stream using the client, which fails the request; this only keeps the process.
+  pool.on('connect', (client) => client.on('error', () => {}));
+  // An idle client (or one being discarded) that loses its connection is reported on the pool: never unhandled.
+  pool.on('error', (error) => log?.warn({ err: error }, 'idle database connection failed'));
+  return pool;
 }
 
 /** What the API needs from a pool; a `pg.Pool` fits. */

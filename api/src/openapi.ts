@@ -43,6 +43,9 @@ const errors = {
     'Retry-After': header('Seconds to wait.', { type: 'integer' }),
   }),
 };
+const cursorGone = {
+  '410': problem('The `cursor` walks a dataset that a seed has replaced since; start again without `cursor`.'),
+};
 const notModified = { description: 'The copy named by `If-None-Match` is current.', headers: dataHeaders };
 
 const q = (name: string, description: string, schema: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({
@@ -110,6 +113,7 @@ export function openApiDocument(version: string) {
             },
             '304': notModified,
             ...errors,
+            ...cursorGone,
           },
         },
       },
@@ -159,6 +163,7 @@ export function openApiDocument(version: string) {
             },
             '304': notModified,
             ...errors,
+            ...cursorGone,
           },
         },
       },

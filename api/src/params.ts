@@ -1,3 +1,4 @@
+import { stationIdProblem } from '../../db/src/measurement-format.ts';
 import { badParameters, type ParamError } from './problem.ts';
 
 export const POLLUTANTS = ['so2', 'no2', 'co', 'o3', 'pm10', 'pm2_5'] as const;
@@ -6,7 +7,6 @@ export type Pollutant = (typeof POLLUTANTS)[number];
 export const MAX_LIMIT = 1000;
 export const DEFAULT_LIMIT = 100;
 const MAX_STATIONS = 100;
-const MAX_STATION_LENGTH = 200;
 
 /** An instant given by a client, kept both as a canonical UTC string (for SQL and links) and as microseconds. */
 export interface Instant {
@@ -66,7 +66,7 @@ export function parseQuery<S extends Record<string, Validator<unknown>>>(
 /** Parameter names and values echoed in errors are cut short and stripped of control characters. */
 export function printable(value: string): string {
   // eslint-disable-next-line no-control-regex
-  const clean = value.replace(/[\u0000-\u001f\u007f]/g, '?');
+  const clean = value.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
   return clean.length > 60 ? `${clean.slice(0, 60)}…` : clean;
 }
 
@@ -98,14 +98,7 @@ export const stationParam: Validator<string[] | undefined> = (values, errors, na
   return unique;
 };
 
-/** Why a station id can never match (null when it is well-formed). */
-export function stationIdProblem(id: string): string | null {
-  if (id === '') return 'a station id cannot be empty';
-  if (id.length > MAX_STATION_LENGTH) return `longer than ${MAX_STATION_LENGTH} characters`;
-  // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f\u007f\ufffd]/.test(id)) return 'contains control characters or invalid UTF-8';
-  return null;
-}
+export { stationIdProblem };
 
 const ISO_INSTANT =
   /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?(Z|[+-]\d{2}:?\d{2})?)?$/;

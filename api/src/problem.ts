@@ -32,7 +32,14 @@ export class Problem extends Error {
   }
 }
 
-export function badParameters(errors: ParamError[]): Problem {
+/** Problems listed in one 400: enough to fix a query, too few for a long query to amplify into a large body. */
+export const MAX_LISTED_ERRORS = 10;
+
+export function badParameters(all: ParamError[]): Problem {
+  const errors = all.slice(0, MAX_LISTED_ERRORS);
+  if (all.length > MAX_LISTED_ERRORS) {
+    errors.push({ param: '(more)', detail: `${all.length - MAX_LISTED_ERRORS} more problems not listed; fix the ones above first` });
+  }
   const detail = errors.map((e) => `${e.param}: ${e.detail}`).join('; ');
   return new Problem(400, `invalid query: ${detail}`, { errors });
 }

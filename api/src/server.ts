@@ -32,6 +32,8 @@ function createLogger(config: Pick<Config, 'logLevel'>): Logger {
         'headers.cookie',
         'databaseUrl',
         'config.databaseUrl',
+        'cursorKey',
+        'config.cursorKey',
         '*.password',
         'password',
         'err.client.connectionParameters.password',
@@ -77,8 +79,7 @@ async function main(): Promise<void> {
   }
   const log = createLogger(config);
   const database = await prepareDatabase(log);
-  const db = createPool(config, database.url);
-  db.on('error', (error) => log.warn({ err: error }, 'idle database connection failed'));
+  const db = createPool(config, database.url, log);
   const lifecycle = createLifecycle();
   const app = createApp({ db, config, log, lifecycle });
   const server = createHttpServer(app);
@@ -91,6 +92,9 @@ async function main(): Promise<void> {
     server.listen(config.port, resolve);
   });
   log.info({ port: config.port, version: config.appVersion }, 'listening');
+  if (config.cursorKeyGenerated) {
+    log.warn('CURSOR_KEY is not set: page cursors are sealed with a random key of this process, so other replicas and a restart reject them');
+  }
 
   let stopping = false;
   const stop = (signal: string) => {
@@ -102,13 +106,15 @@ async function main(): Promise<void> {
       lifecycle,
       log,
       drainMs: config.shutdownDrainMs,
+      finishMs: config.shutdownFinishMs,
       stats,
       close: async () => {
         await db.end();
         await database.close();
       },
     }).then(
-      () => process.exit(0),
+      // A cut request is a failed shutdown: exit 1 says so to the orchestrator and to whoever reads the pod's status.
+      ({ cut }) => process.exit(cut ? 1 : 0),
       (error: unknown) => {
         log.error({ err: error }, 'shutdown failed');
         process.exit(1);

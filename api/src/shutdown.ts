@@ -12,11 +12,13 @@ export interface ConnectionStats {
   requests: number;
   /** Requests whose response did not finish: the number a graceful shutdown must keep at zero. */
   unfinished: number;
+  /** Requests whose response has not yet finished or closed. */
+  inFlight: number;
 }
 
 /** Counts connections and requests, so a shutdown can report that it cut none. */
 export function trackConnections(server: Server): ConnectionStats {
-  const stats: ConnectionStats = { accepted: 0, withoutRequest: 0, requests: 0, unfinished: 0 };
+  const stats: ConnectionStats = { accepted: 0, withoutRequest: 0, requests: 0, unfinished: 0, inFlight: 0 };
   const served = new WeakSet<object>();
   server.on('connection', (socket) => {
     stats.accepted++;
@@ -27,7 +29,9 @@ export function trackConnections(server: Server): ConnectionStats {
   server.on('request', (req, res) => {
     served.add(req.socket);
     stats.requests++;
+    stats.inFlight++;
     res.once('close', () => {
+      stats.inFlight--;
       if (!res.writableFinished) stats.unfinished++;
     });
   });
@@ -39,8 +43,11 @@ export interface ShutdownOptions {
   lifecycle: Lifecycle;
   log: Logger;
   drainMs: number;
-  /** Longest wait for in-flight requests after the listener closes, before remaining sockets are destroyed. */
-  finishMs?: number;
+  /**
+   * Longest wait for in-flight requests after the listener closes, before remaining sockets are destroyed
+   * (SHUTDOWN_FINISH_MS; the chart derives it from the pod's grace period).
+   */
+  finishMs: number;
   stats?: ConnectionStats;
   /** Closes what the server used (the pool, an embedded database). */
   close: () => Promise<void>;
@@ -58,25 +65,33 @@ export interface ShutdownOptions {
  * Node's http `server.close()` would also destroy idle sockets at once, including ones accepted a moment ago whose
  * first request is still in the kernel buffer; closing only the listener and giving such sockets a beat avoids that.
  */
-export async function gracefulShutdown(options: ShutdownOptions): Promise<void> {
-  const { server, lifecycle, log } = options;
-  const finishMs = options.finishMs ?? 10_000;
+export interface ShutdownOutcome {
+  /** Requests still running when the finish window ended, whose sockets were destroyed. */
+  cut: number;
+}
+
+export async function gracefulShutdown(options: ShutdownOptions): Promise<ShutdownOutcome> {
+  const { server, lifecycle, log, finishMs } = options;
   lifecycle.shuttingDown = true;
   log.info({ drainMs: options.drainMs }, 'shutdown: readiness is now 503; draining');
   await sleep(options.drainMs);
 
   const closed = new Promise<void>((resolve) => net.Server.prototype.close.call(server, () => resolve()));
   log.info('shutdown: listener closed; finishing in-flight requests');
+  // The beat for sockets accepted just before the close is part of the finish window, so the window is the whole bound.
+  const forced = sleep(finishMs).then(() => 'timeout' as const);
   await sleep(Math.min(1_000, finishMs));
   server.closeIdleConnections();
   const idleSweep = setInterval(() => server.closeIdleConnections(), 250);
-  const forced = sleep(finishMs).then(() => 'timeout' as const);
   const outcome = await Promise.race([closed.then(() => 'done' as const), forced]);
   clearInterval(idleSweep);
+  let cut = 0;
   if (outcome === 'timeout') {
-    log.warn({ finishMs }, 'shutdown: requests still running after the finish timeout; closing their sockets');
+    cut = options.stats?.inFlight ?? 0;
+    log.error({ finishMs, cut }, `shutdown: ${cut} request(s) still running after SHUTDOWN_FINISH_MS; cutting them`);
     server.closeAllConnections();
   }
   await options.close();
-  log.info({ connections: options.stats }, 'shutdown: complete');
+  log.info({ connections: options.stats, cut }, 'shutdown: complete');
+  return { cut };
 }

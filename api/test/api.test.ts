@@ -1,3 +1,4 @@
+import http from 'node:http';
 import { expect } from 'chai';
 import { createTestDatabase, type TestDatabase } from '../../test/support/postgres.ts';
 import { startApp, type RunningApp } from './support/app-server.ts';
@@ -325,6 +326,49 @@ describe('API over a 10,000-row dataset', () => {
       expect(response.status).to.equal(405);
       expect(response.headers.get('allow')).to.equal('HEAD, GET');
       expect(response.headers.get('content-type')).to.equal('application/problem+json');
+    });
+
+    it('answers 405 with Allow, never 501 (a 5xx that would page someone), for methods no route implements', async () => {
+      for (const method of ['TRACE', 'PROPFIND', 'BREW']) {
+        const { status, allow, type } = await new Promise<{ status?: number; allow?: string; type?: string }>((resolve, reject) => {
+          const req = http.request(`${api.base}/air_quality`, { method }, (res) => {
+            res.resume();
+            res.on('end', () => resolve({ status: res.statusCode, allow: res.headers.allow, type: res.headers['content-type'] }));
+          });
+          req.on('error', reject);
+          req.end();
+        });
+        if (method === 'BREW') {
+          // Node's parser refuses methods it does not know before the app sees them.
+          expect(status, method).to.equal(400);
+          continue;
+        }
+        expect(status, method).to.equal(405);
+        expect(allow, method).to.equal('HEAD, GET');
+        expect(type, method).to.equal('application/problem+json');
+      }
+      const unknownPath = await new Promise<number | undefined>((resolve, reject) => {
+        const req = http.request(`${api.base}/nowhere`, { method: 'PROPFIND' }, (res) => {
+          res.resume();
+          resolve(res.statusCode);
+        });
+        req.on('error', reject);
+        req.end();
+      });
+      expect(unknownPath).to.equal(404);
+    });
+
+    it('bounds a 400 however many bad parameters the query holds: 55 KB of unknown names give a body under 4 KB', async () => {
+      const query = Array.from({ length: 4000 }, (_, i) => `unknown_${i}=1`).join('&');
+      expect(query.length).to.be.greaterThan(55_000);
+      const response = await api.get(`/air_quality?${query}`);
+      const text = await response.text();
+      expect(response.status).to.equal(400);
+      expect(text.length).to.be.lessThan(4096);
+      const body = JSON.parse(text) as { detail: string; errors: { param: string; detail: string }[] };
+      expect(body.errors).to.have.length(11);
+      expect(body.errors[10]).to.deep.equal({ param: '(more)', detail: '3990 more problems not listed; fix the ones above first' });
+      expect(body.detail).to.contain('3990 more problems not listed');
     });
 
     it('answers 406 when no acceptable media type can be produced', async () => {

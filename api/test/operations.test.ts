@@ -163,8 +163,9 @@ describe('API operations: readiness, OpenAPI, configuration, internal errors', (
       expect(names('/air_quality')).to.deep.equal(Object.keys(READING_PARAMS).sort());
       expect(names('/air_quality/aggregates')).to.deep.equal(Object.keys(AGGREGATE_PARAMS).sort());
       for (const path of ['/air_quality', '/air_quality/stations', '/air_quality/stations/{id}', '/air_quality/aggregates']) {
+        const paged = path === '/air_quality' || path === '/air_quality/aggregates';
         expect(Object.keys(doc.paths[path]!.get!.responses).sort(), path).to.deep.equal(
-          ['200', '304', '400', '404', '405', '406', '500', '503'].sort(),
+          ['200', '304', '400', '404', '405', '406', '500', '503', ...(paged ? ['410'] : [])].sort(),
         );
       }
     });
@@ -183,6 +184,7 @@ describe('API operations: readiness, OpenAPI, configuration, internal errors', (
         CACHE_MAX_AGE_SECONDS: '10',
         CACHE_STALE_WHILE_REVALIDATE_SECONDS: '20',
         SHUTDOWN_DRAIN_MS: '0',
+        CURSOR_KEY: 'k'.repeat(32),
       });
       expect(config).to.deep.equal({
         port: 9000,
@@ -191,9 +193,14 @@ describe('API operations: readiness, OpenAPI, configuration, internal errors', (
         logLevel: 'warn',
         dbPoolMax: 4,
         dbStatementTimeoutMs: 2500,
+        dbConnectTimeoutMs: 5000,
+        dbQueryTimeoutMs: 12000,
         cacheMaxAgeSeconds: 10,
         cacheStaleWhileRevalidateSeconds: 20,
         shutdownDrainMs: 0,
+        shutdownFinishMs: 10000,
+        cursorKey: 'k'.repeat(32),
+        cursorKeyGenerated: false,
       });
     });
 

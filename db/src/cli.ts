@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { GENERATE_DEFAULTS, generateCsv } from './generate.ts';
 import { openDatabase } from './local-database.ts';
 import { migrate } from './migrate.ts';
-import { BUNDLED_DATASET, InvalidInputError, UsageError, seed, type SeedProgress, type SeedResult } from './seed.ts';
+import { BUNDLED_DATASET, DATABASE_TIMEOUT_MS, InvalidInputError, UsageError, seed, type SeedProgress, type SeedResult } from './seed.ts';
 
 // Exit codes: 0 done (or already loaded), 1 invalid input, 2 usage, 3 anything else (database unreachable...).
 const EXIT_INVALID = 1;
@@ -23,7 +23,7 @@ commands:
                                            write a deterministic synthetic dataset (default: stdout)
 
 environment: DATABASE_URL (unset: embedded PostgreSQL under .data/postgres), SEED_TIMEZONE,
-             CACHE_BAN_URL, CACHE_BAN_TOKEN`;
+             SEED_DB_TIMEOUT_MS (default 30000), CACHE_BAN_URL, CACHE_BAN_TOKEN`;
 
 const err = (line: string) => process.stderr.write(`${line}\n`);
 
@@ -54,6 +54,13 @@ function progressPrinter(): ((progress: SeedProgress) => void) | undefined {
 function integer(name: string, value: string | undefined, fallback: number): number {
   if (value === undefined) return fallback;
   if (!/^\d+$/.test(value)) throw new UsageError(`--${name} ${JSON.stringify(value)}: expected a whole number`);
+  return Number(value);
+}
+
+function environmentInteger(name: string, fallback: number): number {
+  const value = process.env[name];
+  if (value === undefined || value === '') return fallback;
+  if (!/^[1-9]\d*$/.test(value)) throw new UsageError(`environment variable ${name}=${JSON.stringify(value)}: expected a whole number of milliseconds`);
   return Number(value);
 }
 
@@ -104,6 +111,7 @@ async function main(argv: string[]): Promise<number> {
         source: values.source,
         log: err,
         progress,
+        databaseTimeoutMs: environmentInteger('SEED_DB_TIMEOUT_MS', DATABASE_TIMEOUT_MS),
         notify: process.env.CACHE_BAN_URL
           ? { url: process.env.CACHE_BAN_URL, token: process.env.CACHE_BAN_TOKEN }
           : undefined,

@@ -7,6 +7,7 @@ import {
   VALUE_COLUMNS,
   copyText,
   readHeader,
+  stationIdProblem,
   timestampProblem,
   valueProblem,
   type ColumnPositions,
@@ -27,8 +28,18 @@ export const COPY_COLUMNS = ['station_id', 'measured_at', ...VALUE_COLUMNS];
 
 const CHUNK_CHARS = 64 * 1024;
 
+/**
+ * The longest physical line accepted. A reading is about 60 characters; without a bound, one huge line would be kept
+ * whole in memory and rescanned for every chunk appended to it (quadratic time).
+ */
+export const MAX_LINE_CHARS = 64 * 1024;
+
+/** A value from the file, for a message: cut short, and every control character (C0, DEL, C1) escaped, never raw. */
 function quote(value: string): string {
-  return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value);
+  return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value).replace(
+    /[\u007f-\u009f]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }
 
 function quotesIn(text: string): number {
@@ -46,6 +57,15 @@ function quotesIn(text: string): number {
  * missing final newline are accepted. Once a problem is found no more output is produced but checking goes on,
  * so one run reports up to `maxErrors` problems; then the stream fails with InvalidInputError.
  */
+/** Names a UTF-16 file by its byte-order mark, or by the NUL bytes its ASCII header has every other byte. */
+function utf16(start: Buffer): string | undefined {
+  if (start[0] === 0xff && start[1] === 0xfe) return 'UTF-16 (little-endian)';
+  if (start[0] === 0xfe && start[1] === 0xff) return 'UTF-16 (big-endian)';
+  if (start.length >= 4 && start[1] === 0 && start[3] === 0 && start[0] !== 0) return 'UTF-16 (little-endian, no byte-order mark)';
+  if (start.length >= 4 && start[0] === 0 && start[2] === 0 && start[1] !== 0) return 'UTF-16 (big-endian, no byte-order mark)';
+  return undefined;
+}
+
 export class CsvToCopy extends Transform {
   readonly stations = new Set<string>();
   rows = 0;
@@ -78,13 +98,25 @@ export class CsvToCopy extends Transform {
     if (!this.started && text.length) {
       this.started = true;
       if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+      const encoding = utf16(chunk);
+      if (encoding) {
+        this.problems.push(`${this.label}: the file is ${encoding}; save it as UTF-8 (the header starts TimeInstant,id_entity,...)`);
+        this.fatal = new InvalidInputError(this.problems);
+        return callback(this.fatal);
+      }
     }
     let from = 0;
     for (let end = text.indexOf('\n'); end !== -1 && !this.fatal; end = text.indexOf('\n', from)) {
+      if (end - from > MAX_LINE_CHARS) {
+        this.tooLong(this.lineNumber + 1);
+        break;
+      }
       this.line(text.slice(from, end));
       from = end + 1;
     }
+    if (this.fatal) return callback(this.fatal);
     this.rest = from === 0 ? text : text.slice(from);
+    if (!this.fatal && this.rest.length > MAX_LINE_CHARS) this.tooLong(this.lineNumber + 1);
     this.afterLines(callback);
   }
 
@@ -113,6 +145,15 @@ export class CsvToCopy extends Transform {
     if (this.pending) this.push(this.pending);
     this.pending = '';
     callback();
+  }
+
+  private tooLong(line: number): void {
+    this.rest = '';
+    this.problems.push(
+      `${this.label}:${line}: the line is longer than ${MAX_LINE_CHARS.toLocaleString('en-US')} characters; ` +
+        'a reading is one short line (is this the right file?)',
+    );
+    this.fatal = new InvalidInputError(this.problems);
   }
 
   private afterLines(callback: TransformCallback): void {
@@ -195,6 +236,10 @@ export class CsvToCopy extends Transform {
     const timeProblem = timestampProblem(time);
     if (timeProblem) this.problem(line, `column "TimeInstant": ${quote(time)} ${timeProblem}`);
     if (station === '') this.problem(line, 'column "id_entity": the station id is empty');
+    else {
+      const stationError = stationIdProblem(station);
+      if (stationError) this.problem(line, `column "id_entity": ${quote(station)}: ${stationError}`);
+    }
     let out = `${copyText(station)}\t${time}`;
     for (let i = 0; i < VALUE_COLUMNS.length; i++) {
       const value = record[columns.values[i]!]!;

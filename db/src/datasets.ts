@@ -88,12 +88,13 @@ export interface Activation {
 }
 
 /**
- * The switch, in one transaction: attach the loaded table, record its stations, make it the active dataset,
- * retire the previous one (its row stays as history) and drop its partition. Readers see the old dataset until
- * COMMIT and the new one after.
+ * The switch, in one transaction: attach the loaded table, record its stations, make it the active dataset and retire
+ * the previous one (its row stays as history). Readers see the old dataset until COMMIT and the new one after.
  *
- * Dropping a partition locks `measurements` exclusively for the moment of the COMMIT. So that a slow reader cannot
- * make every other reader queue behind that lock, the transaction gives up after `lockTimeoutMs` and is retried.
+ * ATTACH PARTITION takes only a SHARE UPDATE EXCLUSIVE lock on `measurements`, which readers' ACCESS SHARE does not
+ * conflict with: a long reader never blocks the switch and the switch never makes readers queue. The retired
+ * partition is dropped afterwards by dropRetiredPartitions, outside this transaction. `lockTimeoutMs` bounds a wait
+ * on another schema change (a concurrent migration); the transaction is then retried.
  */
 export async function activateDataset(db: Queryable, activation: Activation, lockTimeoutMs = 3_000): Promise<string[]> {
   for (let attempt = 1; ; attempt++) {
@@ -124,13 +125,49 @@ async function switchOnce(db: Queryable, activation: Activation, lockTimeoutMs: 
         WHERE id = $1`,
       [id, activation.rows, activation.stations.length, activation.firstAt, activation.lastAt],
     );
-    for (const old of retired) {
-      await db.query(`DROP TABLE IF EXISTS ${pg.escapeIdentifier(partitionName(old.id))}`);
-    }
     await db.query('COMMIT');
     return retired.map((r) => r.id);
   } catch (error) {
     await db.query('ROLLBACK').catch(() => {});
     throw error;
   }
+}
+
+/** Partitions of `measurements` whose dataset is not the active one, with the dataset id their bound names. */
+async function retiredPartitions(db: Queryable): Promise<{ relname: string; pending: boolean }[]> {
+  const { rows } = await db.query<{ relname: string; pending: boolean }>(
+    `SELECT c.relname, i.inhdetachpending AS pending
+       FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+      WHERE i.inhparent = 'measurements'::regclass
+        AND substring(pg_get_expr(c.relpartbound, c.oid) from '[0-9]+')::bigint
+            NOT IN (SELECT id FROM datasets WHERE status = 'active')`,
+  );
+  return rows;
+}
+
+/**
+ * Detaches and drops the partitions of retired datasets. DETACH ... CONCURRENTLY never blocks readers; it waits for
+ * those still reading a retired partition (a slow export) at most `lockTimeoutMs`, and a partition still in use is
+ * left, detach pending, for the next seed. Must run outside a transaction. Returns the tables dropped and those left.
+ */
+export async function dropRetiredPartitions(db: Queryable, lockTimeoutMs = 3_000): Promise<{ dropped: string[]; left: string[] }> {
+  const dropped: string[] = [];
+  const left: string[] = [];
+  await db.query(`SET lock_timeout = ${Math.max(1, Math.floor(lockTimeoutMs))}`);
+  try {
+    for (const { relname, pending } of await retiredPartitions(db)) {
+      const table = pg.escapeIdentifier(relname);
+      try {
+        await db.query(`ALTER TABLE measurements DETACH PARTITION ${table} ${pending ? 'FINALIZE' : 'CONCURRENTLY'}`);
+        await db.query(`DROP TABLE IF EXISTS ${table}`);
+        dropped.push(relname);
+      } catch (error) {
+        if ((error as { code?: string }).code !== '55P03') throw error;
+        left.push(relname);
+      }
+    }
+  } finally {
+    await db.query('RESET lock_timeout');
+  }
+  return { dropped, left };
 }

@@ -9,7 +9,11 @@ export interface EmbeddedServer {
   readonly adminUrl: string;
   /** Builds a connection string for another database on the same server. */
   urlFor(database: string): string;
+  /** The postmaster's process id while the server runs (tests freeze it with SIGSTOP). */
+  readonly pid: number | undefined;
   stop(): Promise<void>;
+  /** Starts a stopped server again on the same port and data (needs `persistent`, the default). */
+  start(): Promise<void>;
 }
 
 export interface EmbeddedOptions {
@@ -99,6 +103,10 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
   return {
     adminUrl: urlFor('postgres'),
     urlFor,
+    get pid() {
+      return (pg as unknown as { process?: { pid?: number } }).process?.pid;
+    },
     stop: () => pg.stop(),
+    start: () => pg.start(),
   };
 }

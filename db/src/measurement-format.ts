@@ -3,11 +3,32 @@ export const CSV_COLUMNS = ['TimeInstant', 'id_entity', 'so2', 'no2', 'co', 'o3'
 export const HEADER_LINE = CSV_COLUMNS.join(',');
 export const VALUE_COLUMNS = ['so2', 'no2', 'co', 'o3', 'pm10', 'pm2_5'] as const;
 
+/** Longest station id: the seeder refuses longer ones, so the API can refuse them too without losing any. */
+export const MAX_STATION_LENGTH = 200;
+
+/**
+ * Why a station id is not acceptable (null when it is): the one rule the seeder loads by and the API queries by, so
+ * every loaded station can be asked for.
+ */
+export function stationIdProblem(id: string): string | null {
+  if (id === '') return 'a station id cannot be empty';
+  if (id.length > MAX_STATION_LENGTH) return `longer than ${MAX_STATION_LENGTH} characters`;
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f-\u009f\ufffd]/.test(id)) return 'contains control characters or invalid UTF-8';
+  return null;
+}
+
 /** Where each CSV column sits in a record; the header may list them in any order. */
 export interface ColumnPositions {
   time: number;
   station: number;
   values: number[];
+}
+
+/** Names from the file, quoted, each cut to 40 characters and at most 10 of them: a message stays short. */
+function echoNames(names: string[]): string {
+  const shown = names.slice(0, 10).map((n) => JSON.stringify(n.length > 40 ? `${n.slice(0, 37)}...` : n));
+  return shown.join(', ') + (names.length > 10 ? ` and ${names.length - 10} more` : '');
 }
 
 /** Checks the header and maps names to positions, or returns one message naming what is missing or extra. */
@@ -19,8 +40,8 @@ export function readHeader(fields: string[]): ColumnPositions | string {
   if (missing.length || unexpected.length || repeated.length) {
     const parts = [
       missing.length ? `missing ${missing.map((c) => `"${c}"`).join(', ')}` : '',
-      unexpected.length ? `unexpected ${unexpected.map((c) => `"${c}"`).join(', ')}` : '',
-      repeated.length ? `repeated ${repeated.map((c) => `"${c}"`).join(', ')}` : '',
+      unexpected.length ? `unexpected ${echoNames(unexpected)}` : '',
+      repeated.length ? `repeated ${echoNames(repeated)}` : '',
     ].filter(Boolean);
     return `header must name the columns ${HEADER_LINE}: ${parts.join('; ')}`;
   }

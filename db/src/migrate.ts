@@ -1,7 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import pg from 'pg';
+import { databaseClient } from './connect.ts';
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../migrations/', import.meta.url));
 
@@ -42,7 +42,7 @@ export interface MigrateResult {
  */
 export async function migrate(databaseUrl: string, dir = MIGRATIONS_DIR): Promise<MigrateResult> {
   const migrations = await loadMigrations(dir);
-  const client = new pg.Client({ connectionString: databaseUrl, application_name: 'airq-migrate' });
+  const client = databaseClient(databaseUrl, 'airq-migrate');
   await client.connect();
   try {
     await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
+import { databaseClient } from './connect.ts';
 import { COPY_COLUMNS, CsvToCopy, InvalidInputError } from './csv-to-copy.ts';
 import {
   abandonLoad,
@@ -12,9 +13,11 @@ import {
   cleanAbandonedLoads,
   createLoadingDataset,
   datasetVersion,
+  dropRetiredPartitions,
   partitionName,
 } from './datasets.ts';
 import { HashingPassThrough, sha256File } from './file-hash.ts';
+import { destroyConnection, watchDatabase } from './heartbeat.ts';
 import { notifyCache, type CacheNotification, type NotificationResult } from './notify-cache.ts';
 
 import { REPO_ROOT } from './local-database.ts';
@@ -55,7 +58,11 @@ export interface SeedOptions {
   /** Called about once a second while rows are loading. */
   progress?: (progress: SeedProgress) => void;
   notify?: CacheNotification;
+  /** How long the database may stay silent (frozen, partitioned) before the seed gives up; default 30 s. */
+  databaseTimeoutMs?: number;
 }
+
+export const DATABASE_TIMEOUT_MS = 30_000;
 
 export interface SeedResult {
   status: 'loaded' | 'already-active';
@@ -117,68 +124,95 @@ export async function seed(options: SeedOptions): Promise<SeedResult> {
   const version = datasetVersion(sha256);
   phase('hash');
 
-  const control = new pg.Client({ connectionString: options.databaseUrl, application_name: 'airq-seed' });
-  await control.connect();
+  // Every connection of this seed, so that a silent database can be cut off at once (see watchDatabase).
+  const connections = new Set<pg.Client>();
+  const track = (client: pg.Client) => {
+    connections.add(client);
+    return client;
+  };
+  let silence: Error | undefined;
+  const heartbeat = watchDatabase(options.databaseUrl, options.databaseTimeoutMs ?? DATABASE_TIMEOUT_MS, (error) => {
+    silence = error;
+    for (const client of connections) destroyConnection(client);
+  });
   try {
-    const { rows: locked } = await control.query('SELECT pg_try_advisory_lock($1) AS ok', [SEED_LOCK]);
-    if (!locked[0].ok) {
-      log('another seeder is running; waiting for it to finish');
-      await control.query('SELECT pg_advisory_lock($1)', [SEED_LOCK]);
-    }
-    phase('lock');
-    const cleaned = await cleanAbandonedLoads(control);
-    if (cleaned.length) log(`cleaned up after an interrupted seed: ${cleaned.join(', ')}`);
+    return await underLock();
+  } catch (error) {
+    throw silence ?? error;
+  } finally {
+    await heartbeat.stop();
+  }
 
-    const active = await activeDataset(control);
-    if (active?.sha256 === sha256) {
-      return {
-        status: 'already-active',
-        datasetId: active.id,
+  async function underLock(): Promise<SeedResult> {
+    const control = track(databaseClient(options.databaseUrl, 'airq-seed'));
+    await control.connect();
+    try {
+      const { rows: locked } = await control.query('SELECT pg_try_advisory_lock($1) AS ok', [SEED_LOCK]);
+      if (!locked[0].ok) {
+        log('another seeder is running; waiting for it to finish');
+        await control.query('SELECT pg_advisory_lock($1)', [SEED_LOCK]);
+      }
+      phase('lock');
+      const cleaned = await cleanAbandonedLoads(control);
+      if (cleaned.length) log(`cleaned up after an interrupted seed: ${cleaned.join(', ')}`);
+      const leftover = await dropRetiredPartitions(control);
+      if (leftover.dropped.length) log(`dropped the tables of retired datasets: ${leftover.dropped.join(', ')}`);
+
+      const active = await activeDataset(control);
+      if (active?.sha256 === sha256) {
+        return {
+          status: 'already-active',
+          datasetId: active.id,
+          sha256,
+          version,
+          rows: active.rowCount,
+          stations: active.stationCount,
+          firstAt: null,
+          lastAt: null,
+          seconds: elapsed(),
+          phases,
+        };
+      }
+
+      const id = await createLoadingDataset(control, sha256, options.source ?? path.basename(options.file));
+      let loaded: { rows: number; stations: string[]; firstAt: Date; lastAt: Date };
+      try {
+        phase('prepare');
+        loaded = await load({ ...options, label, timezone, maxErrors, id, sha256, totalBytes, started, phase, track });
+        await activateDataset(control, { id, ...loaded });
+      } catch (error) {
+        // A failed load or switch leaves nothing behind. If even the clean-up fails (database gone), the next seed's
+        // cleanAbandonedLoads finishes it.
+        await abandonLoad(control, id).catch((cleanup: Error) =>
+          log(`could not clean up dataset ${id} now (${cleanup.message}); the next seed will`),
+        );
+        throw error;
+      }
+      phase('switch');
+      const { left } = await dropRetiredPartitions(control);
+      if (left.length) log(`still being read, dropped by the next seed: ${left.join(', ')}`);
+      phase('drop');
+      const result: SeedResult = {
+        status: 'loaded',
+        datasetId: id,
         sha256,
         version,
-        rows: active.rowCount,
-        stations: active.stationCount,
-        firstAt: null,
-        lastAt: null,
+        rows: loaded.rows,
+        stations: loaded.stations.length,
+        firstAt: loaded.firstAt,
+        lastAt: loaded.lastAt,
         seconds: elapsed(),
         phases,
       };
+      if (options.notify?.url) {
+        result.notification = await notifyCache(options.notify, version);
+        phase('notify');
+      }
+      return result;
+    } finally {
+      await control.query('SELECT pg_advisory_unlock($1)', [SEED_LOCK]).catch(() => {});
+      await control.end().catch(() => {});
     }
-
-    const id = await createLoadingDataset(control, sha256, options.source ?? path.basename(options.file));
-    let loaded: { rows: number; stations: string[]; firstAt: Date; lastAt: Date };
-    try {
-      phase('prepare');
-      loaded = await load({ ...options, label, timezone, maxErrors, id, sha256, totalBytes, started, phase });
-    } catch (error) {
-      // If even the clean-up fails (database gone), the next seed's cleanAbandonedLoads finishes it.
-      await abandonLoad(control, id).catch((cleanup: Error) =>
-        log(`could not clean up dataset ${id} now (${cleanup.message}); the next seed will`),
-      );
-      throw error;
-    }
-    await activateDataset(control, { id, ...loaded });
-    phase('switch');
-    const result: SeedResult = {
-      status: 'loaded',
-      datasetId: id,
-      sha256,
-      version,
-      rows: loaded.rows,
-      stations: loaded.stations.length,
-      firstAt: loaded.firstAt,
-      lastAt: loaded.lastAt,
-      seconds: elapsed(),
-      phases,
-    };
-    if (options.notify?.url) {
-      result.notification = await notifyCache(options.notify, version);
-      phase('notify');
-    }
-    return result;
-  } finally {
-    await control.query('SELECT pg_advisory_unlock($1)', [SEED_LOCK]).catch(() => {});
-    await control.end().catch(() => {});
   }
 }
 
@@ -191,13 +225,13 @@ interface LoadJob extends SeedOptions {
   totalBytes: number;
   started: number;
   phase: (name: string) => void;
+  track: (client: pg.Client) => pg.Client;
 }
 
 /** Streams the file into the dataset's table on a connection of its own and indexes it; throws on bad input. */
 async function load(job: LoadJob) {
   const table = pg.escapeIdentifier(partitionName(job.id));
-  const client = new pg.Client({ connectionString: job.databaseUrl, application_name: 'airq-seed-copy' });
-  client.on('error', () => {});
+  const client = job.track(databaseClient(job.databaseUrl, 'airq-seed-copy'));
   await client.connect();
   try {
     try {
@@ -237,8 +271,7 @@ async function load(job: LoadJob) {
     }
 
     // The two indexes are built side by side on two connections (CREATE INDEX locks allow it), unique one first.
-    const second = new pg.Client({ connectionString: job.databaseUrl, application_name: 'airq-seed-index' });
-    second.on('error', () => {});
+    const second = job.track(databaseClient(job.databaseUrl, 'airq-seed-index'));
     await second.connect();
     const [unique, station] = await Promise.allSettled([
       client.query(
@@ -312,7 +345,7 @@ export async function seedBundledWhenEmpty(
   databaseUrl: string,
   log: (line: string) => void = () => {},
 ): Promise<SeedResult | undefined> {
-  const client = new pg.Client({ connectionString: databaseUrl, application_name: 'airq-seed' });
+  const client = databaseClient(databaseUrl, 'airq-seed');
   await client.connect();
   try {
     if (await activeDataset(client)) return undefined;

@@ -156,28 +156,28 @@ describe('seed', () => {
       ]);
     });
 
-    it('names the right lines of repeats after blank lines and a record spanning two lines', async () => {
+    it('names the right lines of repeats after blank lines and a quoted record', async () => {
       const lines = [
         HEADER,
         '',
         reading('b', 0),
-        '2016-10-01 00:00:00.004,"c',
-        'd",1,2,3,4,5,6',
+        '2016-10-01 00:00:00.004,"c d",1,2,3,4,5,6',
         '',
         reading('b', 0),
         reading('e', 0),
         reading('b', 0),
       ];
       await expectRefused(lines.join('\r\n'), (f) => [
-        `${f}:7: station "b" at 2016-10-01 00:00:00.004 (UTC) repeats line 3; keep one reading per station and time`,
-        `${f}:9: station "b" at 2016-10-01 00:00:00.004 (UTC) repeats line 3; keep one reading per station and time`,
+        `${f}:6: station "b" at 2016-10-01 00:00:00.004 (UTC) repeats line 3; keep one reading per station and time`,
+        `${f}:8: station "b" at 2016-10-01 00:00:00.004 (UTC) repeats line 3; keep one reading per station and time`,
       ]);
     });
 
-    it('names the line of a row PostgreSQL itself refuses', async () => {
-      const lines = [HEADER, '', reading('a', 0), reading('a\u0000b', 0)];
+    it('refuses station ids the API could not be asked for: a line break inside quotes, a NUL', async () => {
+      const lines = [HEADER, '', reading('a', 0), reading('a\u0000b', 0), '2016-10-01 00:00:00.004,"c', 'd",1,2,3,4,5,6'];
       await expectRefused(lines.join('\n'), (f) => [
-        `${f}:4: PostgreSQL refused the row: invalid byte sequence for encoding "UTF8": 0x00`,
+        `${f}:4: column "id_entity": "a\\u0000b": contains control characters or invalid UTF-8`,
+        `${f}:5: column "id_entity": "c\\nd": contains control characters or invalid UTF-8`,
       ]);
     });
 
@@ -239,7 +239,7 @@ describe('seed', () => {
         `\ufeff${HEADER}\r\n` +
         `2016-10-01 00:00:00.004,"aq_salvia",6.8,"48.5",,48.4,20.1,9.1\r\n` +
         `\r\n` +
-        `2016-10-01 00:00:00.006,"aq ""jaen""\r\nnorth",5.4,51.7,0.73,48.4,16.6,9.49`;
+        `2016-10-01 00:00:00.006,"aq ""jaen"", north",5.4,51.7,0.73,48.4,16.6,9.49`;
       const result = await run(await csv(content));
       expect(result).to.include({ status: 'loaded', rows: 2, stations: 2 });
       const { rows } = await client.query(
@@ -248,7 +248,7 @@ describe('seed', () => {
       );
       expect(rows.map((r) => [r.station_id, r.co, r.no2])).to.deep.equal([
         ['aq_salvia', null, 48.5],
-        ['aq "jaen"\r\nnorth', 0.73, 51.7],
+        ['aq "jaen", north', 0.73, 51.7],
       ]);
       expect(rows[1].measured_at.toISOString()).to.equal('2016-10-01T00:00:00.006Z');
     });
@@ -313,6 +313,68 @@ describe('seed', () => {
       } finally {
         await reader.end();
       }
+    });
+
+    it('switches while a slow reader holds the old dataset, never making other readers queue, and drops the old table later', async function () {
+      this.timeout(60_000);
+      const reader = new pg.Client(db.url);
+      await reader.connect();
+      const probe = new pg.Client(db.url);
+      await probe.connect();
+      // A reader that would queue behind a waiting exclusive lock fails here instead of stalling.
+      await probe.query(`SET lock_timeout = '1s'`);
+      try {
+        await reader.query('BEGIN');
+        await reader.query('SELECT count(*) FROM measurements');
+        let seeded = false;
+        const seeding = run(await csv([HEADER, reading('slow-reader-2', 0)].join('\n'))).finally(() => (seeded = true));
+        const probeErrors: string[] = [];
+        let probes = 0;
+        while (!seeded) {
+          await probe
+            .query(`SELECT count(*) FROM measurements WHERE dataset_id = (SELECT id FROM datasets WHERE status = 'active')`)
+            .then(() => probes++, (error: Error) => probeErrors.push(error.message));
+        }
+        const result = await seeding;
+        expect(result.status, 'seeded while the slow reader is still reading').to.equal('loaded');
+        expect(probeErrors).to.deep.equal([]);
+        expect(probes).to.be.greaterThan(0);
+        expect((await state()).active?.id).to.equal(result.datasetId);
+        await reader.query('COMMIT');
+        const next = await run(await csv([HEADER, reading('after-slow-reader', 0)].join('\n')));
+        const partitions = await client.query(
+          `SELECT inhrelid::regclass::text AS name FROM pg_inherits WHERE inhparent = 'measurements'::regclass`,
+        );
+        expect(partitions.rows.map((r) => r.name)).to.deep.equal([`measurements_${next.datasetId}`]);
+      } finally {
+        await reader.end();
+        await probe.end();
+      }
+    });
+
+    it('cleans up after a switch that fails: no loading dataset, no table left', async function () {
+      this.timeout(90_000);
+      const blocker = new pg.Client(db.url);
+      await blocker.connect();
+      const before = await state();
+      try {
+        // Conflicts with ATTACH PARTITION (but not with readers): every switch attempt times out.
+        await blocker.query('BEGIN');
+        await blocker.query('LOCK TABLE measurements IN SHARE UPDATE EXCLUSIVE MODE');
+        const failure = await run(await csv([HEADER, reading('never-switched', 0)].join('\n'))).then(
+          () => undefined,
+          (error: { code?: string }) => error,
+        );
+        expect(failure?.code).to.equal('55P03');
+      } finally {
+        await blocker.query('ROLLBACK');
+        await blocker.end();
+      }
+      const after = await state();
+      expect(after.active).to.deep.equal(before.active);
+      expect(after.measurements).to.equal(before.measurements);
+      expect(after.strayTables).to.deep.equal([]);
+      expect(after.statuses).to.not.include('loading');
     });
 
     it('loads the bundled dataset, the challenge file as it is: 960 rows, 10 stations, one day', async () => {

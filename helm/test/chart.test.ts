@@ -44,8 +44,10 @@ function readEnvironment(name: string): string {
   return readFileSync(path.join(REPO_ROOT, 'environments', `${name}.yaml`), 'utf8');
 }
 
+/** The cache's VCL as varnishd reads it: the per-deployment part, then the VCL that includes it. */
 function vclOf(objects: KubeObject[]): string {
-  return one(objects, 'ConfigMap', 'airq-cache').data['default.vcl'] as string;
+  const data = one(objects, 'ConfigMap', 'airq-cache').data;
+  return `${data['deployment.vcl']}\n${data['default.vcl']}`;
 }
 
 describe('the Helm chart helm/airq', function () {
@@ -199,12 +201,13 @@ describe('the Helm chart helm/airq', function () {
           'LOG_LEVEL',
           'PORT',
           'SHUTDOWN_DRAIN_MS',
+          'SHUTDOWN_FINISH_MS',
         ].sort(),
       );
       expect(configMap.data.PORT).to.equal('8080');
       const names = container.env.map((e: { name: string }) => e.name);
       // $(DB_PASSWORD) only expands when DB_PASSWORD is defined earlier in the list.
-      expect(names).to.deep.equal(['DB_PASSWORD', 'DATABASE_URL']);
+      expect(names).to.deep.equal(['DB_PASSWORD', 'DATABASE_URL', 'CURSOR_KEY']);
       const secret = one(objects, 'Secret', 'airq-postgresql');
       expect(container.env[0].valueFrom.secretKeyRef).to.deep.equal({ name: 'airq-postgresql', key: 'password' });
       expect(secret.data).to.have.property('password');
@@ -219,11 +222,15 @@ describe('the Helm chart helm/airq', function () {
       expect(container.lifecycle.preStop.exec.command).to.deep.equal(['sleep', '5']);
       expect(drainMs).to.equal(5000);
       expect(deployment.spec.template.spec.terminationGracePeriodSeconds).to.equal(5 + 5 + 15);
+      // After SIGTERM: drain, then at most SHUTDOWN_FINISH_MS for in-flight requests, within the 5 + 15 s left.
+      expect(Number(one(objects, 'ConfigMap', 'airq-api').data.SHUTDOWN_FINISH_MS)).to.equal(14_000);
     });
 
     it('follows shutdown settings: a longer drain lengthens the grace period', async function () {
       const longer = await renderChart({ set: ['api.shutdown.drainMs=20500', 'api.shutdown.preStopSeconds=8'] });
       expect(one(longer, 'ConfigMap', 'airq-api').data.SHUTDOWN_DRAIN_MS).to.equal('20500');
+      const slower = await renderChart({ set: ['api.shutdown.inFlightSeconds=900'] });
+      expect(one(slower, 'ConfigMap', 'airq-api').data.SHUTDOWN_FINISH_MS).to.equal('899000');
       expect(apiContainer(longer).lifecycle.preStop.exec.command).to.deep.equal(['sleep', '8']);
       expect(one(longer, 'Deployment', 'airq-api').spec.template.spec.terminationGracePeriodSeconds).to.equal(8 + 21 + 15);
     });
@@ -365,6 +372,17 @@ describe('the Helm chart helm/airq', function () {
       }
     });
 
+    it('runs repository@sha256:… in every application container when image.digest is set, whatever the tag', async function () {
+      const digest = `sha256:${'ab12'.repeat(16)}`;
+      const objects = await renderChart({ set: ['appVersion=1.4.2', 'image.repository=ghcr.io/airq-org/airq/api', 'image.tag=1.4.2', `image.digest=${digest}`] });
+      const appPods = pods(objects).filter((p) => ['api', 'seed', 'test'].includes(p.labels['app.kubernetes.io/component']!));
+      expect(appPods.length).to.be.greaterThan(2);
+      for (const pod of appPods) {
+        for (const c of containersOf(pod.spec)) expect(c.image, `${pod.owner} ${c.name}`).to.equal(`ghcr.io/airq-org/airq/api@${digest}`);
+      }
+      for (const object of objects) validateObject(object);
+    });
+
     it('rolls the API pods when their configuration changes, and only then', async function () {
       const checksum = (objects: KubeObject[]) =>
         one(objects, 'Deployment', 'airq-api').spec.template.metadata.annotations['checksum/config'] as string;
@@ -383,6 +401,20 @@ describe('the Helm chart helm/airq', function () {
       const changed = await renderChart({ set: ['cache.graceSeconds=60'] });
       expect(vclOf(changed)).to.include('set beresp.grace = 60s;');
       expect(checksum(changed)).not.to.equal(checksum(base));
+    });
+
+    it('gives every API replica the same CURSOR_KEY from the API Secret: the value given, else a generated one', async function () {
+      const keyOf = (objects: KubeObject[]) => Buffer.from(one(objects, 'Secret', 'airq-api').data['cursor-key'], 'base64').toString();
+      const given = await renderChart({ set: ['api.cursorKey=a-cursor-key-of-at-least-32-characters'] });
+      expect(keyOf(given)).to.equal('a-cursor-key-of-at-least-32-characters');
+      const env = apiContainer(given).env.find((e: { name: string }) => e.name === 'CURSOR_KEY');
+      expect(env.valueFrom.secretKeyRef).to.deep.equal({ name: 'airq-api', key: 'cursor-key' });
+      expect(keyOf(await renderChart())).to.match(/^[A-Za-z0-9]{48}$/);
+      const refused = await renderChart({ set: ['api.cursorKey=short'] }).then(
+        () => 'rendered',
+        (error: Error) => error.message,
+      );
+      expect(refused).to.match(/cursorKey/);
     });
 
     it('keeps the BAN token it is given in the Secret and the VCL include', async function () {
@@ -436,6 +468,34 @@ describe('the Helm chart helm/airq', function () {
       expect(peers.some((peer) => selects(peer.podSelector, pod.metadata.labels))).to.equal(true);
     });
 
+    it('in production, dumps the database before an upgrade that brings new migrations (a pre-upgrade hook Job), and nightly', async function () {
+      const digest = `sha256:${'cd34'.repeat(16)}`;
+      const objects = await renderChart({ environment: 'production', namespace: 'airq-production', set: [`image.digest=${digest}`] });
+      for (const object of objects) validateObject(object);
+      expect(one(objects, 'CronJob', 'airq-backup').spec.schedule).to.equal('17 3 * * *');
+      const hook = one(objects, 'Job', 'airq-backup-before-upgrade');
+      expect(hook.metadata.annotations).to.include({ 'helm.sh/hook': 'pre-upgrade', 'helm.sh/hook-delete-policy': 'before-hook-creation,hook-succeeded' });
+      const pod = hook.spec.template;
+      // The new image says which migration the upgrade brings; the database says which it has.
+      expect(pod.spec.initContainers[0].image).to.equal(`ghcr.io/example/airq@${digest}`);
+      expect(pod.spec.initContainers[0].command.join(' ')).to.include("readdirSync('db/migrations')");
+      const script = pod.spec.containers[0].command.join(' ');
+      expect(script).to.include('SELECT coalesce(max(version), 0) FROM schema_migrations');
+      expect(script).to.include('no schema change, no backup');
+      expect(script).to.include('pg_dump --format=custom');
+      expect(pod.spec.volumes[0].persistentVolumeClaim.claimName).to.equal('airq-backup');
+      expect(hook.spec.backoffLimit).to.equal(0);
+      const dbPolicy = one(objects, 'NetworkPolicy', 'airq-postgresql');
+      const peers = dbPolicy.spec.ingress[0].from as { podSelector: object }[];
+      expect(peers.some((peer) => selects(peer.podSelector, pod.metadata.labels)), 'the hook reaches the database').to.equal(true);
+
+      const without = await renderChart({ environment: 'production', namespace: 'airq-production', set: ['postgresql.backup.beforeSchemaChange=false'] });
+      expect(find(without, 'Job').map((job) => job.metadata.name)).not.to.include('airq-backup-before-upgrade');
+      for (const environment of ['development', 'staging'] as const) {
+        expect(find(await renderChart({ environment }), 'Job').map((job) => job.metadata.name), environment).not.to.include('airq-backup-before-upgrade');
+      }
+    });
+
     it('uses an external database instead of the StatefulSet when postgresql.enabled is false', async function () {
       const objects = await renderChart({
         values: {
@@ -446,7 +506,7 @@ describe('the Helm chart helm/airq', function () {
       for (const object of objects) validateObject(object);
       expect(find(objects, 'StatefulSet')).to.have.length(0);
       expect(find(objects, 'NetworkPolicy').map((p) => p.metadata.name)).to.deep.equal(['airq-api']);
-      expect(find(objects, 'Secret').map((s) => s.metadata.name)).to.deep.equal(['airq-cache']);
+      expect(find(objects, 'Secret').map((s) => s.metadata.name)).to.deep.equal(['airq-api', 'airq-cache']);
       const env = apiContainer(objects).env;
       expect(env[0].valueFrom.secretKeyRef).to.deep.equal({ name: 'airq-db', key: 'pw' });
       expect(env[1].value).to.equal('postgres://airq:$(DB_PASSWORD)@db.example.internal:5432/airq?sslmode=verify-full');

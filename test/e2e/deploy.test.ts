@@ -18,6 +18,8 @@ import { startGitHubApiStub, type GitHubApiStub } from '../../test/support/githu
 const IMAGE_REPOSITORY = 'ghcr.io/airq-org/airq';
 const RELEASE = 'airq';
 const NAMESPACE = 'airq-development';
+// What the deploy workflow passes: the digest the image job pushed (the image that passed the container smoke run).
+const DIGEST = `sha256:${'2d'.repeat(32)}`;
 const SHA = {
   first: '1111111111111111111111111111111111111111',
   second: '2222222222222222222222222222222222222222',
@@ -141,14 +143,18 @@ describe('development on a real control plane: deploy, automatic rollback, manua
     expect(printed).not.to.include(token);
   });
 
-  it('upgrades to revision 2 with the new image tag on the next push, and the history shows both revisions', async function () {
-    const { deployed } = await pushAndDeploy(pushBranch('development', SHA.second));
+  it('upgrades to revision 2 by digest on the next push: the pods run repository@sha256:…, and helm history, the release values and the deployment name it', async function () {
+    const { deployed } = await pushAndDeploy(pushBranch('development', SHA.second), { 'image-digest': DIGEST });
     expect(deployed.exitCode, describeRun(deployed)).to.equal(0);
-    expect(deployed.outputs).to.include({ status: 'deployed', revision: '2', 'previous-revision': '1' });
-    expect(await apiImage()).to.equal(`${IMAGE_REPOSITORY}:${SHA.second}`);
+    expect(deployed.outputs).to.include({ status: 'deployed', revision: '2', 'previous-revision': '1', image: `${IMAGE_REPOSITORY}@${DIGEST}` });
+    expect(await apiImage()).to.equal(`${IMAGE_REPOSITORY}@${DIGEST}`);
     const history = await runner.cli.history(RELEASE, NAMESPACE);
     expect(history.map((entry) => [entry.revision, entry.status])).to.deep.equal([[1, 'superseded'], [2, 'deployed']]);
-    expect(history[1]?.description).to.include(`from commit ${SHA.second}`);
+    expect(history[1]?.description).to.include(`(${IMAGE_REPOSITORY}@${DIGEST}) from commit ${SHA.second}`);
+    const values = JSON.parse(await runner.cli.exec('helm', ['get', 'values', RELEASE, '-n', NAMESPACE, '--revision', '2', '-o', 'json'])) as { image?: { digest?: string } };
+    expect(values.image?.digest).to.equal(DIGEST);
+    expect(runner.stub.deployments[0]?.payload).to.deep.include({ image: `${IMAGE_REPOSITORY}@${DIGEST}`, digest: DIGEST });
+    expect(deployed.summary).to.include(DIGEST);
     expect(runner.stub.deploymentStatuses.map((s) => s.state)).to.deep.equal(['in_progress', 'success']);
   });
 
@@ -167,7 +173,7 @@ describe('development on a real control plane: deploy, automatic rollback, manua
       [1, 'superseded'], [2, 'superseded'], [3, 'failed'], [4, 'deployed'],
     ]);
     expect(history[3]?.description).to.equal('Rollback to 2');
-    expect(await apiImage()).to.equal(`${IMAGE_REPOSITORY}:${SHA.second}`);
+    expect(await apiImage()).to.equal(`${IMAGE_REPOSITORY}@${DIGEST}`);
     expect(runner.stub.deploymentStatuses.map((s) => s.state)).to.deep.equal(['in_progress', 'failure']);
     expect(runner.stub.deploymentStatuses[1]?.description).to.match(/^helm-deploy of release "airq" .* failed/);
   });
@@ -183,7 +189,7 @@ describe('development on a real control plane: deploy, automatic rollback, manua
     expect(run.exitCode, describeRun(run)).to.equal(0);
     // Revision 4 (the automatic rollback's copy of 2) is the last good one before 5.
     expect(run.outputs).to.include({ 'from-revision': '5', 'to-revision': '4', revision: '6' });
-    expect(await apiImage()).to.equal(`${IMAGE_REPOSITORY}:${SHA.second}`);
+    expect(await apiImage()).to.equal(`${IMAGE_REPOSITORY}@${DIGEST}`);
     const history = await runner.cli.history(RELEASE, NAMESPACE);
     expect(history.at(-1)).to.include({ revision: 6, status: 'deployed' });
     expect(runner.stub.deploymentStatuses.map((s) => s.state)).to.deep.equal(['in_progress', 'success']);
@@ -230,6 +236,41 @@ describe('development on a real control plane: deploy, automatic rollback, manua
     expect(missing.exitCode, describeRun(missing)).to.equal(1);
     expect(errors(missing)).to.match(/release "airq" not found in namespace "airq-e2e-empty": nothing to roll back/);
     expect(await runner.cli.history(RELEASE, 'airq-e2e-empty')).to.deep.equal([]);
+  });
+
+  it('rolls back a deploy whose smoke test fails, as the deploy job does: the previous revision serves again and the deployment is marked failed', async function () {
+    const ns = 'airq-e2e-smoke';
+    const first = await pushAndDeploy(pushBranch('development', SHA.first), { namespace: ns });
+    expect(first.deployed.outputs, describeRun(first.deployed)).to.include({ status: 'deployed', revision: '1' });
+    runner.stub.reset();
+    const { deployed } = await pushAndDeploy(pushBranch('development', SHA.second), { namespace: ns, 'image-digest': DIGEST });
+    expect(deployed.outputs, describeRun(deployed)).to.include({ status: 'deployed', revision: '2', 'previous-revision': '1' });
+    const deploymentId = deployed.outputs['deployment-id']!;
+
+    // The deploy job's next step: the smoke test, which finds nothing serving at the URL (a release that upgraded
+    // cleanly but does not work).
+    const smoke = await runAction('smoke-test', { inputs: { url: 'http://127.0.0.1:9', timeout: '2s', interval: '200ms', 'expected-version': '0.0.0-development.g2222222' } });
+    smoke.cleanup();
+    expect(smoke.exitCode).to.equal(1);
+
+    // Then, because the smoke step failed: helm-rollback with what the workflow passes.
+    const run = await rollback({
+      namespace: ns,
+      revision: deployed.outputs['previous-revision']!,
+      'failed-deployment-id': deploymentId,
+      reason: `smoke test of revision ${deployed.outputs.revision} (0.0.0-development.g2222222) failed`,
+    });
+    expect(run.exitCode, describeRun(run)).to.equal(0);
+    expect(run.outputs).to.include({ 'from-revision': '2', 'to-revision': '1', revision: '3' });
+    const history = await runner.cli.history(RELEASE, ns);
+    expect(history.map((entry) => [entry.revision, entry.status, entry.description.startsWith('Rollback to') ? entry.description : ''])).to.deep.equal([
+      [1, 'superseded', ''], [2, 'superseded', ''], [3, 'deployed', 'Rollback to 1'],
+    ]);
+    expect((await runner.cli.deploymentImages(`${RELEASE}-api`, ns))[0]).to.equal(`${IMAGE_REPOSITORY}:${SHA.first}`);
+    const statuses = runner.stub.deploymentStatuses.filter((status) => String(status.deployment_id) === deploymentId);
+    expect(statuses.map((status) => status.state)).to.deep.equal(['in_progress', 'success', 'failure']);
+    expect(statuses[2]?.description).to.equal('smoke test of revision 2 (0.0.0-development.g2222222) failed; rolling back');
+    expect(run.summary).to.include('rolled back to revision 1').and.include(`GitHub deployment ${deploymentId} marked failed`);
   });
 
   it('passes `helm test` on the release', async function () {

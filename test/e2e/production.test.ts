@@ -3,7 +3,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pushTag } from '../../actions/test/support/events.ts';
-import { errors, runAction, type ActionRun } from '../../actions/test/support/run-action.ts';
+import { errors, REPO_ROOT, runAction, type ActionRun } from '../../actions/test/support/run-action.ts';
+import { loadEnvironments } from '../../actions/src/lib/environments.ts';
 import { KubeCli } from '../../e2e/harness/kube-cli.ts';
 import { useCluster } from '../../e2e/harness/suite.ts';
 import { startGitHubApiStub, type GitHubApiStub } from '../../test/support/github-api-stub.ts';
@@ -37,14 +38,20 @@ describe('production on a real control plane: the release gate, then 5 API repli
     scratch = mkdtempSync(path.join(tmpdir(), 'airq-e2e-production-'));
     repository = makeRepository(scratch);
     e2eValuesFile = path.join(scratch, 'e2e.values.yaml');
-    // No PersistentVolume provisioner in this cluster: the database uses an emptyDir.
-    writeFileSync(e2eValuesFile, 'postgresql:\n  persistence:\n    enabled: false\n');
+    // No PersistentVolume provisioner in this cluster: the database uses an emptyDir, and the backup volume (which
+    // `helm --wait` would wait for forever) is off; helm/test renders production's backups.
+    writeFileSync(e2eValuesFile, 'postgresql:\n  persistence:\n    enabled: false\n  backup:\n    enabled: false\n');
   });
   after(async function () {
     await stub?.stop();
     if (scratch) rmSync(scratch, { recursive: true, force: true });
   });
-  beforeEach(() => stub.reset());
+  // CI's required jobs (environments/production.yaml) reported green on every commit, unless a test says otherwise.
+  const required = loadEnvironments(path.join(REPO_ROOT, 'environments')).get('production').pipeline.requiredChecks;
+  beforeEach(() => {
+    stub.reset();
+    stub.checkRuns.set('*', required.map((name) => ({ name, status: 'completed' as const, conclusion: 'success' as const })));
+  });
 
   const env = () => ({ PATH: cli.env.PATH, KUBECONFIG: suite.cluster.kubeconfig });
 
@@ -53,7 +60,8 @@ describe('production on a real control plane: the release gate, then 5 API repli
       event: pushTag(tag, sha),
       apiUrl: stub.url,
       env: env(),
-      inputs: { 'repository-path': repository.clone },
+      // As the workflow runs it: require-checks on (the default), the check runs read with the job's token.
+      inputs: { 'repository-path': repository.clone, 'github-token': 'ghs_e2e' },
     });
     run.cleanup();
     return run;
@@ -115,6 +123,19 @@ describe('production on a real control plane: the release gate, then 5 API repli
     expect(message).to.include('merge the change into master first');
     // Only the ancestry rule refused: the version is newer than what runs.
     expect(run.summary).to.match(/1\.3\.0 (>|&gt;) 1\.2\.0 running in production/);
+    expect(await cli.history('airq', NAMESPACE)).to.deep.equal(historyBefore);
+  });
+
+  it('refuses a release tag whose commit failed CI, naming the check, and production keeps running 1.2.0', async function () {
+    const historyBefore = await cli.history('airq', NAMESPACE);
+    stub.checkRuns.set(repository.onMaster.head, [
+      ...required.slice(1).map((name) => ({ name, status: 'completed' as const, conclusion: 'success' as const })),
+      { name: required[0]!, status: 'completed', conclusion: 'failure' },
+    ]);
+    const run = await gate('v1.3.0', repository.onMaster.head);
+    expect(run.exitCode, describeRun(run)).to.equal(1);
+    expect(errors(run)).to.include(`commit's checks passed: failed on ${repository.onMaster.head.slice(0, 12)}: ${required[0]} (failure)`);
+    expect(stub.requestsTo('GET', `/commits/${repository.onMaster.head}/check-runs`)).to.have.length(1);
     expect(await cli.history('airq', NAMESPACE)).to.deep.equal(historyBefore);
   });
 

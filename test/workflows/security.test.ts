@@ -43,6 +43,10 @@ describe('workflow security rules', function () {
       '    steps: []',
       '  call:',
       '    uses: ./.github/workflows/deploy-environment.yml',
+      '    secrets:',
+      '      KUBECONFIG: ${{ secrets.KUBECONFIG }}',
+      '  remote:',
+      '    uses: someone/else/.github/workflows/x.yml@08c6903cd8c0fde910a37f88322edcfb5dd907a8 # v1.0.0',
       '    secrets: inherit',
       '',
     ].join('\n');
@@ -56,8 +60,10 @@ describe('workflow security rules', function () {
     expect(problems).to.contain('jobs.build: reads secrets but is bound to no environment');
     expect(problems).to.contain('jobs.deploy: environment must be { name, url }');
     expect(problems).to.contain('cancel-in-progress: false');
+    expect(problems).to.contain('concurrency must set queue: max');
     expect(problems).to.contain('is not keyed by the environment');
     expect(problems).to.contain('jobs.call: passes secrets');
+    expect(problems).to.contain('jobs.remote: passes secrets');
     expect(problems).to.contain('jobs.deploy: no permissions declared');
     expect(problems).to.contain('persist-credentials: false');
   });

@@ -1,7 +1,7 @@
 // The harness's own semantics, on small in-memory workflows: GitHub's rules for needs, if: and status functions.
 import { expect } from 'chai';
 import { pushBranch, pushTag, workflowDispatch } from '../../actions/test/support/events.ts';
-import { simulate, type Scenario } from './support/simulate.ts';
+import { simulate, type Scenario, type SecretsReading } from './support/simulate.ts';
 import { loadWorkflow } from './support/workflows.ts';
 
 async function ran(yaml: string, scenario: Scenario): Promise<string[]> {
@@ -83,5 +83,59 @@ describe('workflow simulation semantics (as on GitHub)', function () {
     let refused: Error | undefined;
     await ran(yaml, { event: workflowDispatch('main', { target: 'three' }), workflow: 'semantics.yml' }).catch((error: Error) => (refused = error));
     expect(refused?.message).to.match(/dispatch input "target": "three" is not one of \["one","two"\]/);
+  });
+
+  describe('which secrets a job can read', function () {
+    const callee = [
+      'on:',
+      '  workflow_call:',
+      '    secrets:',
+      '      KUBECONFIG: { required: false }',
+      'jobs:',
+      '  deploy:',
+      '    runs-on: ubuntu-24.04',
+      '    environment: { name: staging, url: https://x.example }',
+      '    steps:',
+      '      - id: deploy',
+      '        uses: ./actions/helm-deploy',
+      '        with:',
+      '          kubeconfig: ${{ secrets.KUBECONFIG }}',
+      '',
+    ].join('\n');
+    const caller = (secrets: string) =>
+      ['on: push', 'jobs:', '  call:', '    uses: ./.github/workflows/callee.yml', ...(secrets ? [`    secrets:${secrets}`] : []), ''].join('\n');
+
+    async function failures(callerYaml: string, reading: SecretsReading): Promise<string[]> {
+      const overrides = new Map([
+        ['.github/workflows/semantics.yml', callerYaml],
+        ['.github/workflows/callee.yml', callee],
+      ]);
+      const report = await simulate([await loadWorkflow('.github/workflows/semantics.yml', overrides)], { event: pushBranch('main'), secretsReading: reading }, overrides);
+      return report.jobs.filter((run) => run.failureReason).map((run) => `${run.key}: ${run.failureReason ?? ''}`);
+    }
+
+    it("gives a called workflow's environment-bound job its environment's secrets, as GitHub's docs say", async function () {
+      expect(await failures(caller(''), 'documented')).to.deep.equal([]);
+    });
+
+    it('leaves them empty without secrets: inherit where actions/runner#4453 applies, failing the job that needs them', async function () {
+      expect(await failures(caller(''), 'runner-4453')).to.deep.equal([
+        'semantics.yml:call/deploy: reads a secret that is empty in this job: deploy: secrets.KUBECONFIG',
+      ]);
+      expect(await failures(caller(' inherit'), 'runner-4453')).to.deep.equal([]);
+    });
+
+    it('passes explicitly only what the caller itself can read: the repository has no KUBECONFIG', async function () {
+      expect(await failures(caller('\n      KUBECONFIG: ${{ secrets.KUBECONFIG }}'), 'runner-4453')).to.deep.equal([
+        'semantics.yml:call/deploy: reads a secret that is empty in this job: deploy: secrets.KUBECONFIG',
+      ]);
+    });
+
+    it('fails a job bound to no environment that reads an environment secret', async function () {
+      const yaml = ['on: push', 'jobs:', '  a:', '    runs-on: ubuntu-24.04', '    steps:', '      - id: deploy', '        run: deploy', '        env:', '          K: ${{ secrets.KUBECONFIG }}', ''].join('\n');
+      const overrides = new Map([['.github/workflows/semantics.yml', yaml]]);
+      const report = await simulate([await loadWorkflow('.github/workflows/semantics.yml', overrides)], { event: pushBranch('main') }, overrides);
+      expect(report.jobs.map((run) => [run.result, run.failureReason])).to.deep.equal([['failure', 'reads a secret that is empty in this job: deploy: secrets.KUBECONFIG']]);
+    });
   });
 });

@@ -32977,6 +32977,10 @@ var Inputs = class _Inputs {
   list(name) {
     return this.raw(name).split(/[\n,]/).map((item) => item.trim()).filter((item) => item !== "");
   }
+  /** A list given one item per line (for items that may contain commas, like check names); blank lines dropped. */
+  lines(name) {
+    return this.raw(name).split("\n").map((item) => item.trim()).filter((item) => item !== "");
+  }
 };
 
 // actions/src/deploy-plan/plan.ts
@@ -55351,6 +55355,10 @@ var pipelineSchema = external_exports.object({
   requireReleaseTag: external_exports.boolean().default(false),
   releaseBranch: external_exports.string().min(1).default("master"),
   production: external_exports.boolean().default(false),
+  // Check runs (CI job names) the release gate requires, green, on the commit a release tag points at.
+  requiredChecks: external_exports.array(external_exports.string().min(1)).default([]),
+  // The GitHub environment's deployment branch and tag rules (documentation the routing tests hold to the pipeline).
+  deploymentPolicy: external_exports.object({ branches: external_exports.array(external_exports.string().min(1)).default([]), tags: external_exports.array(external_exports.string().min(1)).default([]) }).strict().default({ branches: [], tags: [] }),
   namespace: external_exports.string().max(63).regex(DNS_LABEL, 'must be a DNS label (lowercase letters, digits, "-")'),
   release: external_exports.string().max(53).regex(DNS_LABEL, "must be a DNS label of at most 53 characters"),
   url: external_exports.url({ protocol: /^https?$/ })

@@ -32739,7 +32739,8 @@ var Deployments = class {
       auto_merge: false,
       required_contexts: [],
       transient_environment: !request2.production,
-      production_environment: request2.production
+      production_environment: request2.production,
+      ...request2.payload ? { payload: request2.payload } : {}
     });
     const data = response.data;
     if (typeof data.id !== "number") {
@@ -55134,6 +55135,10 @@ var pipelineSchema = external_exports.object({
   requireReleaseTag: external_exports.boolean().default(false),
   releaseBranch: external_exports.string().min(1).default("master"),
   production: external_exports.boolean().default(false),
+  // Check runs (CI job names) the release gate requires, green, on the commit a release tag points at.
+  requiredChecks: external_exports.array(external_exports.string().min(1)).default([]),
+  // The GitHub environment's deployment branch and tag rules (documentation the routing tests hold to the pipeline).
+  deploymentPolicy: external_exports.object({ branches: external_exports.array(external_exports.string().min(1)).default([]), tags: external_exports.array(external_exports.string().min(1)).default([]) }).strict().default({ branches: [], tags: [] }),
   namespace: external_exports.string().max(63).regex(DNS_LABEL, 'must be a DNS label (lowercase letters, digits, "-")'),
   release: external_exports.string().max(53).regex(DNS_LABEL, "must be a DNS label of at most 53 characters"),
   url: external_exports.url({ protocol: /^https?$/ })
@@ -55540,6 +55545,10 @@ var Inputs = class _Inputs {
   list(name) {
     return this.raw(name).split(/[\n,]/).map((item) => item.trim()).filter((item) => item !== "");
   }
+  /** A list given one item per line (for items that may contain commas, like check names); blank lines dropped. */
+  lines(name) {
+    return this.raw(name).split("\n").map((item) => item.trim()).filter((item) => item !== "");
+  }
 };
 
 // actions/src/helm-deploy/deploy.ts
@@ -55573,15 +55582,21 @@ ${section.details.body}
 }
 
 // actions/src/helm-deploy/deploy.ts
+function imageReference(settings) {
+  const repository = settings.imageRepository || "(chart default)";
+  return settings.imageDigest ? `${repository}@${settings.imageDigest}` : `${repository}:${settings.imageTag || "(chart default)"}`;
+}
 function releaseDescription(settings, context3) {
   const what = settings.version || settings.imageTag || "chart defaults";
-  return `Deploy ${what} from commit ${context3.sha || "unknown"} by ${context3.actor || "unknown"} in run ${context3.runId || "unknown"}`;
+  const image = settings.imageDigest ? ` (${imageReference({ imageRepository: settings.imageRepository ?? "", imageTag: settings.imageTag, imageDigest: settings.imageDigest })})` : "";
+  return `Deploy ${what}${image} from commit ${context3.sha || "unknown"} by ${context3.actor || "unknown"} in run ${context3.runId || "unknown"}`;
 }
 function setStringValues(settings) {
   const values = {};
   if (settings.imageRepository) values["image.repository"] = settings.imageRepository;
   if (settings.imageTag) values["image.tag"] = settings.imageTag;
   if (settings.version) values.appVersion = settings.version;
+  values["image.digest"] = settings.imageDigest ?? "";
   return values;
 }
 function rolledBackTo(description) {
@@ -55623,7 +55638,14 @@ async function deploy(settings, deps) {
       ref: context3.sha,
       production: settings.production,
       description: `Deploying ${settings.version || settings.imageTag || settings.chart} to ${settings.environment.name}`,
-      environmentUrl: settings.environmentUrl
+      environmentUrl: settings.environmentUrl,
+      payload: {
+        image: imageReference(settings),
+        ...settings.imageDigest ? { digest: settings.imageDigest } : {},
+        version: settings.version,
+        release: settings.release,
+        namespace: settings.namespace
+      }
     });
     result.deploymentId = String(deploymentId);
   }
@@ -55684,10 +55706,11 @@ async function deploy(settings, deps) {
   setOutput("revision", result.revision);
   setOutput("previous-revision", result.previousRevision);
   setOutput("deployment-id", result.deploymentId);
+  setOutput("image", imageReference(settings));
   const chartMeta = release?.chart?.metadata;
   const chart = chartMeta ? `${chartMeta.name}-${chartMeta.version}` : settings.chart;
   const appVersion = settings.version || chartMeta?.appVersion || "(chart default)";
-  const image = `${settings.imageRepository || "(chart default)"}:${settings.imageTag || "(chart default)"}`;
+  const image = imageReference(settings);
   const heading = failure2 ? `helm-deploy: ${settings.environment.name} failed${result.status === "rolled-back" ? `, rolled back to revision ${rollbackRevision}` : ""}` : settings.dryRun === "none" ? `helm-deploy: ${settings.environment.name} deployed revision ${result.revision}` : `helm-deploy: ${settings.environment.name} dry run (${settings.dryRun})`;
   await writeSummary({
     heading,
@@ -55703,6 +55726,7 @@ async function deploy(settings, deps) {
           ["Chart", chart],
           ["App version", appVersion],
           ["Image", image],
+          ...settings.imageDigest ? [["Image digest", settings.imageDigest]] : [],
           ["Duration", `${seconds}s`],
           ...result.deploymentId ? [["GitHub deployment", result.deploymentId]] : []
         ]
@@ -55716,6 +55740,13 @@ async function deploy(settings, deps) {
 }
 
 // actions/src/helm-deploy/settings.ts
+function readDigest(inputs) {
+  const digest = inputs.optional("image-digest");
+  if (digest !== "" && !/^sha256:[0-9a-f]{64}$/.test(digest)) {
+    throw new InputError(`input "image-digest": "${digest}" is not a digest like sha256:<64 lowercase hex>; pass the digest the image build printed (docker push, buildx imagetools inspect)`);
+  }
+  return digest;
+}
 function readDeploySettings(inputs, registry2) {
   const environment = registry2.get(inputs.required("environment"));
   const dryRunInput = inputs.oneOf("dry-run", ["false", "client", "server", "true"], "false");
@@ -55734,6 +55765,7 @@ function readDeploySettings(inputs, registry2) {
     chart: inputs.optional("chart", "helm/airq"),
     imageRepository: inputs.optional("image-repository"),
     imageTag: inputs.optional("image-tag"),
+    imageDigest: readDigest(inputs),
     version: inputs.optional("version"),
     valuesFile: inputs.optional("values-file"),
     timeout: formatDuration(inputs.duration("timeout", "5m")),

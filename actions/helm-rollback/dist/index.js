@@ -32739,7 +32739,8 @@ var Deployments = class {
       auto_merge: false,
       required_contexts: [],
       transient_environment: !request2.production,
-      production_environment: request2.production
+      production_environment: request2.production,
+      ...request2.payload ? { payload: request2.payload } : {}
     });
     const data = response.data;
     if (typeof data.id !== "number") {
@@ -55134,6 +55135,10 @@ var pipelineSchema = external_exports.object({
   requireReleaseTag: external_exports.boolean().default(false),
   releaseBranch: external_exports.string().min(1).default("master"),
   production: external_exports.boolean().default(false),
+  // Check runs (CI job names) the release gate requires, green, on the commit a release tag points at.
+  requiredChecks: external_exports.array(external_exports.string().min(1)).default([]),
+  // The GitHub environment's deployment branch and tag rules (documentation the routing tests hold to the pipeline).
+  deploymentPolicy: external_exports.object({ branches: external_exports.array(external_exports.string().min(1)).default([]), tags: external_exports.array(external_exports.string().min(1)).default([]) }).strict().default({ branches: [], tags: [] }),
   namespace: external_exports.string().max(63).regex(DNS_LABEL, 'must be a DNS label (lowercase letters, digits, "-")'),
   release: external_exports.string().max(53).regex(DNS_LABEL, "must be a DNS label of at most 53 characters"),
   url: external_exports.url({ protocol: /^https?$/ })
@@ -55540,6 +55545,10 @@ var Inputs = class _Inputs {
   list(name) {
     return this.raw(name).split(/[\n,]/).map((item) => item.trim()).filter((item) => item !== "");
   }
+  /** A list given one item per line (for items that may contain commas, like check names); blank lines dropped. */
+  lines(name) {
+    return this.raw(name).split("\n").map((item) => item.trim()).filter((item) => item !== "");
+  }
 };
 
 // actions/src/lib/summary.ts
@@ -55645,6 +55654,9 @@ async function versionOf(helm, settings, entry) {
 }
 async function rollback(settings, deps) {
   const { helm, context: context3 } = deps;
+  if (settings.failedDeploymentId !== void 0 && deps.failedDeployment) {
+    await deps.failedDeployment.status(settings.failedDeploymentId, "failure", `${settings.reason}; rolling back`, settings.environmentUrl);
+  }
   const history = await helm.history(settings.release, settings.namespace);
   const choice = chooseRollbackTarget(history, {
     release: settings.release,
@@ -55654,7 +55666,12 @@ async function rollback(settings, deps) {
   if (!choice.ok) {
     await writeSummary({
       heading: `helm-rollback: ${settings.environment.name} refused`,
-      paragraphs: [`**Refused:** ${choice.reason}`, `**Reason given:** ${settings.reason}`, "The release was not changed."],
+      paragraphs: [
+        `**Refused:** ${choice.reason}`,
+        `**Reason given:** ${settings.reason}`,
+        "The release was not changed.",
+        ...settings.failedDeploymentId !== void 0 ? [`GitHub deployment ${settings.failedDeploymentId} was marked failed.`] : []
+      ],
       ...history ? { tables: [historyTable(history)] } : {}
     });
     throw new Error(`helm-rollback refused: ${choice.reason}`);
@@ -55725,7 +55742,8 @@ async function rollback(settings, deps) {
           ["Environment", settings.environment.name],
           ["Release", `${settings.release} (namespace ${settings.namespace})`],
           ["Reason", settings.reason],
-          ["Actor", context3.actor || "unknown"]
+          ["Actor", context3.actor || "unknown"],
+          ...settings.failedDeploymentId !== void 0 ? [["Failed deployment", `GitHub deployment ${settings.failedDeploymentId} marked failed`]] : []
         ]
       }
     ]
@@ -55747,9 +55765,13 @@ function readRollbackSettings(inputs, registry2) {
     throw new InputError(`input "revision": "${revisionText}" is not a revision number; use a number from \`helm history\`, or leave it empty for the last good revision`);
   }
   const reason = inputs.required("reason");
+  const failedDeploymentText = inputs.optional("failed-deployment-id");
+  if (failedDeploymentText !== "" && !/^[1-9]\d*$/.test(failedDeploymentText)) {
+    throw new InputError(`input "failed-deployment-id": "${failedDeploymentText}" is not a deployment id; pass helm-deploy's deployment-id output`);
+  }
   const createDeployment = inputs.boolean("create-deployment", true);
   const githubToken = inputs.optional("github-token");
-  if (createDeployment && githubToken === "") {
+  if ((createDeployment || failedDeploymentText !== "") && githubToken === "") {
     throw new InputError('input "github-token" is required to record the rollback as a GitHub Deployment; pass `github-token: ${{ github.token }}` or set `create-deployment: false`');
   }
   return {
@@ -55763,7 +55785,8 @@ function readRollbackSettings(inputs, registry2) {
     githubToken,
     environmentUrl: inputs.optional("environment-url", environment.pipeline.url),
     createDeployment,
-    production: environment.pipeline.production || environment.pipeline.requireReleaseTag
+    production: environment.pipeline.production || environment.pipeline.requireReleaseTag,
+    failedDeploymentId: failedDeploymentText === "" ? void 0 : Number(failedDeploymentText)
   };
 }
 
@@ -55773,7 +55796,9 @@ async function main() {
   const settings = readRollbackSettings(inputs, loadEnvironments(inputs.optional("environments-dir", "environments")));
   const context3 = readRunContext();
   const helm = new Helm(settings.kubeconfig ? { kubeconfig: writeKubeconfig(settings.kubeconfig) } : {});
-  const deployments = settings.createDeployment ? new Deployments(createGitHubClient(settings.githubToken), context3) : void 0;
-  await rollback(settings, { helm, context: context3, ...deployments ? { deployments } : {} });
+  const client = settings.githubToken ? createGitHubClient(settings.githubToken) : void 0;
+  const deployments = settings.createDeployment && client ? new Deployments(client, context3) : void 0;
+  const failedDeployment = settings.failedDeploymentId !== void 0 && client ? new Deployments(client, context3) : void 0;
+  await rollback(settings, { helm, context: context3, ...deployments ? { deployments } : {}, ...failedDeployment ? { failedDeployment } : {} });
 }
 main().catch((error63) => setFailed(error63 instanceof Error ? error63.message : String(error63)));

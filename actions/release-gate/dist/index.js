@@ -34997,6 +34997,10 @@ var Inputs = class _Inputs {
   list(name) {
     return this.raw(name).split(/[\n,]/).map((item) => item.trim()).filter((item) => item !== "");
   }
+  /** A list given one item per line (for items that may contain commas, like check names); blank lines dropped. */
+  lines(name) {
+    return this.raw(name).split("\n").map((item) => item.trim()).filter((item) => item !== "");
+  }
 };
 
 // node_modules/balanced-match/dist/esm/index.js
@@ -57365,6 +57369,10 @@ var pipelineSchema = external_exports.object({
   requireReleaseTag: external_exports.boolean().default(false),
   releaseBranch: external_exports.string().min(1).default("master"),
   production: external_exports.boolean().default(false),
+  // Check runs (CI job names) the release gate requires, green, on the commit a release tag points at.
+  requiredChecks: external_exports.array(external_exports.string().min(1)).default([]),
+  // The GitHub environment's deployment branch and tag rules (documentation the routing tests hold to the pipeline).
+  deploymentPolicy: external_exports.object({ branches: external_exports.array(external_exports.string().min(1)).default([]), tags: external_exports.array(external_exports.string().min(1)).default([]) }).strict().default({ branches: [], tags: [] }),
   namespace: external_exports.string().max(63).regex(DNS_LABEL, 'must be a DNS label (lowercase letters, digits, "-")'),
   release: external_exports.string().max(53).regex(DNS_LABEL, "must be a DNS label of at most 53 characters"),
   url: external_exports.url({ protocol: /^https?$/ })
@@ -57799,27 +57807,37 @@ function checkVersion(version2, current, allowDowngrade, environment) {
   );
 }
 var GOOD_CONCLUSIONS = /* @__PURE__ */ new Set(["success", "neutral", "skipped"]);
-function checkChecks(sha, checkRuns, statuses, ownRunId) {
+function checkChecks(sha, checkRuns, statuses, ownRunId, required2 = []) {
   const rule = RULES.checks;
   const ownRun = ownRunId ? `/actions/runs/${ownRunId}/` : void 0;
   const runs = checkRuns.filter((run2) => !ownRun || !`${run2.details_url ?? ""} ${run2.html_url ?? ""}`.includes(ownRun));
   const short = sha.slice(0, 12);
-  if (runs.length === 0 && statuses.length === 0) {
-    return refused(rule, `no checks reported on ${short}`, "let CI run on the commit (push it to master) before tagging it, or set require-checks: false");
-  }
-  const pending = [
-    ...runs.filter((run2) => run2.status !== "completed").map((run2) => `${run2.name} (${run2.status})`),
-    ...statuses.filter((status) => status.state === "pending").map((status) => `${status.context} (pending)`)
-  ];
+  const reported = /* @__PURE__ */ new Set([...runs.map((run2) => run2.name), ...statuses.map((status) => status.context)]);
+  const missing = required2.filter((name) => !reported.has(name));
   const failed = [
     ...runs.filter((run2) => run2.status === "completed" && !GOOD_CONCLUSIONS.has(run2.conclusion ?? "")).map((run2) => `${run2.name} (${run2.conclusion})`),
     ...statuses.filter((status) => status.state === "failure" || status.state === "error").map((status) => `${status.context} (${status.state})`)
   ];
-  if (failed.length > 0) {
-    return refused(rule, `failed on ${short}: ${failed.join(", ")}`, "fix the failures on master and tag a new commit (or re-run the failed checks, then this workflow)");
+  const pending = [
+    ...runs.filter((run2) => run2.status !== "completed").map((run2) => `${run2.name} (${run2.status})`),
+    ...statuses.filter((status) => status.state === "pending").map((status) => `${status.context} (pending)`)
+  ];
+  const problems = [];
+  if (failed.length > 0) problems.push(`failed on ${short}: ${failed.join(", ")}`);
+  if (missing.length > 0) problems.push(`missing on ${short} (never reported): ${missing.join(", ")}`);
+  if (problems.length > 0) {
+    const fixes = [
+      ...failed.length > 0 ? ["fix the failures on master and tag a new commit (or re-run the failed checks, then this workflow)"] : [],
+      ...missing.length > 0 ? ["let CI run on the commit (push it to master; ci.yml runs on every push) and tag it once it is green"] : []
+    ];
+    return refused(rule, problems.join("; "), fixes.join("; "));
+  }
+  if (runs.length === 0 && statuses.length === 0) {
+    return refused(rule, `no checks reported on ${short}`, "let CI run on the commit (push it to master) before tagging it, or set require-checks: false");
   }
   if (pending.length > 0) return refused(rule, `still running on ${short}: ${pending.join(", ")}`, "wait for them to finish, then re-run this workflow");
-  return passed(rule, `${runs.length + statuses.length} checks passed on ${short}`);
+  const requiredNote = required2.length > 0 ? ` (required: ${required2.join(", ")})` : "";
+  return passed(rule, `${runs.length + statuses.length} checks passed on ${short}${requiredNote}`);
 }
 function refusalMessage(tag, environment, verdicts) {
   const lines = verdicts.filter((verdict) => verdict.outcome === "refused").map((verdict) => `- ${verdict.rule}: ${verdict.detail}. Fix: ${verdict.fix ?? ""}`);
@@ -57911,12 +57929,13 @@ async function run(settings, { context: context3 }) {
   if (!settings.requireChecks) {
     verdicts.push(skipped(RULES.checks, "require-checks is false"));
   } else if (!github) {
-    verdicts.push({ rule: RULES.checks, outcome: "refused", detail: "require-checks needs the GitHub API", fix: "pass github-token: ${{ github.token }} (checks: read)" });
+    verdicts.push({ rule: RULES.checks, outcome: "refused", detail: "require-checks needs the GitHub API", fix: "pass github-token: ${{ github.token }} with permissions checks: read and statuses: read (or set require-checks: false)" });
   } else if (settings.sha !== "") {
     const { owner, repo } = requireRepository(context3);
     const checkRuns = await github.paginate(github.rest.checks.listForRef, { owner, repo, ref: settings.sha, per_page: 100 });
     const { data: combined } = await github.rest.repos.getCombinedStatusForRef({ owner, repo, ref: settings.sha });
-    verdicts.push(checkChecks(settings.sha, checkRuns, combined.statuses, context3.runId));
+    const required2 = settings.requiredChecks.length > 0 ? settings.requiredChecks : environment.pipeline.requiredChecks;
+    verdicts.push(checkChecks(settings.sha, checkRuns, combined.statuses, context3.runId, required2));
   }
   setOutput("version", version2 ?? "");
   setOutput("current-version", current ?? "");
@@ -57951,7 +57970,8 @@ async function main() {
     namespace: inputs.optional("namespace"),
     kubeconfig: inputs.optional("kubeconfig"),
     allowDowngrade: inputs.boolean("allow-downgrade", false),
-    requireChecks: inputs.boolean("require-checks", false),
+    requireChecks: inputs.boolean("require-checks", true),
+    requiredChecks: inputs.lines("required-checks"),
     githubToken: inputs.optional("github-token"),
     repositoryPath: inputs.optional("repository-path", ".")
   };

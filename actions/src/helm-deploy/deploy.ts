@@ -29,10 +29,20 @@ export interface DeployDeps {
   tempDir?: string;
 }
 
-/** The `--description` helm stores with the revision: which commit, who, which run. helm-rollback reads the sha back. */
-export function releaseDescription(settings: Pick<DeploySettings, 'version' | 'imageTag'>, context: RunContext): string {
+/** The image reference the chart runs: `repository@sha256:…` when deployed by digest, else `repository:tag`. */
+export function imageReference(settings: Pick<DeploySettings, 'imageRepository' | 'imageTag' | 'imageDigest'>): string {
+  const repository = settings.imageRepository || '(chart default)';
+  return settings.imageDigest ? `${repository}@${settings.imageDigest}` : `${repository}:${settings.imageTag || '(chart default)'}`;
+}
+
+/**
+ * The `--description` helm stores with the revision (what `helm history` shows): which version and, when deployed by
+ * digest, which exact image; which commit, who, which run. helm-rollback reads the sha back.
+ */
+export function releaseDescription(settings: Pick<DeploySettings, 'version' | 'imageTag'> & Partial<Pick<DeploySettings, 'imageRepository' | 'imageDigest'>>, context: RunContext): string {
   const what = settings.version || settings.imageTag || 'chart defaults';
-  return `Deploy ${what} from commit ${context.sha || 'unknown'} by ${context.actor || 'unknown'} in run ${context.runId || 'unknown'}`;
+  const image = settings.imageDigest ? ` (${imageReference({ imageRepository: settings.imageRepository ?? '', imageTag: settings.imageTag, imageDigest: settings.imageDigest })})` : '';
+  return `Deploy ${what}${image} from commit ${context.sha || 'unknown'} by ${context.actor || 'unknown'} in run ${context.runId || 'unknown'}`;
 }
 
 /** The commit a revision was deployed from, read back from the description helm-deploy gave it. */
@@ -41,11 +51,13 @@ export function commitFromDescription(description: string): string | undefined {
 }
 
 /** The `--set-string` values for the image and app version; empty inputs leave the chart's defaults. */
-export function setStringValues(settings: Pick<DeploySettings, 'imageRepository' | 'imageTag' | 'version'>): Record<string, string> {
+export function setStringValues(settings: Pick<DeploySettings, 'imageRepository' | 'imageTag' | 'version'> & Partial<Pick<DeploySettings, 'imageDigest'>>): Record<string, string> {
   const values: Record<string, string> = {};
   if (settings.imageRepository) values['image.repository'] = settings.imageRepository;
   if (settings.imageTag) values['image.tag'] = settings.imageTag;
   if (settings.version) values.appVersion = settings.version;
+  // Always set, so an upgrade by tag after one by digest does not keep the old digest from the previous values.
+  values['image.digest'] = settings.imageDigest ?? '';
   return values;
 }
 
@@ -98,6 +110,13 @@ export async function deploy(settings: DeploySettings, deps: DeployDeps): Promis
       production: settings.production,
       description: `Deploying ${settings.version || settings.imageTag || settings.chart} to ${settings.environment.name}`,
       environmentUrl: settings.environmentUrl,
+      payload: {
+        image: imageReference(settings),
+        ...(settings.imageDigest ? { digest: settings.imageDigest } : {}),
+        version: settings.version,
+        release: settings.release,
+        namespace: settings.namespace,
+      },
     });
     result.deploymentId = String(deploymentId);
   }
@@ -164,11 +183,12 @@ export async function deploy(settings: DeploySettings, deps: DeployDeps): Promis
   core.setOutput('revision', result.revision);
   core.setOutput('previous-revision', result.previousRevision);
   core.setOutput('deployment-id', result.deploymentId);
+  core.setOutput('image', imageReference(settings));
 
   const chartMeta = release?.chart?.metadata;
   const chart = chartMeta ? `${chartMeta.name}-${chartMeta.version}` : settings.chart;
   const appVersion = settings.version || chartMeta?.appVersion || '(chart default)';
-  const image = `${settings.imageRepository || '(chart default)'}:${settings.imageTag || '(chart default)'}`;
+  const image = imageReference(settings);
   const heading = failure
     ? `helm-deploy: ${settings.environment.name} failed${result.status === 'rolled-back' ? `, rolled back to revision ${rollbackRevision}` : ''}`
     : settings.dryRun === 'none'
@@ -188,6 +208,7 @@ export async function deploy(settings: DeploySettings, deps: DeployDeps): Promis
           ['Chart', chart],
           ['App version', appVersion],
           ['Image', image],
+          ...(settings.imageDigest ? [['Image digest', settings.imageDigest]] : []),
           ['Duration', `${seconds}s`],
           ...(result.deploymentId ? [['GitHub deployment', result.deploymentId]] : []),
         ],

@@ -11,6 +11,8 @@ export interface DeploySettings {
   chart: string;
   imageRepository: string;
   imageTag: string;
+  /** `sha256:<64 hex>`: the exact image (`--set-string image.digest=`, the chart runs repository@digest); '' uses the tag. */
+  imageDigest: string;
   /** The app version (`--set-string appVersion=`); '' leaves the chart's default. */
   version: string;
   /** An extra values file applied after the environment's values. */
@@ -25,6 +27,14 @@ export interface DeploySettings {
   environmentUrl: string;
   createDeployment: boolean;
   production: boolean;
+}
+
+function readDigest(inputs: Inputs): string {
+  const digest = inputs.optional('image-digest');
+  if (digest !== '' && !/^sha256:[0-9a-f]{64}$/.test(digest)) {
+    throw new InputError(`input "image-digest": "${digest}" is not a digest like sha256:<64 lowercase hex>; pass the digest the image build printed (docker push, buildx imagetools inspect)`);
+  }
+  return digest;
 }
 
 /** Reads helm-deploy's inputs; the environment's defaults come from the registry. */
@@ -47,6 +57,7 @@ export function readDeploySettings(inputs: Inputs, registry: Registry): DeploySe
     chart: inputs.optional('chart', 'helm/airq'),
     imageRepository: inputs.optional('image-repository'),
     imageTag: inputs.optional('image-tag'),
+    imageDigest: readDigest(inputs),
     version: inputs.optional('version'),
     valuesFile: inputs.optional('values-file'),
     timeout: formatDuration(inputs.duration('timeout', '5m')),

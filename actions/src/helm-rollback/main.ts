@@ -12,8 +12,10 @@ async function main(): Promise<void> {
   const settings = readRollbackSettings(inputs, loadEnvironments(inputs.optional('environments-dir', 'environments')));
   const context = readRunContext();
   const helm = new Helm(settings.kubeconfig ? { kubeconfig: writeKubeconfig(settings.kubeconfig) } : {});
-  const deployments = settings.createDeployment ? new Deployments(createGitHubClient(settings.githubToken), context) : undefined;
-  await rollback(settings, { helm, context, ...(deployments ? { deployments } : {}) });
+  const client = settings.githubToken ? createGitHubClient(settings.githubToken) : undefined;
+  const deployments = settings.createDeployment && client ? new Deployments(client, context) : undefined;
+  const failedDeployment = settings.failedDeploymentId !== undefined && client ? new Deployments(client, context) : undefined;
+  await rollback(settings, { helm, context, ...(deployments ? { deployments } : {}), ...(failedDeployment ? { failedDeployment } : {}) });
 }
 
 main().catch((error: unknown) => core.setFailed(error instanceof Error ? error.message : String(error)));

@@ -20,6 +20,8 @@ export interface RollbackDeps {
   helm: Helm;
   context: RunContext;
   deployments?: Deployments;
+  /** Where to mark `settings.failedDeploymentId` failed (needs the token even when no rollback deployment is recorded). */
+  failedDeployment?: Deployments;
 }
 
 /** The app version a revision ran: its `appVersion` value (set by helm-deploy), else the chart's appVersion. */
@@ -32,6 +34,10 @@ async function versionOf(helm: Helm, settings: RollbackSettings, entry: HistoryE
 /** Rolls a release back to a chosen earlier revision, verifies it, and records it (summary, GitHub Deployment). */
 export async function rollback(settings: RollbackSettings, deps: RollbackDeps): Promise<RollbackResult> {
   const { helm, context } = deps;
+  if (settings.failedDeploymentId !== undefined && deps.failedDeployment) {
+    // First, whatever happens next: the deployment being undone did not succeed, and GitHub should say so.
+    await deps.failedDeployment.status(settings.failedDeploymentId, 'failure', `${settings.reason}; rolling back`, settings.environmentUrl);
+  }
   const history = await helm.history(settings.release, settings.namespace);
   const choice = chooseRollbackTarget(history, {
     release: settings.release,
@@ -41,7 +47,12 @@ export async function rollback(settings: RollbackSettings, deps: RollbackDeps): 
   if (!choice.ok) {
     await writeSummary({
       heading: `helm-rollback: ${settings.environment.name} refused`,
-      paragraphs: [`**Refused:** ${choice.reason}`, `**Reason given:** ${settings.reason}`, 'The release was not changed.'],
+      paragraphs: [
+        `**Refused:** ${choice.reason}`,
+        `**Reason given:** ${settings.reason}`,
+        'The release was not changed.',
+        ...(settings.failedDeploymentId !== undefined ? [`GitHub deployment ${settings.failedDeploymentId} was marked failed.`] : []),
+      ],
       ...(history ? { tables: [historyTable(history)] } : {}),
     });
     throw new Error(`helm-rollback refused: ${choice.reason}`);
@@ -118,6 +129,7 @@ export async function rollback(settings: RollbackSettings, deps: RollbackDeps): 
           ['Release', `${settings.release} (namespace ${settings.namespace})`],
           ['Reason', settings.reason],
           ['Actor', context.actor || 'unknown'],
+          ...(settings.failedDeploymentId !== undefined ? [['Failed deployment', `GitHub deployment ${settings.failedDeploymentId} marked failed`]] : []),
         ],
       },
     ],

@@ -17,6 +17,8 @@ export interface RollbackSettings {
   environmentUrl: string;
   createDeployment: boolean;
   production: boolean;
+  /** A GitHub Deployment whose release this rollback undoes (a deploy that failed its smoke test): marked failed. */
+  failedDeploymentId: number | undefined;
 }
 
 /** Reads helm-rollback's inputs; the environment's defaults come from the registry. */
@@ -27,9 +29,13 @@ export function readRollbackSettings(inputs: Inputs, registry: Registry): Rollba
     throw new InputError(`input "revision": "${revisionText}" is not a revision number; use a number from \`helm history\`, or leave it empty for the last good revision`);
   }
   const reason = inputs.required('reason');
+  const failedDeploymentText = inputs.optional('failed-deployment-id');
+  if (failedDeploymentText !== '' && !/^[1-9]\d*$/.test(failedDeploymentText)) {
+    throw new InputError(`input "failed-deployment-id": "${failedDeploymentText}" is not a deployment id; pass helm-deploy's deployment-id output`);
+  }
   const createDeployment = inputs.boolean('create-deployment', true);
   const githubToken = inputs.optional('github-token');
-  if (createDeployment && githubToken === '') {
+  if ((createDeployment || failedDeploymentText !== '') && githubToken === '') {
     throw new InputError('input "github-token" is required to record the rollback as a GitHub Deployment; pass `github-token: ${{ github.token }}` or set `create-deployment: false`');
   }
   return {
@@ -44,5 +50,6 @@ export function readRollbackSettings(inputs: Inputs, registry: Registry): Rollba
     environmentUrl: inputs.optional('environment-url', environment.pipeline.url),
     createDeployment,
     production: environment.pipeline.production || environment.pipeline.requireReleaseTag,
+    failedDeploymentId: failedDeploymentText === '' ? undefined : Number(failedDeploymentText),
   };
 }

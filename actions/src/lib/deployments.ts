@@ -12,6 +12,8 @@ export interface DeploymentRequest {
   production: boolean;
   description: string;
   environmentUrl: string;
+  /** Extra JSON stored with the deployment (GitHub's `payload`): what exactly was deployed. */
+  payload?: Record<string, unknown>;
 }
 
 // GitHub rejects longer deployment and status descriptions (422).
@@ -49,6 +51,7 @@ export class Deployments {
       required_contexts: [],
       transient_environment: !request.production,
       production_environment: request.production,
+      ...(request.payload ? { payload: request.payload } : {}),
     });
     const data = response.data as { id?: number; message?: string };
     if (typeof data.id !== 'number') {

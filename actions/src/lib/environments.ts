@@ -14,6 +14,13 @@ const pipelineSchema = z
     requireReleaseTag: z.boolean().default(false),
     releaseBranch: z.string().min(1).default('master'),
     production: z.boolean().default(false),
+    // Check runs (CI job names) the release gate requires, green, on the commit a release tag points at.
+    requiredChecks: z.array(z.string().min(1)).default([]),
+    // The GitHub environment's deployment branch and tag rules (documentation the routing tests hold to the pipeline).
+    deploymentPolicy: z
+      .object({ branches: z.array(z.string().min(1)).default([]), tags: z.array(z.string().min(1)).default([]) })
+      .strict()
+      .default({ branches: [], tags: [] }),
     namespace: z.string().max(63).regex(DNS_LABEL, 'must be a DNS label (lowercase letters, digits, "-")'),
     release: z.string().max(53).regex(DNS_LABEL, 'must be a DNS label of at most 53 characters'),
     url: z.url({ protocol: /^https?$/ }),

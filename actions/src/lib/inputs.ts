@@ -100,4 +100,12 @@ export class Inputs {
       .map((item) => item.trim())
       .filter((item) => item !== '');
   }
+
+  /** A list given one item per line (for items that may contain commas, like check names); blank lines dropped. */
+  lines(name: string): string[] {
+    return this.raw(name)
+      .split('\n')
+      .map((item) => item.trim())
+      .filter((item) => item !== '');
+  }
 }

@@ -18,7 +18,8 @@ async function main(): Promise<void> {
     namespace: inputs.optional('namespace'),
     kubeconfig: inputs.optional('kubeconfig'),
     allowDowngrade: inputs.boolean('allow-downgrade', false),
-    requireChecks: inputs.boolean('require-checks', false),
+    requireChecks: inputs.boolean('require-checks', true),
+    requiredChecks: inputs.lines('required-checks'),
     githubToken: inputs.optional('github-token'),
     repositoryPath: inputs.optional('repository-path', '.'),
   };

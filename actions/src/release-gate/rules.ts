@@ -113,29 +113,40 @@ const GOOD_CONCLUSIONS = new Set(['success', 'neutral', 'skipped']);
 
 /**
  * The checks rule over the commit's check runs and legacy statuses. Check runs of the current workflow run are
- * ignored (they are this very job and its siblings, still in progress).
+ * ignored (they are this very job and its siblings, still in progress). Every check named in `required` must have
+ * reported (a check run of that name or a status of that context); any other check that reported must not have failed.
  */
-export function checkChecks(sha: string, checkRuns: CheckRunInfo[], statuses: CommitStatusInfo[], ownRunId: string): Verdict {
+export function checkChecks(sha: string, checkRuns: CheckRunInfo[], statuses: CommitStatusInfo[], ownRunId: string, required: readonly string[] = []): Verdict {
   const rule = RULES.checks;
   const ownRun = ownRunId ? `/actions/runs/${ownRunId}/` : undefined;
   const runs = checkRuns.filter((run) => !ownRun || !`${run.details_url ?? ''} ${run.html_url ?? ''}`.includes(ownRun));
   const short = sha.slice(0, 12);
-  if (runs.length === 0 && statuses.length === 0) {
-    return refused(rule, `no checks reported on ${short}`, 'let CI run on the commit (push it to master) before tagging it, or set require-checks: false');
-  }
-  const pending = [
-    ...runs.filter((run) => run.status !== 'completed').map((run) => `${run.name} (${run.status})`),
-    ...statuses.filter((status) => status.state === 'pending').map((status) => `${status.context} (pending)`),
-  ];
+  const reported = new Set([...runs.map((run) => run.name), ...statuses.map((status) => status.context)]);
+  const missing = required.filter((name) => !reported.has(name));
   const failed = [
     ...runs.filter((run) => run.status === 'completed' && !GOOD_CONCLUSIONS.has(run.conclusion ?? '')).map((run) => `${run.name} (${run.conclusion})`),
     ...statuses.filter((status) => status.state === 'failure' || status.state === 'error').map((status) => `${status.context} (${status.state})`),
   ];
-  if (failed.length > 0) {
-    return refused(rule, `failed on ${short}: ${failed.join(', ')}`, 'fix the failures on master and tag a new commit (or re-run the failed checks, then this workflow)');
+  const pending = [
+    ...runs.filter((run) => run.status !== 'completed').map((run) => `${run.name} (${run.status})`),
+    ...statuses.filter((status) => status.state === 'pending').map((status) => `${status.context} (pending)`),
+  ];
+  const problems: string[] = [];
+  if (failed.length > 0) problems.push(`failed on ${short}: ${failed.join(', ')}`);
+  if (missing.length > 0) problems.push(`missing on ${short} (never reported): ${missing.join(', ')}`);
+  if (problems.length > 0) {
+    const fixes = [
+      ...(failed.length > 0 ? ['fix the failures on master and tag a new commit (or re-run the failed checks, then this workflow)'] : []),
+      ...(missing.length > 0 ? ['let CI run on the commit (push it to master; ci.yml runs on every push) and tag it once it is green'] : []),
+    ];
+    return refused(rule, problems.join('; '), fixes.join('; '));
+  }
+  if (runs.length === 0 && statuses.length === 0) {
+    return refused(rule, `no checks reported on ${short}`, 'let CI run on the commit (push it to master) before tagging it, or set require-checks: false');
   }
   if (pending.length > 0) return refused(rule, `still running on ${short}: ${pending.join(', ')}`, 'wait for them to finish, then re-run this workflow');
-  return passed(rule, `${runs.length + statuses.length} checks passed on ${short}`);
+  const requiredNote = required.length > 0 ? ` (required: ${required.join(', ')})` : '';
+  return passed(rule, `${runs.length + statuses.length} checks passed on ${short}${requiredNote}`);
 }
 
 /** The refusal message: every refused rule with its fix. */

@@ -23,6 +23,8 @@ export interface Settings {
   kubeconfig: string;
   allowDowngrade: boolean;
   requireChecks: boolean;
+  /** Check names that must have reported and passed; [] → the environment's `pipeline.requiredChecks`. */
+  requiredChecks: string[];
   githubToken: string;
   repositoryPath: string;
 }
@@ -84,12 +86,13 @@ export async function run(settings: Settings, { context }: Deps): Promise<void> 
   if (!settings.requireChecks) {
     verdicts.push(skipped(RULES.checks, 'require-checks is false'));
   } else if (!github) {
-    verdicts.push({ rule: RULES.checks, outcome: 'refused', detail: 'require-checks needs the GitHub API', fix: 'pass github-token: ${{ github.token }} (checks: read)' });
+    verdicts.push({ rule: RULES.checks, outcome: 'refused', detail: 'require-checks needs the GitHub API', fix: 'pass github-token: ${{ github.token }} with permissions checks: read and statuses: read (or set require-checks: false)' });
   } else if (settings.sha !== '') {
     const { owner, repo } = requireRepository(context);
     const checkRuns = await github.paginate(github.rest.checks.listForRef, { owner, repo, ref: settings.sha, per_page: 100 });
     const { data: combined } = await github.rest.repos.getCombinedStatusForRef({ owner, repo, ref: settings.sha });
-    verdicts.push(checkChecks(settings.sha, checkRuns, combined.statuses, context.runId));
+    const required = settings.requiredChecks.length > 0 ? settings.requiredChecks : environment.pipeline.requiredChecks;
+    verdicts.push(checkChecks(settings.sha, checkRuns, combined.statuses, context.runId, required));
   }
 
   core.setOutput('version', version ?? '');

@@ -112,3 +112,38 @@ export function workflowDispatch(branch: string, inputs: Record<string, string> 
     payload: { inputs, ref, repository: repository(), sender, workflow: '.github/workflows/deploy.yml' },
   };
 }
+
+/**
+ * The merge queue asking for checks on a merge group: the queue's temporary branch
+ * `gh-readonly-queue/<base>/pr-<number>-<base sha>` holds the pull request merged onto `base`.
+ */
+export function mergeGroup(base: string, options: { number?: number; headSha?: string; baseSha?: string } = {}): GitHubEvent {
+  const number = options.number ?? 42;
+  const headSha = options.headSha ?? DEFAULT_SHA;
+  const baseSha = options.baseSha ?? 'ba5eba11ba5eba11ba5eba11ba5eba11ba5eba11';
+  const headRef = `refs/heads/gh-readonly-queue/${base}/pr-${number}-${baseSha}`;
+  return {
+    eventName: 'merge_group',
+    ref: headRef,
+    sha: headSha,
+    payload: {
+      action: 'checks_requested',
+      merge_group: {
+        head_sha: headSha,
+        head_ref: headRef,
+        base_sha: baseSha,
+        base_ref: `refs/heads/${base}`,
+        head_commit: {
+          id: headSha,
+          tree_id: 'a0d1cb3f2bfa4d1e3b4a8c1e9a4b5e7f0c6d2e11',
+          message: `Merge pull request #${number}`,
+          timestamp: '2026-11-27T05:00:00Z',
+          author: { name: 'Octo Cat', email: 'octocat@example.com' },
+          committer: { name: 'GitHub', email: 'noreply@github.com' },
+        },
+      },
+      repository: repository(),
+      sender,
+    },
+  };
+}

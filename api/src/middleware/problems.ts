@@ -21,7 +21,7 @@ function toProblem(error: unknown, log: Logger, requestId: string): Problem {
   if (
     (e.code && PG_UNAVAILABLE.has(e.code)) ||
     (e.code && NETWORK_UNAVAILABLE.has(e.code)) ||
-    /timeout exceeded when trying to connect|Connection terminated/.test(e.message ?? '')
+    /timeout exceeded when trying to connect|Connection terminated|Query read timeout/.test(e.message ?? '')
   ) {
     log.warn({ requestId, err: error }, 'database unavailable');
     return new Problem(503, 'the database is unavailable; retry shortly', { headers: { 'Retry-After': '5' } });
@@ -36,7 +36,7 @@ function toProblem(error: unknown, log: Logger, requestId: string): Problem {
 
 /**
  * The one place error bodies are made: RFC 9457 application/problem+json, for thrown problems and for the router's
- * unmatched paths (404) and methods (405 with Allow, 501).
+ * unmatched paths (404) and methods (405 with Allow).
  */
 export function problems(log: Logger): Middleware {
   return async (ctx, next) => {
@@ -46,10 +46,12 @@ export function problems(log: Logger): Middleware {
       if (ctx.body == null && ctx.status === 404) {
         problem = new Problem(404, `no resource at ${ctx.path.slice(0, 200)}; see /openapi.json for the routes`);
       } else if (ctx.body == null && (ctx.status === 405 || ctx.status === 501)) {
+        // The router answers 501 for a method it has never heard of (TRACE, PROPFIND); to a client that is the same
+        // refusal as 405, and a 5xx would count against the error-rate alert.
         const allow = ctx.response.get('Allow');
-        problem = new Problem(ctx.status, `${ctx.method} is not supported here; use ${allow || 'GET'}`, {
-          headers: allow ? { Allow: allow } : {},
-        });
+        problem = allow
+          ? new Problem(405, `${ctx.method} is not supported here; use ${allow}`, { headers: { Allow: allow } })
+          : new Problem(404, `no resource at ${ctx.path.slice(0, 200)}; see /openapi.json for the routes`);
       }
     } catch (error) {
       problem = toProblem(error, log, String(ctx.state.requestId));

@@ -1,6 +1,6 @@
 import type Router from '@koa/router';
 import { cacheable } from '../caching.ts';
-import { decodeCursor, queryDigest } from '../cursor.ts';
+import { checkCursorDataset, decodeCursor, queryDigest } from '../cursor.ts';
 import {
   DEFAULT_LIMIT,
   canonicalQuery,
@@ -40,9 +40,11 @@ export function aggregatesRoutes(router: Router, deps: RouteDeps): void {
     checkRange(filter);
     const key = filterKey(filter, { interval: q.interval });
     const digest = queryDigest(key);
-    const after = q.cursor === undefined ? undefined : decodeCursor(q.cursor, digest);
+    const cursor = q.cursor === undefined ? undefined : decodeCursor(q.cursor, digest, deps.config.cursorKey);
+    const after = cursor?.position;
     acceptJson(ctx);
     const dataset = await servedDataset(deps.db);
+    checkCursorDataset(cursor, dataset.version);
     const limit = q.limit ?? DEFAULT_LIMIT;
     const normalised = `${ctx.path}?${canonicalQuery({ q: key, limit, cursor: q.cursor })}`;
     if (cacheable(ctx, deps.config, dataset.version, normalised)) return;
@@ -52,12 +54,13 @@ export function aggregatesRoutes(router: Router, deps: RouteDeps): void {
       (d) => listAggregates(deps.db, d.id, filter, q.interval, after, limit + 1),
       (r) => !r.length,
     );
+    if (read.dataset !== dataset) checkCursorDataset(cursor, read.dataset.version);
     if (read.dataset !== dataset) cacheable(ctx, deps.config, read.dataset.version, normalised);
     const rows = read.result;
     const more = rows.length > limit;
     if (more) rows.pop();
     const last = rows.at(-1);
-    const next = more && last ? nextLink(ctx.path, key, limit, { at: last.bucket, station: last.station_id }, digest) : null;
+    const next = more && last ? nextLink(ctx.path, key, limit, { at: last.bucket, station: last.station_id }, digest, read.dataset.version, deps.config.cursorKey) : null;
     if (next) ctx.set('Link', `<${next}>; rel="next"`);
     ctx.body = aggregatesPage({ version: read.dataset.version, interval: q.interval, order: filter.order, rows, pollutants: filter.pollutants, next });
   });

@@ -2,7 +2,7 @@ import { Transform, pipeline } from 'node:stream';
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { cacheable } from '../caching.ts';
-import { decodeCursor, encodeCursor, queryDigest, type Position } from '../cursor.ts';
+import { checkCursorDataset, decodeCursor, encodeCursor, queryDigest, type Position } from '../cursor.ts';
 import {
   DEFAULT_LIMIT,
   POLLUTANTS,
@@ -50,10 +50,18 @@ export function filterKey(filter: ReadingFilter, extra: Record<string, string> =
   });
 }
 
-export function nextLink(path: string, key: string, limit: number, position: Position, digest: string): string {
+export function nextLink(
+  path: string,
+  key: string,
+  limit: number,
+  position: Position,
+  digest: string,
+  version: string,
+  cursorKey: string,
+): string {
   const params = new URLSearchParams(key);
   params.set('limit', String(limit));
-  params.set('cursor', encodeCursor(position, digest));
+  params.set('cursor', encodeCursor(position, digest, version, cursorKey));
   params.sort();
   return `${path}?${params.toString()}`;
 }
@@ -65,10 +73,12 @@ export function readingsRoutes(router: Router, deps: RouteDeps): void {
     checkRange(filter);
     const key = filterKey(filter);
     const digest = queryDigest(key);
-    const after = q.cursor === undefined ? undefined : decodeCursor(q.cursor, digest);
+    const cursor = q.cursor === undefined ? undefined : decodeCursor(q.cursor, digest, deps.config.cursorKey);
+    const after = cursor?.position;
     const type = ctx.accepts(...READING_TYPES);
     if (!type) throw notAcceptable(READING_TYPES);
     const dataset = await servedDataset(deps.db);
+    checkCursorDataset(cursor, dataset.version);
     const normalised = `${ctx.path}?${canonicalQuery({ q: key, limit: q.limit, cursor: q.cursor })}|${type}`;
     if (cacheable(ctx, deps.config, dataset.version, normalised)) return;
 
@@ -86,12 +96,13 @@ export function readingsRoutes(router: Router, deps: RouteDeps): void {
 
     const limit = q.limit ?? DEFAULT_LIMIT;
     const read = await readConsistently(deps.db, dataset, (d) => listReadings(deps.db, d.id, filter, after, limit + 1), (r) => !r.length);
+    if (read.dataset !== dataset) checkCursorDataset(cursor, read.dataset.version);
     if (read.dataset !== dataset) cacheable(ctx, deps.config, read.dataset.version, normalised);
     const rows = read.result;
     const more = rows.length > limit;
     if (more) rows.pop();
     const last = rows.at(-1);
-    const next = more && last ? nextLink(ctx.path, key, limit, { at: last.measured_at, station: last.station_id }, digest) : null;
+    const next = more && last ? nextLink(ctx.path, key, limit, { at: last.measured_at, station: last.station_id }, digest, read.dataset.version, deps.config.cursorKey) : null;
     if (next) ctx.set('Link', `<${next}>; rel="next"`);
     ctx.body = readingsPage({ version: read.dataset.version, order: filter.order, rows, pollutants: filter.pollutants, next });
   });
@@ -117,7 +128,7 @@ async function streamExport(
     client.release(error as Error);
     throw error;
   }
-  const rows = streamReadings(client, datasetId, filter, after, limit);
+  const rows = streamReadings(client, datasetId, filter, after, limit, EXPORT_STATEMENT_TIMEOUT_MS + deps.config.dbQueryTimeoutMs);
   const csv = type === 'text/csv';
   let pending = csv ? csvHeader(filter.pollutants) : '';
   const format = new Transform({
@@ -134,7 +145,11 @@ async function streamExport(
       done(null, pending || undefined);
     },
   });
-  pipeline(rows, format, (error) => {
+  let settled = false;
+  const settle = (error: Error | null | undefined) => {
+    if (settled) return;
+    settled = true;
+    client.removeListener('error', lost);
     if (!error) {
       client.query('RESET statement_timeout').then(
         () => client.release(),
@@ -142,12 +157,19 @@ async function streamExport(
       );
       return;
     }
-    // A client that hung up is routine; a database error mid-stream can only be signalled by cutting the response.
+    // A client that hung up is routine; a database error mid-stream can only be signalled by cutting the response
+    // (no terminating chunk), which every HTTP client reports as a truncated body.
     client.release(error);
     if (error.name !== 'AbortError' && (error as { code?: string }).code !== 'ERR_STREAM_PREMATURE_CLOSE') {
       deps.log.error({ requestId: ctx.state.requestId, err: error }, 'export failed mid-stream');
       ctx.req.socket.destroy();
+      rows.destroy();
     }
-  });
+  };
+  // A dropped connection fails the cursor only at its next fetch, and closing a cursor on a dead connection waits
+  // forever for an answer: the connection's own error ends the export at once.
+  const lost = (error: Error) => settle(error);
+  client.on('error', lost);
+  pipeline(rows, format, settle);
   ctx.body = format;
 }

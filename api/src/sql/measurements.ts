@@ -93,9 +93,12 @@ export function streamReadings(
   filter: ReadingFilter,
   after: Position | undefined,
   limit: number | undefined,
+  timeoutMs: number,
 ): QueryStream {
   const { text, values } = readingsQuery(datasetId, filter, after, limit);
   const stream = new QueryStream(text, values, { batchSize: 2000, highWaterMark: 4000, rowMode: 'array', types: rawText });
+  // pg reads the client-side timeout from the query itself before the pool's, which is meant for short queries.
+  Object.assign(stream, { query_timeout: timeoutMs });
   return client.query(stream);
 }
 

@@ -1,5 +1,5 @@
 vcl 4.1;
-# Varnish in front of the airq API; rendered by the chart (templates/cache-configmap.yaml).
+# Varnish in front of the airq API: the one VCL of the chart (templates/cache-configmap.yaml) and of compose.yaml.
 #
 # Cache key: host + URL with its query parameters sorted, so ?a=1&b=2 and ?b=2&a=1 share one object; the API's
 # `Vary: Accept` keeps JSON, CSV and NDJSON apart. Lifetime: the API's Cache-Control max-age, then a long grace in
@@ -8,23 +8,9 @@ vcl 4.1;
 
 import std;
 
-backend api {
-    .host = "{{ include "airq.apiHost" . }}";
-    .port = "{{ .Values.service.port }}";
-    .connect_timeout = 2s;
-    .first_byte_timeout = 60s;
-    .between_bytes_timeout = 30s;
-}
-
-# BAN is accepted only from these networks (the cluster's pods) and only with the token (checked in ban-token.vcl).
-acl ban_clients {
-    "127.0.0.1";
-    "::1";
-{{- range .Values.cache.ban.allowedCidrs }}
-{{- $parts := splitList "/" . }}
-    "{{ index $parts 0 }}"/{{ index $parts 1 }};
-{{- end }}
-}
+# What differs per deployment — the API backend, the networks allowed to BAN, the grace period — is rendered next to
+# this file: by the chart from files/deployment.vcl, by compose from compose/cache/deployment.vcl.
+include "/etc/varnish/vcl/deployment.vcl";
 
 # Mounted by the chart on a path of its own: images' packagings ship their own files under /etc/varnish.
 include "/etc/airq/cache-secret/ban-token.vcl";
@@ -99,7 +85,7 @@ sub vcl_backend_response {
         return (abandon);
     }
     if (beresp.ttl > 0s) {
-        set beresp.grace = {{ .Values.cache.graceSeconds }}s;
+        call airq_set_grace;
     }
 }
 

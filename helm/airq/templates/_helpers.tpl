@@ -33,7 +33,11 @@
 {{- end }}
 
 {{- define "airq.image" -}}
+{{- if .Values.image.digest }}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest }}
+{{- else }}
 {{- printf "%s:%s" .Values.image.repository (default (include "airq.appVersion" .) .Values.image.tag) }}
+{{- end }}
 {{- end }}
 
 {{/* Selector labels of one component: (include "airq.selectorLabels" (list . "api")). Never change: selectors are immutable. */}}

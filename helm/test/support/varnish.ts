@@ -18,15 +18,21 @@ export function varnishdMissing(): string | undefined {
  * backend address (the API on loopback instead of the API Service) and the path of the BAN-token include.
  */
 export function vclForLoopback(objects: KubeObject[], backendPort: number, dir: string): string {
-  const vcl = one(objects, 'ConfigMap', 'airq-cache').data['default.vcl'] as string;
+  const data = one(objects, 'ConfigMap', 'airq-cache').data;
   const tokenVcl = Buffer.from(one(objects, 'Secret', 'airq-cache').data['ban-token.vcl'] as string, 'base64').toString();
   const tokenFile = path.join(dir, 'ban-token.vcl');
   writeFileSync(tokenFile, tokenVcl);
-  const replace = (text: string, pattern: RegExp, replacement: string) => {
+  const replace = (text: string, pattern: RegExp, replacement: string | (() => string)) => {
     if (!pattern.test(text)) throw new Error(`the rendered VCL no longer matches ${pattern}: update vclForLoopback()`);
-    return text.replace(pattern, replacement);
+    return text.replace(pattern, replacement as string & (() => string));
   };
-  let local = replace(vcl, /(backend api \{\s*\.host = )"[^"]+";(\s*\.port = )"\d+";/, `$1"127.0.0.1";$2"${backendPort}";`);
+  const deployment = replace(
+    data['deployment.vcl'] as string,
+    /(backend api \{\s*\.host = )"[^"]+";(\s*\.port = )"\d+";/,
+    `$1"127.0.0.1";$2"${backendPort}";`,
+  );
+  // Inlined where default.vcl includes it, so the returned VCL is whole.
+  let local = replace(data['default.vcl'] as string, /include "\/etc\/varnish\/vcl\/deployment\.vcl";/, () => deployment);
   local = replace(local, /include "\/etc\/airq\/cache-secret\/ban-token\.vcl";/, `include "${tokenFile}";`);
   return local;
 }

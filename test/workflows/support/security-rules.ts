@@ -64,7 +64,11 @@ export function securityProblems(file: string, content: string): string[] {
       problems.push(`${where}: deployments: write in a job bound to no environment; bind it with environment: { name, url }`);
     }
 
-    if (job.secrets !== undefined) problems.push(`${where}: passes secrets to ${job.uses}; keep credentials as environment secrets of the called workflow's environment-bound job`);
+    // `secrets: inherit` to a local workflow is allowed (its jobs that read secrets must be environment-bound, checked
+    // when that file is); naming secrets would hand repository-scope values to the callee.
+    if (job.secrets !== undefined && !(job.secrets === 'inherit' && callsEnvironmentBoundWorkflow)) {
+      problems.push(`${where}: passes secrets to ${job.uses}; keep credentials as environment secrets of the called workflow's environment-bound job (secrets: inherit to a local workflow is allowed)`);
+    }
     const jobText = JSON.stringify(job);
     if (/\bsecrets\./.test(jobText) && !isEnvironmentBound(job)) {
       problems.push(`${where}: reads secrets but is bound to no environment; move the step into a job with environment: (its protection rules then guard the secret)`);
@@ -75,9 +79,12 @@ export function securityProblems(file: string, content: string): string[] {
       if (typeof environment !== 'object' || !environment.name || !environment.url) problems.push(`${where}: environment must be { name, url } so the deployment links to the environment`);
       const concurrency = job.concurrency as { group?: string; 'cancel-in-progress'?: boolean } | undefined;
       if (!concurrency || typeof concurrency !== 'object' || !concurrency.group) {
-        problems.push(`${where}: an environment-bound job needs concurrency: { group: deploy-<environment>, cancel-in-progress: false }`);
+        problems.push(`${where}: an environment-bound job needs concurrency: { group: deploy-<environment>, cancel-in-progress: false, queue: max }`);
       } else {
         if (concurrency['cancel-in-progress'] !== false) problems.push(`${where}: concurrency must set cancel-in-progress: false; a cancelled helm upgrade leaves the release pending`);
+        if ((concurrency as { queue?: string }).queue !== 'max') {
+          problems.push(`${where}: concurrency must set queue: max; with one pending slot a newer deploy cancels a waiting rollback`);
+        }
         const name = typeof environment === 'object' ? environment.name : environment;
         if (name && !concurrency.group.includes(name)) problems.push(`${where}: concurrency group "${concurrency.group}" is not keyed by the environment "${name}"`);
       }

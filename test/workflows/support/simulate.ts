@@ -12,19 +12,39 @@ import { loadRawWorkflow, readActionMetadata, type LoadedWorkflow, type Override
 
 export type Result = 'success' | 'failure' | 'skipped';
 
+export type Permission = 'read' | 'write' | 'none';
+
+/** A job's concurrency setting as GitHub applies it (`queue` defaults to `single`: at most one pending). */
+export interface Concurrency {
+  group: string;
+  cancelInProgress: boolean;
+  queue: 'single' | 'max';
+}
+
 export interface StepRun {
   id: string;
   /** `./actions/helm-deploy`, `actions/checkout@<sha>` or `run`. */
   uses: string;
   ran: boolean;
   with: Record<string, Value>;
+  /** The step's `env:` evaluated. */
+  env: Record<string, Value>;
+  outcome?: Result;
   outputs: Record<string, string>;
 }
 
 export interface JobRun {
   /** `deploy.yml:image`, or `deploy.yml:deploy/deploy` for a job of a called reusable workflow. */
   key: string;
+  /** The job's `name:` evaluated (what GitHub names its check run), else its id. */
+  name?: string;
   result: Result;
+  /** Why the simulation failed a job the scenario did not ask to fail (e.g. a secret it needs is empty here). */
+  failureReason?: string;
+  /** The token's permissions in the job: its own (or the workflow's), capped by the caller's for a called workflow. */
+  permissions?: Record<string, Permission>;
+  /** The job's `concurrency:` evaluated, when it has one. */
+  concurrency?: Concurrency;
   /** The environment the job is bound to (evaluated), when it ran and has one. */
   environment?: string;
   environmentUrl?: string;
@@ -42,6 +62,29 @@ export interface Scenario {
   changedFiles?: string[];
   /** Job keys that fail when they run (default: every job that runs succeeds). */
   failing?: string[];
+  /** Steps that fail when they run, as `<job key>#<step id>`; the job then fails too. */
+  failingSteps?: string[];
+  /**
+   * How a called workflow's environment-bound job gets its environment's secrets. `documented` (GitHub's docs): always.
+   * `runner-4453` (actions/runner#4453): only when the caller passed `secrets: inherit`, else they resolve empty.
+   * Default: documented.
+   */
+  secretsReading?: SecretsReading;
+}
+
+export type SecretsReading = 'documented' | 'runner-4453';
+
+/** The repository's secrets: none of its own (the cluster credentials are environment secrets). */
+export const REPOSITORY_SECRETS: Record<string, string> = { GITHUB_TOKEN: '<GITHUB_TOKEN>' };
+/** Each GitHub environment's secrets. */
+export function environmentSecrets(environment: string): Record<string, string> {
+  return { KUBECONFIG: `<${environment} secret KUBECONFIG>` };
+}
+
+/** What a called workflow receives from its caller job: secrets passed (explicitly or all, by `secrets: inherit`). */
+interface CallerSecrets {
+  passed: Record<string, Value>;
+  inherited: boolean;
 }
 
 export interface Report {
@@ -95,6 +138,11 @@ export function triggers(workflow: LoadedWorkflow, scenario: Scenario): boolean 
     }
     case 'workflow_dispatch':
       return events.workflow_dispatch !== undefined && scenario.workflow === workflow.file;
+    case 'merge_group': {
+      const config = events.merge_group as ({ types?: string[] } & RefFilter) | undefined;
+      const base = String((event.payload as { merge_group?: { base_ref?: string } }).merge_group?.base_ref ?? '').replace(/^refs\/heads\//, '');
+      return config !== undefined && pullRequestMatches({ ...config, types: config.types ?? ['checks_requested'] }, base, 'checks_requested');
+    }
     default:
       return false;
   }
@@ -144,6 +192,10 @@ class WorkflowRun {
   private readonly inputs: Record<string, Value>;
   private readonly github: Record<string, Value>;
   private readonly overrides: Overrides | undefined;
+  /** For a called workflow: the caller job's permissions, which cap every job of it. */
+  private readonly permissionCap: Record<string, Permission> | undefined;
+  /** For a called workflow: what its caller passed; undefined for a workflow started by an event. */
+  private readonly callerSecrets: CallerSecrets | undefined;
 
   constructor(
     keyOf: (jobId: string) => string,
@@ -152,6 +204,8 @@ class WorkflowRun {
     inputs: Record<string, Value>,
     github: Record<string, Value>,
     overrides?: Overrides,
+    permissionCap?: Record<string, Permission>,
+    callerSecrets?: CallerSecrets,
   ) {
     this.keyOf = keyOf;
     this.raw = raw;
@@ -159,6 +213,46 @@ class WorkflowRun {
     this.inputs = inputs;
     this.github = github;
     this.overrides = overrides;
+    this.permissionCap = permissionCap;
+    this.callerSecrets = callerSecrets;
+  }
+
+  /**
+   * The `secrets` context of a job: the repository's secrets in a workflow started by an event, what the caller
+   * passed in a called one; plus the environment's secrets in a job bound to one — in a called workflow only when
+   * the reading of GitHub's behaviour grants them.
+   */
+  private secretsFor(environment: string): Record<string, Value> {
+    const base: Record<string, Value> = this.callerSecrets ? { ...this.callerSecrets.passed } : { ...REPOSITORY_SECRETS };
+    if (!environment) return base;
+    const reading = this.scenario.secretsReading ?? 'documented';
+    const granted = !this.callerSecrets || reading === 'documented' || this.callerSecrets.inherited;
+    return granted ? { ...base, ...environmentSecrets(environment) } : base;
+  }
+
+  /** The job's token permissions: its own `permissions:` or the workflow's, capped by the caller's. */
+  private permissionsOf(rawJob: RawJob): Record<string, Permission> | undefined {
+    const own = parsePermissions(rawJob.permissions ?? this.raw.permissions);
+    if (!own || !this.permissionCap) return own ?? this.permissionCap;
+    const capped: Record<string, Permission> = {};
+    for (const scope of new Set([...Object.keys(own), ...Object.keys(this.permissionCap)])) {
+      const mine = own[scope] ?? 'none';
+      const cap = this.permissionCap[scope] ?? 'none';
+      capped[scope] = LEVELS[mine] <= LEVELS[cap] ? mine : cap;
+    }
+    return capped;
+  }
+
+  private concurrencyOf(rawJob: RawJob, contexts: Record<string, Value>): Concurrency | undefined {
+    const setting = rawJob.concurrency;
+    if (setting === undefined || setting === null) return undefined;
+    if (typeof setting === 'string') return { group: String(evaluateScalar(setting, contexts)), cancelInProgress: false, queue: 'single' };
+    const mapping = setting as { group?: unknown; 'cancel-in-progress'?: unknown; queue?: unknown };
+    return {
+      group: String(evaluateScalar(mapping.group, contexts)),
+      cancelInProgress: truthy(evaluateScalar(mapping['cancel-in-progress'] ?? false, contexts)),
+      queue: mapping.queue === 'max' ? 'max' : 'single',
+    };
   }
 
   async run(jobs: readonly WorkflowJob[]): Promise<JobRun[]> {
@@ -217,20 +311,26 @@ class WorkflowRun {
 
     const rawJob = this.raw.jobs[id] ?? {};
     const plain = job as Job;
+    run.name = job.name ? String(evaluateToken(job.name, contexts)) : id;
+    const permissions = this.permissionsOf(rawJob);
+    if (permissions) run.permissions = permissions;
+    const concurrency = this.concurrencyOf(rawJob, contexts);
+    if (concurrency) run.concurrency = concurrency;
     const env = this.envContext(rawJob, contexts);
-    // Environment secrets exist only in a job bound to that environment.
     const environment = plain.environment ? evaluateToken(plain.environment, { ...contexts, env, steps: {} }) : null;
     const environmentName = typeof environment === 'string' ? environment : environment && typeof environment === 'object' && !Array.isArray(environment) ? String(environment.name ?? '') : '';
     if (environmentName) run.environment = environmentName;
-    const secrets: Record<string, Value> = environmentName ? { KUBECONFIG: `<${environmentName} secret KUBECONFIG>` } : {};
+    const secrets = this.secretsFor(environmentName);
     const jobContexts = { ...contexts, env, secrets };
     const steps: Record<string, Value> = {};
     const stepResults: Result[] = [];
     for (const [index, step] of plain.steps.entries()) {
       const stepRun = await this.runStep(step, rawJob.steps?.[index] ?? {}, { ...jobContexts, steps }, stepResults);
       run.steps.push(stepRun);
-      stepResults.push(stepRun.ran ? 'success' : 'skipped');
-      steps[stepRun.id] = { outputs: stepRun.outputs, outcome: stepRun.ran ? 'success' : 'skipped', conclusion: stepRun.ran ? 'success' : 'skipped' };
+      const outcome: Result = !stepRun.ran ? 'skipped' : this.scenario.failingSteps?.includes(`${key}#${stepRun.id}`) ? 'failure' : 'success';
+      stepRun.outcome = outcome;
+      stepResults.push(outcome);
+      steps[stepRun.id] = { outputs: stepRun.outputs, outcome, conclusion: outcome };
     }
     for (const pair of plain.outputs ?? []) {
       run.outputs[String(evaluateToken(pair.key, jobContexts))] = evaluateToken(pair.value, { ...jobContexts, steps }) ?? '';
@@ -240,7 +340,10 @@ class WorkflowRun {
       const withSteps = evaluateToken(plain.environment, { ...jobContexts, steps }) as Record<string, Value>;
       run.environmentUrl = String(withSteps.url ?? '');
     }
-    run.result = this.scenario.failing?.includes(key) ? 'failure' : 'success';
+    // A step that reads a secret this job cannot see gets an empty value, and fails (an empty KUBECONFIG reaches no cluster).
+    const missing = run.steps.flatMap((stepRun, index) => (stepRun.ran ? secretsReadBy(rawJob.steps?.[index] ?? {}) : []).filter((name) => !secrets[name]).map((name) => `${stepRun.id}: secrets.${name}`));
+    if (missing.length > 0) run.failureReason = `reads a secret that is empty in this job: ${[...new Set(missing)].join(', ')}`;
+    run.result = this.scenario.failing?.includes(key) || stepResults.includes('failure') || missing.length > 0 ? 'failure' : 'success';
     return [run];
   }
 
@@ -251,14 +354,15 @@ class WorkflowRun {
     return env;
   }
 
-  private async runStep(step: Step, rawStep: { with?: Record<string, unknown>; run?: string }, contexts: Record<string, Value>, previous: Result[]): Promise<StepRun> {
+  private async runStep(step: Step, rawStep: { with?: Record<string, unknown>; env?: Record<string, unknown>; run?: string }, contexts: Record<string, Value>, previous: Result[]): Promise<StepRun> {
     const uses = 'uses' in step ? (step as ActionStep).uses.value : 'run';
-    const stepRun: StepRun = { id: step.id, uses, ran: false, with: {}, outputs: {} };
+    const stepRun: StepRun = { id: step.id, uses, ran: false, with: {}, env: {}, outputs: {} };
     const condition = step.if?.expression ?? 'success()';
     // Unlike a skipped job, a skipped step does not fail success() for the steps after it.
     if (!truthy(evaluate(condition, contexts, { previous: previous.filter((result) => result !== 'skipped') }))) return stepRun;
     stepRun.ran = true;
     for (const [name, value] of Object.entries(rawStep.with ?? {})) stepRun.with[name] = evaluateScalar(value, contexts);
+    for (const [name, value] of Object.entries(rawStep.env ?? {})) stepRun.env[name] = evaluateScalar(value, contexts);
     stepRun.outputs = await this.stepOutputs(uses, stepRun, rawStep.run);
     return stepRun;
   }
@@ -306,7 +410,17 @@ class WorkflowRun {
     }
     run.inputs = inputs;
     const calleeRaw = loadRawWorkflow(ref, this.overrides);
-    const callee = new WorkflowRun((calleeId) => `${key}/${calleeId}`, calleeRaw, this.scenario, inputs, this.github, this.overrides);
+    const callerPermissions = this.permissionsOf(this.raw.jobs[id] ?? {});
+    if (callerPermissions) run.permissions = callerPermissions;
+    // The caller job is bound to no environment: what it can pass is its own secrets context.
+    const callerContext = this.secretsFor('');
+    const passed: Record<string, Value> = {};
+    const inherited = job['inherit-secrets'] === true;
+    if (inherited) Object.assign(passed, callerContext);
+    for (const pair of job['secret-values'] ?? []) {
+      passed[String(evaluateToken(pair.key, contexts))] = evaluateToken(pair.value, { ...contexts, secrets: callerContext }) ?? '';
+    }
+    const callee = new WorkflowRun((calleeId) => `${key}/${calleeId}`, calleeRaw, this.scenario, inputs, this.github, this.overrides, callerPermissions, { passed, inherited });
     const calleeRuns = await callee.run(calleeJobs);
     run.result = calleeRuns.some((callee) => callee.result === 'failure') ? 'failure' : 'success';
     const calleeResults = Object.fromEntries(calleeRuns.map((callee) => [callee.key.slice(key.length + 1), { result: callee.result, outputs: callee.outputs }]));
@@ -317,6 +431,24 @@ class WorkflowRun {
     }
     return [run, ...calleeRuns];
   }
+}
+
+/** The secret names a step reads (`secrets.NAME` in its `with:`, `env:` or `run:`). */
+function secretsReadBy(rawStep: { with?: Record<string, unknown>; env?: Record<string, unknown>; run?: string }): string[] {
+  const text = JSON.stringify([rawStep.with ?? {}, rawStep.env ?? {}, rawStep.run ?? '']);
+  return [...text.matchAll(/\bsecrets\.([A-Za-z_][A-Za-z0-9_]*)/g)].map((match) => match[1]!);
+}
+
+const LEVELS: Record<Permission, number> = { none: 0, read: 1, write: 2 };
+// Every scope of the GITHUB_TOKEN (for read-all / write-all).
+const SCOPES = ['actions', 'attestations', 'checks', 'contents', 'deployments', 'discussions', 'id-token', 'issues', 'models', 'packages', 'pages', 'pull-requests', 'security-events', 'statuses'];
+
+/** `permissions:` as GitHub reads it: a mapping (unlisted scopes get none), `read-all`, `write-all`; undefined when absent. */
+export function parsePermissions(value: unknown): Record<string, Permission> | undefined {
+  if (value === undefined) return undefined;
+  if (value === 'read-all' || value === 'write-all') return Object.fromEntries(SCOPES.map((scope) => [scope, value === 'read-all' ? 'read' : 'write']));
+  if (value === null || typeof value !== 'object') return {};
+  return Object.fromEntries(Object.entries(value as Record<string, string>).map(([scope, level]) => [scope, level === 'write' ? 'write' : level === 'read' ? 'read' : 'none']));
 }
 
 const resolveCache = new Map<string, Record<string, string>>();
