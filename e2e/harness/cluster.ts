@@ -625,7 +625,8 @@ async function startRealNode(ctx: RealNodeContext): Promise<RealNode> {
     kind: 'StorageClass',
     metadata: { name: 'airq-e2e-local', annotations: { 'storageclass.kubernetes.io/is-default-class': 'true' } },
     provisioner: 'kubernetes.io/no-provisioner',
-    volumeBindingMode: 'WaitForFirstConsumer',
+    // One node: bind at once, so a claim nothing mounts yet (the backup volume) does not hold `helm --wait` forever.
+    volumeBindingMode: 'Immediate',
     reclaimPolicy: 'Retain',
   });
   for (const volume of localVolumes(dir, volumes.count, volumes.size, volumes.owner)) {

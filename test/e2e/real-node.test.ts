@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parse, stringify } from 'yaml';
 import { pushBranch, pushTag, type GitHubEvent } from '../../actions/test/support/events.ts';
-import { errors, runAction, type ActionRun } from '../../actions/test/support/run-action.ts';
+import { errors, REPO_ROOT, runAction, type ActionRun } from '../../actions/test/support/run-action.ts';
+import { loadEnvironments } from '../../actions/src/lib/environments.ts';
 import { splitRef } from '../../e2e/harness/images.ts';
 import { KubeCli } from '../../e2e/harness/kube-cli.ts';
 import { useCluster } from '../../e2e/harness/suite.ts';
@@ -317,7 +318,12 @@ describe('the chart on a real kubelet, through the bundled actions', function ()
       const resolved = await runAction('resolve-environment', { event, apiUrl: stub.url, env: env() });
       resolved.cleanup();
       expect(resolved.outputs, describeRun(resolved)).to.include({ environment: 'production', deploy: 'true' });
-      const gated = await runAction('release-gate', { event, apiUrl: stub.url, env: env(), inputs: { 'repository-path': repository.clone } });
+      // CI's required jobs (environments/production.yaml) reported green on the tagged commit.
+      const required = loadEnvironments(path.join(REPO_ROOT, 'environments')).get('production').pipeline.requiredChecks;
+      stub.checkRuns.set(sha, required.map((name) => ({ name, status: 'completed' as const, conclusion: 'success' as const })));
+      const gated = await runAction('release-gate', {
+        event, apiUrl: stub.url, env: env(), inputs: { 'repository-path': repository.clone, 'github-token': 'ghs_e2e' },
+      });
       gated.cleanup();
       expect(gated.exitCode, describeRun(gated)).to.equal(0);
       const file = path.join(scratch, `production-${tag}.values.yaml`);
