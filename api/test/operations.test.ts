@@ -92,6 +92,26 @@ describe('API operations: readiness, OpenAPI, configuration, internal errors', (
     });
   });
 
+  it('answers 503 with Retry-After, never 500, when the database host name does not resolve (getaddrinfo ENOTFOUND)', async () => {
+    // What pg reports while a headless Service's name has no address (its only pod restarting); made without a DNS query.
+    const enotfound = () =>
+      Object.assign(new Error('getaddrinfo ENOTFOUND airq-postgresql.airq-development.svc'), {
+        errno: -3008, code: 'ENOTFOUND', syscall: 'getaddrinfo', hostname: 'airq-postgresql.airq-development.svc',
+      });
+    const unresolvable = await startApp('postgres://postgres@127.0.0.1:9/none');
+    const pool = unresolvable.db as unknown as { connect: () => Promise<never>; query: () => Promise<never> };
+    pool.connect = () => Promise.reject(enotfound());
+    pool.query = () => Promise.reject(enotfound());
+    try {
+      const data = await unresolvable.get('/air_quality');
+      expect(data.status).to.equal(503);
+      expect(data.headers.get('retry-after')).to.equal('5');
+      expect(((await data.json()) as { detail: string }).detail).to.contain('database is unavailable');
+    } finally {
+      await unresolvable.close();
+    }
+  });
+
   describe('internal errors', () => {
     it('answers 500 with only the request id when a query fails unexpectedly, never the database message', async () => {
       const client = new pg.Client(database.url);

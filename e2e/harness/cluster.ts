@@ -1,26 +1,43 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { kwokStagesConfig } from './stages.ts';
+import {
+  acquireNodeLock, containerdConfig, imageStoreDir, cniConfig, corefile, createBridge, importImage, kubeletConfig, kubeProxyConfig, localVolumes,
+  NODE_NAME, NODE_NETWORK, nodeStatePath, PAUSE_IMAGE, podProcesses, readNodeState, removePodContainers, staticBinaryImage, teardownNode, type NodeLock, type NodeState,
+} from './node.ts';
 import { freePort } from '../../db/src/free-port.ts';
 
 /**
- * A real Kubernetes control plane on loopback — etcd, kube-apiserver, kube-controller-manager, kube-scheduler — with
- * kwok standing in for kubelets on fake nodes. Everything lives in one temporary directory (certificates, etcd data,
- * kubeconfig, one log file per component) and every process runs in its own process group, killed by PID on stop().
+ * A real Kubernetes control plane — etcd, kube-apiserver, kube-controller-manager, kube-scheduler — with kwok standing
+ * in for kubelets on fake nodes (fast, any number of them), and/or one real node (node.ts: containerd, a CNI bridge,
+ * kubelet, kube-proxy, CoreDNS) whose pods really run. Everything lives in one temporary directory (certificates,
+ * etcd data, kubeconfig, one log file per component) and every process runs in its own process group, killed by PID
+ * on stop().
  */
 
 export interface ClusterOptions {
-  /** Directory holding etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kwok. */
+  /** Directory holding the binaries of e2e/tools/build.sh. */
   binDir: string;
-  /** Fake nodes to create (each 32 CPU, 64 GiB, 110 pods). */
+  /** Fake (kwok) nodes to create (each 32 CPU, 64 GiB, 110 pods). Default 2 without a real node, else 0. */
   nodes?: number;
+  /** Start one real node; its images come from `images` (docker-save archives), pulled from nowhere. */
+  realNode?: { images?: string[]; volumes?: { count: number; size: string; owner: number } };
   /** Give up on start-up after this long (ms). */
   startTimeoutMs?: number;
+}
+
+/** The real node's handles, when the cluster has one. */
+export interface RealNode {
+  name: string;
+  /** containerd's socket (for `ctr --address`). */
+  containerdSocket: string;
+  /** Loads a docker-save archive into the node's image store. */
+  importImage(archive: string): void;
 }
 
 export interface Cluster {
@@ -30,25 +47,31 @@ export interface Cluster {
   kubeconfig: string;
   server: string;
   nodeNames: string[];
+  /** The real node, if one was asked for. */
+  node?: RealNode;
   /** Start-up time in ms, from the first process to a cluster that schedules and runs pods. */
   startupMs: number;
   /** A request to the API server as cluster admin; throws on a non-2xx answer unless `allowStatus` lists it. */
   api<T = unknown>(method: string, apiPath: string, body?: unknown, allowStatus?: number[]): Promise<{ status: number; body: T }>;
+  /** Resident memory (MiB) of each component, and of the real node's pods (their processes and shims) together. */
+  memory(): Record<string, number>;
   /** The last `lines` lines of every component's log, for a failure report. */
   logTails(lines?: number): string;
   stop(): Promise<void>;
 }
 
-const SERVICE_CIDR = '10.96.0.0/16';
-const KUBERNETES_SERVICE_IP = '10.96.0.1';
-const COMPONENTS = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kwok'] as const;
-type Component = (typeof COMPONENTS)[number];
+const FAKE_NODES_SERVICE_CIDR = '10.96.0.0/16';
+const FAKE_NODES_KUBERNETES_SERVICE_IP = '10.96.0.1';
+type Component = 'etcd' | 'kube-apiserver' | 'kube-controller-manager' | 'kube-scheduler' | 'kwok' | 'containerd' | 'kubelet' | 'kube-proxy' | 'coredns';
 
 const running = new Set<ChildProcess>();
+/** Real nodes of this process, torn down on exit if stop() did not run. */
+const liveNodes = new Set<NodeState>();
 let cleanupInstalled = false;
 
 function killAll(): void {
   for (const child of running) killGroup(child, 'SIGKILL');
+  for (const state of liveNodes) teardownNode(state);
 }
 
 /** A crashed or interrupted test process must not leave a control plane behind. */
@@ -101,9 +124,11 @@ function alive(pid: number): boolean {
 /**
  * Cleans up after test processes that died without running their cleanup (SIGKILL, OOM): every cluster directory
  * whose owner is gone has its components' process groups killed — only while a pid still runs a binary from that
- * cluster's bin dir, so a reused pid is never touched — and is removed.
+ * cluster's bin dir, so a reused pid is never touched — and is removed. A cluster with a real node also has its pods,
+ * mounts, bridge and iptables rules removed (node.ts teardownNode); that is done only by a caller holding the node
+ * lock (`withNodes`), since the next real node reuses the same bridge name.
  */
-export function reapOrphanedClusters(root = tmpdir()): string[] {
+export function reapOrphanedClusters(root = tmpdir(), options: { withNodes?: boolean } = {}): string[] {
   const reaped: string[] = [];
   for (const name of readdirSync(root)) {
     if (!name.startsWith(DIR_PREFIX)) continue;
@@ -115,6 +140,8 @@ export function reapOrphanedClusters(root = tmpdir()): string[] {
       continue; // Being created right now, or not ours.
     }
     if (!Number.isInteger(owner) || owner <= 0 || alive(owner)) continue;
+    const nodeState = readNodeState(dir);
+    if (existsSync(nodeStatePath(dir)) && !options.withNodes) continue;
     let lines: string[] = [];
     try {
       lines = readFileSync(path.join(dir, PIDS_FILE), 'utf8').split('\n').filter(Boolean);
@@ -137,10 +164,29 @@ export function reapOrphanedClusters(root = tmpdir()): string[] {
         // Gone in between.
       }
     }
+    if (nodeState) {
+      const problems = teardownNode(nodeState);
+      if (problems.length) {
+        console.warn(`  e2e: left ${dir} in place: ${problems.join('; ')}`);
+        continue;
+      }
+    }
     rmSync(dir, { recursive: true, force: true });
     reaped.push(dir);
   }
   return reaped;
+}
+
+function rssMiB(pids: number[]): number {
+  let kib = 0;
+  for (const pid of pids) {
+    try {
+      kib += Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+    } catch {
+      // Exited.
+    }
+  }
+  return Math.round(kib / 1024);
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -149,23 +195,44 @@ function openssl(dir: string, args: string[]): void {
   execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
 }
 
-/** A throwaway CA, the API server's serving certificate and the service-account signing key pair. */
-function generateCertificates(dir: string): void {
-  openssl(dir, ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '7',
-    '-subj', '/CN=airq-e2e-ca', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign,digitalSignature']);
-  openssl(dir, ['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'apiserver.key', '-out', 'apiserver.csr', '-subj', '/CN=kube-apiserver']);
-  const sans = ['IP:127.0.0.1', `IP:${KUBERNETES_SERVICE_IP}`, 'DNS:localhost', 'DNS:kubernetes', 'DNS:kubernetes.default',
-    'DNS:kubernetes.default.svc', 'DNS:kubernetes.default.svc.cluster.local'];
-  writeFileSync(path.join(dir, 'apiserver.ext'),
-    `subjectAltName=${sans.join(',')}\nextendedKeyUsage=serverAuth\nkeyUsage=critical,digitalSignature,keyEncipherment\n`);
-  openssl(dir, ['x509', '-req', '-in', 'apiserver.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial',
-    '-out', 'apiserver.crt', '-days', '7', '-extfile', 'apiserver.ext']);
-  openssl(dir, ['genrsa', '-out', 'sa.key', '2048']);
-  openssl(dir, ['rsa', '-in', 'sa.key', '-pubout', '-out', 'sa.pub']);
+/** A certificate `<name>.crt`/`<name>.key` signed by the cluster CA. */
+function signCertificate(dir: string, name: string, subject: string, extensions: string): void {
+  openssl(dir, ['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', subject]);
+  writeFileSync(path.join(dir, `${name}.ext`), extensions);
+  openssl(dir, ['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial',
+    '-out', `${name}.crt`, '-days', '7', '-extfile', `${name}.ext`]);
 }
 
-function kubeconfigYaml(server: string, caPem: string, token: string): string {
+const CLIENT_EXTENSIONS = 'extendedKeyUsage=clientAuth\nkeyUsage=critical,digitalSignature,keyEncipherment\n';
+
+/**
+ * A throwaway CA, the API server's serving certificate and the service-account signing key pair; with a real node,
+ * also the kubelet's serving and client certificates, the API server's client certificate for kubelets, and
+ * kube-proxy's client certificate.
+ */
+function generateCertificates(dir: string, apiAddresses: string[], realNode: boolean): void {
+  openssl(dir, ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '7',
+    '-subj', '/CN=airq-e2e-ca', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign,digitalSignature']);
+  const sans = [...apiAddresses.map((ip) => `IP:${ip}`), 'DNS:localhost', 'DNS:kubernetes', 'DNS:kubernetes.default',
+    'DNS:kubernetes.default.svc', 'DNS:kubernetes.default.svc.cluster.local'];
+  signCertificate(dir, 'apiserver', '/CN=kube-apiserver',
+    `subjectAltName=${sans.join(',')}\nextendedKeyUsage=serverAuth\nkeyUsage=critical,digitalSignature,keyEncipherment\n`);
+  openssl(dir, ['genrsa', '-out', 'sa.key', '2048']);
+  openssl(dir, ['rsa', '-in', 'sa.key', '-pubout', '-out', 'sa.pub']);
+  if (!realNode) return;
+  signCertificate(dir, 'kubelet-serving', `/CN=system:node:${NODE_NAME}`,
+    `subjectAltName=IP:${NODE_NETWORK.gateway},DNS:${NODE_NAME}\nextendedKeyUsage=serverAuth\nkeyUsage=critical,digitalSignature,keyEncipherment\n`);
+  signCertificate(dir, 'kubelet-client', `/O=system:nodes/CN=system:node:${NODE_NAME}`, CLIENT_EXTENSIONS);
+  signCertificate(dir, 'apiserver-kubelet-client', '/O=system:masters/CN=kube-apiserver-kubelet-client', CLIENT_EXTENSIONS);
+  signCertificate(dir, 'kube-proxy', '/CN=system:kube-proxy', CLIENT_EXTENSIONS);
+}
+
+/** A kubeconfig authenticating with token `token`, or with the client certificate `<dir>/<name>.crt` when given. */
+function kubeconfigYaml(server: string, caPem: string, token: string, clientCert?: { dir: string; name: string }): string {
   const ca = Buffer.from(caPem).toString('base64');
+  const user = clientCert
+    ? [`    client-certificate: ${path.join(clientCert.dir, `${clientCert.name}.crt`)}`, `    client-key: ${path.join(clientCert.dir, `${clientCert.name}.key`)}`]
+    : [`    token: ${token}`];
   return [
     'apiVersion: v1',
     'kind: Config',
@@ -177,7 +244,7 @@ function kubeconfigYaml(server: string, caPem: string, token: string): string {
     'users:',
     '- name: airq-e2e-admin',
     '  user:',
-    `    token: ${token}`,
+    ...user,
     'contexts:',
     '- name: airq-e2e',
     '  context:',
@@ -193,43 +260,63 @@ function tail(file: string, lines: number): string {
   return readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n');
 }
 
-/** Starts the control plane and returns once fake nodes are Ready and the default ServiceAccount exists. */
+/**
+ * Starts the control plane (and the real node, if asked) and returns once every node is Ready, the real node's DNS
+ * answers, and the default ServiceAccount exists.
+ */
 export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   installCleanup();
-  for (const dir of reapOrphanedClusters()) console.warn(`  e2e: removed the control plane of a killed test run (${dir})`);
   const started = Date.now();
-  const deadline = started + (options.startTimeoutMs ?? 120_000);
+  const deadline = started + (options.startTimeoutMs ?? (options.realNode ? 240_000 : 120_000));
+  const realNode = options.realNode;
+  let lock: NodeLock | undefined;
+  if (realNode) {
+    lock = await acquireNodeLock(Math.max(deadline - Date.now(), 1_000));
+  }
+  for (const dir of reapOrphanedClusters(tmpdir(), { withNodes: Boolean(lock) })) {
+    console.warn(`  e2e: removed the cluster of a killed test run (${dir})`);
+  }
   const dir = mkdtempSync(path.join(tmpdir(), DIR_PREFIX));
   writeFileSync(path.join(dir, OWNER_FILE), String(process.pid));
   const processes = new Map<Component, ChildProcess>();
+  const order: Component[] = [];
   const logFile = (name: Component) => path.join(dir, `${name}.log`);
   const token = randomBytes(24).toString('hex');
   let stopped = false;
+  let nodeState: NodeState | undefined;
 
   const logTails = (lines = 30) =>
-    COMPONENTS.map((name) => `----- ${name} (${logFile(name)}) -----\n${tail(logFile(name), lines)}`).join('\n');
+    order.map((name) => `----- ${name} (${logFile(name)}) -----\n${tail(logFile(name), lines)}`).join('\n');
 
   const stop = async () => {
     if (stopped) return;
     stopped = true;
-    // Reverse start order: clients before the API server, the API server before etcd.
-    for (const name of [...COMPONENTS].reverse()) {
+    // Reverse start order: the node before the control plane, clients before the API server, the API server before etcd.
+    for (const name of [...order].reverse()) {
       const child = processes.get(name);
+      if (name === 'containerd' && nodeState && child?.exitCode === null) removePodContainers(nodeState);
       if (child) await stopProcess(child);
     }
-    if (process.env.AIRQ_E2E_KEEP === '1') console.warn(`  e2e cluster files kept in ${dir}`);
+    let problems: string[] = [];
+    if (nodeState) {
+      problems = teardownNode(nodeState);
+      liveNodes.delete(nodeState);
+    }
+    if (problems.length) console.warn(`  e2e: cluster files left in ${dir}: ${problems.join('; ')}`);
+    else if (process.env.AIRQ_E2E_KEEP === '1') console.warn(`  e2e cluster files kept in ${dir}`);
     else rmSync(dir, { recursive: true, force: true });
+    lock?.release();
   };
 
-  const launch = (name: Component, args: string[]) => {
+  const launch = (name: Component, args: string[], binary = path.join(options.binDir, name)) => {
     const out = openSync(logFile(name), 'a');
-    const binary = path.join(options.binDir, name);
     const child = spawn(binary, args, { cwd: dir, detached: true, stdio: ['ignore', out, out] });
     closeSync(out);
     // For reapOrphanedClusters, should this process die without stopping the cluster.
     if (child.pid !== undefined) appendFileSync(path.join(dir, PIDS_FILE), `${child.pid} ${binary}\n`);
     running.add(child);
     processes.set(name, child);
+    order.push(name);
     child.once('exit', () => running.delete(child));
   };
 
@@ -250,15 +337,34 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   };
 
   try {
-    generateCertificates(dir);
+    // Pods reach the API server at the bridge's gateway; with fake nodes only, nothing leaves loopback.
+    const apiHost = realNode ? NODE_NETWORK.gateway : '127.0.0.1';
+    const serviceCidr = realNode ? NODE_NETWORK.serviceCidr : FAKE_NODES_SERVICE_CIDR;
+    const kubernetesServiceIp = realNode ? NODE_NETWORK.kubernetesServiceIp : FAKE_NODES_KUBERNETES_SERVICE_IP;
+    generateCertificates(dir, ['127.0.0.1', kubernetesServiceIp, ...(realNode ? [NODE_NETWORK.gateway] : [])], Boolean(realNode));
     const caPem = readFileSync(path.join(dir, 'ca.crt'), 'utf8');
     writeFileSync(path.join(dir, 'tokens.csv'), `${token},airq-e2e-admin,airq-e2e-admin,"system:masters"\n`);
     const [etcdClient, etcdPeer, apiPort, kcmPort, schedulerPort, kwokPort] = await Promise.all([
       freePort(), freePort(), freePort(), freePort(), freePort(), freePort(),
     ]);
-    const server = `https://127.0.0.1:${apiPort}`;
+    const server = `https://${apiHost}:${apiPort}`;
     const kubeconfig = path.join(dir, 'kubeconfig');
     writeFileSync(kubeconfig, kubeconfigYaml(server, caPem, token), { mode: 0o600 });
+
+    if (realNode) {
+      const containerdDir = path.join(dir, 'containerd');
+      nodeState = {
+        bridge: NODE_NETWORK.bridge,
+        serviceCidr: NODE_NETWORK.serviceCidr,
+        containerdSocket: path.join(containerdDir, 'containerd.sock'),
+        kubeProxy: path.join(options.binDir, 'kube-proxy'),
+        mountRoots: [dir, imageStoreDir()],
+      };
+      // Recorded before anything exists outside the directory, so the reaper can always undo it.
+      writeFileSync(nodeStatePath(dir), JSON.stringify(nodeState, null, 2));
+      liveNodes.add(nodeState);
+      createBridge(nodeState);
+    }
 
     const get = (url: string, withAuth: boolean) =>
       new Promise<{ status: number; body: string }>((resolve, reject) => {
@@ -329,8 +435,8 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
 
     launch('kube-apiserver', [
       `--etcd-servers=http://127.0.0.1:${etcdClient}`,
-      '--bind-address=127.0.0.1',
-      '--advertise-address=127.0.0.1',
+      `--bind-address=${apiHost}`,
+      `--advertise-address=${apiHost}`,
       `--secure-port=${apiPort}`,
       `--cert-dir=${path.join(dir, 'apiserver-certs')}`,
       `--tls-cert-file=${path.join(dir, 'apiserver.crt')}`,
@@ -343,13 +449,21 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       '--requestheader-group-headers=X-Remote-Group',
       '--requestheader-extra-headers-prefix=X-Remote-Extra-',
       `--token-auth-file=${path.join(dir, 'tokens.csv')}`,
-      '--authorization-mode=RBAC',
+      ...(realNode
+        ? [
+          '--authorization-mode=Node,RBAC',
+          `--kubelet-client-certificate=${path.join(dir, 'apiserver-kubelet-client.crt')}`,
+          `--kubelet-client-key=${path.join(dir, 'apiserver-kubelet-client.key')}`,
+          `--kubelet-certificate-authority=${path.join(dir, 'ca.crt')}`,
+          '--kubelet-preferred-address-types=InternalIP',
+        ]
+        : ['--authorization-mode=RBAC']),
       `--service-account-issuer=https://kubernetes.default.svc.cluster.local`,
       `--service-account-key-file=${path.join(dir, 'sa.pub')}`,
       `--service-account-signing-key-file=${path.join(dir, 'sa.key')}`,
-      `--service-cluster-ip-range=${SERVICE_CIDR}`,
-      // The `kubernetes` Service would point at 127.0.0.1, which nothing in a fake pod could reach anyway.
-      '--endpoint-reconciler-type=none',
+      `--service-cluster-ip-range=${serviceCidr}`,
+      // With fake nodes only, the `kubernetes` Service would point at 127.0.0.1, which no pod could reach anyway.
+      ...(realNode ? [] : ['--endpoint-reconciler-type=none']),
       '--allow-privileged=true',
       '--enable-priority-and-fairness=false',
       '--profiling=false',
@@ -374,23 +488,25 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       `--root-ca-file=${path.join(dir, 'ca.crt')}`,
       `--cluster-signing-cert-file=${path.join(dir, 'ca.crt')}`,
       `--cluster-signing-key-file=${path.join(dir, 'ca.key')}`,
-      `--service-cluster-ip-range=${SERVICE_CIDR}`,
+      `--service-cluster-ip-range=${serviceCidr}`,
       '--use-service-account-credentials=false',
       '--v=1',
     ]);
     launch('kube-scheduler', [...componentFlags(schedulerPort), '--v=1']);
-    const stagesFile = path.join(dir, 'kwok-stages.yaml');
-    writeFileSync(stagesFile, kwokStagesConfig());
-    launch('kwok', [
-      `--kubeconfig=${kubeconfig}`,
-      `--config=${stagesFile}`,
-      '--manage-all-nodes=false',
-      '--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake',
-      `--server-address=127.0.0.1:${kwokPort}`,
-      '--node-lease-duration-seconds=40',
-    ]);
+    const nodeNames = Array.from({ length: options.nodes ?? (realNode ? 0 : 2) }, (_, index) => `kwok-node-${index}`);
+    if (nodeNames.length) {
+      const stagesFile = path.join(dir, 'kwok-stages.yaml');
+      writeFileSync(stagesFile, kwokStagesConfig());
+      launch('kwok', [
+        `--kubeconfig=${kubeconfig}`,
+        `--config=${stagesFile}`,
+        '--manage-all-nodes=false',
+        '--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake',
+        `--server-address=127.0.0.1:${kwokPort}`,
+        '--node-lease-duration-seconds=40',
+      ]);
+    }
 
-    const nodeNames = Array.from({ length: options.nodes ?? 2 }, (_, index) => `kwok-node-${index}`);
     const resources = { cpu: '32', memory: '64Gi', pods: '110', 'ephemeral-storage': '100Gi' };
     for (const name of nodeNames) {
       await api('POST', '/api/v1/nodes', {
@@ -408,18 +524,129 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     const healthy = async (port: number) => (await get(`https://127.0.0.1:${port}/healthz`, false)).status === 200;
     await waitFor('kube-controller-manager /healthz', () => healthy(kcmPort));
     await waitFor('kube-scheduler /healthz', () => healthy(schedulerPort));
-    await waitFor(`${nodeNames.length} fake node(s) Ready (kwok)`, async () => {
+    let node: RealNode | undefined;
+    if (realNode && nodeState) {
+      node = await startRealNode({ dir, binDir: options.binDir, state: nodeState, server, caPem, token, api, launch, waitFor, get, realNode });
+      nodeNames.push(node.name);
+    }
+    await waitFor(`${nodeNames.length} node(s) Ready`, async () => {
       const { body } = await api<{ items: { status?: { conditions?: { type: string; status: string }[] } }[] }>('GET', '/api/v1/nodes');
-      const ready = body.items.filter((node) => node.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
+      const ready = body.items.filter((item) => item.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
       return ready.length === nodeNames.length;
     });
     await waitFor('ServiceAccount default/default', async () =>
       (await api('GET', '/api/v1/namespaces/default/serviceaccounts/default', undefined, [404])).status === 200);
 
-    return { dir, kubeconfig, server, nodeNames, startupMs: Date.now() - started, api, logTails, stop };
+    const memory = () => {
+      const usage: Record<string, number> = {};
+      for (const [name, child] of processes) if (child.pid) usage[name] = rssMiB([child.pid]);
+      if (nodeState) {
+        const pods = podProcesses(nodeState.containerdSocket);
+        usage.pods = rssMiB([...pods.shims, ...pods.containers]);
+      }
+      return usage;
+    };
+    return { dir, kubeconfig, server, nodeNames, node, startupMs: Date.now() - started, api, memory, logTails, stop };
   } catch (error) {
     await stop().catch(() => undefined);
     throw error;
   }
 }
 
+
+interface RealNodeContext {
+  dir: string;
+  binDir: string;
+  state: NodeState;
+  server: string;
+  caPem: string;
+  token: string;
+  api: Cluster['api'];
+  launch: (name: Component, args: string[], binary?: string) => void;
+  waitFor: (what: string, check: () => Promise<boolean>) => Promise<void>;
+  get: (url: string, withAuth: boolean) => Promise<{ status: number; body: string }>;
+  realNode: NonNullable<ClusterOptions['realNode']>;
+}
+
+/** containerd, the images, kubelet, kube-proxy, CoreDNS and the local volumes, beside a running control plane. */
+async function startRealNode(ctx: RealNodeContext): Promise<RealNode> {
+  const { dir, binDir, state, server, caPem, token, api, launch, waitFor, get } = ctx;
+  const socket = state.containerdSocket;
+  const cniConfDir = path.join(dir, 'cni');
+  mkdirSync(cniConfDir, { recursive: true });
+  writeFileSync(path.join(cniConfDir, '10-airq-e2e.conflist'), cniConfig(dir, state));
+  const containerdToml = path.join(dir, 'containerd.toml');
+  writeFileSync(containerdToml, containerdConfig(dir, cniConfDir));
+  launch('containerd', ['--config', containerdToml, '--log-level', 'warn'], '/usr/bin/containerd');
+  await waitFor('containerd', async () => spawnSync('ctr', ['--address', socket, 'version'], { stdio: 'ignore', timeout: 5_000 }).status === 0);
+
+  const pauseArchive = path.join(dir, 'pause-image.tar');
+  staticBinaryImage(path.join(binDir, 'pause'), PAUSE_IMAGE, pauseArchive);
+  for (const archive of [pauseArchive, ...(ctx.realNode.images ?? [])]) importImage(socket, archive);
+
+  const [kubeletPort, kubeletHealthz, proxyHealthz, proxyMetrics, dnsHealth, dnsReady] = await Promise.all([
+    freePort(), freePort(), freePort(), freePort(), freePort(), freePort(),
+  ]);
+  const kubeletDir = path.join(dir, 'kubelet');
+  mkdirSync(kubeletDir, { recursive: true });
+  const resolvConf = path.join(dir, 'pod-resolv.conf');
+  writeFileSync(resolvConf, '');
+  const kubeletKubeconfig = path.join(dir, 'kubelet.kubeconfig');
+  writeFileSync(kubeletKubeconfig, kubeconfigYaml(server, caPem, token, { dir, name: 'kubelet-client' }), { mode: 0o600 });
+  const kubeletYaml = path.join(dir, 'kubelet.yaml');
+  writeFileSync(kubeletYaml, kubeletConfig({
+    dir: kubeletDir, socket, caFile: path.join(dir, 'ca.crt'), certFile: path.join(dir, 'kubelet-serving.crt'),
+    keyFile: path.join(dir, 'kubelet-serving.key'), resolvConf, port: kubeletPort, healthzPort: kubeletHealthz,
+  }));
+  launch('kubelet', [
+    `--config=${kubeletYaml}`,
+    `--kubeconfig=${kubeletKubeconfig}`,
+    `--root-dir=${kubeletDir}`,
+    `--cert-dir=${path.join(kubeletDir, 'pki')}`,
+    `--hostname-override=${NODE_NAME}`,
+    `--node-ip=${NODE_NETWORK.gateway}`,
+    '--v=1',
+  ]);
+
+  const proxyKubeconfig = path.join(dir, 'kube-proxy.kubeconfig');
+  writeFileSync(proxyKubeconfig, kubeconfigYaml(server, caPem, token, { dir, name: 'kube-proxy' }), { mode: 0o600 });
+  const proxyYaml = path.join(dir, 'kube-proxy.yaml');
+  writeFileSync(proxyYaml, kubeProxyConfig(proxyKubeconfig, proxyHealthz, proxyMetrics));
+  launch('kube-proxy', [`--config=${proxyYaml}`, '--v=1']);
+
+  // CoreDNS reads Services and EndpointSlices with the admin kubeconfig (no RBAC to set up for a host process).
+  const corefilePath = path.join(dir, 'Corefile');
+  writeFileSync(corefilePath, corefile(path.join(dir, 'kubeconfig'), dnsHealth, dnsReady));
+  launch('coredns', ['-conf', corefilePath]);
+
+  const volumes = ctx.realNode.volumes ?? { count: 4, size: '20Gi', owner: 999 };
+  await api('POST', '/apis/storage.k8s.io/v1/storageclasses', {
+    apiVersion: 'storage.k8s.io/v1',
+    kind: 'StorageClass',
+    metadata: { name: 'airq-e2e-local', annotations: { 'storageclass.kubernetes.io/is-default-class': 'true' } },
+    provisioner: 'kubernetes.io/no-provisioner',
+    // One node: bind at once, so a claim nothing mounts yet (the backup volume) does not hold `helm --wait` forever.
+    volumeBindingMode: 'Immediate',
+    reclaimPolicy: 'Retain',
+  });
+  for (const volume of localVolumes(dir, volumes.count, volumes.size, volumes.owner)) {
+    await api('POST', '/api/v1/persistentvolumes', {
+      apiVersion: 'v1',
+      kind: 'PersistentVolume',
+      metadata: { name: volume.name },
+      spec: {
+        capacity: { storage: volume.size },
+        accessModes: ['ReadWriteOnce'],
+        persistentVolumeReclaimPolicy: 'Retain',
+        storageClassName: 'airq-e2e-local',
+        hostPath: { path: volume.path, type: 'Directory' },
+        nodeAffinity: { required: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'In', values: [NODE_NAME] }] }] } },
+      },
+    });
+  }
+
+  await waitFor('kubelet /healthz', async () => (await get(`http://127.0.0.1:${kubeletHealthz}/healthz`, false)).status === 200);
+  await waitFor('kube-proxy /healthz', async () => (await get(`http://127.0.0.1:${proxyHealthz}/healthz`, false)).status === 200);
+  await waitFor('CoreDNS /ready', async () => (await get(`http://127.0.0.1:${dnsReady}/ready`, false)).status === 200);
+  return { name: NODE_NAME, containerdSocket: socket, importImage: (archive) => importImage(socket, archive) };
+}

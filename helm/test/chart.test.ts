@@ -308,6 +308,18 @@ describe('the Helm chart helm/airq', function () {
       expect(one(objects, 'Service', 'airq-postgresql').spec.clusterIP).to.equal('None');
     });
 
+    it('leaves the PostgreSQL and Varnish pod templates unchanged when only the application version changes, so a release restarts neither', async function () {
+      const fixed = ['cache.ban.token=fixed-token-for-the-test', 'postgresql.auth.existingSecret=db'];
+      const [one_, two] = await Promise.all([
+        renderChart({ set: [...fixed, 'appVersion=1.0.0', 'image.tag=1.0.0'] }),
+        renderChart({ set: [...fixed, 'appVersion=2.0.0', 'image.tag=2.0.0'] }),
+      ]);
+      for (const [kind, name] of [['StatefulSet', 'airq-postgresql'], ['Deployment', 'airq-cache']] as const) {
+        expect(one(two, kind, name).spec.template, `${kind}/${name}`).to.deep.equal(one(one_, kind, name).spec.template);
+      }
+      expect(one(two, 'Deployment', 'airq-api').spec.template).to.not.deep.equal(one(one_, 'Deployment', 'airq-api').spec.template);
+    });
+
     it('points every database client at a ClusterIP Service, whose name keeps resolving while the database pod restarts', function () {
       const host = /@([^.:]+)\./.exec(apiContainer(objects).env[1].value as string)?.[1];
       expect(host).to.equal('airq-postgresql-primary');

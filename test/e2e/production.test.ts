@@ -1,5 +1,4 @@
 import { expect } from 'chai';
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -9,6 +8,7 @@ import { loadEnvironments } from '../../actions/src/lib/environments.ts';
 import { KubeCli } from '../../e2e/harness/kube-cli.ts';
 import { useCluster } from '../../e2e/harness/suite.ts';
 import { startGitHubApiStub, type GitHubApiStub } from '../../test/support/github-api-stub.ts';
+import { makeReleaseRepository as makeRepository } from '../support/release-repository.ts';
 
 /**
  * Production as the deploy workflow reaches it: a release tag → resolve-environment → release-gate (against a real
@@ -21,34 +21,6 @@ const NAMESPACE = 'airq-production';
 
 function describeRun(run: ActionRun): string {
   return `exit ${run.exitCode}\n--- stdout\n${run.stdout}\n--- stderr\n${run.stderr}`;
-}
-
-/** A clone whose `origin` has master (two commits) and a feature branch (one commit not on master). */
-function makeRepository(root: string): { clone: string; onMaster: { old: string; head: string }; offMaster: string } {
-  const git = (cwd: string, ...args: string[]) =>
-    execFileSync('git', ['-c', 'user.name=Octo Cat', '-c', 'user.email=octocat@example.com', '-c', 'init.defaultBranch=master', ...args], {
-      cwd,
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'pipe'],
-    }).trim();
-  const origin = path.join(root, 'origin.git');
-  const clone = path.join(root, 'clone');
-  git(root, 'init', '--quiet', '--bare', origin);
-  git(root, 'clone', '--quiet', origin, clone);
-  const commit = (message: string) => {
-    writeFileSync(path.join(clone, 'CHANGES'), `${message}\n`, { flag: 'a' });
-    git(clone, 'add', 'CHANGES');
-    git(clone, 'commit', '--quiet', '-m', message);
-    return git(clone, 'rev-parse', 'HEAD');
-  };
-  git(clone, 'checkout', '--quiet', '-b', 'master');
-  const old = commit('release 1.1.0');
-  const head = commit('release 1.2.0');
-  git(clone, 'push', '--quiet', 'origin', 'master');
-  git(clone, 'checkout', '--quiet', '-b', 'feature/unreviewed');
-  const offMaster = commit('unreviewed change');
-  git(clone, 'push', '--quiet', 'origin', 'feature/unreviewed');
-  return { clone, onMaster: { old, head }, offMaster };
 }
 
 describe('production on a real control plane: the release gate, then 5 API replicas', function () {

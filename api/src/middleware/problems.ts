@@ -3,6 +3,11 @@ import type { Logger } from 'pino';
 import { Problem } from '../problem.ts';
 
 const PG_UNAVAILABLE = new Set(['57P01', '57P02', '57P03', '53300', '08000', '08001', '08003', '08006']);
+/**
+ * Socket and name-resolution failures on the way to the database. ENOTFOUND/EAI_AGAIN: in Kubernetes a database name
+ * can stop resolving while its pod restarts (a headless Service has no address then); that is an outage, not a bug.
+ */
+const NETWORK_UNAVAILABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
 
 /** Maps anything thrown below to a Problem; only 500s are logged with their internals, never sent. */
 function toProblem(error: unknown, log: Logger, requestId: string): Problem {
@@ -15,7 +20,7 @@ function toProblem(error: unknown, log: Logger, requestId: string): Problem {
   }
   if (
     (e.code && PG_UNAVAILABLE.has(e.code)) ||
-    e.code === 'ECONNREFUSED' ||
+    (e.code && NETWORK_UNAVAILABLE.has(e.code)) ||
     /timeout exceeded when trying to connect|Connection terminated|Query read timeout/.test(e.message ?? '')
   ) {
     log.warn({ requestId, err: error }, 'database unavailable');

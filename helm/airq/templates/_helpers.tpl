@@ -58,6 +58,17 @@ app.kubernetes.io/version: {{ include "airq.appVersion" $ctx | replace "+" "_" |
 app.kubernetes.io/managed-by: {{ $ctx.Release.Service }}
 {{- end }}
 
+{{/*
+Pod labels of components that do not run the application (database, cache): without the app version or the chart
+version, so a release does not restart PostgreSQL and Varnish when only the API changes.
+*/}}
+{{- define "airq.stablePodLabels" -}}
+{{- $ctx := index . 0 -}}
+{{ include "airq.selectorLabels" . }}
+app.kubernetes.io/part-of: airq
+app.kubernetes.io/managed-by: {{ $ctx.Release.Service }}
+{{- end }}
+
 {{- define "airq.serviceAccountName" -}}
 {{- if .Values.serviceAccount.create }}
 {{- default (include "airq.fullname" .) .Values.serviceAccount.name }}
