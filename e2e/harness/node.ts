@@ -205,9 +205,18 @@ function kill(pids: number[]): void {
   }
 }
 
+/** Whether `pid` still runs: neither gone nor a zombie. It may exit between any two reads of /proc. */
+function running(pid: number): boolean {
+  try {
+    return !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ');
+  } catch {
+    return false;
+  }
+}
+
 function waitGone(pids: number[], ms: number): void {
   const deadline = Date.now() + ms;
-  while (pids.some((pid) => existsSync(`/proc/${pid}`) && !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ')) && Date.now() < deadline) {
+  while (pids.some(running) && Date.now() < deadline) {
     spawnSync('sleep', ['0.1']);
   }
 }
