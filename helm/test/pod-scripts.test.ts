@@ -3,7 +3,7 @@ import { execFile } from 'node:child_process';
 import net from 'node:net';
 import { promisify } from 'node:util';
 import { one, renderChart } from './support/chart.ts';
-import { freePort } from './support/varnish.ts';
+import { freePort } from '../../db/src/free-port.ts';
 
 describe('the scripts the chart runs in its pods', function () {
   it("waits in the seed Job's wait-for-database container until the database port accepts connections", async function () {

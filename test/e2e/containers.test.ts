@@ -1,6 +1,5 @@
 import { expect } from 'chai';
 import { copyFileSync, chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,6 +14,7 @@ import {
   type CommandResult,
   type DockerEngine,
 } from '../../e2e/harness/docker.ts';
+import { freePort } from '../../db/src/free-port.ts';
 import { skipUnlessAvailable } from '../support/requires.ts';
 
 /**
@@ -27,17 +27,6 @@ const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 function describeResult(run: CommandResult): string {
   return `exit ${run.code}\n--- stdout\n${run.stdout.slice(-4000)}\n--- stderr\n${run.stderr.slice(-4000)}`;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 describe('images and compose on a real Docker engine', function () {

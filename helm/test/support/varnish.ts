@@ -1,9 +1,9 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { freePort } from '../../../db/src/free-port.ts';
 import { one, type KubeObject } from './chart.ts';
 
 /** Why varnishd cannot run here, or undefined when it can. */
@@ -35,17 +35,6 @@ export function vclForLoopback(objects: KubeObject[], backendPort: number, dir: 
   let local = replace(data['default.vcl'] as string, /include "\/etc\/varnish\/vcl\/deployment\.vcl";/, () => deployment);
   local = replace(local, /include "\/etc\/airq\/cache-secret\/ban-token\.vcl";/, `include "${tokenFile}";`);
   return local;
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 export interface Varnish {
