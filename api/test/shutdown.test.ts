@@ -56,17 +56,17 @@ describe('graceful shutdown of server.ts under load', function () {
     await database?.drop();
   });
 
-  it('keeps serving through the drain delay, finishes in-flight requests and exits 0, cutting no request', async () => {
+  /** Starts server.ts on a free port with `env` added, and resolves once it answers /health/ready. */
+  async function startServer(env: Record<string, string>) {
     const port = await freePort();
-    const drainMs = 1500;
-    child = spawn(process.execPath, ['--import', 'tsx', 'api/src/server.ts'], {
-      env: { ...process.env, DATABASE_URL: database.url, PORT: String(port), SHUTDOWN_DRAIN_MS: String(drainMs), LOG_LEVEL: 'info' },
+    const server = spawn(process.execPath, ['--import', 'tsx', 'api/src/server.ts'], {
+      env: { ...process.env, DATABASE_URL: database.url, PORT: String(port), LOG_LEVEL: 'info', ...env },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
-    let stdout = '';
-    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    const exited = new Promise<number | null>((resolve) => child!.once('exit', (code) => resolve(code)));
-    completed = 0;
+    child = server;
+    const output = { stdout: '' };
+    server.stdout!.setEncoding('utf8').on('data', (chunk: string) => (output.stdout += chunk));
+    const exited = new Promise<number | null>((resolve) => server.once('exit', (code) => resolve(code)));
     const probe = new http.Agent({ keepAlive: false });
     for (let i = 0; ; i++) {
       const { outcome } = await request(port, '/health/ready', probe);
@@ -74,6 +74,15 @@ describe('graceful shutdown of server.ts under load', function () {
       if (i > 200) throw new Error('server.ts did not become ready within 20 s');
       await sleep(100);
     }
+    return { port, server, output, exited };
+  }
+
+  it('keeps serving through the drain delay, finishes in-flight requests and exits 0, cutting no request', async () => {
+    const drainMs = 1500;
+    // Readiness probes count too: the server's own request count is compared with this one at the end.
+    completed = 0;
+    const { port, server, output, exited } = await startServer({ SHUTDOWN_DRAIN_MS: String(drainMs) });
+    const probe = new http.Agent({ keepAlive: false });
 
     const outcomes: Outcome[] = [];
     let running = true;
@@ -94,7 +103,7 @@ describe('graceful shutdown of server.ts under load', function () {
     });
 
     await sleep(700);
-    child.kill('SIGTERM');
+    server.kill('SIGTERM');
     signalledAt = Date.now();
     await sleep(200);
     const readyDuringDrain = await request(port, '/health/ready', probe);
@@ -124,7 +133,7 @@ describe('graceful shutdown of server.ts under load', function () {
 
     // Every request the server received was answered in full, every connection it accepted carried one, and every
     // response the clients completed was counted there: the failed attempts never reached the process.
-    const complete = stdout.split('\n').find((line) => line.includes('"shutdown: complete"'));
+    const complete = output.stdout.split('\n').find((line) => line.includes('"shutdown: complete"'));
     expect(complete, 'shutdown log line').to.be.a('string');
     const stats = (JSON.parse(complete!) as { connections: { requests: number; unfinished: number; withoutRequest: number } }).connections;
     expect(stats.unfinished, 'requests cut by the server').to.equal(0);
@@ -133,21 +142,7 @@ describe('graceful shutdown of server.ts under load', function () {
   });
 
   it('cuts an export that outlives SHUTDOWN_FINISH_MS, logs and counts it, and exits 1', async () => {
-    const port = await freePort();
-    child = spawn(process.execPath, ['--import', 'tsx', 'api/src/server.ts'], {
-      env: { ...process.env, DATABASE_URL: database.url, PORT: String(port), SHUTDOWN_DRAIN_MS: '0', SHUTDOWN_FINISH_MS: '1500', LOG_LEVEL: 'info' },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    let stdout = '';
-    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    const exited = new Promise<number | null>((resolve) => child!.once('exit', (code) => resolve(code)));
-    const probe = new http.Agent({ keepAlive: false });
-    for (let i = 0; ; i++) {
-      const { outcome } = await request(port, '/health/ready', probe);
-      if (outcome.status === 200) break;
-      if (i > 200) throw new Error('server.ts did not become ready within 20 s');
-      await sleep(100);
-    }
+    const { port, server, output, exited } = await startServer({ SHUTDOWN_DRAIN_MS: '0', SHUTDOWN_FINISH_MS: '1500' });
     // A client that reads one chunk and stops: the export can never finish.
     const response = await new Promise<http.IncomingMessage>((resolve) =>
       http.get({ host: '127.0.0.1', port, path: '/air_quality', headers: { Accept: 'application/x-ndjson' } }, (res) => {
@@ -158,10 +153,10 @@ describe('graceful shutdown of server.ts under load', function () {
       }),
     );
     response.on('error', () => {});
-    child.kill('SIGTERM');
+    server.kill('SIGTERM');
     const code = await Promise.race([exited, sleep(30_000).then(() => 'still running')]);
     expect(code, 'exit code').to.equal(1);
-    const cutLine = stdout.split('\n').find((line) => line.includes('still running after SHUTDOWN_FINISH_MS'));
+    const cutLine = output.stdout.split('\n').find((line) => line.includes('still running after SHUTDOWN_FINISH_MS'));
     expect(cutLine, 'log line naming the cut').to.be.a('string');
     expect(JSON.parse(cutLine!)).to.include({ cut: 1, finishMs: 1500 });
     response.destroy();
