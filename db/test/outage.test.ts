@@ -29,20 +29,25 @@ async function copyUnderway(url: string, child: { exitCode: number | null }): Pr
   }
 }
 
-describe('the seeder when its database fails', function () {
+describe('the seeder when its database fails or freezes', function () {
   this.timeout(180_000);
   let postgres: OwnedPostgres;
   let dir: string;
+  // Two different files, so each case loads a dataset that is not already the active one.
   let file: string;
+  let frozenFile: string;
 
   before(async () => {
     postgres = await startOwnedPostgres();
     dir = await mkdtemp(path.join(os.tmpdir(), 'airq-seed-outage-'));
     file = path.join(dir, 'large.csv');
+    frozenFile = path.join(dir, 'large-frozen.csv');
     // 100 stations × 32 days × 96 readings = 307,200 rows, ~45 MB: long enough to be caught mid-COPY.
     await pipeline(generateCsv({ stations: 100, start: '2017-01-01', days: 32, seed: 7 }), createWriteStream(file));
+    await pipeline(generateCsv({ stations: 100, start: '2017-01-01', days: 32, seed: 8 }), createWriteStream(frozenFile));
   });
   after(async () => {
+    postgres?.thaw();
     await postgres?.destroy();
     if (dir) await rm(dir, { recursive: true, force: true });
   });
@@ -62,28 +67,9 @@ describe('the seeder when its database fails', function () {
     expect(retry.code, retry.stderr).to.equal(0);
     expect(retry.stdout).to.match(/^loaded .*large\.csv: 307,200 rows, 100 stations, /);
   });
-});
-
-describe('the seeder when its database freezes', function () {
-  this.timeout(180_000);
-  let postgres: OwnedPostgres;
-  let dir: string;
-  let file: string;
-
-  before(async () => {
-    postgres = await startOwnedPostgres();
-    dir = await mkdtemp(path.join(os.tmpdir(), 'airq-seed-freeze-'));
-    file = path.join(dir, 'large.csv');
-    await pipeline(generateCsv({ stations: 100, start: '2017-01-01', days: 32, seed: 8 }), createWriteStream(file));
-  });
-  after(async () => {
-    postgres?.thaw();
-    await postgres?.destroy();
-    if (dir) await rm(dir, { recursive: true, force: true });
-  });
 
   it('gives up with exit 3 after SEED_DB_TIMEOUT_MS of silence when the database freezes mid-COPY, and the next seed loads', async () => {
-    const child = startCli(['seed', '--file', file], { DATABASE_URL: postgres.url, SEED_DB_TIMEOUT_MS: '2000' });
+    const child = startCli(['seed', '--file', frozenFile], { DATABASE_URL: postgres.url, SEED_DB_TIMEOUT_MS: '2000' });
     const exited = finished(child);
     expect(await copyUnderway(postgres.url, child), 'the COPY should be seen in progress').to.be.greaterThan(0);
     postgres.freeze();
@@ -99,8 +85,8 @@ describe('the seeder when its database freezes', function () {
     expect(run!.code, run!.stderr).to.equal(3);
     expect(run!.stderr).to.include('the database did not answer for 2 s');
 
-    const retry = await finished(startCli(['seed', '--file', file], { DATABASE_URL: postgres.url }));
+    const retry = await finished(startCli(['seed', '--file', frozenFile], { DATABASE_URL: postgres.url }));
     expect(retry.code, retry.stderr).to.equal(0);
-    expect(retry.stdout).to.match(/^loaded .*large\.csv: 307,200 rows, 100 stations, /);
+    expect(retry.stdout).to.match(/^loaded .*large-frozen\.csv: 307,200 rows, 100 stations, /);
   });
 });
