@@ -55188,7 +55188,7 @@ function parseEnvironment(file2, document) {
       return `${file2}: ${where}: ${issue3.message}`;
     });
     throw new Error(`${problems.join("\n")}
-Fix the file; the format is described in README.md ("Environments").`);
+Fix the file; the format is described in docs/chart.md ("Environments").`);
   }
   const expected = path5.basename(file2).replace(/\.ya?ml$/, "");
   if (result.data.name !== expected) {

@@ -49397,7 +49397,7 @@ function parseEnvironment(file2, document) {
       return `${file2}: ${where}: ${issue3.message}`;
     });
     throw new Error(`${problems.join("\n")}
-Fix the file; the format is described in README.md ("Environments").`);
+Fix the file; the format is described in docs/chart.md ("Environments").`);
   }
   const expected = path2.basename(file2).replace(/\.ya?ml$/, "");
   if (result.data.name !== expected) {

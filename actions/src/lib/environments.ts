@@ -95,7 +95,7 @@ export function parseEnvironment(file: string, document: unknown): Environment {
       const where = issue.path.length > 0 ? issue.path.join('.') : '(top level)';
       return `${file}: ${where}: ${issue.message}`;
     });
-    throw new Error(`${problems.join('\n')}\nFix the file; the format is described in README.md ("Environments").`);
+    throw new Error(`${problems.join('\n')}\nFix the file; the format is described in docs/chart.md ("Environments").`);
   }
   const expected = path.basename(file).replace(/\.ya?ml$/, '');
   if (result.data.name !== expected) {
