@@ -565,9 +565,23 @@ describe('the Helm chart helm/airq', function () {
         expect(selects({ matchLabels: one(objects, 'Service', name).spec.selector }, labels), name).to.equal(true);
       }
       expect(selects(one(objects, 'NetworkPolicy', 'airq-cache').spec.podSelector, labels)).to.equal(true);
+      // Spread over nodes, and drained one at a time.
+      const constraints = deployment.spec.template.spec.topologySpreadConstraints;
+      expect(constraints.map((c: { topologyKey: string }) => c.topologyKey)).to.deep.equal(['kubernetes.io/hostname', 'topology.kubernetes.io/zone']);
+      for (const c of constraints) expect(selects(c.labelSelector, labels)).to.equal(true);
+      const pdb = one(objects, 'PodDisruptionBudget', 'airq-cache');
+      expect(pdb.spec).to.deep.include({ maxUnavailable: 1, unhealthyPodEvictionPolicy: 'AlwaysAllow' });
+      expect(selects(pdb.spec.selector, labels)).to.equal(true);
+      expect(selects(pdb.spec.selector, one(objects, 'Deployment', 'airq-api').spec.template.metadata.labels)).to.equal(false);
       const seed = one(objects, 'Job', 'airq-seed').spec.template.spec.containers[0];
       const banUrl = seed.env.find((e: { name: string }) => e.name === 'CACHE_BAN_URL').value;
       expect(banUrl).to.equal('http://airq-cache-headless.airq-production.svc:8080/');
+      expect(await renderNotes({ environment: 'production', set: ['cache.replicas=3'] })).to.include('Cache: 3 Varnish pods behind Service airq-cache:80');
+
+      // One cache: no budget and no spreading to render, and the pod template stays as it was.
+      const single = await renderChart({ environment: 'production', namespace: 'airq-production' });
+      expect(find(single, 'PodDisruptionBudget').map((p) => p.metadata.name)).to.deep.equal(['airq-api']);
+      expect(one(single, 'Deployment', 'airq-cache').spec.template.spec).not.to.have.property('topologySpreadConstraints');
     });
 
     it('refuses fewer than one cache replica', async function () {
