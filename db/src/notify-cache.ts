@@ -49,6 +49,8 @@ export async function notifyCache(target: CacheNotification, version: string): P
   const resolve = target.resolve ?? resolveAll;
   /** What each address answered last, by label. */
   const outcome = new Map<string, Answer>();
+  /** The addresses of the last resolution, by label: those that must all accept. */
+  let current: string[] = [];
   let unresolved = '';
   for (let attempt = 1; attempt <= attempts; attempt++) {
     let addresses: (string | undefined)[] = [undefined];
@@ -65,7 +67,7 @@ export async function notifyCache(target: CacheNotification, version: string): P
       // Every address of this resolution must accept; one banned in an earlier attempt is not banned again.
       const pending = addresses.map((address) => targetOf(base, address)).filter(({ label }) => !outcome.get(label)?.ok);
       await Promise.all(pending.map(async ({ url, label }) => outcome.set(label, await sendBan(url, headers, target.timeoutMs))));
-      const current = addresses.map((address) => targetOf(base, address).label);
+      current = addresses.map((address) => targetOf(base, address).label);
       if (current.every((label) => outcome.get(label)?.ok)) {
         return { ok: true, message: `cache notified: ${current.map((label) => `BAN ${label} ${outcome.get(label)!.text}`).join('; ')}` };
       }
@@ -74,7 +76,7 @@ export async function notifyCache(target: CacheNotification, version: string): P
   }
   const failures = unresolved
     ? [`BAN ${base.href} ${unresolved}`]
-    : [...outcome].filter(([, answer]) => !answer.ok).map(([label, answer]) => `BAN ${label} ${answer.text}`);
+    : current.filter((label) => !outcome.get(label)?.ok).map((label) => `BAN ${label} ${outcome.get(label)?.text ?? 'not sent'}`);
   return {
     ok: false,
     message:

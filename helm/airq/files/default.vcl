@@ -69,6 +69,8 @@ sub vcl_recv {
 #   lone bare `application/json`, else a lone bare `application/*`, else a lone `*/*` with a q above 0 (a browser's
 #   `text/html,...,*/*;q=0.8`, curl's `*/*`). Each of those gives JSON the highest q of the three, or wins the tie.
 sub airq_normalise_accept {
+    # Several Accept lines are one list to the API: decide on all of them.
+    std.collect(req.http.Accept);
     if (!req.http.Accept || req.http.Accept ~ "^\s*$") {
         set req.http.Accept = "application/json";
     } elsif (req.http.Accept ~ "(?i)^\s*(text/csv|application/x-ndjson)\s*$") {

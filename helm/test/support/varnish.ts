@@ -109,10 +109,13 @@ export interface Reply {
  */
 export function request(
   port: number,
-  options: { method?: string; path: string; headers?: Record<string, string | undefined>; localAddress?: string; host?: string },
+  options: { method?: string; path: string; headers?: Record<string, string | string[] | undefined>; localAddress?: string; host?: string },
 ): Promise<Reply> {
+  const given: Record<string, string | string[] | undefined> = { accept: 'application/json', ...options.headers };
   const headers = Object.fromEntries(
-    Object.entries({ accept: 'application/json', ...options.headers }).filter((entry): entry is [string, string] => entry[1] !== undefined),
+    Object.entries(given).filter(
+      (entry): entry is [string, string | string[]] => entry[1] !== undefined,
+    ),
   );
   return new Promise((resolve, reject) => {
     const req = http.request(
