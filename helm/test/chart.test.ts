@@ -584,14 +584,6 @@ describe('the Helm chart helm/airq', function () {
       expect(one(single, 'Deployment', 'airq-cache').spec.template.spec).not.to.have.property('topologySpreadConstraints');
     });
 
-    it('refuses fewer than one cache replica', async function () {
-      const failure = await renderChart({ set: ['cache.replicas=0'] }).then(
-        () => undefined,
-        (error: Error) => error,
-      );
-      expect(failure?.message).to.match(/at '\/cache\/replicas': minimum: got 0, want 1/);
-    });
-
     it('admits the peers listed in networkPolicy.cacheClients to the cache, and only to the cache', async function () {
       const peer = { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'synthetics' } }, podSelector: { matchLabels: { app: 'probe' } } };
       const objects = await renderChart({ values: { networkPolicy: { cacheClients: [peer] } } });
