@@ -22,6 +22,8 @@ interface Schema {
   const?: unknown;
   minimum?: number;
   maximum?: number;
+  exclusiveMinimum?: number;
+  exclusiveMaximum?: number;
   minLength?: number;
   pattern?: string;
   format?: string;
@@ -112,8 +114,12 @@ export function describeType(node: Schema | undefined, root: Schema): string {
     parts[0] = `map of ${describeType(schema.additionalProperties, root)}`;
   }
   if (schema.minimum !== undefined && schema.maximum !== undefined) parts.push(`${schema.minimum}–${schema.maximum}`);
-  else if (schema.minimum !== undefined) parts.push(`≥ ${schema.minimum}`);
-  else if (schema.maximum !== undefined) parts.push(`≤ ${schema.maximum}`);
+  else {
+    if (schema.minimum !== undefined) parts.push(`≥ ${schema.minimum}`);
+    if (schema.exclusiveMinimum !== undefined) parts.push(`> ${schema.exclusiveMinimum}`);
+    if (schema.maximum !== undefined) parts.push(`≤ ${schema.maximum}`);
+  }
+  if (schema.exclusiveMaximum !== undefined) parts.push(`< ${schema.exclusiveMaximum}`);
   if (schema.pattern && schema.pattern.length <= 40) parts.push(`matching ${code(schema.pattern)}`);
   if (schema.format) parts.push(`(${schema.format})`);
   return parts.filter(Boolean).join(', ');
