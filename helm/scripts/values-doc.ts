@@ -136,11 +136,12 @@ function defaultOf(node: Node | null, source: string): string {
   return isScalar(node) && node.value === '' ? code('""') : code(text);
 }
 
-/** Markdown text: `<release>` and the like would otherwise be read as HTML tags; code spans are left as written. */
+/** Markdown text: `<release>` and the like would otherwise be read as HTML tags (a lone `>` is harmless); code spans are
+ * left as written. */
 const prose = (text: string) =>
   text
     .split(/(`[^`]*`)/)
-    .map((part, i) => (i % 2 ? part : part.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')))
+    .map((part, i) => (i % 2 ? part : part.replace(/</g, '&lt;')))
     .join('');
 const cell = (text: string) => prose(text).replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
