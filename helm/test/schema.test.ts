@@ -32,6 +32,12 @@ const CASES: { rule: string; options: RenderOptions; error: RegExp }[] = [
   { rule: 'an unknown image pull policy', options: { set: ['image.pullPolicy=Sometimes'] }, error: /at '\/image\/pullPolicy': value must be one of/ },
   { rule: 'a malformed memory quantity', options: { set: ['api.resources.limits.memory=lots'] }, error: /at '\/api\/resources\/limits\/memory'/ },
   { rule: 'a Varnish storage size without a unit', options: { set: ['cache.storageSize=256'] }, error: /at '\/cache\/storageSize'/ },
+  { rule: 'no cache replica at all', options: { set: ['cache.replicas=0'] }, error: /at '\/cache\/replicas': minimum: got 0, want 1/ },
+  {
+    rule: 'a cache client peer without its pod selector',
+    options: { values: { networkPolicy: { cacheClients: [{ namespaceSelector: {} }] } } },
+    error: /at '\/networkPolicy\/cacheClients\/0': missing property 'podSelector'/,
+  },
   { rule: 'a privileged cache port', options: { set: ['cache.containerPort=80'] }, error: /at '\/cache\/containerPort': minimum: got 80, want 1,024/ },
   { rule: 'a root uid', options: { set: ['postgresql.runAsUser=0'] }, error: /at '\/postgresql\/runAsUser': minimum: got 0, want 1/ },
   { rule: 'a short BAN token', options: { set: ['cache.ban.token=abc'] }, error: /at '\/cache\/ban\/token'/ },
