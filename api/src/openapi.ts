@@ -77,7 +77,7 @@ const operations: Record<string, Record<'get', ZodOpenApiOperationObject>> = {
       tags: ['about'],
       requestParams: { query: noQuery },
       parameters: [requestId],
-      responses: { '200': { description: 'The index.', headers: commonHeaders, content: json(index) }, ...pick('400', '405', '500') },
+      responses: { '200': { description: 'The index.', headers: { ...commonHeaders, ...corsHeaders }, content: json(index) }, ...pick('400', '405', '406', '500') },
     },
   },
   '/air_quality': {

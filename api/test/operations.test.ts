@@ -181,6 +181,7 @@ describe('API operations: readiness, OpenAPI, configuration, internal errors', (
         CACHE_MAX_AGE_SECONDS: '10',
         CACHE_STALE_WHILE_REVALIDATE_SECONDS: '20',
         SHUTDOWN_DRAIN_MS: '0',
+        CORS_ORIGINS: 'https://a.example, http://localhost:3000',
         CURSOR_KEY: 'k'.repeat(32),
       });
       expect(config).to.deep.equal({
@@ -196,9 +197,21 @@ describe('API operations: readiness, OpenAPI, configuration, internal errors', (
         cacheStaleWhileRevalidateSeconds: 20,
         shutdownDrainMs: 0,
         shutdownFinishMs: 10000,
+        corsOrigins: ['https://a.example', 'http://localhost:3000'],
         cursorKey: 'k'.repeat(32),
         cursorKeyGenerated: false,
       });
+    });
+
+    it('allows any origin by default and refuses a CORS_ORIGINS entry that is not an origin, naming it', () => {
+      expect(loadConfig({}).corsOrigins).to.equal('*');
+      expect(loadConfig({ CORS_ORIGINS: '*' }).corsOrigins).to.equal('*');
+      for (const bad of ['https://a.example/path', 'a.example', 'ftp://a.example', 'https://a.example,*']) {
+        expect(() => loadConfig({ CORS_ORIGINS: bad }), bad)
+          .to.throw(ConfigError)
+          .with.property('message')
+          .that.matches(/CORS_ORIGINS=.*is not an origin; give \* or a comma-separated list/);
+      }
     });
 
     it('names every bad variable, hiding the database URL', () => {

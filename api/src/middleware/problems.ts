@@ -16,18 +16,26 @@ const PG_QUERY_CANCELED = '57014';
  */
 const NETWORK_UNAVAILABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
 
+/** Which kind of database failure an error is, if any: a timed-out statement, or the database unable to work now. */
+export function databaseFailure(error: { code?: unknown; message?: unknown }): 'query-timeout' | 'database-unavailable' | null {
+  const code = typeof error.code === 'string' ? error.code : '';
+  if (code === PG_QUERY_CANCELED) return 'query-timeout';
+  if (/^[0-9A-Z]{5}$/.test(code) && PG_UNAVAILABLE_CLASSES.some((prefix) => code.startsWith(prefix))) return 'database-unavailable';
+  if (NETWORK_UNAVAILABLE.has(code)) return 'database-unavailable';
+  const message = typeof error.message === 'string' ? error.message : '';
+  if (/timeout exceeded when trying to connect|Connection terminated|Query read timeout/.test(message)) return 'database-unavailable';
+  return null;
+}
+
 /** Maps anything thrown below to a Problem; only 500s are logged with their internals, never sent. */
 function toProblem(error: unknown, log: Logger, requestId: string): Problem {
   if (error instanceof Problem) return error;
-  const e = error as { status?: number; expose?: boolean; message?: string; code?: string };
-  if (e.code === PG_QUERY_CANCELED) {
+  const e = (error ?? {}) as { status?: number; expose?: boolean; message?: string; code?: string };
+  const failure = databaseFailure(e);
+  if (failure === 'query-timeout') {
     return new Problem('query-timeout', 'the query took longer than the configured statement timeout; narrow the filters or retry');
   }
-  if (
-    (typeof e.code === 'string' && e.code.length === 5 && PG_UNAVAILABLE_CLASSES.some((prefix) => e.code!.startsWith(prefix))) ||
-    (e.code && NETWORK_UNAVAILABLE.has(e.code)) ||
-    /timeout exceeded when trying to connect|Connection terminated|Query read timeout/.test(e.message ?? '')
-  ) {
+  if (failure === 'database-unavailable') {
     log.warn({ requestId, err: error }, 'database unavailable');
     return new Problem('database-unavailable', 'the database is unavailable; retry shortly');
   }
