@@ -218,8 +218,8 @@ export const problem = z
     title: z.string().meta({ description: 'The HTTP status phrase.' }),
     status: z.int().min(400).max(599),
     detail: z.string().meta({ description: 'What went wrong with this request and how to fix it.' }),
-    instance: z.string().meta({ description: 'The request path.' }),
-    requestId: z.string(),
+    instance: z.string().optional().meta({ description: 'The request path; absent when the request could not be parsed.' }),
+    requestId: z.string().optional().meta({ description: 'X-Request-Id of the request; absent when the request could not be parsed.' }),
     errors: z.array(paramError).optional().meta({ description: 'invalid-query only: each bad parameter and why.' }),
   })
   .meta({ id: 'Problem', description: 'RFC 9457 problem details.' });

@@ -9,11 +9,15 @@ export const PROBLEM_BASE = 'https://airq.example.com/problems/';
  */
 export const PROBLEM_KINDS = {
   'invalid-query': { status: 400, description: 'A query parameter is unknown, repeated or invalid; `errors` names each one and why.' },
-  'bad-request': { status: 400, description: 'The request itself is malformed (e.g. a percent-encoding that does not decode); status 400 or another 4xx.' },
+  'bad-request': { status: 400, description: 'The request is not valid HTTP (answered before routing, so without `instance` and `requestId`), or Koa refused it with another 4xx.' },
   'not-found': { status: 404, description: 'No route at this path; /openapi.json lists them.' },
   'unknown-station': { status: 404, description: 'No station with this id in the active dataset; /air_quality/stations lists them.' },
   'method-not-allowed': { status: 405, description: 'The route exists but not for this method; `Allow` lists the methods it accepts.' },
   'not-acceptable': { status: 406, description: 'None of the media types in `Accept` is produced here; `detail` lists those that are.' },
+  'headers-too-large': {
+    status: 431,
+    description: 'The request line and headers exceed 64 KiB (answered before routing, so without `instance` and `requestId`); shorten the query.',
+  },
   'cursor-expired': { status: 410, description: 'The `cursor` walks a dataset a seed has replaced since; start again without `cursor`.' },
   'internal-error': { status: 500, description: 'An unexpected failure; the body carries only the request id, the details are logged.' },
   'no-dataset': { status: 503, description: 'No dataset has been loaded yet (`npm run db:seed`); retry after `Retry-After` seconds.' },

@@ -47,7 +47,7 @@ describe('GET /docs: the interactive reference in a real browser', function () {
 
     const doc = (await (await api.get('/openapi.json')).json()) as { paths: Record<string, Record<string, { operationId: string }>> };
     const operations = Object.values(doc.paths).flatMap((ops) => Object.values(ops));
-    await page.waitForFunction((count) => document.querySelectorAll('.opblock').length === count, operations.length, { timeout: 60_000 });
+    await page.waitForFunction(`document.querySelectorAll('.opblock').length === ${operations.length}`, undefined, { timeout: 60_000 });
     const shown = await page.$$eval('.opblock .opblock-summary-path', (nodes) => nodes.map((node) => node.getAttribute('data-path')));
     expect([...shown].sort()).to.deep.equal(Object.keys(doc.paths).sort());
     expect(await page.textContent('.info .title')).to.contain('airq air-quality API');
