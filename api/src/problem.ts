@@ -14,11 +14,11 @@ export const PROBLEM_KINDS = {
   'unknown-station': { status: 404, description: 'No station with this id in the active dataset; /air_quality/stations lists them.' },
   'method-not-allowed': { status: 405, description: 'The route exists but not for this method; `Allow` lists the methods it accepts.' },
   'not-acceptable': { status: 406, description: 'None of the media types in `Accept` is produced here; `detail` lists those that are.' },
+  'cursor-expired': { status: 410, description: 'The `cursor` walks a dataset a seed has replaced since; start again without `cursor`.' },
   'headers-too-large': {
     status: 431,
     description: 'The request line and headers exceed 64 KiB (answered before routing, so without `instance` and `requestId`); shorten the query.',
   },
-  'cursor-expired': { status: 410, description: 'The `cursor` walks a dataset a seed has replaced since; start again without `cursor`.' },
   'internal-error': { status: 500, description: 'An unexpected failure; the body carries only the request id, the details are logged.' },
   'no-dataset': { status: 503, description: 'No dataset has been loaded yet (`npm run db:seed`); retry after `Retry-After` seconds.' },
   'database-unavailable': {
