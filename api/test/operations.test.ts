@@ -162,7 +162,7 @@ describe('API operations: readiness, OpenAPI, configuration, internal errors', (
       for (const path of ['/air_quality', '/air_quality/stations', '/air_quality/stations/{id}', '/air_quality/aggregates']) {
         const paged = path === '/air_quality' || path === '/air_quality/aggregates';
         expect(Object.keys(doc.paths[path]!.get!.responses).sort(), path).to.deep.equal(
-          ['200', '304', '400', '404', '405', '406', '500', '503', ...(paged ? ['410'] : [])].sort(),
+          ['200', '304', '400', '404', '405', '406', '431', '500', '503', ...(paged ? ['410'] : [])].sort(),
         );
       }
     });
