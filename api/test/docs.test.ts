@@ -5,13 +5,14 @@ import { expect } from 'chai';
 import { chromium, type Browser } from 'playwright-core';
 import { createTestDatabase, type TestDatabase } from '../../test/support/postgres.ts';
 import { startApp, type RunningApp } from './support/app-server.ts';
+import { createFixtureDataset } from './support/fixtures.ts';
 
 /** Debian's Chromium (`apt-get install -y chromium`); CHROMIUM names another binary. */
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 /** Where the screenshot of the rendered reference is kept for a reader to look at. */
 const SCREENSHOT = process.env.DOCS_SCREENSHOT ?? join(tmpdir(), 'airq-docs.png');
 
-describe('GET /docs: the interactive reference in a real browser', function () {
+describe('in a real browser (Chromium): GET /docs, and CORS', function () {
   this.timeout(120_000);
   let database: TestDatabase;
   let api: RunningApp;
@@ -22,6 +23,7 @@ describe('GET /docs: the interactive reference in a real browser', function () {
       throw new Error(`${CHROMIUM} not found: install Chromium (apt-get install -y chromium) or set CHROMIUM to its path`);
     }
     database = await createTestDatabase();
+    await createFixtureDataset(database.url, { perStation: 2 });
     api = await startApp(database.url);
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
   });
@@ -60,5 +62,32 @@ describe('GET /docs: the interactive reference in a real browser', function () {
     expect(requested.filter((url) => !url.startsWith('data:') && new URL(url).origin !== origin)).to.deep.equal([]);
     expect(requested).to.include(`${origin}/openapi.json`);
     expect(complaints).to.deep.equal([]);
+  });
+
+  it('lets a page on another origin read the data (with a preflight), and keeps it out when CORS_ORIGINS does not list it', async () => {
+    // localhost and 127.0.0.1 are different origins for the browser, the same server for the test.
+    const port = new URL(api.base).port;
+    const listed = await startApp(database.url, { corsOrigins: ['https://maps.example'] });
+    const page = await browser.newPage();
+    try {
+      await page.goto(`http://localhost:${port}/health/live`);
+      const read = (url: string) =>
+        page.evaluate(async (target) => {
+          try {
+            // X-Request-Id is not a CORS-safelisted header: the browser sends a preflight first.
+            const response = await fetch(target, { headers: { 'X-Request-Id': 'from-another-origin' } });
+            return { status: response.status, etag: response.headers.get('ETag'), requestId: response.headers.get('X-Request-Id') };
+          } catch (error) {
+            return { error: String(error) };
+          }
+        }, url);
+      const allowed = await read(`${api.base}/air_quality/stations`);
+      expect(allowed).to.deep.include({ status: 200, requestId: 'from-another-origin' });
+      expect(allowed).to.have.property('etag').that.matches(/^"[0-9a-f]{12}-/);
+      expect(await read(`${listed.base}/air_quality/stations`)).to.have.property('error').that.contains('Failed to fetch');
+    } finally {
+      await page.close();
+      await listed.close();
+    }
   });
 });
