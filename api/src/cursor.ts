@@ -10,8 +10,6 @@ import { Problem, badParameters } from './problem.ts';
  */
 const PG_TIMESTAMP = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,6})?\+00$/;
 
-export type { Position };
-
 export function queryDigest(canonical: string): string {
   return createHash('sha256').update(canonical).digest('base64url').slice(0, 16);
 }

@@ -1,6 +1,6 @@
 /** Keyset pagination shared by the paged routes: the canonical filter a cursor is bound to, and the next link. */
-import { encodeCursor, type Position } from './cursor.ts';
-import { POLLUTANTS, type ReadingFilter } from './domain.ts';
+import { encodeCursor } from './cursor.ts';
+import { POLLUTANTS, type Position, type ReadingFilter } from './domain.ts';
 import { canonicalQuery } from './params.ts';
 
 /** The filter part of a query in canonical form: what a cursor is bound to. */

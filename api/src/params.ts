@@ -1,12 +1,10 @@
 /** Query strings in, typed values out: the parsing half of the contract (contract.ts holds the schemas). */
 import type { z } from 'zod';
-import { parseInstant, stationIdProblem, type Instant } from './domain.ts';
+import type { Instant } from './domain.ts';
 import { badParameters, printable, type ParamError } from './problem.ts';
 
-// Older import sites (benchmarks, the seeder's tests) still name these here.
-export { POLLUTANTS, type Pollutant, type ReadingFilter } from './domain.ts';
-export { DEFAULT_LIMIT, MAX_LIMIT } from './contract.ts';
-export { parseInstant, printable, stationIdProblem };
+// The benchmarks (api/bench) still import the pollutant list from here; its home is domain.ts.
+export { POLLUTANTS } from './domain.ts';
 
 type Raw = Map<string, string[]>;
 
