@@ -1,8 +1,7 @@
 import type pg from 'pg';
 import QueryStream from 'pg-query-stream';
-import type { Position } from '../cursor.ts';
 import type { Db } from '../db.ts';
-import type { Pollutant, ReadingFilter } from '../params.ts';
+import type { Pollutant, Position, ReadingFilter } from '../domain.ts';
 
 /** One row of `measurements`, timestamps as PostgreSQL prints them in UTC. */
 export interface ReadingRow {
