@@ -211,6 +211,7 @@ describe('the Helm chart helm/airq', function () {
           'APP_VERSION',
           'CACHE_MAX_AGE_SECONDS',
           'CACHE_STALE_WHILE_REVALIDATE_SECONDS',
+          'CORS_ORIGINS',
           'DB_POOL_MAX',
           'DB_STATEMENT_TIMEOUT_MS',
           'LOG_LEVEL',

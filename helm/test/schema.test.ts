@@ -28,6 +28,7 @@ const CASES: { rule: string; options: RenderOptions; error: RegExp }[] = [
   { rule: 'a service port given as text', options: { set: ['service.port=http'] }, error: /at '\/service\/port': got string, want integer/ },
   { rule: 'a Service type other than ClusterIP', options: { set: ['service.type=LoadBalancer'] }, error: /at '\/service\/type': value must be 'ClusterIP'/ },
   { rule: 'an unknown log level', options: { set: ['api.logLevel=verbose'] }, error: /at '\/api\/logLevel': value must be one of/ },
+  { rule: 'a CORS origin with a path', options: { set: ['api.corsOrigins=https://a.example/app'] }, error: /at '\/api\/corsOrigins': .*does not match pattern/ },
   { rule: 'an image digest that is not sha256:<64 hex>', options: { set: ['image.digest=sha256:abc'] }, error: /at '\/image\/digest': .*sha256/ },
   { rule: 'an unknown image pull policy', options: { set: ['image.pullPolicy=Sometimes'] }, error: /at '\/image\/pullPolicy': value must be one of/ },
   { rule: 'a malformed memory quantity', options: { set: ['api.resources.limits.memory=lots'] }, error: /at '\/api\/resources\/limits\/memory'/ },
