@@ -1,7 +1,6 @@
 import * as core from '@actions/core';
 import { getExecOutput } from '@actions/exec';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { stringify as toYaml } from 'yaml';
 import { loadEnvironments } from '../lib/environments.ts';
@@ -10,25 +9,15 @@ import { requireRepository } from '../lib/github.ts';
 import type { Helm } from '../lib/helm.ts';
 import { diffManifests, maskVolatile, parseManifests, renderPlan } from './diff.ts';
 import type { RenderedObject } from './diff.ts';
+import type { Settings } from './settings.ts';
 import { planTarget } from './target.ts';
-
-/** Everything deploy-plan needs, read once from the inputs and the pull_request payload. */
-export interface PlanSettings {
-  environmentsDir: string;
-  chart: string;
-  /** The checked-out repository (the PR head, or its merge commit as actions/checkout leaves it). */
-  repositoryPath: string;
-  pullNumber: number;
-  baseRef: string;
-  baseSha: string;
-  headSha: string;
-}
 
 export interface PlanDeps {
   helm: Helm;
   client: GitHubClient;
   context: RunContext;
-  tempDir?: string;
+  /** Where the base worktree and the values files go. */
+  tempDir: string;
 }
 
 export interface PlanResult {
@@ -48,7 +37,7 @@ async function git(repository: string, args: string[]): Promise<{ ok: boolean; s
 }
 
 /** Checks the base commit out into a temporary worktree, fetching it from origin when the clone lacks it. */
-async function addBaseWorktree(settings: PlanSettings, dir: string): Promise<void> {
+async function addBaseWorktree(settings: Settings, dir: string): Promise<void> {
   const add = () => git(settings.repositoryPath, ['worktree', 'add', '--detach', dir, settings.baseSha]);
   let result = await add();
   if (!result.ok) {
@@ -69,7 +58,7 @@ async function renderSide(
   helm: Helm,
   root: string,
   side: 'base' | 'head',
-  settings: PlanSettings,
+  settings: Settings,
   environmentName: string,
   tempDir: string,
 ): Promise<{ objects: Map<string, RenderedObject>; note?: string }> {
@@ -112,8 +101,8 @@ async function upsertComment(deps: PlanDeps, pullNumber: number, marker: string,
 }
 
 /** Renders base and head, diffs them, and posts the plan to the pull request and the job summary. */
-export async function plan(settings: PlanSettings, deps: PlanDeps): Promise<PlanResult> {
-  const tempDir = deps.tempDir ?? process.env.RUNNER_TEMP ?? tmpdir();
+export async function plan(settings: Settings, deps: PlanDeps): Promise<PlanResult> {
+  const { tempDir } = deps;
   const target = planTarget(loadEnvironments(path.join(settings.repositoryPath, settings.environmentsDir)), settings.baseRef);
   if (!target.environment) {
     core.notice(target.explanation);

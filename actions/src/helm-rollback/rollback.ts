@@ -4,7 +4,7 @@ import type { RunContext } from '../lib/github.ts';
 import type { Helm, HistoryEntry } from '../lib/helm.ts';
 import { writeSummary } from '../lib/summary.ts';
 import { commitFromDescription } from '../helm-deploy/deploy.ts';
-import type { RollbackSettings } from './settings.ts';
+import type { Settings } from './settings.ts';
 import { chooseRollbackTarget } from './target.ts';
 
 export interface RollbackResult {
@@ -19,20 +19,21 @@ export interface RollbackResult {
 export interface RollbackDeps {
   helm: Helm;
   context: RunContext;
-  deployments?: Deployments;
+  /** Undefined: the rollback is not recorded as a GitHub Deployment. */
+  deployments: Deployments | undefined;
   /** Where to mark `settings.failedDeploymentId` failed (needs the token even when no rollback deployment is recorded). */
-  failedDeployment?: Deployments;
+  failedDeployment: Deployments | undefined;
 }
 
 /** The app version a revision ran: its `appVersion` value (set by helm-deploy), else the chart's appVersion. */
-async function versionOf(helm: Helm, settings: RollbackSettings, entry: HistoryEntry): Promise<string> {
+async function versionOf(helm: Helm, settings: Settings, entry: HistoryEntry): Promise<string> {
   const values = await helm.values(settings.release, settings.namespace, entry.revision);
   const fromValues = values?.appVersion;
   return typeof fromValues === 'string' && fromValues !== '' ? fromValues : entry.app_version;
 }
 
 /** Rolls a release back to a chosen earlier revision, verifies it, and records it (summary, GitHub Deployment). */
-export async function rollback(settings: RollbackSettings, deps: RollbackDeps): Promise<RollbackResult> {
+export async function rollback(settings: Settings, deps: RollbackDeps): Promise<RollbackResult> {
   const { helm, context } = deps;
   if (settings.failedDeploymentId !== undefined && deps.failedDeployment) {
     // First, whatever happens next: the deployment being undone did not succeed, and GitHub should say so.
