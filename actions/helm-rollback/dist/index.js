@@ -33174,60 +33174,23 @@ async function versionOf(helm, settings, entry) {
   return typeof fromValues === "string" && fromValues !== "" ? fromValues : entry.app_version;
 }
 async function rollback(settings, deps) {
-  const { helm, context: context3 } = deps;
   if (settings.failedDeploymentId !== void 0 && deps.failedDeployment) {
     await deps.failedDeployment.status(settings.failedDeploymentId, "failure", `${settings.reason}; rolling back`, settings.environmentUrl);
   }
-  const history = await helm.history(settings.release, settings.namespace);
-  const choice = chooseRollbackTarget(history, {
-    release: settings.release,
-    namespace: settings.namespace,
-    ...settings.revision !== void 0 ? { revision: settings.revision } : {}
-  });
-  if (!choice.ok) {
-    await writeSummary({
-      heading: `helm-rollback: ${settings.environment.name} refused`,
-      paragraphs: [
-        `**Refused:** ${choice.reason}`,
-        `**Reason given:** ${settings.reason}`,
-        "The release was not changed.",
-        ...settings.failedDeploymentId !== void 0 ? [`GitHub deployment ${settings.failedDeploymentId} was marked failed.`] : []
-      ],
-      ...history ? { tables: [historyTable(history)] } : {}
-    });
-    throw new Error(`helm-rollback refused: ${choice.reason}`);
-  }
-  const { current, target } = choice;
-  const fromVersion = await versionOf(helm, settings, current);
-  const toVersion = await versionOf(helm, settings, target);
+  const { current, target } = await choose(settings, deps);
+  const fromVersion = await versionOf(deps.helm, settings, current);
+  const toVersion = await versionOf(deps.helm, settings, target);
   info(`Rolling back ${settings.release} in ${settings.namespace}: revision ${current.revision} (${fromVersion}) → ${target.revision} (${toVersion}); reason: ${settings.reason}`);
-  let deploymentId;
-  if (deps.deployments) {
-    deploymentId = await deps.deployments.start({
-      environment: settings.environment.name,
-      ref: commitFromDescription(target.description) ?? context3.sha,
-      production: settings.production,
-      description: `Rollback to revision ${target.revision} (${toVersion}): ${settings.reason}`,
-      environmentUrl: settings.environmentUrl
-    });
-  }
-  let newRevision = 0;
+  const deploymentId = await deps.deployments?.start({
+    environment: settings.environment.name,
+    ref: commitFromDescription(target.description) ?? deps.context.sha,
+    production: settings.production,
+    description: `Rollback to revision ${target.revision} (${toVersion}): ${settings.reason}`,
+    environmentUrl: settings.environmentUrl
+  });
+  let newRevision;
   try {
-    await helm.rollback({ release: settings.release, namespace: settings.namespace, revision: target.revision, timeout: settings.timeout });
-    const after = await helm.history(settings.release, settings.namespace) ?? [];
-    const now = after[after.length - 1];
-    if (!now || now.revision <= current.revision || now.status !== "deployed") {
-      throw new Error(
-        `helm reported success, but the release's current revision is ${now ? `${now.revision} (${now.status})` : "missing"}, not a new deployed revision; inspect \`helm history ${settings.release} -n ${settings.namespace}\``
-      );
-    }
-    newRevision = now.revision;
-    const nowVersion = await versionOf(helm, settings, now);
-    if (now.chart !== target.chart || nowVersion !== toVersion) {
-      throw new Error(
-        `revision ${now.revision} runs ${now.chart} ${nowVersion}, expected ${target.chart} ${toVersion} from revision ${target.revision}; inspect \`helm history ${settings.release} -n ${settings.namespace}\``
-      );
-    }
+    newRevision = await rollbackAndVerify(settings, deps.helm, current, target, toVersion);
   } catch (error63) {
     const message = `helm-rollback of release "${settings.release}" in namespace "${settings.namespace}" to revision ${target.revision} failed: ${error63.message}`;
     if (deps.deployments && deploymentId !== void 0) await deps.deployments.status(deploymentId, "failure", message, settings.environmentUrl);
@@ -33240,19 +33203,61 @@ async function rollback(settings, deps) {
   if (deps.deployments && deploymentId !== void 0) {
     await deps.deployments.status(deploymentId, "success", `Rolled back to revision ${target.revision} (${toVersion}) as revision ${newRevision}`, settings.environmentUrl);
   }
-  setOutput("from-revision", String(current.revision));
-  setOutput("to-revision", String(target.revision));
-  setOutput("from-version", fromVersion);
-  setOutput("to-version", toVersion);
-  setOutput("revision", String(newRevision));
+  const result = { fromRevision: current.revision, toRevision: target.revision, newRevision, fromVersion, toVersion };
+  await publish(settings, deps.context, result, current, target);
+  return result;
+}
+async function choose(settings, { helm }) {
+  const history = await helm.history(settings.release, settings.namespace);
+  const choice = chooseRollbackTarget(history, {
+    release: settings.release,
+    namespace: settings.namespace,
+    ...settings.revision !== void 0 ? { revision: settings.revision } : {}
+  });
+  if (choice.ok) return choice;
+  await writeSummary({
+    heading: `helm-rollback: ${settings.environment.name} refused`,
+    paragraphs: [
+      `**Refused:** ${choice.reason}`,
+      `**Reason given:** ${settings.reason}`,
+      "The release was not changed.",
+      ...settings.failedDeploymentId !== void 0 ? [`GitHub deployment ${settings.failedDeploymentId} was marked failed.`] : []
+    ],
+    ...history ? { tables: [historyTable(history)] } : {}
+  });
+  throw new Error(`helm-rollback refused: ${choice.reason}`);
+}
+async function rollbackAndVerify(settings, helm, current, target, toVersion) {
+  await helm.rollback({ release: settings.release, namespace: settings.namespace, revision: target.revision, timeout: settings.timeout });
+  const after = await helm.history(settings.release, settings.namespace) ?? [];
+  const now = after[after.length - 1];
+  if (!now || now.revision <= current.revision || now.status !== "deployed") {
+    throw new Error(
+      `helm reported success, but the release's current revision is ${now ? `${now.revision} (${now.status})` : "missing"}, not a new deployed revision; inspect \`helm history ${settings.release} -n ${settings.namespace}\``
+    );
+  }
+  const nowVersion = await versionOf(helm, settings, now);
+  if (now.chart !== target.chart || nowVersion !== toVersion) {
+    throw new Error(
+      `revision ${now.revision} runs ${now.chart} ${nowVersion}, expected ${target.chart} ${toVersion} from revision ${target.revision}; inspect \`helm history ${settings.release} -n ${settings.namespace}\``
+    );
+  }
+  return now.revision;
+}
+async function publish(settings, context3, result, current, target) {
+  setOutput("from-revision", String(result.fromRevision));
+  setOutput("to-revision", String(result.toRevision));
+  setOutput("from-version", result.fromVersion);
+  setOutput("to-version", result.toVersion);
+  setOutput("revision", String(result.newRevision));
   await writeSummary({
     heading: `helm-rollback: ${settings.environment.name} rolled back to revision ${target.revision}`,
     tables: [
       {
         header: ["Field", "From", "To"],
         rows: [
-          ["Revision", String(current.revision), `${target.revision} (now revision ${newRevision})`],
-          ["App version", fromVersion, toVersion],
+          ["Revision", String(current.revision), `${target.revision} (now revision ${result.newRevision})`],
+          ["App version", result.fromVersion, result.toVersion],
           ["Chart", current.chart, target.chart],
           ["Status before", current.status, target.status]
         ]
@@ -33269,7 +33274,6 @@ async function rollback(settings, deps) {
       }
     ]
   });
-  return { fromRevision: current.revision, toRevision: target.revision, newRevision, fromVersion, toVersion };
 }
 function historyTable(history) {
   return {

@@ -12,7 +12,7 @@ import type { RenderedObject } from './diff.ts';
 import type { Settings } from './settings.ts';
 import { planTarget } from './target.ts';
 
-export interface PlanDeps {
+export interface Deps {
   helm: Helm;
   client: GitHubClient;
   context: RunContext;
@@ -85,7 +85,7 @@ async function renderSide(
 }
 
 /** Creates the plan comment, or updates the one carrying the same marker: never a second one. */
-async function upsertComment(deps: PlanDeps, pullNumber: number, marker: string, body: string): Promise<number> {
+async function upsertComment(deps: Deps, pullNumber: number, marker: string, body: string): Promise<number> {
   const { owner, repo } = requireRepository(deps.context);
   const comments = await deps.client.paginate(deps.client.rest.issues.listComments, { owner, repo, issue_number: pullNumber, per_page: 100 });
   // Ours starts with the marker; a reply quoting it ("> <!-- ...") is someone else's comment.
@@ -101,7 +101,7 @@ async function upsertComment(deps: PlanDeps, pullNumber: number, marker: string,
 }
 
 /** Renders base and head, diffs them, and posts the plan to the pull request and the job summary. */
-export async function plan(settings: Settings, deps: PlanDeps): Promise<PlanResult> {
+export async function plan(settings: Settings, deps: Deps): Promise<PlanResult> {
   const { tempDir } = deps;
   const target = planTarget(loadEnvironments(path.join(settings.repositoryPath, settings.environmentsDir)), settings.baseRef);
   if (!target.environment) {

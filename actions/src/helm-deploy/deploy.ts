@@ -19,7 +19,7 @@ export interface DeployResult {
   deploymentId: string;
 }
 
-export interface DeployDeps {
+export interface Deps {
   helm: Helm;
   context: RunContext;
   /** Undefined: no GitHub Deployment is recorded. */
@@ -96,7 +96,7 @@ function writeEnvironmentValues(settings: Settings, tempDir: string): string {
 }
 
 /** Runs `helm upgrade --install` for one environment and records the outcome (outputs, summary, GitHub Deployment). */
-export async function deploy(settings: Settings, deps: DeployDeps): Promise<DeployResult> {
+export async function deploy(settings: Settings, deps: Deps): Promise<DeployResult> {
   const started = deps.now();
   const result: DeployResult = { status: 'failed', revision: '', previousRevision: '', deploymentId: '' };
   const deploymentId = await startDeployment(settings, deps);
@@ -116,7 +116,7 @@ function where(settings: Settings): string {
 }
 
 /** Phase 1: the GitHub Deployment, created in progress (not for dry runs, nor without `deployments`). */
-async function startDeployment(settings: Settings, { deployments, context }: DeployDeps): Promise<number | undefined> {
+async function startDeployment(settings: Settings, { deployments, context }: Deps): Promise<number | undefined> {
   if (!deployments || settings.dryRun !== 'none') return undefined;
   return deployments.start({
     environment: settings.environment.name,
@@ -150,7 +150,7 @@ function checkFiles(settings: Settings): void {
  * Phase 2: render client-side (a bad chart or invalid values fail before anything touches the cluster), note the
  * current revision, then upgrade. A failure is returned, its message saying what failed and how to fix it.
  */
-async function upgrade(settings: Settings, { helm, context, tempDir }: DeployDeps, result: DeployResult): Promise<{ release?: ReleaseInfo; failure?: Error }> {
+async function upgrade(settings: Settings, { helm, context, tempDir }: Deps, result: DeployResult): Promise<{ release?: ReleaseInfo; failure?: Error }> {
   try {
     checkFiles(settings);
     const options: UpgradeOptions = {
@@ -186,7 +186,7 @@ async function upgrade(settings: Settings, { helm, context, tempDir }: DeployDep
  * Phase 3, after a failed upgrade of an existing release: --rollback-on-failure has already run, so find out where it
  * left the release. Returns the revision it rolled back to, if it did.
  */
-async function afterFailure(settings: Settings, { helm }: DeployDeps, result: DeployResult, failure: Error): Promise<number | undefined> {
+async function afterFailure(settings: Settings, { helm }: Deps, result: DeployResult, failure: Error): Promise<number | undefined> {
   if (settings.dryRun !== 'none' || result.previousRevision === '') return undefined;
   const after = await helm.status(settings.release, settings.namespace).catch(() => undefined);
   if (after && after.info.status === 'deployed' && String(after.version) !== result.previousRevision) {
@@ -203,7 +203,7 @@ async function afterFailure(settings: Settings, { helm }: DeployDeps, result: De
 /** Phase 4: the GitHub Deployment's final status. */
 async function finishDeployment(
   settings: Settings,
-  { deployments }: DeployDeps,
+  { deployments }: Deps,
   deploymentId: number | undefined,
   result: DeployResult,
   failure: Error | undefined,
