@@ -54498,6 +54498,20 @@ ${section.details.body}
 }
 
 // actions/src/resolve-environment/decide.ts
+function eventFacts(context3, environmentInput) {
+  const { payload } = context3;
+  const dispatchInputs = payload.inputs ?? {};
+  const requested = environmentInput || (context3.eventName === "workflow_dispatch" && typeof dispatchInputs.environment === "string" ? dispatchInputs.environment : "");
+  const pullRequest = payload.pull_request;
+  return {
+    eventName: context3.eventName,
+    ref: context3.ref,
+    sha: context3.sha,
+    baseRef: pullRequest?.base?.ref ?? context3.baseRef,
+    requestedEnvironment: requested || void 0,
+    deleted: payload.deleted === true
+  };
+}
 var RELEASE_TAG = /^v(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$/;
 function releaseVersion(tag) {
   return RELEASE_TAG.test(tag) ? tag.slice(1) : void 0;
@@ -54591,18 +54605,7 @@ function decide(registry2, facts) {
 // actions/src/resolve-environment/run.ts
 async function run(settings, { context: context3, tempDir }) {
   const registry2 = loadEnvironments(settings.environmentsDir);
-  const payload = context3.payload;
-  const dispatchInputs = payload.inputs ?? {};
-  const requested = settings.environment || (context3.eventName === "workflow_dispatch" && typeof dispatchInputs.environment === "string" ? dispatchInputs.environment : "");
-  const pullRequest = payload.pull_request;
-  const decision = decide(registry2, {
-    eventName: context3.eventName,
-    ref: context3.ref,
-    sha: context3.sha,
-    baseRef: pullRequest?.base?.ref ?? context3.baseRef,
-    requestedEnvironment: requested || void 0,
-    deleted: payload.deleted === true
-  });
+  const decision = decide(registry2, eventFacts(context3, settings.environment));
   const subject = decision.environment ?? decision.target;
   let valuesFile = "";
   if (subject) {

@@ -5,7 +5,7 @@ import { stringify as toYaml } from 'yaml';
 import { isProduction, loadEnvironments } from '../lib/environments.ts';
 import type { RunContext } from '../lib/github.ts';
 import { writeSummary } from '../lib/summary.ts';
-import { decide } from './decide.ts';
+import { decide, eventFacts } from './decide.ts';
 import type { Settings } from './settings.ts';
 
 export interface Deps {
@@ -17,20 +17,7 @@ export interface Deps {
 /** Decides the environment for this run and publishes it as outputs, a values file and a job summary line. */
 export async function run(settings: Settings, { context, tempDir }: Deps): Promise<void> {
   const registry = loadEnvironments(settings.environmentsDir);
-  const payload = context.payload;
-  const dispatchInputs = (payload.inputs ?? {}) as Record<string, unknown>;
-  const requested =
-    settings.environment ||
-    (context.eventName === 'workflow_dispatch' && typeof dispatchInputs.environment === 'string' ? dispatchInputs.environment : '');
-  const pullRequest = payload.pull_request as { base?: { ref?: string } } | undefined;
-  const decision = decide(registry, {
-    eventName: context.eventName,
-    ref: context.ref,
-    sha: context.sha,
-    baseRef: pullRequest?.base?.ref ?? context.baseRef,
-    requestedEnvironment: requested || undefined,
-    deleted: payload.deleted === true,
-  });
+  const decision = decide(registry, eventFacts(context, settings.environment));
 
   // What the namespace/release/url/values-file outputs describe: the deployed environment, else where the commit is headed.
   const subject = decision.environment ?? decision.target;
