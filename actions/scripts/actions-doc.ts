@@ -102,7 +102,7 @@ export function renderActionsDoc(actionsDir: string = ACTIONS_DIR): string {
     '`target.ts`, `judge.ts`); Helm, GitHub, HTTP and the clock come in as dependencies. What they share is in',
     '`actions/src/lib/`: the input reader (`inputs.ts`), the environments registry (`environments.ts`, which also says',
     'whether an environment is production), the `Helm` wrapper (`helm.ts`), kubeconfig handling (`kubeconfig.ts`), the',
-    'temporary directory (`runner-temp.ts`), the GitHub client, deployments and job summaries.',
+    'temporary directory (`runner-temp.ts`), git (`git.ts`), the GitHub client, deployments and job summaries.',
     '',
     ...manifests.map(([folder, manifest]) => `- [${folder}](#${folder}): ${cell(manifest.name)}`),
     '',

@@ -55417,6 +55417,15 @@ function loadEnvironments(dir = "environments") {
   return new Registry(dir, environments);
 }
 
+// actions/src/lib/git.ts
+async function git(repository, args) {
+  const env = {};
+  for (const [key, value] of Object.entries(process.env)) if (value !== void 0) env[key] = value;
+  env.GIT_TERMINAL_PROMPT = "0";
+  const result = await getExecOutput("git", ["-C", repository, ...args], { ignoreReturnCode: true, silent: true, env });
+  return { exitCode: result.exitCode, stdout: result.stdout, stderr: result.stderr.trim() };
+}
+
 // actions/src/deploy-plan/diff.ts
 import { createHmac, randomBytes } from "node:crypto";
 
@@ -56098,19 +56107,15 @@ function planTarget(registry2, baseBranch) {
 function commentMarker(environment) {
   return `<!-- airq-deploy-plan:${environment} -->`;
 }
-async function git(repository, args) {
-  const result = await getExecOutput("git", ["-C", repository, ...args], { silent: true, ignoreReturnCode: true });
-  return { ok: result.exitCode === 0, stderr: result.stderr.trim() };
-}
 async function addBaseWorktree(settings, dir) {
   const add = () => git(settings.repositoryPath, ["worktree", "add", "--detach", dir, settings.baseSha]);
   let result = await add();
-  if (!result.ok) {
+  if (result.exitCode !== 0) {
     info(`base commit ${settings.baseSha} is not in the clone; fetching it from origin`);
     const fetched = await git(settings.repositoryPath, ["fetch", "--no-tags", "--depth=1", "origin", settings.baseSha]);
-    result = fetched.ok ? await add() : fetched;
+    result = fetched.exitCode === 0 ? await add() : fetched;
   }
-  if (!result.ok) {
+  if (result.exitCode !== 0) {
     throw new Error(
       `cannot check out the pull request's base commit ${settings.baseSha} (${settings.baseRef}) in ${settings.repositoryPath}: ${result.stderr}; use actions/checkout with \`fetch-depth: 0\`, or make sure origin can serve the commit`
     );

@@ -57706,6 +57706,15 @@ ${section.details.body}
   await summary2.write();
 }
 
+// actions/src/lib/git.ts
+async function git(repository, args) {
+  const env = {};
+  for (const [key, value] of Object.entries(process.env)) if (value !== void 0) env[key] = value;
+  env.GIT_TERMINAL_PROMPT = "0";
+  const result = await getExecOutput("git", ["-C", repository, ...args], { ignoreReturnCode: true, silent: true, env });
+  return { exitCode: result.exitCode, stdout: result.stdout, stderr: result.stderr.trim() };
+}
+
 // actions/src/release-gate/rules.ts
 var import_semver = __toESM(require_semver2(), 1);
 var RULES = {
@@ -57825,24 +57834,19 @@ ${lines.join("\n")}`;
 }
 
 // actions/src/release-gate/ancestry.ts
-async function git(repositoryPath, args) {
-  const env = { GIT_TERMINAL_PROMPT: "0" };
-  for (const [key, value] of Object.entries(process.env)) if (value !== void 0 && !(key in env)) env[key] = value;
-  return getExecOutput("git", ["-C", repositoryPath, ...args], { ignoreReturnCode: true, silent: true, env });
-}
 async function isOnBranch(sha, branch, options) {
   let gitProblem;
   try {
     const shallow = await git(options.repositoryPath, ["rev-parse", "--is-shallow-repository"]);
-    if (shallow.exitCode !== 0) throw new Error(shallow.stderr.trim() || `${options.repositoryPath} is not a git repository`);
+    if (shallow.exitCode !== 0) throw new Error(shallow.stderr || `${options.repositoryPath} is not a git repository`);
     const deepen = shallow.stdout.trim() === "true" ? ["--unshallow"] : [];
     const fetch2 = await git(options.repositoryPath, ["fetch", "--no-tags", ...deepen, "origin", `+refs/heads/${branch}:refs/remotes/origin/${branch}`]);
-    if (fetch2.exitCode !== 0) throw new Error(`git fetch origin ${branch}: ${fetch2.stderr.trim()}`);
+    if (fetch2.exitCode !== 0) throw new Error(`git fetch origin ${branch}: ${fetch2.stderr}`);
     const ancestor = await git(options.repositoryPath, ["merge-base", "--is-ancestor", sha, `refs/remotes/origin/${branch}`]);
     if (ancestor.exitCode === 0 || ancestor.exitCode === 1) {
       return { onBranch: ancestor.exitCode === 0, how: "git merge-base --is-ancestor" };
     }
-    throw new Error(`git merge-base: ${ancestor.stderr.trim()}`);
+    throw new Error(`git merge-base: ${ancestor.stderr}`);
   } catch (error63) {
     gitProblem = error63.message;
   }

@@ -1,9 +1,9 @@
 import * as core from '@actions/core';
-import { getExecOutput } from '@actions/exec';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { stringify as toYaml } from 'yaml';
 import { loadEnvironments } from '../lib/environments.ts';
+import { git } from '../lib/git.ts';
 import type { GitHubClient, RunContext } from '../lib/github.ts';
 import { requireRepository } from '../lib/github.ts';
 import type { Helm } from '../lib/helm.ts';
@@ -31,21 +31,16 @@ export function commentMarker(environment: string): string {
   return `<!-- airq-deploy-plan:${environment} -->`;
 }
 
-async function git(repository: string, args: string[]): Promise<{ ok: boolean; stderr: string }> {
-  const result = await getExecOutput('git', ['-C', repository, ...args], { silent: true, ignoreReturnCode: true });
-  return { ok: result.exitCode === 0, stderr: result.stderr.trim() };
-}
-
 /** Checks the base commit out into a temporary worktree, fetching it from origin when the clone lacks it. */
 async function addBaseWorktree(settings: Settings, dir: string): Promise<void> {
   const add = () => git(settings.repositoryPath, ['worktree', 'add', '--detach', dir, settings.baseSha]);
   let result = await add();
-  if (!result.ok) {
+  if (result.exitCode !== 0) {
     core.info(`base commit ${settings.baseSha} is not in the clone; fetching it from origin`);
     const fetched = await git(settings.repositoryPath, ['fetch', '--no-tags', '--depth=1', 'origin', settings.baseSha]);
-    result = fetched.ok ? await add() : fetched;
+    result = fetched.exitCode === 0 ? await add() : fetched;
   }
-  if (!result.ok) {
+  if (result.exitCode !== 0) {
     throw new Error(
       `cannot check out the pull request's base commit ${settings.baseSha} (${settings.baseRef}) in ${settings.repositoryPath}: ${result.stderr}; ` +
         'use actions/checkout with `fetch-depth: 0`, or make sure origin can serve the commit',
