@@ -87,6 +87,15 @@ export class Registry {
   }
 }
 
+/**
+ * Whether deploying to this environment is a production deployment (GitHub Deployments' `production_environment`,
+ * resolve-environment's `is-production`, deploy-plan's `production`): it is marked `production`, or only release
+ * tags reach it. The one place this is decided.
+ */
+export function isProduction(environment: Pick<Environment, 'pipeline'>): boolean {
+  return environment.pipeline.production || environment.pipeline.requireReleaseTag;
+}
+
 /** Validates one parsed environment file; `file` is only used in messages. */
 export function parseEnvironment(file: string, document: unknown): Environment {
   const result = environmentFileSchema.safeParse(document);
