@@ -5,10 +5,10 @@ import path from 'node:path';
 import { pushTag } from '../../actions/test/support/events.ts';
 import { errors, REPO_ROOT, runAction, type ActionRun } from '../../actions/test/support/run-action.ts';
 import { loadEnvironments } from '../../actions/src/lib/environments.ts';
-import { KubeCli } from '../../e2e/harness/kube-cli.ts';
-import { useCluster } from '../../e2e/harness/suite.ts';
+import { KubeCli } from '../harness/kube-cli.ts';
+import { useCluster } from '../harness/suite.ts';
 import { startGitHubApiStub, type GitHubApiStub } from '../../test/support/github-api-stub.ts';
-import { makeReleaseRepository as makeRepository } from '../support/release-repository.ts';
+import { makeReleaseRepository as makeRepository } from '../../test/support/release-repository.ts';
 
 /**
  * Production as the deploy workflow reaches it: a release tag → resolve-environment → release-gate (against a real

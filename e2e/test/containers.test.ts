@@ -13,9 +13,9 @@ import {
   type BuiltImage,
   type CommandResult,
   type DockerEngine,
-} from '../../e2e/harness/docker.ts';
+} from '../harness/docker.ts';
 import { freePort } from '../../db/src/free-port.ts';
-import { skipUnlessAvailable } from '../support/requires.ts';
+import { skipUnlessAvailable } from '../../test/support/requires.ts';
 
 /**
  * The images and compose.yaml on a real Docker engine: the API image built from api/Dockerfile, the container smoke

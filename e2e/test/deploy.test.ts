@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pushBranch, type GitHubEvent } from '../../actions/test/support/events.ts';
 import { errors, runAction, type ActionRun } from '../../actions/test/support/run-action.ts';
-import { KubeCli } from '../../e2e/harness/kube-cli.ts';
-import { NEVER_READY_TAG } from '../../e2e/harness/stages.ts';
-import { useCluster } from '../../e2e/harness/suite.ts';
+import { KubeCli } from '../harness/kube-cli.ts';
+import { NEVER_READY_TAG } from '../harness/stages.ts';
+import { useCluster } from '../harness/suite.ts';
 import { startGitHubApiStub, type GitHubApiStub } from '../../test/support/github-api-stub.ts';
 
 /**

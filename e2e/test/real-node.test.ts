@@ -7,11 +7,11 @@ import { parse, stringify } from 'yaml';
 import { pushBranch, pushTag, type GitHubEvent } from '../../actions/test/support/events.ts';
 import { errors, REPO_ROOT, runAction, type ActionRun } from '../../actions/test/support/run-action.ts';
 import { loadEnvironments } from '../../actions/src/lib/environments.ts';
-import { splitRef } from '../../e2e/harness/images.ts';
-import { KubeCli } from '../../e2e/harness/kube-cli.ts';
-import { useCluster } from '../../e2e/harness/suite.ts';
+import { splitRef } from '../harness/images.ts';
+import { KubeCli } from '../harness/kube-cli.ts';
+import { useCluster } from '../harness/suite.ts';
 import { startGitHubApiStub, type GitHubApiStub } from '../../test/support/github-api-stub.ts';
-import { makeReleaseRepository } from '../support/release-repository.ts';
+import { makeReleaseRepository } from '../../test/support/release-repository.ts';
 
 /**
  * The chart's pods on a real kubelet (containerd, a CNI bridge, kube-proxy, CoreDNS; e2e/harness/node.ts), driven by

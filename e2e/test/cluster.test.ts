@@ -1,6 +1,6 @@
 import { expect } from 'chai';
-import { NEVER_READY_TAG } from '../../e2e/harness/stages.ts';
-import { useCluster } from '../../e2e/harness/suite.ts';
+import { NEVER_READY_TAG } from '../harness/stages.ts';
+import { useCluster } from '../harness/suite.ts';
 
 interface PodList {
   items: {
