@@ -10,7 +10,7 @@ import {
   acquireNodeLock, containerdConfig, imageStoreDir, cniConfig, corefile, createBridge, importImage, kubeletConfig, kubeProxyConfig, localVolumes,
   NODE_NAME, NODE_NETWORK, nodeStatePath, PAUSE_IMAGE, podProcesses, readNodeState, removePodContainers, staticBinaryImage, teardownNode, type NodeLock, type NodeState,
 } from './node.ts';
-import { freePort } from '../../db/src/free-port.ts';
+import getPort from 'get-port';
 
 /**
  * A real Kubernetes control plane — etcd, kube-apiserver, kube-controller-manager, kube-scheduler — with kwok standing
@@ -106,7 +106,6 @@ async function stopProcess(child: ChildProcess, graceMs = 10_000): Promise<void>
   clearTimeout(timer);
   running.delete(child);
 }
-
 
 const DIR_PREFIX = 'airq-e2e-cluster-';
 const OWNER_FILE = 'owner.pid';
@@ -345,7 +344,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     const caPem = readFileSync(path.join(dir, 'ca.crt'), 'utf8');
     writeFileSync(path.join(dir, 'tokens.csv'), `${token},airq-e2e-admin,airq-e2e-admin,"system:masters"\n`);
     const [etcdClient, etcdPeer, apiPort, kcmPort, schedulerPort, kwokPort] = await Promise.all([
-      freePort(), freePort(), freePort(), freePort(), freePort(), freePort(),
+      getPort(), getPort(), getPort(), getPort(), getPort(), getPort(),
     ]);
     const server = `https://${apiHost}:${apiPort}`;
     const kubeconfig = path.join(dir, 'kubeconfig');
@@ -553,7 +552,6 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   }
 }
 
-
 interface RealNodeContext {
   dir: string;
   binDir: string;
@@ -585,7 +583,7 @@ async function startRealNode(ctx: RealNodeContext): Promise<RealNode> {
   for (const archive of [pauseArchive, ...(ctx.realNode.images ?? [])]) importImage(socket, archive);
 
   const [kubeletPort, kubeletHealthz, proxyHealthz, proxyMetrics, dnsHealth, dnsReady] = await Promise.all([
-    freePort(), freePort(), freePort(), freePort(), freePort(), freePort(),
+    getPort(), getPort(), getPort(), getPort(), getPort(), getPort(),
   ]);
   const kubeletDir = path.join(dir, 'kubelet');
   mkdirSync(kubeletDir, { recursive: true });

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { freePort } from '../../../db/src/free-port.ts';
+import getPort from 'get-port';
 import { one, type KubeObject } from './chart.ts';
 
 /** Why varnishd cannot run here, or undefined when it can. */
@@ -47,7 +47,7 @@ export async function startVarnish(vcl: string, dir: string, params: string[] = 
   const vclFile = path.join(dir, 'default.vcl');
   writeFileSync(vclFile, vcl);
   const workdir = mkdtempSync(path.join(tmpdir(), 'airq-varnish-'));
-  const port = await freePort();
+  const port = await getPort();
   // As root varnishd wants its "varnish" users for the jail; `-j none` runs everything as the current user instead.
   const jail = process.getuid?.() === 0 ? ['-j', 'none'] : [];
   const args = ['-F', '-n', workdir, '-a', `127.0.0.1:${port}`, '-f', vclFile, '-s', 'malloc,64m', ...jail, ...params];
