@@ -23,7 +23,7 @@ import getPort from 'get-port';
 export interface ClusterOptions {
   /** Directory holding the binaries of e2e/tools/build.sh. */
   binDir: string;
-  /** Fake (kwok) nodes to create (each 32 CPU, 64 GiB, 110 pods). Default 2 without a real node, else 0. */
+  /** Fake (kwok) nodes to create (each 32 CPU, 64 GiB, 110 pods, in a zone of its own). Default 2 without a real node, else 0. */
   nodes?: number;
   /** Start one real node; its images come from `images` (docker-save archives), pulled from nowhere. */
   realNode?: { images?: string[]; volumes?: { count: number; size: string; owner: number } };
@@ -498,7 +498,7 @@ async function startControlPlane(components: Components, dir: string, realNode: 
   return { server, kubeconfig, caPem, token, api, probe };
 }
 
-/** kwok and `count` fake nodes (each 32 CPU, 64 GiB, 110 pods) for it to play the kubelet of. */
+/** kwok and `count` fake nodes (each 32 CPU, 64 GiB, 110 pods, in a zone of its own) for it to play the kubelet of. */
 async function startFakeNodes(components: Components, dir: string, plane: ControlPlane, count: number): Promise<string[]> {
   const nodeNames = Array.from({ length: count }, (_, index) => `kwok-node-${index}`);
   if (!count) return nodeNames;
@@ -513,14 +513,21 @@ async function startFakeNodes(components: Components, dir: string, plane: Contro
     '--node-lease-duration-seconds=40',
   ]);
   const resources = { cpu: '32', memory: '64Gi', pods: '110', 'ephemeral-storage': '100Gi' };
-  for (const name of nodeNames) {
+  for (const [index, name] of nodeNames.entries()) {
     await plane.api('POST', '/api/v1/nodes', {
       apiVersion: 'v1',
       kind: 'Node',
       metadata: {
         name,
         annotations: { 'kwok.x-k8s.io/node': 'fake', 'node.alpha.kubernetes.io/ttl': '0' },
-        labels: { 'kubernetes.io/hostname': name, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': 'amd64', type: 'kwok' },
+        // A zone per node: the scheduler ignores topology spread constraints on nodes lacking one of their keys.
+        labels: {
+          'kubernetes.io/hostname': name,
+          'topology.kubernetes.io/zone': `e2e-zone-${index}`,
+          'kubernetes.io/os': 'linux',
+          'kubernetes.io/arch': 'amd64',
+          type: 'kwok',
+        },
       },
       status: { allocatable: resources, capacity: resources },
     });

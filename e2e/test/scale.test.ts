@@ -92,7 +92,7 @@ describe('production at scale on a control plane with fake (kwok) nodes', functi
     expect(pods.items).to.have.length(5);
     // The requests of environments/production.yaml, not the real node's smaller ones.
     for (const pod of pods.items) expect(pod.spec.containers[0]?.resources.requests).to.include({ cpu: '250m', memory: '192Mi' });
-    // The chart's topology spread (maxSkew 1 per hostname) over the 3 nodes: 2/2/1.
+    // The chart's topology spread (maxSkew 1 per hostname and per zone; each fake node is a zone) over the 3 nodes: 2/2/1.
     const perNode = new Map<string, number>(suite.cluster.nodeNames.map((name) => [name, 0]));
     for (const pod of pods.items) perNode.set(pod.spec.nodeName!, (perNode.get(pod.spec.nodeName!) ?? 0) + 1);
     expect(perNode.size, 'pods only on the cluster nodes').to.equal(NODES);
