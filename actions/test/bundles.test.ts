@@ -4,7 +4,7 @@ import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } f
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { REPO_ROOT } from './support/run-action.ts';
+import { REPO_ROOT } from '../../test/support/repo-root.ts';
 
 const run = promisify(execFile);
 

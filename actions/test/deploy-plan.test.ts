@@ -11,7 +11,8 @@ import { loadEnvironments } from '../src/lib/environments.ts';
 import { kubeBinaries } from '../../test/support/kube-binaries.ts';
 import { startGitHubApiStub, type GitHubApiStub } from '../../test/support/github-api-stub.ts';
 import { pullRequest } from './support/events.ts';
-import { errors, REPO_ROOT, runAction } from './support/run-action.ts';
+import { errors, runAction } from './support/run-action.ts';
+import { REPO_ROOT } from '../../test/support/repo-root.ts';
 
 const manifests = (replicas: number, greeting = 'hello') => `---
 # Source: fixture/templates/secret.yaml

@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { isProduction, loadEnvironments, parseEnvironment } from '../src/lib/environments.ts';
-import { REPO_ROOT } from './support/run-action.ts';
+import { REPO_ROOT } from '../../test/support/repo-root.ts';
 
 const valid = {
   name: 'qa',

@@ -11,7 +11,8 @@ import { Inputs } from '../src/lib/inputs.ts';
 import { kubeBinaries } from '../../test/support/kube-binaries.ts';
 import { startGitHubApiStub, type GitHubApiStub } from '../../test/support/github-api-stub.ts';
 import { DEFAULT_SHA, pushBranch, pushTag } from './support/events.ts';
-import { errors, REPO_ROOT, runAction } from './support/run-action.ts';
+import { errors, runAction } from './support/run-action.ts';
+import { REPO_ROOT } from '../../test/support/repo-root.ts';
 
 const context = { sha: DEFAULT_SHA, actor: 'octocat', runId: '42' } as RunContext;
 const DIGEST = `sha256:${'5d'.repeat(32)}`;

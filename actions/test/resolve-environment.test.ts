@@ -6,7 +6,8 @@ import { parse as parseYaml } from 'yaml';
 import { loadEnvironments } from '../src/lib/environments.ts';
 import { buildVersion, decide, eventFacts, refSlug, releaseVersion, type EventFacts } from '../src/resolve-environment/decide.ts';
 import { pullRequest, pushBranch, pushTag, workflowDispatch } from './support/events.ts';
-import { errors, REPO_ROOT, runAction } from './support/run-action.ts';
+import { errors, runAction } from './support/run-action.ts';
+import { REPO_ROOT } from '../../test/support/repo-root.ts';
 
 const SHA = '0123456789abcdef0123456789abcdef01234567';
 const registry = loadEnvironments(path.join(REPO_ROOT, 'environments'));

@@ -14,7 +14,7 @@ import { POLLUTANTS } from '../src/params.ts';
 import { readingsQuery } from '../src/sql/measurements.ts';
 import { createTestDatabase, stopTestServer } from '../../test/support/postgres.ts';
 import { createFixtureDataset } from '../test/support/fixtures.ts';
-import { freePort } from '../../db/src/free-port.ts';
+import getPort from 'get-port';
 
 const { values: args } = parseArgs({
   options: { rows: { type: 'string', default: '1000000' }, duration: { type: 'string', default: '10' }, connections: { type: 'string', default: '16' }, rounds: { type: 'string', default: '2' } },
@@ -22,9 +22,8 @@ const { values: args } = parseArgs({
 const rows = Number(args.rows);
 const stations = 100;
 
-
 async function startServer(script: string, env: Record<string, string>): Promise<{ child: ChildProcess; port: number }> {
-  const port = await freePort();
+  const port = await getPort();
   const child = spawn(process.execPath, ['--import', 'tsx', script], {
     env: { ...process.env, ...env, PORT: String(port) },
     stdio: ['ignore', 'ignore', 'inherit'],

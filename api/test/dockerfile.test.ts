@@ -6,10 +6,10 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { expect } from 'chai';
 import { minimatch } from 'minimatch';
-import { REPO_ROOT } from '../../db/src/local-database.ts';
+import { REPO_ROOT } from '../../test/support/repo-root.ts';
 import { createTestDatabase, type TestDatabase } from '../../test/support/postgres.ts';
 import { createFixtureDataset } from './support/fixtures.ts';
-import { freePort } from '../../db/src/free-port.ts';
+import getPort from 'get-port';
 
 /**
  * Docker cannot run here, so this checks the next best thing: the files the Dockerfile's COPY lines take from the build
@@ -54,7 +54,6 @@ function listFiles(dir: string, base = dir): string[] {
     return statSync(full).isDirectory() ? listFiles(full, base) : [path.relative(base, full)];
   });
 }
-
 
 describe('api/Dockerfile build context', function () {
   this.timeout(300_000);
@@ -112,7 +111,7 @@ describe('api/Dockerfile build context', function () {
     const before = listFiles(app).length;
 
     const tsx = createRequire(import.meta.url).resolve('tsx');
-    const port = await freePort();
+    const port = await getPort();
     const [command, ...args] = dockerfile.cmd!;
     expect(command).to.equal('node');
     const child = spawn(process.execPath, ['--import', tsx, ...args], {

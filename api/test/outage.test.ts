@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { expect } from 'chai';
-import { freePort } from '../../db/src/free-port.ts';
+import getPort from 'get-port';
 import { startOwnedPostgres, type OwnedPostgres } from '../../test/support/owned-postgres.ts';
 import { startApp, type RunningApp } from './support/app-server.ts';
 import { createFixtureDataset } from './support/fixtures.ts';
@@ -15,7 +15,7 @@ interface Server {
 }
 
 async function startServer(databaseUrl: string, env: Record<string, string> = {}): Promise<Server> {
-  const port = await freePort();
+  const port = await getPort();
   const child = spawn(process.execPath, ['--import', 'tsx', 'api/src/server.ts'], {
     env: { ...process.env, DATABASE_URL: databaseUrl, PORT: String(port), LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

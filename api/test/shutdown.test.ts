@@ -4,8 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { expect } from 'chai';
 import { createTestDatabase, type TestDatabase } from '../../test/support/postgres.ts';
 import { createFixtureDataset } from './support/fixtures.ts';
-import { freePort } from '../../db/src/free-port.ts';
-
+import getPort from 'get-port';
 
 type Outcome = { kind: 'ok' | 'refused' | 'reset' | 'cut'; at: number; status?: number; detail?: string };
 
@@ -58,7 +57,7 @@ describe('graceful shutdown of server.ts under load', function () {
 
   /** Starts server.ts on a free port with `env` added, and resolves once it answers /health/ready. */
   async function startServer(env: Record<string, string>) {
-    const port = await freePort();
+    const port = await getPort();
     const server = spawn(process.execPath, ['--import', 'tsx', 'api/src/server.ts'], {
       env: { ...process.env, DATABASE_URL: database.url, PORT: String(port), LOG_LEVEL: 'info', ...env },
       stdio: ['ignore', 'pipe', 'inherit'],

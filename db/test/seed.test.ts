@@ -4,7 +4,7 @@ import { createServer, type AddressInfo, type Server } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { REPO_ROOT } from '../src/local-database.ts';
+import { REPO_ROOT } from '../../test/support/repo-root.ts';
 import { BUNDLED_DATASET, InvalidInputError, UsageError, seed, seedBundledWhenEmpty, type SeedOptions } from '../src/seed.ts';
 import { createTestDatabase, type TestDatabase } from '../../test/support/postgres.ts';
 

@@ -10,7 +10,7 @@ import {
   acquireNodeLock, containerdConfig, imageStoreDir, cniConfig, corefile, createBridge, importImage, kubeletConfig, kubeProxyConfig, localVolumes,
   NODE_NAME, NODE_NETWORK, nodeStatePath, PAUSE_IMAGE, podProcesses, readNodeState, removePodContainers, staticBinaryImage, teardownNode, type NodeLock, type NodeState,
 } from './node.ts';
-import { freePort } from '../../db/src/free-port.ts';
+import getPort from 'get-port';
 
 /**
  * A real Kubernetes control plane — etcd, kube-apiserver, kube-controller-manager, kube-scheduler — with kwok standing
@@ -23,7 +23,7 @@ import { freePort } from '../../db/src/free-port.ts';
 export interface ClusterOptions {
   /** Directory holding the binaries of e2e/tools/build.sh. */
   binDir: string;
-  /** Fake (kwok) nodes to create (each 32 CPU, 64 GiB, 110 pods). Default 2 without a real node, else 0. */
+  /** Fake (kwok) nodes to create (each 32 CPU, 64 GiB, 110 pods, in a zone of its own). Default 2 without a real node, else 0. */
   nodes?: number;
   /** Start one real node; its images come from `images` (docker-save archives), pulled from nowhere. */
   realNode?: { images?: string[]; volumes?: { count: number; size: string; owner: number } };
@@ -106,7 +106,6 @@ async function stopProcess(child: ChildProcess, graceMs = 10_000): Promise<void>
   clearTimeout(timer);
   running.delete(child);
 }
-
 
 const DIR_PREFIX = 'airq-e2e-cluster-';
 const OWNER_FILE = 'owner.pid';
@@ -260,6 +259,293 @@ function tail(file: string, lines: number): string {
   return readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n');
 }
 
+/** The cluster's processes: each started in its own process group with its own log, polled, stopped in reverse order. */
+class Components {
+  private readonly processes = new Map<Component, ChildProcess>();
+  private readonly order: Component[] = [];
+  private readonly dir: string;
+  private readonly binDir: string;
+  private readonly deadline: number;
+
+  constructor(dir: string, binDir: string, deadline: number) {
+    this.dir = dir;
+    this.binDir = binDir;
+    this.deadline = deadline;
+  }
+
+  logFile(name: Component): string {
+    return path.join(this.dir, `${name}.log`);
+  }
+
+  launch(name: Component, args: string[], binary = path.join(this.binDir, name)): void {
+    const out = openSync(this.logFile(name), 'a');
+    const child = spawn(binary, args, { cwd: this.dir, detached: true, stdio: ['ignore', out, out] });
+    closeSync(out);
+    // For reapOrphanedClusters, should this process die without stopping the cluster.
+    if (child.pid !== undefined) appendFileSync(path.join(this.dir, PIDS_FILE), `${child.pid} ${binary}\n`);
+    running.add(child);
+    this.processes.set(name, child);
+    this.order.push(name);
+    child.once('exit', () => running.delete(child));
+  }
+
+  /** Polls `check` until it returns true; fails early, with the logs, when a component has died. */
+  async waitFor(what: string, check: () => Promise<boolean>): Promise<void> {
+    for (;;) {
+      for (const [name, child] of this.processes) {
+        if (child.exitCode !== null || child.signalCode !== null) {
+          throw new Error(`e2e cluster: ${name} exited (${child.exitCode ?? child.signalCode}) while waiting for ${what}; its log is ${this.logFile(name)}\n${this.logTails()}`);
+        }
+      }
+      if (await check().catch(() => false)) return;
+      if (Date.now() > this.deadline) {
+        throw new Error(`e2e cluster: timed out waiting for ${what}; component logs are in ${this.dir} (AIRQ_E2E_KEEP=1 keeps them)\n${this.logTails()}`);
+      }
+      await sleep(250);
+    }
+  }
+
+  logTails(lines = 30): string {
+    return this.order.map((name) => `----- ${name} (${this.logFile(name)}) -----\n${tail(this.logFile(name), lines)}`).join('\n');
+  }
+
+  /** Resident memory (MiB) of each component. */
+  memory(): Record<string, number> {
+    const usage: Record<string, number> = {};
+    for (const [name, child] of this.processes) if (child.pid) usage[name] = rssMiB([child.pid]);
+    return usage;
+  }
+
+  /** Reverse start order: the node before the control plane, clients before the API server, the API server before etcd. */
+  async stop(nodeState: NodeState | undefined): Promise<void> {
+    for (const name of [...this.order].reverse()) {
+      const child = this.processes.get(name);
+      if (name === 'containerd' && nodeState && child?.exitCode === null) removePodContainers(nodeState);
+      if (child) await stopProcess(child);
+    }
+  }
+}
+
+interface HttpAnswer {
+  status: number;
+  text: string;
+}
+
+/**
+ * One request to a cluster component. HTTPS trusts the cluster CA only; `verify: false` is for the controller-manager
+ * and scheduler health endpoints, which serve self-signed certificates. `token` sends the admin bearer token.
+ */
+function clusterRequest(
+  url: string,
+  options: { caPem: string; method?: string; token?: string; payload?: string; verify?: boolean; timeoutMs?: number },
+): Promise<HttpAnswer> {
+  return new Promise((resolve, reject) => {
+    const isHttps = url.startsWith('https:');
+    const req = (isHttps ? httpsRequest : httpRequest)(
+      url,
+      {
+        method: options.method ?? 'GET',
+        ...(isHttps ? { ca: options.caPem, rejectUnauthorized: options.verify ?? true } : {}),
+        headers: {
+          ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
+          accept: 'application/json',
+          ...(options.payload ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(options.payload) } : {}),
+        },
+        ...(options.timeoutMs ? { timeout: options.timeoutMs } : {}),
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error(`${url}: no answer within ${options.timeoutMs} ms`)));
+    req.on('error', reject);
+    req.end(options.payload);
+  });
+}
+
+/** What the control plane gives the node phases: where the API server is, and how to reach it and the components. */
+interface ControlPlane {
+  server: string;
+  kubeconfig: string;
+  caPem: string;
+  token: string;
+  api: Cluster['api'];
+  /** A health-check GET with a 5 s timeout (`https://127.0.0.1:<port>/healthz` and the like); unverified TLS. */
+  probe(url: string): Promise<HttpAnswer>;
+}
+
+/** Addresses of the cluster: pods on a real node reach the API server at the bridge's gateway; otherwise nothing leaves loopback. */
+function clusterNetwork(realNode: boolean) {
+  return realNode
+    ? { apiHost: NODE_NETWORK.gateway, serviceCidr: NODE_NETWORK.serviceCidr, kubernetesServiceIp: NODE_NETWORK.kubernetesServiceIp }
+    : { apiHost: '127.0.0.1', serviceCidr: FAKE_NODES_SERVICE_CIDR, kubernetesServiceIp: FAKE_NODES_KUBERNETES_SERVICE_IP };
+}
+
+/** The real node's network state, recorded before anything exists outside the directory (so the reaper can always undo it), and its bridge. */
+function createNodeNetwork(dir: string, binDir: string): NodeState {
+  const state: NodeState = {
+    bridge: NODE_NETWORK.bridge,
+    serviceCidr: NODE_NETWORK.serviceCidr,
+    containerdSocket: path.join(dir, 'containerd', 'containerd.sock'),
+    kubeProxy: path.join(binDir, 'kube-proxy'),
+    mountRoots: [dir, imageStoreDir()],
+  };
+  writeFileSync(nodeStatePath(dir), JSON.stringify(state, null, 2));
+  liveNodes.add(state);
+  createBridge(state);
+  return state;
+}
+
+/** Certificates, etcd, kube-apiserver, kube-controller-manager and kube-scheduler, each waited for until healthy. */
+async function startControlPlane(components: Components, dir: string, realNode: boolean): Promise<ControlPlane> {
+  const { apiHost, serviceCidr, kubernetesServiceIp } = clusterNetwork(realNode);
+  generateCertificates(dir, ['127.0.0.1', kubernetesServiceIp, ...(realNode ? [NODE_NETWORK.gateway] : [])], realNode);
+  const caPem = readFileSync(path.join(dir, 'ca.crt'), 'utf8');
+  const token = randomBytes(24).toString('hex');
+  writeFileSync(path.join(dir, 'tokens.csv'), `${token},airq-e2e-admin,airq-e2e-admin,"system:masters"\n`);
+  const [etcdClient, etcdPeer, apiPort, kcmPort, schedulerPort] = await Promise.all([getPort(), getPort(), getPort(), getPort(), getPort()]);
+  const server = `https://${apiHost}:${apiPort}`;
+  const kubeconfig = path.join(dir, 'kubeconfig');
+  writeFileSync(kubeconfig, kubeconfigYaml(server, caPem, token), { mode: 0o600 });
+
+  const probe = (url: string) => clusterRequest(url, { caPem, verify: false, timeoutMs: 5_000 });
+  const api = async <T>(method: string, apiPath: string, body?: unknown, allowStatus: number[] = []) => {
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const { status, text } = await clusterRequest(`${server}${apiPath}`, { caPem, method, token, ...(payload ? { payload } : {}) });
+    if ((status < 200 || status > 299) && !allowStatus.includes(status)) throw new Error(`${method} ${apiPath}: HTTP ${status}: ${text}`);
+    return { status, body: (text ? JSON.parse(text) : undefined) as T };
+  };
+
+  components.launch('etcd', [
+    '--name=e2e',
+    `--data-dir=${path.join(dir, 'etcd')}`,
+    `--listen-client-urls=http://127.0.0.1:${etcdClient}`,
+    `--advertise-client-urls=http://127.0.0.1:${etcdClient}`,
+    `--listen-peer-urls=http://127.0.0.1:${etcdPeer}`,
+    `--initial-advertise-peer-urls=http://127.0.0.1:${etcdPeer}`,
+    `--initial-cluster=e2e=http://127.0.0.1:${etcdPeer}`,
+    // A throwaway store: durability costs fsyncs the shared machine does not need to pay.
+    '--unsafe-no-fsync=true',
+    '--log-level=warn',
+  ]);
+  await components.waitFor('etcd /health', async () => (await probe(`http://127.0.0.1:${etcdClient}/health`)).text.includes('"true"'));
+
+  components.launch('kube-apiserver', [
+    `--etcd-servers=http://127.0.0.1:${etcdClient}`,
+    `--bind-address=${apiHost}`,
+    `--advertise-address=${apiHost}`,
+    `--secure-port=${apiPort}`,
+    `--cert-dir=${path.join(dir, 'apiserver-certs')}`,
+    `--tls-cert-file=${path.join(dir, 'apiserver.crt')}`,
+    `--tls-private-key-file=${path.join(dir, 'apiserver.key')}`,
+    `--client-ca-file=${path.join(dir, 'ca.crt')}`,
+    // Published in kube-system/extension-apiserver-authentication, which the controller-manager and scheduler read.
+    `--requestheader-client-ca-file=${path.join(dir, 'ca.crt')}`,
+    '--requestheader-allowed-names=front-proxy-client',
+    '--requestheader-username-headers=X-Remote-User',
+    '--requestheader-group-headers=X-Remote-Group',
+    '--requestheader-extra-headers-prefix=X-Remote-Extra-',
+    `--token-auth-file=${path.join(dir, 'tokens.csv')}`,
+    ...(realNode
+      ? [
+        '--authorization-mode=Node,RBAC',
+        `--kubelet-client-certificate=${path.join(dir, 'apiserver-kubelet-client.crt')}`,
+        `--kubelet-client-key=${path.join(dir, 'apiserver-kubelet-client.key')}`,
+        `--kubelet-certificate-authority=${path.join(dir, 'ca.crt')}`,
+        '--kubelet-preferred-address-types=InternalIP',
+      ]
+      : ['--authorization-mode=RBAC']),
+    `--service-account-issuer=https://kubernetes.default.svc.cluster.local`,
+    `--service-account-key-file=${path.join(dir, 'sa.pub')}`,
+    `--service-account-signing-key-file=${path.join(dir, 'sa.key')}`,
+    `--service-cluster-ip-range=${serviceCidr}`,
+    // With fake nodes only, the `kubernetes` Service would point at 127.0.0.1, which no pod could reach anyway.
+    ...(realNode ? [] : ['--endpoint-reconciler-type=none']),
+    '--allow-privileged=true',
+    '--enable-priority-and-fairness=false',
+    '--profiling=false',
+    '--v=1',
+  ]);
+  await components.waitFor('kube-apiserver /readyz', async () => (await clusterRequest(`${server}/readyz`, { caPem, token, timeoutMs: 5_000 })).status === 200);
+
+  const componentFlags = (port: number) => [
+    `--kubeconfig=${kubeconfig}`,
+    `--authentication-kubeconfig=${kubeconfig}`,
+    `--authorization-kubeconfig=${kubeconfig}`,
+    '--bind-address=127.0.0.1',
+    `--secure-port=${port}`,
+    '--leader-elect=false',
+    '--profiling=false',
+  ];
+  components.launch('kube-controller-manager', [
+    ...componentFlags(kcmPort),
+    `--cert-dir=${path.join(dir, 'kcm-certs')}`,
+    '--controllers=*',
+    `--service-account-private-key-file=${path.join(dir, 'sa.key')}`,
+    `--root-ca-file=${path.join(dir, 'ca.crt')}`,
+    `--cluster-signing-cert-file=${path.join(dir, 'ca.crt')}`,
+    `--cluster-signing-key-file=${path.join(dir, 'ca.key')}`,
+    `--service-cluster-ip-range=${serviceCidr}`,
+    '--use-service-account-credentials=false',
+    '--v=1',
+  ]);
+  components.launch('kube-scheduler', [...componentFlags(schedulerPort), '--v=1']);
+  const healthy = async (port: number) => (await probe(`https://127.0.0.1:${port}/healthz`)).status === 200;
+  await components.waitFor('kube-controller-manager /healthz', () => healthy(kcmPort));
+  await components.waitFor('kube-scheduler /healthz', () => healthy(schedulerPort));
+  return { server, kubeconfig, caPem, token, api, probe };
+}
+
+/** kwok and `count` fake nodes (each 32 CPU, 64 GiB, 110 pods, in a zone of its own) for it to play the kubelet of. */
+async function startFakeNodes(components: Components, dir: string, plane: ControlPlane, count: number): Promise<string[]> {
+  const nodeNames = Array.from({ length: count }, (_, index) => `kwok-node-${index}`);
+  if (!count) return nodeNames;
+  const stagesFile = path.join(dir, 'kwok-stages.yaml');
+  writeFileSync(stagesFile, kwokStagesConfig());
+  components.launch('kwok', [
+    `--kubeconfig=${plane.kubeconfig}`,
+    `--config=${stagesFile}`,
+    '--manage-all-nodes=false',
+    '--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake',
+    `--server-address=127.0.0.1:${await getPort()}`,
+    '--node-lease-duration-seconds=40',
+  ]);
+  const resources = { cpu: '32', memory: '64Gi', pods: '110', 'ephemeral-storage': '100Gi' };
+  for (const [index, name] of nodeNames.entries()) {
+    await plane.api('POST', '/api/v1/nodes', {
+      apiVersion: 'v1',
+      kind: 'Node',
+      metadata: {
+        name,
+        annotations: { 'kwok.x-k8s.io/node': 'fake', 'node.alpha.kubernetes.io/ttl': '0' },
+        // A zone per node: the scheduler ignores topology spread constraints on nodes lacking one of their keys.
+        labels: {
+          'kubernetes.io/hostname': name,
+          'topology.kubernetes.io/zone': `e2e-zone-${index}`,
+          'kubernetes.io/os': 'linux',
+          'kubernetes.io/arch': 'amd64',
+          type: 'kwok',
+        },
+      },
+      status: { allocatable: resources, capacity: resources },
+    });
+  }
+  return nodeNames;
+}
+
+/** Every node Ready, and the default ServiceAccount there (the ServiceAccount admission plugin rejects pods until it is). */
+async function waitUntilSchedulable(components: Components, plane: ControlPlane, nodeCount: number): Promise<void> {
+  await components.waitFor(`${nodeCount} node(s) Ready`, async () => {
+    const { body } = await plane.api<{ items: { status?: { conditions?: { type: string; status: string }[] } }[] }>('GET', '/api/v1/nodes');
+    const ready = body.items.filter((item) => item.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
+    return ready.length === nodeCount;
+  });
+  await components.waitFor('ServiceAccount default/default', async () =>
+    (await plane.api('GET', '/api/v1/namespaces/default/serviceaccounts/default', undefined, [404])).status === 200);
+}
+
 /**
  * Starts the control plane (and the real node, if asked) and returns once every node is Ready, the real node's DNS
  * answers, and the default ServiceAccount exists.
@@ -269,34 +555,20 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   const started = Date.now();
   const deadline = started + (options.startTimeoutMs ?? (options.realNode ? 240_000 : 120_000));
   const realNode = options.realNode;
-  let lock: NodeLock | undefined;
-  if (realNode) {
-    lock = await acquireNodeLock(Math.max(deadline - Date.now(), 1_000));
-  }
+  const lock: NodeLock | undefined = realNode ? await acquireNodeLock(Math.max(deadline - Date.now(), 1_000)) : undefined;
   for (const dir of reapOrphanedClusters(tmpdir(), { withNodes: Boolean(lock) })) {
     console.warn(`  e2e: removed the cluster of a killed test run (${dir})`);
   }
   const dir = mkdtempSync(path.join(tmpdir(), DIR_PREFIX));
   writeFileSync(path.join(dir, OWNER_FILE), String(process.pid));
-  const processes = new Map<Component, ChildProcess>();
-  const order: Component[] = [];
-  const logFile = (name: Component) => path.join(dir, `${name}.log`);
-  const token = randomBytes(24).toString('hex');
-  let stopped = false;
+  const components = new Components(dir, options.binDir, deadline);
   let nodeState: NodeState | undefined;
-
-  const logTails = (lines = 30) =>
-    order.map((name) => `----- ${name} (${logFile(name)}) -----\n${tail(logFile(name), lines)}`).join('\n');
+  let stopped = false;
 
   const stop = async () => {
     if (stopped) return;
     stopped = true;
-    // Reverse start order: the node before the control plane, clients before the API server, the API server before etcd.
-    for (const name of [...order].reverse()) {
-      const child = processes.get(name);
-      if (name === 'containerd' && nodeState && child?.exitCode === null) removePodContainers(nodeState);
-      if (child) await stopProcess(child);
-    }
+    await components.stop(nodeState);
     let problems: string[] = [];
     if (nodeState) {
       problems = teardownNode(nodeState);
@@ -308,269 +580,49 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     lock?.release();
   };
 
-  const launch = (name: Component, args: string[], binary = path.join(options.binDir, name)) => {
-    const out = openSync(logFile(name), 'a');
-    const child = spawn(binary, args, { cwd: dir, detached: true, stdio: ['ignore', out, out] });
-    closeSync(out);
-    // For reapOrphanedClusters, should this process die without stopping the cluster.
-    if (child.pid !== undefined) appendFileSync(path.join(dir, PIDS_FILE), `${child.pid} ${binary}\n`);
-    running.add(child);
-    processes.set(name, child);
-    order.push(name);
-    child.once('exit', () => running.delete(child));
-  };
-
-  /** Polls `check` until it returns true; fails early, with the logs, when a component has died. */
-  const waitFor = async (what: string, check: () => Promise<boolean>) => {
-    for (;;) {
-      for (const [name, child] of processes) {
-        if (child.exitCode !== null || child.signalCode !== null) {
-          throw new Error(`e2e cluster: ${name} exited (${child.exitCode ?? child.signalCode}) while waiting for ${what}; its log is ${logFile(name)}\n${logTails()}`);
-        }
-      }
-      if (await check().catch(() => false)) return;
-      if (Date.now() > deadline) {
-        throw new Error(`e2e cluster: timed out waiting for ${what}; component logs are in ${dir} (AIRQ_E2E_KEEP=1 keeps them)\n${logTails()}`);
-      }
-      await sleep(250);
-    }
-  };
-
   try {
-    // Pods reach the API server at the bridge's gateway; with fake nodes only, nothing leaves loopback.
-    const apiHost = realNode ? NODE_NETWORK.gateway : '127.0.0.1';
-    const serviceCidr = realNode ? NODE_NETWORK.serviceCidr : FAKE_NODES_SERVICE_CIDR;
-    const kubernetesServiceIp = realNode ? NODE_NETWORK.kubernetesServiceIp : FAKE_NODES_KUBERNETES_SERVICE_IP;
-    generateCertificates(dir, ['127.0.0.1', kubernetesServiceIp, ...(realNode ? [NODE_NETWORK.gateway] : [])], Boolean(realNode));
-    const caPem = readFileSync(path.join(dir, 'ca.crt'), 'utf8');
-    writeFileSync(path.join(dir, 'tokens.csv'), `${token},airq-e2e-admin,airq-e2e-admin,"system:masters"\n`);
-    const [etcdClient, etcdPeer, apiPort, kcmPort, schedulerPort, kwokPort] = await Promise.all([
-      freePort(), freePort(), freePort(), freePort(), freePort(), freePort(),
-    ]);
-    const server = `https://${apiHost}:${apiPort}`;
-    const kubeconfig = path.join(dir, 'kubeconfig');
-    writeFileSync(kubeconfig, kubeconfigYaml(server, caPem, token), { mode: 0o600 });
-
-    if (realNode) {
-      const containerdDir = path.join(dir, 'containerd');
-      nodeState = {
-        bridge: NODE_NETWORK.bridge,
-        serviceCidr: NODE_NETWORK.serviceCidr,
-        containerdSocket: path.join(containerdDir, 'containerd.sock'),
-        kubeProxy: path.join(options.binDir, 'kube-proxy'),
-        mountRoots: [dir, imageStoreDir()],
-      };
-      // Recorded before anything exists outside the directory, so the reaper can always undo it.
-      writeFileSync(nodeStatePath(dir), JSON.stringify(nodeState, null, 2));
-      liveNodes.add(nodeState);
-      createBridge(nodeState);
-    }
-
-    const get = (url: string, withAuth: boolean) =>
-      new Promise<{ status: number; body: string }>((resolve, reject) => {
-        const isHttps = url.startsWith('https:');
-        const req = (isHttps ? httpsRequest : httpRequest)(
-          url,
-          {
-            method: 'GET',
-            ...(isHttps ? { ca: caPem, rejectUnauthorized: withAuth } : {}),
-            headers: withAuth ? { authorization: `Bearer ${token}` } : {},
-            timeout: 5_000,
-          },
-          (res) => {
-            let body = '';
-            res.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
-            res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-          },
-        );
-        req.on('timeout', () => req.destroy(new Error(`${url}: no answer within 5 s`)));
-        req.on('error', reject);
-        req.end();
-      });
-
-    const api = <T>(method: string, apiPath: string, body?: unknown, allowStatus: number[] = []) =>
-      new Promise<{ status: number; body: T }>((resolve, reject) => {
-        const payload = body === undefined ? undefined : JSON.stringify(body);
-        const req = httpsRequest(
-          `${server}${apiPath}`,
-          {
-            method,
-            ca: caPem,
-            headers: {
-              authorization: `Bearer ${token}`,
-              accept: 'application/json',
-              ...(payload ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {}),
-            },
-          },
-          (res) => {
-            let text = '';
-            res.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
-            res.on('end', () => {
-              const status = res.statusCode ?? 0;
-              if ((status < 200 || status > 299) && !allowStatus.includes(status)) {
-                reject(new Error(`${method} ${apiPath}: HTTP ${status}: ${text}`));
-                return;
-              }
-              resolve({ status, body: (text ? JSON.parse(text) : undefined) as T });
-            });
-          },
-        );
-        req.on('error', reject);
-        req.end(payload);
-      });
-
-    launch('etcd', [
-      '--name=e2e',
-      `--data-dir=${path.join(dir, 'etcd')}`,
-      `--listen-client-urls=http://127.0.0.1:${etcdClient}`,
-      `--advertise-client-urls=http://127.0.0.1:${etcdClient}`,
-      `--listen-peer-urls=http://127.0.0.1:${etcdPeer}`,
-      `--initial-advertise-peer-urls=http://127.0.0.1:${etcdPeer}`,
-      `--initial-cluster=e2e=http://127.0.0.1:${etcdPeer}`,
-      // A throwaway store: durability costs fsyncs the shared machine does not need to pay.
-      '--unsafe-no-fsync=true',
-      '--log-level=warn',
-    ]);
-    await waitFor('etcd /health', async () => (await get(`http://127.0.0.1:${etcdClient}/health`, false)).body.includes('"true"'));
-
-    launch('kube-apiserver', [
-      `--etcd-servers=http://127.0.0.1:${etcdClient}`,
-      `--bind-address=${apiHost}`,
-      `--advertise-address=${apiHost}`,
-      `--secure-port=${apiPort}`,
-      `--cert-dir=${path.join(dir, 'apiserver-certs')}`,
-      `--tls-cert-file=${path.join(dir, 'apiserver.crt')}`,
-      `--tls-private-key-file=${path.join(dir, 'apiserver.key')}`,
-      `--client-ca-file=${path.join(dir, 'ca.crt')}`,
-      // Published in kube-system/extension-apiserver-authentication, which the controller-manager and scheduler read.
-      `--requestheader-client-ca-file=${path.join(dir, 'ca.crt')}`,
-      '--requestheader-allowed-names=front-proxy-client',
-      '--requestheader-username-headers=X-Remote-User',
-      '--requestheader-group-headers=X-Remote-Group',
-      '--requestheader-extra-headers-prefix=X-Remote-Extra-',
-      `--token-auth-file=${path.join(dir, 'tokens.csv')}`,
-      ...(realNode
-        ? [
-          '--authorization-mode=Node,RBAC',
-          `--kubelet-client-certificate=${path.join(dir, 'apiserver-kubelet-client.crt')}`,
-          `--kubelet-client-key=${path.join(dir, 'apiserver-kubelet-client.key')}`,
-          `--kubelet-certificate-authority=${path.join(dir, 'ca.crt')}`,
-          '--kubelet-preferred-address-types=InternalIP',
-        ]
-        : ['--authorization-mode=RBAC']),
-      `--service-account-issuer=https://kubernetes.default.svc.cluster.local`,
-      `--service-account-key-file=${path.join(dir, 'sa.pub')}`,
-      `--service-account-signing-key-file=${path.join(dir, 'sa.key')}`,
-      `--service-cluster-ip-range=${serviceCidr}`,
-      // With fake nodes only, the `kubernetes` Service would point at 127.0.0.1, which no pod could reach anyway.
-      ...(realNode ? [] : ['--endpoint-reconciler-type=none']),
-      '--allow-privileged=true',
-      '--enable-priority-and-fairness=false',
-      '--profiling=false',
-      '--v=1',
-    ]);
-    await waitFor('kube-apiserver /readyz', async () => (await get(`${server}/readyz`, true)).status === 200);
-
-    const componentFlags = (port: number) => [
-      `--kubeconfig=${kubeconfig}`,
-      `--authentication-kubeconfig=${kubeconfig}`,
-      `--authorization-kubeconfig=${kubeconfig}`,
-      '--bind-address=127.0.0.1',
-      `--secure-port=${port}`,
-      '--leader-elect=false',
-      '--profiling=false',
-    ];
-    launch('kube-controller-manager', [
-      ...componentFlags(kcmPort),
-      `--cert-dir=${path.join(dir, 'kcm-certs')}`,
-      '--controllers=*',
-      `--service-account-private-key-file=${path.join(dir, 'sa.key')}`,
-      `--root-ca-file=${path.join(dir, 'ca.crt')}`,
-      `--cluster-signing-cert-file=${path.join(dir, 'ca.crt')}`,
-      `--cluster-signing-key-file=${path.join(dir, 'ca.key')}`,
-      `--service-cluster-ip-range=${serviceCidr}`,
-      '--use-service-account-credentials=false',
-      '--v=1',
-    ]);
-    launch('kube-scheduler', [...componentFlags(schedulerPort), '--v=1']);
-    const nodeNames = Array.from({ length: options.nodes ?? (realNode ? 0 : 2) }, (_, index) => `kwok-node-${index}`);
-    if (nodeNames.length) {
-      const stagesFile = path.join(dir, 'kwok-stages.yaml');
-      writeFileSync(stagesFile, kwokStagesConfig());
-      launch('kwok', [
-        `--kubeconfig=${kubeconfig}`,
-        `--config=${stagesFile}`,
-        '--manage-all-nodes=false',
-        '--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake',
-        `--server-address=127.0.0.1:${kwokPort}`,
-        '--node-lease-duration-seconds=40',
-      ]);
-    }
-
-    const resources = { cpu: '32', memory: '64Gi', pods: '110', 'ephemeral-storage': '100Gi' };
-    for (const name of nodeNames) {
-      await api('POST', '/api/v1/nodes', {
-        apiVersion: 'v1',
-        kind: 'Node',
-        metadata: {
-          name,
-          annotations: { 'kwok.x-k8s.io/node': 'fake', 'node.alpha.kubernetes.io/ttl': '0' },
-          labels: { 'kubernetes.io/hostname': name, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': 'amd64', type: 'kwok' },
-        },
-        status: { allocatable: resources, capacity: resources },
-      });
-    }
-
-    const healthy = async (port: number) => (await get(`https://127.0.0.1:${port}/healthz`, false)).status === 200;
-    await waitFor('kube-controller-manager /healthz', () => healthy(kcmPort));
-    await waitFor('kube-scheduler /healthz', () => healthy(schedulerPort));
+    // The API server binds to the bridge's gateway: with a real node, the bridge comes first.
+    if (realNode) nodeState = createNodeNetwork(dir, options.binDir);
+    const plane = await startControlPlane(components, dir, Boolean(realNode));
+    const nodeNames = await startFakeNodes(components, dir, plane, options.nodes ?? (realNode ? 0 : 2));
     let node: RealNode | undefined;
     if (realNode && nodeState) {
-      node = await startRealNode({ dir, binDir: options.binDir, state: nodeState, server, caPem, token, api, launch, waitFor, get, realNode });
+      node = await startRealNode({ dir, binDir: options.binDir, state: nodeState, plane, components, realNode });
       nodeNames.push(node.name);
     }
-    await waitFor(`${nodeNames.length} node(s) Ready`, async () => {
-      const { body } = await api<{ items: { status?: { conditions?: { type: string; status: string }[] } }[] }>('GET', '/api/v1/nodes');
-      const ready = body.items.filter((item) => item.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
-      return ready.length === nodeNames.length;
-    });
-    await waitFor('ServiceAccount default/default', async () =>
-      (await api('GET', '/api/v1/namespaces/default/serviceaccounts/default', undefined, [404])).status === 200);
+    await waitUntilSchedulable(components, plane, nodeNames.length);
 
     const memory = () => {
-      const usage: Record<string, number> = {};
-      for (const [name, child] of processes) if (child.pid) usage[name] = rssMiB([child.pid]);
+      const usage = components.memory();
       if (nodeState) {
         const pods = podProcesses(nodeState.containerdSocket);
         usage.pods = rssMiB([...pods.shims, ...pods.containers]);
       }
       return usage;
     };
-    return { dir, kubeconfig, server, nodeNames, node, startupMs: Date.now() - started, api, memory, logTails, stop };
+    const { server, kubeconfig, api } = plane;
+    return { dir, kubeconfig, server, nodeNames, node, startupMs: Date.now() - started, api, memory, logTails: (lines) => components.logTails(lines), stop };
   } catch (error) {
     await stop().catch(() => undefined);
     throw error;
   }
 }
 
-
 interface RealNodeContext {
   dir: string;
   binDir: string;
   state: NodeState;
-  server: string;
-  caPem: string;
-  token: string;
-  api: Cluster['api'];
-  launch: (name: Component, args: string[], binary?: string) => void;
-  waitFor: (what: string, check: () => Promise<boolean>) => Promise<void>;
-  get: (url: string, withAuth: boolean) => Promise<{ status: number; body: string }>;
+  plane: ControlPlane;
+  components: Components;
   realNode: NonNullable<ClusterOptions['realNode']>;
 }
 
 /** containerd, the images, kubelet, kube-proxy, CoreDNS and the local volumes, beside a running control plane. */
 async function startRealNode(ctx: RealNodeContext): Promise<RealNode> {
-  const { dir, binDir, state, server, caPem, token, api, launch, waitFor, get } = ctx;
+  const { dir, binDir, state, components } = ctx;
+  const { server, caPem, token, api, probe } = ctx.plane;
+  const launch = components.launch.bind(components);
+  const waitFor = components.waitFor.bind(components);
   const socket = state.containerdSocket;
   const cniConfDir = path.join(dir, 'cni');
   mkdirSync(cniConfDir, { recursive: true });
@@ -585,7 +637,7 @@ async function startRealNode(ctx: RealNodeContext): Promise<RealNode> {
   for (const archive of [pauseArchive, ...(ctx.realNode.images ?? [])]) importImage(socket, archive);
 
   const [kubeletPort, kubeletHealthz, proxyHealthz, proxyMetrics, dnsHealth, dnsReady] = await Promise.all([
-    freePort(), freePort(), freePort(), freePort(), freePort(), freePort(),
+    getPort(), getPort(), getPort(), getPort(), getPort(), getPort(),
   ]);
   const kubeletDir = path.join(dir, 'kubelet');
   mkdirSync(kubeletDir, { recursive: true });
@@ -619,7 +671,16 @@ async function startRealNode(ctx: RealNodeContext): Promise<RealNode> {
   writeFileSync(corefilePath, corefile(path.join(dir, 'kubeconfig'), dnsHealth, dnsReady));
   launch('coredns', ['-conf', corefilePath]);
 
-  const volumes = ctx.realNode.volumes ?? { count: 4, size: '20Gi', owner: 999 };
+  await createLocalStorage(api, dir, ctx.realNode.volumes ?? { count: 4, size: '20Gi', owner: 999 });
+
+  await waitFor('kubelet /healthz', async () => (await probe(`http://127.0.0.1:${kubeletHealthz}/healthz`)).status === 200);
+  await waitFor('kube-proxy /healthz', async () => (await probe(`http://127.0.0.1:${proxyHealthz}/healthz`)).status === 200);
+  await waitFor('CoreDNS /ready', async () => (await probe(`http://127.0.0.1:${dnsReady}/ready`)).status === 200);
+  return { name: NODE_NAME, containerdSocket: socket, importImage: (archive) => importImage(socket, archive) };
+}
+
+/** The default StorageClass (no provisioner) and `volumes.count` hostPath PersistentVolumes on the real node. */
+async function createLocalStorage(api: Cluster['api'], dir: string, volumes: { count: number; size: string; owner: number }): Promise<void> {
   await api('POST', '/apis/storage.k8s.io/v1/storageclasses', {
     apiVersion: 'storage.k8s.io/v1',
     kind: 'StorageClass',
@@ -644,9 +705,4 @@ async function startRealNode(ctx: RealNodeContext): Promise<RealNode> {
       },
     });
   }
-
-  await waitFor('kubelet /healthz', async () => (await get(`http://127.0.0.1:${kubeletHealthz}/healthz`, false)).status === 200);
-  await waitFor('kube-proxy /healthz', async () => (await get(`http://127.0.0.1:${proxyHealthz}/healthz`, false)).status === 200);
-  await waitFor('CoreDNS /ready', async () => (await get(`http://127.0.0.1:${dnsReady}/ready`, false)).status === 200);
-  return { name: NODE_NAME, containerdSocket: socket, importImage: (archive) => importImage(socket, archive) };
 }

@@ -1,10 +1,9 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { controlPlaneTools } from './tools.ts';
+import { REPO_ROOT } from '../../test/support/repo-root.ts';
 
-const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const ENGINE_SCRIPT = path.join(REPO_ROOT, 'e2e', 'images', 'engine.sh');
 const IMAGES_SCRIPT = path.join(REPO_ROOT, 'e2e', 'images', 'build.sh');
 

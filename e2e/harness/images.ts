@@ -1,9 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { REPO_ROOT } from '../../test/support/repo-root.ts';
 
-const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const IMAGES_SCRIPT = path.join(REPO_ROOT, 'e2e', 'images', 'build.sh');
 
 /** One entry of `<AIRQ_IMAGES>/images.json`, written by e2e/images/build.sh. */

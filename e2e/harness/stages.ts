@@ -1,22 +1,13 @@
 /**
- * kwok pod stages for the end-to-end cluster. They replace kwok's defaults (pod-ready, pod-complete, pod-delete from
- * kustomize/stage/pod/fast) with three changes:
- *  - a pod whose image tag is NEVER_READY_TAG is scheduled but never started, so a release using it can never become
- *    ready (the "broken release" scenario);
- *  - pods carrying a `helm.sh/hook` annotation (Helm test pods, bare hook pods) complete like Job pods do, since
- *    kwok's own pod-complete stage only finishes pods owned by a Job;
- *  - pods annotated `airq.e2e/fail: "true"` complete with exit code 1 (phase Failed), to exercise failing tests.
- * Node stages are kwok's defaults (kwok falls back to them when the configuration has none).
+ * kwok pod stages for the end-to-end cluster's fake nodes: kwok's "fast" pod lifecycle (kustomize/stage/pod/fast),
+ * written out so that the harness does not depend on the defaults of the kwok version it builds. A scheduled pod is
+ * Running and Ready at once (init containers completed), a pod owned by a Job completes with exit code 0, a deleted
+ * pod goes. Node stages are kwok's defaults (kwok falls back to them when the configuration has none).
  */
-
-/** Image tag whose pods never become ready. */
-export const NEVER_READY_TAG = 'e2e-never-ready';
 
 const notDeleted = `
     - key: '.metadata.deletionTimestamp'
       operator: 'DoesNotExist'`;
-
-const neverReadyQuery = `'[.spec.containers[].image | endswith(":${NEVER_READY_TAG}")] | any'`;
 
 const podReady = `
 apiVersion: kwok.x-k8s.io/v1alpha1
@@ -31,9 +22,6 @@ spec:
     matchExpressions:${notDeleted}
     - key: '.status.podIP'
       operator: 'DoesNotExist'
-    - key: ${neverReadyQuery}
-      operator: 'NotIn'
-      values: ['true']
   next:
     statusTemplate: |
       {{ $now := Now }}
@@ -81,14 +69,11 @@ spec:
       startTime: {{ $now | Quote }}
 `;
 
-function completeStage(name: string, exitCode: number, selectors: string): string {
-  const phase = exitCode === 0 ? 'Succeeded' : 'Failed';
-  const reason = exitCode === 0 ? 'Completed' : 'Error';
-  return `
+const podComplete = `
 apiVersion: kwok.x-k8s.io/v1alpha1
 kind: Stage
 metadata:
-  name: ${name}
+  name: pod-complete
 spec:
   resourceRef:
     apiGroup: v1
@@ -97,7 +82,10 @@ spec:
     matchExpressions:${notDeleted}
     - key: '.status.phase'
       operator: 'In'
-      values: ['Running']${selectors}
+      values: ['Running']
+    - key: '.metadata.ownerReferences.[].kind'
+      operator: 'In'
+      values: ['Job']
   next:
     statusTemplate: |
       {{ $now := Now }}
@@ -117,51 +105,13 @@ spec:
         started: false
         state:
           terminated:
-            exitCode: ${exitCode}
+            exitCode: 0
             finishedAt: {{ $now | Quote }}
-            reason: ${reason}
+            reason: Completed
             startedAt: {{ $now | Quote }}
       {{ end }}
-      phase: ${phase}
+      phase: Succeeded
 `;
-}
-
-const failAnnotation = `'.metadata.annotations["airq.e2e/fail"]'`;
-
-const podComplete = completeStage(
-  'pod-complete',
-  0,
-  `
-    - key: '.metadata.ownerReferences.[].kind'
-      operator: 'In'
-      values: ['Job']
-    - key: ${failAnnotation}
-      operator: 'NotIn'
-      values: ['true']`,
-);
-
-const hookPodComplete = completeStage(
-  'hook-pod-complete',
-  0,
-  `
-    - key: '.metadata.annotations["helm.sh/hook"]'
-      operator: 'Exists'
-    - key: '.metadata.ownerReferences.[].kind'
-      operator: 'NotIn'
-      values: ['Job']
-    - key: ${failAnnotation}
-      operator: 'NotIn'
-      values: ['true']`,
-);
-
-const podFail = completeStage(
-  'pod-fail',
-  1,
-  `
-    - key: ${failAnnotation}
-      operator: 'In'
-      values: ['true']`,
-);
 
 const podDelete = `
 apiVersion: kwok.x-k8s.io/v1alpha1
@@ -184,5 +134,5 @@ spec:
 
 /** The kwok configuration file (multi-document YAML) holding every pod stage. */
 export function kwokStagesConfig(): string {
-  return [podReady, podComplete, hookPodComplete, podFail, podDelete].map((doc) => doc.trim()).join('\n---\n') + '\n';
+  return [podReady, podComplete, podDelete].map((doc) => doc.trim()).join('\n---\n') + '\n';
 }

@@ -1,9 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { REPO_ROOT } from '../../test/support/repo-root.ts';
 
-const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const BUILD_SCRIPT = path.join(REPO_ROOT, 'e2e', 'tools', 'build.sh');
 export const CONTROL_PLANE_BINARIES = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kwok'] as const;
 export const NODE_BINARIES = ['kubelet', 'kube-proxy', 'coredns', 'pause'] as const;

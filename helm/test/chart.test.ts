@@ -2,19 +2,8 @@ import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import {
-  ENVIRONMENTS,
-  REPO_ROOT,
-  containersOf,
-  find,
-  lintChart,
-  one,
-  podSpecOf,
-  renderChart,
-  renderNotes,
-  selects,
-  type KubeObject,
-} from './support/chart.ts';
+import { ENVIRONMENTS, containersOf, find, lintChart, one, podSpecOf, renderChart, renderNotes, selects, type KubeObject } from './support/chart.ts';
+import { REPO_ROOT } from '../../test/support/repo-root.ts';
 import { validateObject } from './support/validate-objects.ts';
 
 const EXPECTED_API_REPLICAS: Record<(typeof ENVIRONMENTS)[number], { replicas?: number; hpa?: [number, number] }> = {

@@ -4,7 +4,8 @@ import { createRequire } from 'node:module';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { createTestDatabase, type TestDatabase } from '../../test/support/postgres.ts';
-import { REPO_ROOT, one, renderChart } from './support/chart.ts';
+import { one, renderChart } from './support/chart.ts';
+import { REPO_ROOT } from '../../test/support/repo-root.ts';
 
 // Node 20 here cannot strip types as the image's Node 24 does; tsx stands in for it, nothing else changes.
 const TSX = createRequire(import.meta.url).resolve('tsx');

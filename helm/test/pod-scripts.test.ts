@@ -3,7 +3,7 @@ import { execFile } from 'node:child_process';
 import net from 'node:net';
 import { promisify } from 'node:util';
 import { one, renderChart } from './support/chart.ts';
-import { freePort } from '../../db/src/free-port.ts';
+import getPort from 'get-port';
 
 describe('the scripts the chart runs in its pods', function () {
   it("waits in the seed Job's wait-for-database container until the database port accepts connections", async function () {
@@ -14,7 +14,7 @@ describe('the scripts the chart runs in its pods', function () {
     expect(env).to.deep.equal({ DB_HOST: 'airq-postgresql-primary.airq-test.svc', DB_PORT: '5432' });
 
     // Nothing listens yet: the script must keep retrying until the "database" comes up.
-    const port = await freePort();
+    const port = await getPort();
     const started = Date.now();
     const [command, ...args] = container.command as string[];
     const waiting = promisify(execFile)(command!, args, {

@@ -3,7 +3,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseDocument } from 'yaml';
-import { HelmError, REPO_ROOT, environmentValues, lintChart, renderChart, type RenderOptions } from './support/chart.ts';
+import { HelmError, environmentValues, lintChart, renderChart, type RenderOptions } from './support/chart.ts';
+import { REPO_ROOT } from '../../test/support/repo-root.ts';
 
 /** Renders and returns the failure; fails the test if helm accepted the values. */
 async function rejection(options: RenderOptions): Promise<string> {

@@ -15,7 +15,8 @@ import { notifyCache } from '../../db/src/notify-cache.ts';
 import { BUNDLED_DATASET, seed } from '../../db/src/seed.ts';
 import { createTestDatabase, type TestDatabase } from '../../test/support/postgres.ts';
 import { skipUnlessAvailable } from '../../test/support/requires.ts';
-import { REPO_ROOT, one, renderChart, type KubeObject } from './support/chart.ts';
+import { one, renderChart, type KubeObject } from './support/chart.ts';
+import { REPO_ROOT } from '../../test/support/repo-root.ts';
 import { request, startVarnish, varnishdMissing, vclForLoopback, type Varnish } from './support/varnish.ts';
 
 // Node 20 here cannot strip types as the image's Node 24 does; tsx stands in for it.

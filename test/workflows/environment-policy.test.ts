@@ -8,7 +8,8 @@ import { loadEnvironments, type Environment } from '../../actions/src/lib/enviro
 import { checkTag } from '../../actions/src/release-gate/rules.ts';
 import { rows } from './scenarios.ts';
 import { simulate } from './support/simulate.ts';
-import { loadWorkflows, REPO_ROOT, type LoadedWorkflow } from './support/workflows.ts';
+import { loadWorkflows, type LoadedWorkflow } from './support/workflows.ts';
+import { REPO_ROOT } from '../support/repo-root.ts';
 
 type Policy = Environment['pipeline']['deploymentPolicy'];
 

@@ -3,7 +3,8 @@
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
-import { loadRawWorkflow, REPO_ROOT } from './support/workflows.ts';
+import { loadRawWorkflow } from './support/workflows.ts';
+import { REPO_ROOT } from '../support/repo-root.ts';
 
 const SCRIPT = path.join(REPO_ROOT, '.github/scripts/image-decision.sh');
 const SHA = '3f786850e387550fdab836ed7e6dc881de23001b';

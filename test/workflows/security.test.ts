@@ -6,7 +6,8 @@ import { parse as parseYaml } from 'yaml';
 import { kubeBinaries } from '../support/kube-binaries.ts';
 import { evaluateScalar } from './support/expressions.ts';
 import { securityProblems } from './support/security-rules.ts';
-import { loadRawWorkflow, REPO_ROOT, workflowFiles, WORKFLOWS_DIR } from './support/workflows.ts';
+import { loadRawWorkflow, workflowFiles, WORKFLOWS_DIR } from './support/workflows.ts';
+import { REPO_ROOT } from '../support/repo-root.ts';
 
 const read = (file: string) => readFileSync(path.join(REPO_ROOT, WORKFLOWS_DIR, file), 'utf8');
 

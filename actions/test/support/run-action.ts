@@ -2,12 +2,10 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { assertNoContractViolations } from '../../../test/support/github-api-stub.ts';
 import { ACTOR, pushBranch, REPOSITORY, runnerRefs, type GitHubEvent } from './events.ts';
-
-export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+import { REPO_ROOT } from '../../../test/support/repo-root.ts';
 
 export interface Annotation {
   level: 'error' | 'warning' | 'notice';

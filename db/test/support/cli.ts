@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import { REPO_ROOT } from '../../src/local-database.ts';
+import { REPO_ROOT } from '../../../test/support/repo-root.ts';
 
 export const CLI = path.join(REPO_ROOT, 'db', 'src', 'cli.ts');
 

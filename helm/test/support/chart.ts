@@ -2,14 +2,13 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { parseAllDocuments, parse as parseYaml, stringify } from 'yaml';
 import { kubeBinaries } from '../../../test/support/kube-binaries.ts';
+import { REPO_ROOT } from '../../../test/support/repo-root.ts';
 
 const run = promisify(execFile);
 
-export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 export const CHART = path.join(REPO_ROOT, 'helm', 'airq');
 export const ENVIRONMENTS = ['development', 'staging', 'production'] as const;
 export type EnvironmentName = (typeof ENVIRONMENTS)[number];

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { freePort } from '../../../db/src/free-port.ts';
+import getPort from 'get-port';
 import { one, type KubeObject } from './chart.ts';
 
 /** Why varnishd cannot run here, or undefined when it can. */
@@ -56,7 +56,7 @@ export async function startVarnish(
   writeFileSync(vclFile, vcl);
   const workdir = mkdtempSync(path.join(tmpdir(), 'airq-varnish-'));
   const host = listen.host ?? '127.0.0.1';
-  const port = listen.port ?? (await freePort());
+  const port = listen.port ?? (await getPort());
   // As root varnishd wants its "varnish" users for the jail; `-j none` runs everything as the current user instead.
   const jail = process.getuid?.() === 0 ? ['-j', 'none'] : [];
   const args = ['-F', '-n', workdir, '-a', `${host}:${port}`, '-f', vclFile, '-s', 'malloc,64m', ...jail, ...params];

@@ -2,10 +2,9 @@ import { convertWorkflowTemplate, NoOperationTraceWriter, parseWorkflow } from '
 import type { WorkflowTemplate } from '@actions/workflow-parser';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
+import { REPO_ROOT } from '../../support/repo-root.ts';
 
-export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 export const WORKFLOWS_DIR = '.github/workflows';
 
 /** A workflow as GitHub's own parser sees it, plus its plain YAML (the model drops a step's `with:`). */

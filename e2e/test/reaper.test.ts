@@ -3,10 +3,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
-import { reapOrphanedClusters } from '../../e2e/harness/cluster.ts';
-import { NODE_NETWORK, podProcesses, readNodeState } from '../../e2e/harness/node.ts';
-import { controlPlaneTools, realNodeMissing } from '../../e2e/harness/tools.ts';
-import { skipUnlessAvailable } from '../support/requires.ts';
+import { reapOrphanedClusters } from '../harness/cluster.ts';
+import { NODE_NETWORK, podProcesses, readNodeState } from '../harness/node.ts';
+import { controlPlaneTools, realNodeMissing } from '../harness/tools.ts';
+import { skipUnlessAvailable } from '../../test/support/requires.ts';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/start-and-hang.ts', import.meta.url));
 

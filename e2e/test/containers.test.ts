@@ -2,7 +2,6 @@ import { expect } from 'chai';
 import { copyFileSync, chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import {
   buildImages,
   composeBinary,
@@ -13,17 +12,16 @@ import {
   type BuiltImage,
   type CommandResult,
   type DockerEngine,
-} from '../../e2e/harness/docker.ts';
-import { freePort } from '../../db/src/free-port.ts';
-import { skipUnlessAvailable } from '../support/requires.ts';
+} from '../harness/docker.ts';
+import getPort from 'get-port';
+import { skipUnlessAvailable } from '../../test/support/requires.ts';
+import { REPO_ROOT } from '../../test/support/repo-root.ts';
 
 /**
  * The images and compose.yaml on a real Docker engine: the API image built from api/Dockerfile, the container smoke
  * script the workflows run, and the whole system brought up by compose — seeded on the first `up`, served through
  * Varnish by five API replicas, reseeded, refused a bad file, and taken down without a trace.
  */
-
-const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 function describeResult(run: CommandResult): string {
   return `exit ${run.code}\n--- stdout\n${run.stdout.slice(-4000)}\n--- stderr\n${run.stderr.slice(-4000)}`;
@@ -113,7 +111,7 @@ describe('images and compose on a real Docker engine', function () {
       const binary = composeBinary();
       skipUnlessAvailable(this, 'Docker Compose v2', binary.missing);
       compose = binary.path!;
-      port = await freePort();
+      port = await getPort();
       seedDir = mkdtempSync(path.join(tmpdir(), 'airq-compose-seed-'));
       chmodSync(seedDir, 0o755); // the seed container reads it as uid 1000
       copyFileSync(path.join(REPO_ROOT, 'db/data/generated-week.csv'), path.join(seedDir, 'week.csv'));

@@ -5,13 +5,14 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parse, stringify } from 'yaml';
 import { pushBranch, pushTag, type GitHubEvent } from '../../actions/test/support/events.ts';
-import { errors, REPO_ROOT, runAction, type ActionRun } from '../../actions/test/support/run-action.ts';
+import { errors, runAction, type ActionRun } from '../../actions/test/support/run-action.ts';
+import { REPO_ROOT } from '../../test/support/repo-root.ts';
 import { loadEnvironments } from '../../actions/src/lib/environments.ts';
-import { splitRef } from '../../e2e/harness/images.ts';
-import { KubeCli } from '../../e2e/harness/kube-cli.ts';
-import { useCluster } from '../../e2e/harness/suite.ts';
+import { splitRef } from '../harness/images.ts';
+import { KubeCli } from '../harness/kube-cli.ts';
+import { useCluster } from '../harness/suite.ts';
 import { startGitHubApiStub, type GitHubApiStub } from '../../test/support/github-api-stub.ts';
-import { makeReleaseRepository } from '../support/release-repository.ts';
+import { makeReleaseRepository } from '../../test/support/release-repository.ts';
 
 /**
  * The chart's pods on a real kubelet (containerd, a CNI bridge, kube-proxy, CoreDNS; e2e/harness/node.ts), driven by
@@ -155,8 +156,21 @@ describe('the chart on a real kubelet, through the bundled actions', function ()
     const started = Date.now();
     const { resolved, deployed } = await deploy(pushBranch('development', SHA.first));
     expect(deployed.exitCode, describeRun(deployed)).to.equal(0);
-    expect(deployed.outputs).to.include({ status: 'deployed', revision: '1' });
+    expect(deployed.outputs).to.include({ status: 'deployed', revision: '1', 'previous-revision': '' });
     console.log(`      (development installed in ${((Date.now() - started) / 1000).toFixed(1)} s)`);
+    expect((await cli.history(RELEASE, DEV)).map((entry) => [entry.revision, entry.status])).to.deep.equal([[1, 'deployed']]);
+
+    // Every object of the rendered release exists in the cluster.
+    const objects = await cli.manifestObjects(RELEASE, DEV);
+    expect(objects).to.include.members([`Deployment/${RELEASE}-api`, `Deployment/${RELEASE}-cache`, `StatefulSet/${RELEASE}-postgresql`]);
+    const found = await cli.kubectlJson<{ items: { kind: string; metadata: { name: string } }[] }>(['get', ...objects, '-n', DEV]);
+    expect(found.items.map((item) => `${item.kind}/${item.metadata.name}`).sort()).to.deep.equal([...objects].sort());
+
+    // The kubeconfig came in as a secret input: its token is masked, and never printed in the clear.
+    const token = /token: (\S+)/.exec(readFileSync(suite.cluster.kubeconfig, 'utf8'))?.[1] ?? '';
+    expect(token).not.to.equal('');
+    expect(deployed.masks.some((mask) => mask.includes(token))).to.equal(true);
+    expect(deployed.stdout.split('\n').filter((line) => !line.startsWith('::add-mask::')).join('\n')).not.to.include(token);
 
     // Every container of the release really runs the image it names, and is ready.
     const pods = await cli.kubectlJson<{ items: { metadata: { name: string }; status: { phase: string; containerStatuses?: { name: string; ready: boolean; image: string; imageID: string }[] } }[] }>([
@@ -187,7 +201,9 @@ describe('the chart on a real kubelet, through the bundled actions', function ()
     expect([first.status, first.headers['x-cache']]).to.deep.equal([200, 'MISS']);
     expect([second.status, second.headers['x-cache']]).to.deep.equal([200, 'HIT']);
     expect(second.body).to.equal(first.body);
+    expect(stub.deployments[0]).to.include({ environment: 'development', ref: SHA.first });
     expect(stub.deploymentStatuses.map((s) => s.state)).to.deep.equal(['in_progress', 'success']);
+    expect(stub.deploymentStatuses[1]?.environment_url).to.equal('https://airq-dev.example.com');
   });
   it('passes `helm test`: its pod really requests readiness and data through the cache Service', async function () {
     const output = await cli.exec('helm', ['test', RELEASE, '-n', DEV, '--timeout', '120s']);
@@ -312,19 +328,24 @@ describe('the chart on a real kubelet, through the bundled actions', function ()
       repository = makeReleaseRepository(scratch);
     });
 
+    /** release-gate for a tag, as the workflow runs it, after CI's required jobs (environments/production.yaml) reported green on the commit. */
+    async function gate(tag: string, sha: string): Promise<ActionRun> {
+      const required = loadEnvironments(path.join(REPO_ROOT, 'environments')).get('production').pipeline.requiredChecks;
+      stub.checkRuns.set(sha, required.map((name) => ({ name, status: 'completed' as const, conclusion: 'success' as const })));
+      const gated = await runAction('release-gate', {
+        event: pushTag(tag, sha), apiUrl: stub.url, env: env(), inputs: { 'repository-path': repository.clone, 'github-token': 'ghs_e2e' },
+      });
+      gated.cleanup();
+      return gated;
+    }
+
     /** The deploy workflow's production job: resolve, release gate, helm-deploy, then the smoke job. */
     async function release(tag: string, sha: string, values: Record<string, unknown> = {}): Promise<ActionRun> {
       const event = pushTag(tag, sha);
       const resolved = await runAction('resolve-environment', { event, apiUrl: stub.url, env: env() });
       resolved.cleanup();
       expect(resolved.outputs, describeRun(resolved)).to.include({ environment: 'production', deploy: 'true' });
-      // CI's required jobs (environments/production.yaml) reported green on the tagged commit.
-      const required = loadEnvironments(path.join(REPO_ROOT, 'environments')).get('production').pipeline.requiredChecks;
-      stub.checkRuns.set(sha, required.map((name) => ({ name, status: 'completed' as const, conclusion: 'success' as const })));
-      const gated = await runAction('release-gate', {
-        event, apiUrl: stub.url, env: env(), inputs: { 'repository-path': repository.clone, 'github-token': 'ghs_e2e' },
-      });
-      gated.cleanup();
+      const gated = await gate(tag, sha);
       expect(gated.exitCode, describeRun(gated)).to.equal(0);
       const file = path.join(scratch, `production-${tag}.values.yaml`);
       const base = parse(readFileSync(imageValues, 'utf8')) as Record<string, unknown>;
@@ -391,6 +412,16 @@ describe('the chart on a real kubelet, through the bundled actions', function ()
       const smoked = await smoke(cacheUrl, { 'expected-version': '1.2.0', 'min-instances': '5' });
       expect(smoked.exitCode, describeRun(smoked)).to.equal(0);
       expect(smoked.outputs).to.include({ version: '1.2.0', instances: '5' });
+    });
+
+    it('release-gate refuses a downgrade below the version production runs, read from the Helm release, and the release is untouched', async function () {
+      const before = await cli.history(RELEASE, PROD);
+      const run = await gate('v1.1.0', repository.onMaster.old);
+      expect(run.exitCode, describeRun(run)).to.equal(1);
+      expect(run.outputs).to.include({ version: '1.1.0', 'current-version': '1.2.0' });
+      expect(errors(run)).to.include('1.1.0 is older than 1.2.0 running in production');
+      expect(errors(run)).not.to.include('is not on master');
+      expect(await cli.history(RELEASE, PROD)).to.deep.equal(before);
     });
   });
 });

@@ -3,7 +3,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { BUILD_SCRIPT } from '../../e2e/harness/tools.ts';
+import { BUILD_SCRIPT } from '../harness/tools.ts';
 
 /**
  * The cache logic of e2e/tools/build.sh, on a scratch cache: reuse, redo of a half build, locking. These runs never
