@@ -8,7 +8,7 @@ import type pg from 'pg';
 import { createApp } from '../../api/src/app.ts';
 import { defaultConfig } from '../../api/src/config.ts';
 import { createPool } from '../../api/src/db.ts';
-import { freePort } from '../../db/src/free-port.ts';
+import getPort from 'get-port';
 import { notifyCache } from '../../db/src/notify-cache.ts';
 import { BUNDLED_DATASET, seed } from '../../db/src/seed.ts';
 import { createTestDatabase, type TestDatabase } from '../../test/support/postgres.ts';
@@ -49,7 +49,7 @@ describe('the seed BAN with more than one cache replica (two real varnishd)', fu
 
     // The pods listen on cache.containerPort, which the headless Service and so the seed's URL carry. The seed pod's
     // address must be in cache.ban.allowedCidrs: here the seeder connects from loopback.
-    port = await freePort();
+    port = await getPort();
     const objects = await renderChart({
       values: { cache: { replicas: 2, containerPort: port, ban: { token: BAN_TOKEN, allowedCidrs: ['127.0.0.0/8'] } } },
     });

@@ -5,7 +5,7 @@ import { createRequire } from 'node:module';
 import { promisify } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import { SCHEMA_FILE, VALUES_DOC, VALUES_FILE, generatedValuesDoc, renderValuesDoc, valueRows } from '../scripts/values-doc.ts';
-import { REPO_ROOT } from './support/chart.ts';
+import { REPO_ROOT } from '../../test/support/repo-root.ts';
 
 const TSX = createRequire(import.meta.url).resolve('tsx/cli');
 
