@@ -1,4 +1,4 @@
-import { Transform, pipeline } from 'node:stream';
+import { pipeline } from 'node:stream';
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { cacheable } from '../caching.ts';
@@ -19,8 +19,9 @@ import {
   type ReadingFilter,
 } from '../params.ts';
 import { notAcceptable } from '../problem.ts';
-import { csvHeader, csvLine, ndjsonLine, readingsPage, type RawRow } from '../shape.ts';
-import { listReadings, streamReadings } from '../sql/measurements.ts';
+import { exportStream } from '../export-stream.ts';
+import { readingsPageJson } from '../raw-readings.ts';
+import { copyReadings, listReadings } from '../sql/measurements.ts';
 import { readConsistently, servedDataset, type RouteDeps } from './deps.ts';
 
 export const READING_TYPES = ['application/json', 'text/csv', 'application/x-ndjson'] as const;
@@ -35,7 +36,6 @@ export const READING_PARAMS = {
 };
 // An export may legitimately run for minutes; it gets its own bound instead of the per-query statement_timeout.
 export const EXPORT_STATEMENT_TIMEOUT_MS = 15 * 60_000;
-const FLUSH_BYTES = 64 * 1024;
 
 /** The filter part of a query in canonical form: what a cursor is bound to. */
 export function filterKey(filter: ReadingFilter, extra: Record<string, string> = {}): string {
@@ -102,15 +102,17 @@ export function readingsRoutes(router: Router, deps: RouteDeps): void {
     const more = rows.length > limit;
     if (more) rows.pop();
     const last = rows.at(-1);
-    const next = more && last ? nextLink(ctx.path, key, limit, { at: last.measured_at, station: last.station_id }, digest, read.dataset.version, deps.config.cursorKey) : null;
+    const next = more && last ? nextLink(ctx.path, key, limit, { at: last[1] as string, station: last[0] as string }, digest, read.dataset.version, deps.config.cursorKey) : null;
     if (next) ctx.set('Link', `<${next}>; rel="next"`);
-    ctx.body = readingsPage({ version: read.dataset.version, order: filter.order, rows, pollutants: filter.pollutants, next });
+    ctx.type = 'application/json; charset=utf-8';
+    ctx.body = readingsPageJson({ version: read.dataset.version, order: filter.order, rows, pollutants: filter.pollutants, next });
   });
 }
 
 /**
- * Streams every matching row (or `limit` rows) from a server-side cursor through a formatter into the response;
- * pipe() backpressure keeps memory flat whatever the size, and a client that goes away stops the query.
+ * Streams every matching row (or `limit` rows) from PostgreSQL's COPY through a formatter into the response; pipe()
+ * backpressure pauses the database connection when the client reads slowly, so memory stays flat whatever the size,
+ * and a client that goes away ends the connection, which stops the query.
  */
 async function streamExport(
   ctx: Context,
@@ -128,23 +130,8 @@ async function streamExport(
     client.release(error as Error);
     throw error;
   }
-  const rows = streamReadings(client, datasetId, filter, after, limit, EXPORT_STATEMENT_TIMEOUT_MS + deps.config.dbQueryTimeoutMs);
-  const csv = type === 'text/csv';
-  let pending = csv ? csvHeader(filter.pollutants) : '';
-  const format = new Transform({
-    writableObjectMode: true,
-    transform(row: RawRow, _encoding, done) {
-      pending += csv ? csvLine(row) : ndjsonLine(row, filter.pollutants);
-      if (pending.length >= FLUSH_BYTES) {
-        const chunk = pending;
-        pending = '';
-        done(null, chunk);
-      } else done();
-    },
-    flush(done) {
-      done(null, pending || undefined);
-    },
-  });
+  const rows = copyReadings(client, datasetId, filter, after, limit, EXPORT_STATEMENT_TIMEOUT_MS + deps.config.dbQueryTimeoutMs);
+  const format = exportStream(type === 'text/csv' ? 'csv' : 'ndjson', filter.pollutants);
   let settled = false;
   const settle = (error: Error | null | undefined) => {
     if (settled) return;
@@ -158,7 +145,8 @@ async function streamExport(
       return;
     }
     // A client that hung up is routine; a database error mid-stream can only be signalled by cutting the response
-    // (no terminating chunk), which every HTTP client reports as a truncated body.
+    // (no terminating chunk), which every HTTP client reports as a truncated body. Releasing with the error closes the
+    // connection, which ends a COPY still running.
     client.release(error);
     if (error.name !== 'AbortError' && (error as { code?: string }).code !== 'ERR_STREAM_PREMATURE_CLOSE') {
       deps.log.error({ requestId: ctx.state.requestId, err: error }, 'export failed mid-stream');
@@ -166,8 +154,7 @@ async function streamExport(
       rows.destroy();
     }
   };
-  // A dropped connection fails the cursor only at its next fetch, and closing a cursor on a dead connection waits
-  // forever for an answer: the connection's own error ends the export at once.
+  // A connection that drops mid-COPY may never end the stream: the connection's own error ends the export at once.
   const lost = (error: Error) => settle(error);
   client.on('error', lost);
   pipeline(rows, format, settle);

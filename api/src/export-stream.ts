@@ -1,0 +1,28 @@
+import { Transform } from 'node:stream';
+import type { Pollutant } from './params.ts';
+import { copyLinesTo, csvHeader } from './raw-readings.ts';
+
+/**
+ * Turns the bytes of `COPY (readings) TO STDOUT (FORMAT csv)` into the CSV or NDJSON export, a chunk at a time: each
+ * chunk is cut after its last line break (never inside a UTF-8 sequence) and the rest waits for the next. Memory is one
+ * chunk and its output, whatever the size of the export.
+ */
+export function exportStream(format: 'csv' | 'ndjson', pollutants: readonly Pollutant[]): Transform {
+  let rest: Buffer | undefined;
+  let started = false;
+  return new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      const bytes = rest ? Buffer.concat([rest, chunk]) : chunk;
+      const cut = bytes.lastIndexOf(10) + 1;
+      rest = cut < bytes.length ? bytes.subarray(cut) : undefined;
+      let out = started || format !== 'csv' ? '' : csvHeader(pollutants);
+      started = true;
+      if (cut) out += copyLinesTo(format, bytes.toString('utf8', 0, cut), pollutants);
+      done(null, out || undefined);
+    },
+    flush(done) {
+      if (rest) return done(new Error(`the export's COPY ended inside a line (${rest.length} bytes after the last line break)`));
+      done(null, !started && format === 'csv' ? csvHeader(pollutants) : undefined);
+    },
+  });
+}

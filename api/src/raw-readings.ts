@@ -1,0 +1,122 @@
+/**
+ * Readings written straight from PostgreSQL's text into the public JSON, NDJSON and CSV. The bodies are the same bytes
+ * `JSON.stringify(readingsPage(…))` makes from parsed rows (a test holds them to it), without parsing every number
+ * into a double and printing it back, or building an object per measurement: at 1,000 readings a page that generic path
+ * was most of a response's CPU.
+ */
+import type { Pollutant } from './params.ts';
+import { UNITS, isoTime } from './shape.ts';
+
+/** A reading as PostgreSQL prints it: [station, timestamp (UTC), ...the filter's pollutants], null for SQL NULL. */
+export type RawRow = (string | null)[];
+
+/**
+ * A float8 as PostgreSQL prints it, as JSON prints the same double: PostgreSQL's shortest round-trip digits are
+ * JavaScript's, except in exponent form (`1e-05`, `1e+15`), for `-0`, and NaN/±Infinity, which JSON has no number for.
+ */
+export function jsonNumber(text: string | null | undefined): string {
+  if (text == null || text === '') return 'null';
+  const first = text.charCodeAt(0);
+  if (first >= 48 && first <= 57 && !text.includes('e')) return text;
+  const n = Number(text);
+  return Number.isFinite(n) ? String(n) : 'null';
+}
+
+/** The constant parts of a reading's JSON for one list of pollutants, built once per list. */
+interface Template {
+  pollutants: readonly Pollutant[];
+  /** `{"parameter":"so2","value":` (with the separating comma after the first). */
+  before: string[];
+  /** `,"unit":"µg/m³"}`. */
+  after: string[];
+}
+
+const templates = new Map<string, Template>();
+
+function template(pollutants: readonly Pollutant[]): Template {
+  const key = pollutants.join(',');
+  let t = templates.get(key);
+  if (!t) {
+    t = {
+      pollutants,
+      before: pollutants.map((p, i) => `${i ? ',' : ''}{"parameter":${JSON.stringify(p)},"value":`),
+      after: pollutants.map((p) => `,"unit":${JSON.stringify(UNITS[p])}}`),
+    };
+    templates.set(key, t);
+  }
+  return t;
+}
+
+/** One reading's JSON object from its raw values (station, ISO time, then the values in the template's order). */
+function readingObject(station: string, measuredAt: string, values: (string | null)[], t: Template): string {
+  let json = `{"station":${JSON.stringify(station)},"measuredAt":"${isoTime(measuredAt)}","measurements":[`;
+  for (let i = 0; i < t.before.length; i++) json += t.before[i] + jsonNumber(values[i]) + t.after[i];
+  return `${json}]}`;
+}
+
+/** The body of a page of readings: byte for byte `JSON.stringify(readingsPage(args))` with the rows parsed. */
+export function readingsPageJson(args: {
+  version: string;
+  order: 'asc' | 'desc';
+  rows: RawRow[];
+  pollutants: readonly Pollutant[];
+  next: string | null;
+}): string {
+  const t = template(args.pollutants);
+  let body = `{"dataset":{"version":${JSON.stringify(args.version)}},"order":"${args.order}","count":${args.rows.length},"data":[`;
+  for (let i = 0; i < args.rows.length; i++) {
+    const row = args.rows[i] as RawRow;
+    if (i) body += ',';
+    body += readingObject(row[0] as string, row[1] as string, row.slice(2), t);
+  }
+  return `${body}],"next":${JSON.stringify(args.next)}}`;
+}
+
+/** The source file's column names, so an export can be fed back to the seeder. */
+export function csvHeader(pollutants: readonly Pollutant[]): string {
+  return `TimeInstant,id_entity${pollutants.map((p) => `,${p}`).join('')}\n`;
+}
+
+/**
+ * Rewrites lines of `COPY (SELECT measured_at, station_id, ...pollutants) TO STDOUT (FORMAT csv)` into the export:
+ * CSV keeps PostgreSQL's line (its quoting rules are the export's) with the timestamp made ISO; NDJSON makes each line
+ * the JSON of a reading in a page. `text` holds whole lines only; returns the formatted text.
+ */
+export function copyLinesTo(format: 'csv' | 'ndjson', text: string, pollutants: readonly Pollutant[]): string {
+  const t = template(pollutants);
+  const values: (string | null)[] = new Array<string | null>(pollutants.length);
+  let out = '';
+  let start = 0;
+  for (let end = text.indexOf('\n', start); end !== -1; start = end + 1, end = text.indexOf('\n', start)) {
+    // The timestamp is never quoted; the station is quoted only when it holds a comma, a quote or a line break.
+    const timeEnd = text.indexOf(',', start);
+    if (format === 'csv') {
+      out += isoTime(text.slice(start, timeEnd)) + text.slice(timeEnd, end + 1);
+      continue;
+    }
+    let station: string;
+    let at: number;
+    if (text.charCodeAt(timeEnd + 1) === 34) {
+      // Quoted: runs to the quote that is not doubled.
+      let close = timeEnd + 2;
+      for (;;) {
+        close = text.indexOf('"', close);
+        if (text.charCodeAt(close + 1) !== 34) break;
+        close += 2;
+      }
+      station = text.slice(timeEnd + 2, close).replaceAll('""', '"');
+      at = close + 1;
+    } else {
+      at = text.indexOf(',', timeEnd + 1);
+      if (at === -1 || at > end) at = end;
+      station = text.slice(timeEnd + 1, at);
+    }
+    for (let i = 0; i < values.length; i++) {
+      const next = i === values.length - 1 ? end : text.indexOf(',', at + 1);
+      values[i] = next === at + 1 ? null : text.slice(at + 1, next);
+      at = next;
+    }
+    out += `${readingObject(station, text.slice(start, timeEnd), values, t)}\n`;
+  }
+  return out;
+}
