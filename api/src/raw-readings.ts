@@ -47,10 +47,23 @@ function template(pollutants: readonly Pollutant[]): Template {
   return t;
 }
 
-/** One reading's JSON object from its raw values (station, ISO time, then the values in the template's order). */
-function readingObject(station: string, measuredAt: string, values: (string | null)[], t: Template): string {
-  let json = `{"station":${JSON.stringify(station)},"measuredAt":"${isoTime(measuredAt)}","measurements":[`;
-  for (let i = 0; i < t.before.length; i++) json += t.before[i] + jsonNumber(values[i]) + t.after[i];
+/** `{"station":"<id>","measuredAt":"` per station id: a dataset has a few hundred, each printed on many rows. */
+const stationStarts = new Map<string, string>();
+
+function stationStart(station: string): string {
+  let start = stationStarts.get(station);
+  if (start === undefined) {
+    if (stationStarts.size >= 10_000) stationStarts.clear();
+    start = `{"station":${JSON.stringify(station)},"measuredAt":"`;
+    stationStarts.set(station, start);
+  }
+  return start;
+}
+
+/** One reading's JSON object from its raw values: station, timestamp, then from `first` the template's values. */
+function readingObject(station: string, measuredAt: string, values: (string | null)[], first: number, t: Template): string {
+  let json = `${stationStart(station)}${isoTime(measuredAt)}","measurements":[`;
+  for (let i = 0; i < t.before.length; i++) json += t.before[i] + jsonNumber(values[first + i]) + t.after[i];
   return `${json}]}`;
 }
 
@@ -67,7 +80,7 @@ export function readingsPageJson(args: {
   for (let i = 0; i < args.rows.length; i++) {
     const row = args.rows[i] as RawRow;
     if (i) body += ',';
-    body += readingObject(row[0] as string, row[1] as string, row.slice(2), t);
+    body += readingObject(row[0] as string, row[1] as string, row, 2, t);
   }
   return `${body}],"next":${JSON.stringify(args.next)}}`;
 }
@@ -116,7 +129,7 @@ export function copyLinesTo(format: 'csv' | 'ndjson', text: string, pollutants: 
       values[i] = next === at + 1 ? null : text.slice(at + 1, next);
       at = next;
     }
-    out += `${readingObject(station, text.slice(start, timeEnd), values, t)}\n`;
+    out += `${readingObject(station, text.slice(start, timeEnd), values, 0, t)}\n`;
   }
   return out;
 }

@@ -105,7 +105,8 @@ export function readingsRoutes(router: Router, deps: RouteDeps): void {
     const next = more && last ? nextLink(ctx.path, key, limit, { at: last[1] as string, station: last[0] as string }, digest, read.dataset.version, deps.config.cursorKey) : null;
     if (next) ctx.set('Link', `<${next}>; rel="next"`);
     ctx.type = 'application/json; charset=utf-8';
-    ctx.body = readingsPageJson({ version: read.dataset.version, order: filter.order, rows, pollutants: filter.pollutants, next });
+    // Encoded once here: a string body would be measured (Buffer.byteLength) and then encoded again by the socket.
+    ctx.body = Buffer.from(readingsPageJson({ version: read.dataset.version, order: filter.order, rows, pollutants: filter.pollutants, next }));
   });
 }
 
