@@ -4,8 +4,8 @@ import { copyLinesTo, csvHeader } from './raw-readings.ts';
 
 /**
  * Turns the bytes of `COPY (readings) TO STDOUT (FORMAT csv)` into the CSV or NDJSON export, a chunk at a time: each
- * chunk is cut after its last line break (never inside a UTF-8 sequence) and the rest waits for the next. Memory is one
- * chunk and its output, whatever the size of the export.
+ * chunk is cut after its last line break and the rest waits for the next; the lines go through as byte strings
+ * (raw-readings.ts). Memory is one chunk and its output, whatever the size of the export.
  */
 export function exportStream(format: 'csv' | 'ndjson', pollutants: readonly Pollutant[]): Transform {
   let rest: Buffer | undefined;
@@ -17,8 +17,8 @@ export function exportStream(format: 'csv' | 'ndjson', pollutants: readonly Poll
       rest = cut < bytes.length ? bytes.subarray(cut) : undefined;
       let out = started || format !== 'csv' ? '' : csvHeader(pollutants);
       started = true;
-      if (cut) out += copyLinesTo(format, bytes.toString('utf8', 0, cut), pollutants);
-      done(null, out || undefined);
+      if (cut) out += copyLinesTo(format, bytes.toString('latin1', 0, cut), pollutants);
+      done(null, out ? Buffer.from(out, 'latin1') : undefined);
     },
     flush(done) {
       if (rest) return done(new Error(`the export's COPY ended inside a line (${rest.length} bytes after the last line break)`));

@@ -4,7 +4,7 @@ import { expect } from 'chai';
 import { parse } from 'csv-parse/sync';
 import pg from 'pg';
 import { POLLUTANTS } from '../src/params.ts';
-import { readingsPageJson, jsonNumber } from '../src/raw-readings.ts';
+import { readingsPageBody, jsonNumber } from '../src/raw-readings.ts';
 import { isoTime, reading, readingsPage } from '../src/shape.ts';
 import { listReadings, readingsQuery, type ReadingRow } from '../src/sql/measurements.ts';
 import { createTestDatabase, type TestDatabase } from '../../test/support/postgres.ts';
@@ -93,7 +93,7 @@ describe('readings written from PostgreSQL text', () => {
     const raw = await listReadings(api.db, dataset.id, filter, undefined, 1000);
     const args = { version: dataset.version, order: 'desc' as const, pollutants: POLLUTANTS, next: 'next?cursor="x"' };
     expect(raw).to.have.length(expected.length);
-    expect(readingsPageJson({ ...args, rows: raw })).to.equal(JSON.stringify(readingsPage({ ...args, rows: expected })));
+    expect(readingsPageBody({ ...args, rows: raw }).toString('utf8')).to.equal(JSON.stringify(readingsPage({ ...args, rows: expected })));
   });
 
   it('serves /air_quality with exactly that body, for every pollutant subset order given', async () => {

@@ -20,7 +20,7 @@ import {
 } from '../params.ts';
 import { notAcceptable } from '../problem.ts';
 import { exportStream } from '../export-stream.ts';
-import { readingsPageJson } from '../raw-readings.ts';
+import { readingsPageBody } from '../raw-readings.ts';
 import { copyReadings, listReadings } from '../sql/measurements.ts';
 import { readConsistently, servedDataset, type RouteDeps } from './deps.ts';
 
@@ -105,8 +105,7 @@ export function readingsRoutes(router: Router, deps: RouteDeps): void {
     const next = more && last ? nextLink(ctx.path, key, limit, { at: last[1] as string, station: last[0] as string }, digest, read.dataset.version, deps.config.cursorKey) : null;
     if (next) ctx.set('Link', `<${next}>; rel="next"`);
     ctx.type = 'application/json; charset=utf-8';
-    // Encoded once here: a string body would be measured (Buffer.byteLength) and then encoded again by the socket.
-    ctx.body = Buffer.from(readingsPageJson({ version: read.dataset.version, order: filter.order, rows, pollutants: filter.pollutants, next }));
+    ctx.body = readingsPageBody({ version: read.dataset.version, order: filter.order, rows, pollutants: filter.pollutants, next });
   });
 }
 
