@@ -106,6 +106,19 @@ describe('readings written from PostgreSQL text', () => {
     expect(subset.data).to.deep.equal(rows.slice(0, 3).map((row) => reading(row, ['so2', 'pm2_5'])));
   });
 
+  it('answers a conditional page 304 for its ETag, and a stale one exactly as an unconditional request', async () => {
+    const plain = await api.get('/air_quality?limit=7&order=asc');
+    const etag = plain.headers.get('etag')!;
+    const body = await plain.text();
+    expect((await api.get('/air_quality?limit=7&order=asc', { 'If-None-Match': etag })).status).to.equal(304);
+    const stale = await api.get('/air_quality?limit=7&order=asc', { 'If-None-Match': '"old-version"' });
+    expect(stale.status).to.equal(200);
+    expect(await stale.text()).to.equal(body);
+    for (const header of ['etag', 'link', 'x-dataset-version', 'content-type']) {
+      expect(stale.headers.get(header), header).to.equal(plain.headers.get(header));
+    }
+  });
+
   it('exports NDJSON whose every line is the JSON of that reading in a page', async () => {
     const rows = await parsedRows('asc');
     const body = await (await api.get('/air_quality?order=asc', { Accept: 'application/x-ndjson' })).text();

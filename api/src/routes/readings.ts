@@ -20,9 +20,10 @@ import {
 } from '../params.ts';
 import { notAcceptable } from '../problem.ts';
 import { exportStream } from '../export-stream.ts';
-import { readingsPageBody } from '../raw-readings.ts';
-import { copyReadings, listReadings } from '../sql/measurements.ts';
-import { readConsistently, servedDataset, type RouteDeps } from './deps.ts';
+import { readingsPageBody, type RawRow } from '../raw-readings.ts';
+import { activeDataset, type ActiveDataset } from '../sql/datasets.ts';
+import { copyReadings, listReadings, readPage } from '../sql/measurements.ts';
+import { noDatasetYet, readConsistently, servedDataset, type RouteDeps } from './deps.ts';
 
 export const READING_TYPES = ['application/json', 'text/csv', 'application/x-ndjson'] as const;
 export const READING_PARAMS = {
@@ -77,36 +78,66 @@ export function readingsRoutes(router: Router, deps: RouteDeps): void {
     const after = cursor?.position;
     const type = ctx.accepts(...READING_TYPES);
     if (!type) throw notAcceptable(READING_TYPES);
-    const dataset = await servedDataset(deps.db);
-    checkCursorDataset(cursor, dataset.version);
     const normalised = `${ctx.path}?${canonicalQuery({ q: key, limit: q.limit, cursor: q.cursor })}|${type}`;
-    if (cacheable(ctx, deps.config, dataset.version, normalised)) return;
+    const limit = q.limit ?? DEFAULT_LIMIT;
+    let dataset: ActiveDataset;
+    let rows: RawRow[];
+    if (type === 'application/json' && !ctx.get('If-None-Match')) {
+      // The dataset and the page in one round trip; a conditional request asks for the version first instead, so
+      // that answering 304 runs no page query.
+      ({ dataset, rows } = await readPageConsistently(deps, filter, after, limit + 1));
+      checkCursorDataset(cursor, dataset.version);
+      cacheable(ctx, deps.config, dataset.version, normalised);
+    } else {
+      dataset = await servedDataset(deps.db);
+      checkCursorDataset(cursor, dataset.version);
+      if (cacheable(ctx, deps.config, dataset.version, normalised)) return;
 
-    if (type !== 'application/json') {
-      ctx.type = type === 'text/csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8';
-      if (type === 'text/csv') ctx.set('Content-Disposition', `inline; filename="air_quality-${dataset.version}.csv"`);
-      if (ctx.method === 'HEAD') {
-        // Headers only: no cursor is opened for a body that would not be sent.
-        ctx.status = 200;
+      if (type !== 'application/json') {
+        ctx.type = type === 'text/csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8';
+        if (type === 'text/csv') ctx.set('Content-Disposition', `inline; filename="air_quality-${dataset.version}.csv"`);
+        if (ctx.method === 'HEAD') {
+          // Headers only: no cursor is opened for a body that would not be sent.
+          ctx.status = 200;
+          return;
+        }
+        await streamExport(ctx, deps, dataset.id, filter, after, q.limit, type);
         return;
       }
-      await streamExport(ctx, deps, dataset.id, filter, after, q.limit, type);
-      return;
-    }
 
-    const limit = q.limit ?? DEFAULT_LIMIT;
-    const read = await readConsistently(deps.db, dataset, (d) => listReadings(deps.db, d.id, filter, after, limit + 1), (r) => !r.length);
-    if (read.dataset !== dataset) checkCursorDataset(cursor, read.dataset.version);
-    if (read.dataset !== dataset) cacheable(ctx, deps.config, read.dataset.version, normalised);
-    const rows = read.result;
+      const read = await readConsistently(deps.db, dataset, (d) => listReadings(deps.db, d.id, filter, after, limit + 1), (r) => !r.length);
+      if (read.dataset !== dataset) checkCursorDataset(cursor, read.dataset.version);
+      if (read.dataset !== dataset) cacheable(ctx, deps.config, read.dataset.version, normalised);
+      dataset = read.dataset;
+      rows = read.result;
+    }
     const more = rows.length > limit;
     if (more) rows.pop();
     const last = rows.at(-1);
-    const next = more && last ? nextLink(ctx.path, key, limit, { at: last[1] as string, station: last[0] as string }, digest, read.dataset.version, deps.config.cursorKey) : null;
+    const next = more && last ? nextLink(ctx.path, key, limit, { at: last[1] as string, station: last[0] as string }, digest, dataset.version, deps.config.cursorKey) : null;
     if (next) ctx.set('Link', `<${next}>; rel="next"`);
     ctx.type = 'application/json; charset=utf-8';
-    ctx.body = readingsPageBody({ version: read.dataset.version, order: filter.order, rows, pollutants: filter.pollutants, next });
+    ctx.body = readingsPageBody({ version: dataset.version, order: filter.order, rows, pollutants: filter.pollutants, next });
   });
+}
+
+/**
+ * readPage, with readConsistently's care: a page that comes back empty because a seed's switch dropped its dataset
+ * between the snapshot and the read is read again from the dataset active now. 503 while no dataset is loaded.
+ */
+async function readPageConsistently(
+  deps: RouteDeps,
+  filter: ReadingFilter,
+  after: Position | undefined,
+  limit: number,
+): Promise<{ dataset: ActiveDataset; rows: RawRow[] }> {
+  let page = await readPage(deps.db, filter, after, limit);
+  if (page.dataset && !page.rows.length) {
+    const now = await activeDataset(deps.db);
+    if (now && now.id !== page.dataset.id) page = await readPage(deps.db, filter, after, limit);
+  }
+  if (!page.dataset) throw noDatasetYet();
+  return { dataset: page.dataset, rows: page.rows };
 }
 
 /**

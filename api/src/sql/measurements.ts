@@ -4,6 +4,7 @@ import { to as copyTo, type CopyToStreamQuery } from 'pg-copy-streams';
 import type { RawRow } from '../raw-readings.ts';
 import type { Position } from '../cursor.ts';
 import type { Db } from '../db.ts';
+import type { ActiveDataset } from './datasets.ts';
 import type { Pollutant, ReadingFilter } from '../params.ts';
 
 /** One row of `measurements`, timestamps as PostgreSQL prints them in UTC. */
@@ -43,9 +44,12 @@ function parameters(values: unknown[]): Bind {
 const literal: Bind = (value) =>
   Array.isArray(value) ? `ARRAY[${value.map((v) => pg.escapeLiteral(v)).join(',')}]` : pg.escapeLiteral(value);
 
-/** WHERE clause shared by every query over readings; pollutant names come from a fixed list, values are bound. */
-function where(datasetId: string, filter: ReadingFilter, bind: Bind): string {
-  const clauses = [`dataset_id = ${bind(datasetId)}::bigint`];
+/**
+ * WHERE clause shared by every query over readings; pollutant names come from a fixed list, values are bound.
+ * `dataset` is the SQL of the dataset id: a bound value, or a subquery.
+ */
+function where(dataset: string, filter: ReadingFilter, bind: Bind): string {
+  const clauses = [`dataset_id = ${dataset}`];
   if (filter.stations) clauses.push(`station_id = ANY(${bind(filter.stations)}::text[])`);
   if (filter.from) clauses.push(`measured_at >= ${bind(filter.from.iso)}::timestamptz`);
   if (filter.to) clauses.push(`measured_at < ${bind(filter.to.iso)}::timestamptz`);
@@ -53,8 +57,8 @@ function where(datasetId: string, filter: ReadingFilter, bind: Bind): string {
 }
 
 /** FROM … ORDER BY … LIMIT of a page or an export of readings, in keyset order. */
-function readingsFrom(datasetId: string, filter: ReadingFilter, after: Position | undefined, limit: number | undefined, bind: Bind): string {
-  let sql = `FROM measurements WHERE ${where(datasetId, filter, bind)}`;
+function readingsFrom(dataset: string, filter: ReadingFilter, after: Position | undefined, limit: number | undefined, bind: Bind): string {
+  let sql = `FROM measurements WHERE ${where(dataset, filter, bind)}`;
   const dir = filter.order === 'asc' ? 'ASC' : 'DESC';
   if (after) {
     sql += ` AND (measured_at, station_id) ${filter.order === 'asc' ? '>' : '<'} (${bind(after.at)}::timestamptz, ${bind(after.station)}::text)`;
@@ -72,8 +76,26 @@ export function readingsQuery(
   limit: number | undefined,
 ): Built {
   const values: unknown[] = [];
-  const from = readingsFrom(datasetId, filter, after, limit, parameters(values));
+  const bind = parameters(values);
+  const from = readingsFrom(`${bind(datasetId)}::bigint`, filter, after, limit, bind);
   return { text: `SELECT station_id, measured_at${filter.pollutants.map((p) => `, ${p}`).join('')} ${from}`, values };
+}
+
+const ACTIVE = "SELECT id, left(sha256, 12) AS version FROM datasets WHERE status = 'active'";
+
+/**
+ * The active dataset and a page of its readings in one statement: one round trip, one snapshot. The first row is the
+ * dataset (its reading columns NULL), the readings follow in keyset order (Append runs its branches in turn); no row
+ * at all when no dataset is active.
+ */
+export function pageQuery(filter: ReadingFilter, after: Position | undefined, limit: number): Built {
+  const values: unknown[] = [];
+  const columns = filter.pollutants.map((p) => `, ${p}`).join('');
+  const from = readingsFrom(`(SELECT id FROM (${ACTIVE}) a)`, filter, after, limit, parameters(values));
+  const text = `(SELECT NULL::text, NULL::timestamptz${filter.pollutants.map(() => ', NULL::float8').join('')}, id::text, version FROM (${ACTIVE}) a)
+    UNION ALL
+    (SELECT station_id, measured_at${columns}, NULL, NULL ${from})`;
+  return { text, values };
 }
 
 const rawText = { getTypeParser: () => (value: string) => value };
@@ -105,6 +127,22 @@ export async function listReadings(
   return result.rows;
 }
 
+/** See pageQuery; `rows` are raw PostgreSQL text ([station, timestamp, ...pollutants]), shaped by raw-readings.ts. */
+export async function readPage(
+  db: Db,
+  filter: ReadingFilter,
+  after: Position | undefined,
+  limit: number,
+): Promise<{ dataset: ActiveDataset | null; rows: RawRow[] }> {
+  const { text, values } = pageQuery(filter, after, limit);
+  const { rows } = await db.query<RawRow>({ name: statementName(text), text, values, rowMode: 'array', types: rawText });
+  const first = rows[0];
+  if (!first) return { dataset: null, rows };
+  const at = 2 + filter.pollutants.length;
+  rows.shift();
+  return { dataset: { id: first[at] as string, version: first[at + 1] as string }, rows };
+}
+
 /**
  * Every matching reading (or `limit` of them) as `COPY … TO STDOUT (FORMAT csv)` lines: measured_at, station_id, then
  * the filter's pollutants, NaN and ±Infinity as empty (NULL) like a missing value. COPY streams with no cursor round
@@ -121,7 +159,7 @@ export function copyReadings(
 ): CopyToStreamQuery {
   // float8 comparisons sort NaN above Infinity; the CHECK (x >= 0) constraints keep -Infinity out.
   const values = filter.pollutants.map((p) => `, CASE WHEN ${p} < 'Infinity' THEN ${p} END`).join('');
-  const select = `SELECT measured_at, station_id${values} ${readingsFrom(datasetId, filter, after, limit, literal)}`;
+  const select = `SELECT measured_at, station_id${values} ${readingsFrom(`${literal(datasetId)}::bigint`, filter, after, limit, literal)}`;
   const stream = copyTo(`COPY (${select}) TO STDOUT (FORMAT csv)`);
   // pg reads the client-side timeout from the query itself before the pool's, which is meant for short queries.
   Object.assign(stream, { query_timeout: timeoutMs });
@@ -138,12 +176,13 @@ export function aggregatesQuery(
   limit: number,
 ): Built {
   const values: unknown[] = [];
+  const bind = parameters(values);
   const trunc = `date_trunc('${BUCKET[interval]}', measured_at)`;
   const stats = filter.pollutants
     .map((p: Pollutant) => `, avg(${p}) AS ${p}_avg, min(${p}) AS ${p}_min, max(${p}) AS ${p}_max, count(${p}) AS ${p}_count`)
     .join('');
   let sql = `SELECT ${trunc} AS bucket, station_id, count(*) AS readings${stats}
-    FROM measurements WHERE ${where(datasetId, filter, parameters(values))}`;
+    FROM measurements WHERE ${where(`${bind(datasetId)}::bigint`, filter, bind)}`;
   const asc = filter.order === 'asc';
   if (after) {
     values.push(after.at);
