@@ -11,6 +11,8 @@ export function exportStream(format: 'csv' | 'ndjson', pollutants: readonly Poll
   let rest: Buffer | undefined;
   let started = false;
   return new Transform({
+    // Room for a few formatted chunks (NDJSON is ~6 times COPY's CSV), so formatting goes on while the socket drains.
+    readableHighWaterMark: 1024 * 1024,
     transform(chunk: Buffer, _encoding, done) {
       const bytes = rest ? Buffer.concat([rest, chunk]) : chunk;
       const cut = bytes.lastIndexOf(10) + 1;

@@ -11,8 +11,28 @@
 import type { Pollutant } from './params.ts';
 import { UNITS, isoTime } from './shape.ts';
 
-/** A reading as PostgreSQL prints it: [station, timestamp (UTC), ...the filter's pollutants], null for SQL NULL. */
+/**
+ * A reading as PostgreSQL prints it: the station, and one text `timestamp,value,value,…` (the filter's pollutants, empty
+ * for NULL) made by `concat()`, so that pg decodes two fields a row rather than one per column. Trailing columns (the
+ * page query's dataset) are ignored.
+ */
 export type RawRow = (string | null)[];
+
+/** The keyset position of a raw row: its exact timestamp text and station. */
+export function rawPosition(row: RawRow): { at: string; station: string } {
+  const line = row[1] as string;
+  const comma = line.indexOf(',');
+  return { at: comma === -1 ? line : line.slice(0, comma), station: row[0] as string };
+}
+
+/** The values of a line from the comma at `at` to `end` into `values` (null for an empty field). */
+function splitValues(text: string, at: number, end: number, values: (string | null)[]): void {
+  for (let i = 0; i < values.length; i++) {
+    const next = i === values.length - 1 ? end : text.indexOf(',', at + 1);
+    values[i] = next === at + 1 ? null : text.slice(at + 1, next);
+    at = next;
+  }
+}
 
 /**
  * A float8 as PostgreSQL prints it, as JSON prints the same double: PostgreSQL's shortest round-trip digits are
@@ -97,10 +117,15 @@ export function readingsPageBody(args: {
 }): Buffer {
   const t = template(args.pollutants);
   let body = byteString(`{"dataset":{"version":${JSON.stringify(args.version)}},"order":"${args.order}","count":${args.rows.length},"data":[`);
+  const values: (string | null)[] = new Array<string | null>(args.pollutants.length);
   for (let i = 0; i < args.rows.length; i++) {
     const row = args.rows[i] as RawRow;
+    const line = row[1] as string;
+    let timeEnd = line.indexOf(',');
+    if (timeEnd === -1) timeEnd = line.length;
+    splitValues(line, timeEnd, line.length, values);
     if (i) body += ',';
-    body += readingObject(row[0] as string, 'text', row[1] as string, row, 2, t);
+    body += readingObject(row[0] as string, 'text', line.slice(0, timeEnd), values, 0, t);
   }
   return Buffer.from(`${body}],"next":${byteString(JSON.stringify(args.next))}}`, 'latin1');
 }
@@ -144,11 +169,7 @@ export function copyLinesTo(format: 'csv' | 'ndjson', text: string, pollutants: 
       if (at === -1 || at > end) at = end;
       station = text.slice(timeEnd + 1, at);
     }
-    for (let i = 0; i < values.length; i++) {
-      const next = i === values.length - 1 ? end : text.indexOf(',', at + 1);
-      values[i] = next === at + 1 ? null : text.slice(at + 1, next);
-      at = next;
-    }
+    splitValues(text, at, end, values);
     out += `${readingObject(station, 'bytes', text.slice(start, timeEnd), values, 0, t)}\n`;
   }
   return out;

@@ -20,7 +20,7 @@ import {
 } from '../params.ts';
 import { notAcceptable } from '../problem.ts';
 import { exportStream } from '../export-stream.ts';
-import { readingsPageBody, type RawRow } from '../raw-readings.ts';
+import { rawPosition, readingsPageBody, type RawRow } from '../raw-readings.ts';
 import { activeDataset, type ActiveDataset } from '../sql/datasets.ts';
 import { copyReadings, listReadings, readPage } from '../sql/measurements.ts';
 import { noDatasetYet, readConsistently, servedDataset, type RouteDeps } from './deps.ts';
@@ -114,7 +114,7 @@ export function readingsRoutes(router: Router, deps: RouteDeps): void {
     const more = rows.length > limit;
     if (more) rows.pop();
     const last = rows.at(-1);
-    const next = more && last ? nextLink(ctx.path, key, limit, { at: last[1] as string, station: last[0] as string }, digest, dataset.version, deps.config.cursorKey) : null;
+    const next = more && last ? nextLink(ctx.path, key, limit, rawPosition(last), digest, dataset.version, deps.config.cursorKey) : null;
     if (next) ctx.set('Link', `<${next}>; rel="next"`);
     ctx.type = 'application/json; charset=utf-8';
     ctx.body = readingsPageBody({ version: dataset.version, order: filter.order, rows, pollutants: filter.pollutants, next });

@@ -83,6 +83,11 @@ export function readingsQuery(
 
 const ACTIVE = "SELECT id, left(sha256, 12) AS version FROM datasets WHERE status = 'active'";
 
+/** station_id, then `timestamp,value,…` in one text (see RawRow): pg decodes two fields a row instead of 2 + pollutants. */
+function rawColumns(filter: ReadingFilter): string {
+  return `station_id, concat(measured_at${filter.pollutants.map((p) => `, ',', ${p}`).join('')})`;
+}
+
 /**
  * The active dataset and a page of its readings in one statement: one round trip, one snapshot. The first row is the
  * dataset (its reading columns NULL), the readings follow in keyset order (Append runs its branches in turn); no row
@@ -90,11 +95,10 @@ const ACTIVE = "SELECT id, left(sha256, 12) AS version FROM datasets WHERE statu
  */
 export function pageQuery(filter: ReadingFilter, after: Position | undefined, limit: number): Built {
   const values: unknown[] = [];
-  const columns = filter.pollutants.map((p) => `, ${p}`).join('');
   const from = readingsFrom(`(SELECT id FROM (${ACTIVE}) a)`, filter, after, limit, parameters(values));
-  const text = `(SELECT NULL::text, NULL::timestamptz${filter.pollutants.map(() => ', NULL::float8').join('')}, id::text, version FROM (${ACTIVE}) a)
+  const text = `(SELECT NULL::text, NULL::text, id::text, version FROM (${ACTIVE}) a)
     UNION ALL
-    (SELECT station_id, measured_at${columns}, NULL, NULL ${from})`;
+    (SELECT ${rawColumns(filter)}, NULL, NULL ${from})`;
   return { text, values };
 }
 
@@ -114,7 +118,7 @@ function statementName(text: string): string {
   return name;
 }
 
-/** A page of readings as raw PostgreSQL text ([station, timestamp, ...pollutants]), shaped by raw-readings.ts. */
+/** A page of readings as raw PostgreSQL text (see RawRow), shaped by raw-readings.ts. */
 export async function listReadings(
   db: Db,
   datasetId: string,
@@ -122,12 +126,14 @@ export async function listReadings(
   after: Position | undefined,
   limit: number,
 ): Promise<RawRow[]> {
-  const { text, values } = readingsQuery(datasetId, filter, after, limit);
+  const values: unknown[] = [];
+  const bind = parameters(values);
+  const text = `SELECT ${rawColumns(filter)} ${readingsFrom(`${bind(datasetId)}::bigint`, filter, after, limit, bind)}`;
   const result = await db.query<RawRow>({ name: statementName(text), text, values, rowMode: 'array', types: rawText });
   return result.rows;
 }
 
-/** See pageQuery; `rows` are raw PostgreSQL text ([station, timestamp, ...pollutants]), shaped by raw-readings.ts. */
+/** See pageQuery; `rows` are raw PostgreSQL text (see RawRow), shaped by raw-readings.ts. */
 export async function readPage(
   db: Db,
   filter: ReadingFilter,
@@ -138,9 +144,8 @@ export async function readPage(
   const { rows } = await db.query<RawRow>({ name: statementName(text), text, values, rowMode: 'array', types: rawText });
   const first = rows[0];
   if (!first) return { dataset: null, rows };
-  const at = 2 + filter.pollutants.length;
   rows.shift();
-  return { dataset: { id: first[at] as string, version: first[at + 1] as string }, rows };
+  return { dataset: { id: first[2] as string, version: first[3] as string }, rows };
 }
 
 /**
