@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { loadEnvironments, parseEnvironment } from '../src/lib/environments.ts';
+import { isProduction, loadEnvironments, parseEnvironment } from '../src/lib/environments.ts';
 import { REPO_ROOT } from './support/run-action.ts';
 
 const valid = {
@@ -26,6 +26,21 @@ describe('environments registry', function () {
     for (const [file, text] of Object.entries(files)) writeFileSync(path.join(envs, file), text);
     return envs;
   }
+
+  it('counts an environment as production when it is marked so or only release tags reach it', function () {
+    const table: Array<[{ production: boolean; requireReleaseTag: boolean }, boolean]> = [
+      [{ production: true, requireReleaseTag: true }, true],
+      [{ production: true, requireReleaseTag: false }, true],
+      [{ production: false, requireReleaseTag: true }, true],
+      [{ production: false, requireReleaseTag: false }, false],
+    ];
+    for (const [flags, expected] of table) {
+      const environment = parseEnvironment('environments/qa.yaml', { ...valid, pipeline: { ...valid.pipeline, ...flags } });
+      expect(isProduction(environment), JSON.stringify(flags)).to.equal(expected);
+    }
+    const registry = loadEnvironments(path.join(REPO_ROOT, 'environments'));
+    expect(registry.environments.filter(isProduction).map((e) => e.name)).to.deep.equal(['production']);
+  });
 
   it('loads the repository\'s development, staging and production with their routing', function () {
     const registry = loadEnvironments(path.join(REPO_ROOT, 'environments'));

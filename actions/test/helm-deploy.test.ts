@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import { commitFromDescription, imageReference, releaseDescription, rolledBackTo, setStringValues } from '../src/helm-deploy/deploy.ts';
-import { readDeploySettings } from '../src/helm-deploy/settings.ts';
+import { readSettings } from '../src/helm-deploy/settings.ts';
 import { loadEnvironments } from '../src/lib/environments.ts';
 import type { RunContext } from '../src/lib/github.ts';
 import { Inputs } from '../src/lib/inputs.ts';
@@ -49,9 +49,9 @@ describe('helm-deploy', () => {
     });
   });
 
-  describe('readDeploySettings', () => {
+  describe('readSettings', () => {
     const registry = loadEnvironments(path.join(REPO_ROOT, 'environments'));
-    const read = (inputs: Record<string, string>) => readDeploySettings(Inputs.fromRecord({ 'github-token': 'ghs_test', ...inputs }), registry);
+    const read = (inputs: Record<string, string>) => readSettings(Inputs.fromRecord({ 'github-token': 'ghs_test', ...inputs }), registry);
 
     it("takes release, namespace and url from the environment's registry file unless overridden", () => {
       const settings = read({ environment: 'production' });

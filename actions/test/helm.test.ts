@@ -1,19 +1,12 @@
 import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { UpgradeOptions } from '../src/lib/helm.ts';
 import { Helm, HelmError, helmErrorLines, parseHelmVersion, rollbackArgs, upgradeArgs } from '../src/lib/helm.ts';
 import { kubeBinaries } from '../../test/support/kube-binaries.ts';
-
-const HISTORY_DIR = fileURLToPath(new URL('./fixtures/helm-history/', import.meta.url));
-
-/** helm's own in-memory release store, seeded from a file of release objects: real helm, no cluster. */
-function memoryStore(fixture: string): Record<string, string> {
-  return { HELM_DRIVER: 'memory', HELM_MEMORY_DRIVER_DATA: path.join(HISTORY_DIR, `${fixture}.releases.yaml`), KUBECONFIG: '/nonexistent' };
-}
+import { HISTORY_DIR, memoryStore } from './support/helm-memory.ts';
 
 const baseOptions: UpgradeOptions = {
   release: 'airq',
@@ -123,40 +116,17 @@ describe('Helm (actions/src/lib/helm.ts)', () => {
       expect(await helm.history('nope', 'airq-staging')).to.equal(undefined);
     });
 
-    it("reports the version a release runs from the deployed revision's appVersion value", async () => {
-      // Revision 3 (1.2.0) failed; revision 2 (1.1.0) is the one running.
-      const failed = new Helm({ binary, env: memoryStore('failed-current') });
-      expect(await failed.currentAppVersion('airq', 'airq-staging')).to.equal('1.1.0');
+    it('reads the user-supplied values of one revision', async () => {
       const deployed = new Helm({ binary, env: memoryStore('two-deployed') });
-      expect(await deployed.currentAppVersion('airq', 'airq-staging')).to.equal('1.1.0');
-      expect(await deployed.currentAppVersion('other', 'airq-staging')).to.equal(undefined);
       expect(await deployed.values('airq', 'airq-staging', 1)).to.deep.equal({ appVersion: '1.0.0', image: { tag: '1.0.0' } });
+      expect(await deployed.values('other', 'airq-staging')).to.equal(undefined);
     });
 
-    it('reads status, metadata, notes and manifest of a release', async () => {
+    it('reads the status of a release, and undefined for a release that does not exist', async () => {
       const helm = new Helm({ binary, env: memoryStore('two-deployed') });
       const status = await helm.status('airq', 'airq-staging');
       expect(status).to.nested.include({ version: 2, 'info.status': 'deployed', 'info.description': 'Upgrade complete' });
       expect(await helm.status('ghost', 'airq-staging')).to.equal(undefined);
-      expect(await helm.metadata('airq', 'airq-staging', 1)).to.include({ revision: 1, status: 'superseded', chart: 'airq', version: '0.1.0' });
-      expect(await helm.notes('airq', 'airq-staging')).to.equal('airq 1.1.0 is up: https://airq-staging.example.com');
-      expect(await helm.manifest('airq', 'airq-staging')).to.include('kind: ConfigMap').and.include('name: airq-api');
-    });
-
-    it('lints a chart strictly, failing on values its schema rejects', async () => {
-      const chart = fileURLToPath(new URL('./fixtures/chart', import.meta.url));
-      const helm = new Helm({ binary });
-      expect(await helm.lint(chart)).to.include('1 chart(s) linted, 0 chart(s) failed');
-      const dir = mkdtempSync(path.join(tmpdir(), 'helm-lint-'));
-      try {
-        writeFileSync(path.join(dir, 'bad.yaml'), 'replicas: many\n');
-        const error = await helm.lint(chart, [path.join(dir, 'bad.yaml')]).catch((e: unknown) => e);
-        expect(error).to.be.instanceOf(HelmError);
-        expect((error as HelmError).message).to.match(/^helm lint failed \(exit 1\)/);
-        expect((error as HelmError).message).to.match(/\[ERROR\] .*replicas/);
-      } finally {
-        rmSync(dir, { recursive: true, force: true });
-      }
     });
 
     it('turns a failing helm command into a HelmError carrying helm\'s message', async () => {

@@ -5,7 +5,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { kubeBinaries } from '../../test/support/kube-binaries.ts';
 import { startGitHubApiStub, type GitHubApiStub } from '../../test/support/github-api-stub.ts';
+import { Helm } from '../src/lib/helm.ts';
 import { checkChecks, checkTag, checkVersion, compareMeansOnBranch, type CheckRunInfo } from '../src/release-gate/rules.ts';
+import { runningVersion } from '../src/release-gate/running-version.ts';
+import { memoryStore } from './support/helm-memory.ts';
 import { pushBranch, pushTag, REPOSITORY } from './support/events.ts';
 import { errors, runAction, type ActionRun, type RunActionOptions } from './support/run-action.ts';
 
@@ -99,6 +102,18 @@ describe('release-gate', function () {
         expect(verdict.outcome, JSON.stringify(runs)).to.equal(outcome);
         expect(`${verdict.detail}. ${verdict.fix ?? ''}`).to.match(message);
       }
+    });
+  });
+
+  describe('the running version, read with the real helm', function () {
+    it("is the deployed revision's appVersion value, undefined for a release that does not exist", async function () {
+      const { helm: binary } = kubeBinaries();
+      // Revision 3 (1.2.0) failed; revision 2 (1.1.0) is the one running.
+      const failed = new Helm({ binary, env: memoryStore('failed-current') });
+      expect(await runningVersion(failed, 'airq', 'airq-staging')).to.equal('1.1.0');
+      const deployed = new Helm({ binary, env: memoryStore('two-deployed') });
+      expect(await runningVersion(deployed, 'airq', 'airq-staging')).to.equal('1.1.0');
+      expect(await runningVersion(deployed, 'other', 'airq-staging')).to.equal(undefined);
     });
   });
 

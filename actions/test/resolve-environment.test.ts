@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { loadEnvironments } from '../src/lib/environments.ts';
-import { buildVersion, decide, refSlug, releaseVersion, type EventFacts } from '../src/resolve-environment/decide.ts';
+import { buildVersion, decide, eventFacts, refSlug, releaseVersion, type EventFacts } from '../src/resolve-environment/decide.ts';
 import { pullRequest, pushBranch, pushTag, workflowDispatch } from './support/events.ts';
 import { errors, REPO_ROOT, runAction } from './support/run-action.ts';
 
@@ -44,6 +44,21 @@ describe('resolve-environment', function () {
         expect(decision.reason).to.match(c.reason);
       });
     }
+
+    it('reads the facts from the run: the environment input, else a manual run\'s, and the pull request\'s base', function () {
+      const run = { eventName: 'push', ref: 'refs/heads/development', sha: SHA, baseRef: '', payload: {} };
+      const table: Array<[string, typeof run, string, Partial<EventFacts>]> = [
+        ['a push', run, '', { eventName: 'push', requestedEnvironment: undefined, baseRef: '', deleted: false }],
+        ['the environment input', run, 'staging', { requestedEnvironment: 'staging' }],
+        ['a deleted branch', { ...run, payload: { deleted: true } }, '', { deleted: true }],
+        ['a manual run\'s environment', { ...run, eventName: 'workflow_dispatch', payload: { inputs: { environment: 'staging' } } }, '', { requestedEnvironment: 'staging' }],
+        ['the input over a manual run\'s', { ...run, eventName: 'workflow_dispatch', payload: { inputs: { environment: 'staging' } } }, 'production', { requestedEnvironment: 'production' }],
+        ['a dispatch input on another event', { ...run, payload: { inputs: { environment: 'staging' } } }, '', { requestedEnvironment: undefined }],
+        ['a pull request\'s base from its payload', { ...run, eventName: 'pull_request', baseRef: 'other', payload: { pull_request: { base: { ref: 'staging' } } } }, '', { baseRef: 'staging' }],
+        ['a pull request\'s base from GITHUB_BASE_REF', { ...run, eventName: 'pull_request', baseRef: 'master' }, '', { baseRef: 'master' }],
+      ];
+      for (const [name, context, input, expected] of table) expect(eventFacts(context, input), name).to.include(expected);
+    });
 
     it('refuses an environment name the registry does not define, naming the known ones', function () {
       expect(() => decide(registry, { eventName: 'workflow_dispatch', ref: 'refs/heads/master', sha: SHA, requestedEnvironment: 'qa' })).to.throw(

@@ -18,8 +18,8 @@ import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import autocannon from 'autocannon';
 import { build } from 'esbuild';
-import { POLLUTANTS } from '../src/params.ts';
-import { readingsQuery } from '../src/sql/measurements.ts';
+import { POLLUTANTS } from '../src/domain.ts';
+import { readingsSql } from '../src/sql/measurements.ts';
 import { REPO_ROOT } from '../../db/src/local-database.ts';
 import { createTestDatabase, stopTestServer } from '../../test/support/postgres.ts';
 import { createFixtureDataset } from '../test/support/fixtures.ts';
@@ -239,7 +239,7 @@ try {
   app = await startServer(appScript, appEnv);
 
   // (b) exports vs COPY TO STDOUT of the same SELECT (raw columns in COPY's text format: the least work PostgreSQL can do)
-  const { text, values } = readingsQuery(
+  const { text, values } = readingsSql(
     dataset.id,
     { stations: undefined, from: undefined, to: undefined, pollutants: [...POLLUTANTS], order: 'desc' },
     undefined,

@@ -6,9 +6,9 @@
 import http from 'node:http';
 import { defaultConfig } from '../src/config.ts';
 import { createPool } from '../src/db.ts';
-import { POLLUTANTS } from '../src/params.ts';
+import { POLLUTANTS } from '../src/domain.ts';
 import { readingsPage } from '../src/shape.ts';
-import { readingsQuery, type ReadingRow } from '../src/sql/measurements.ts';
+import { readingsSql, type ReadingRow } from '../src/sql/measurements.ts';
 
 const config = defaultConfig();
 const db = createPool(config, process.env.DATABASE_URL!);
@@ -18,7 +18,7 @@ const server = http.createServer(async (req, res) => {
     const { rows } = await db.query<{ id: string; version: string }>(
       "SELECT id::text AS id, left(sha256, 12) AS version FROM datasets WHERE status = 'active'",
     );
-    const { text, values } = readingsQuery(
+    const { text, values } = readingsSql(
       rows[0]!.id,
       { stations: undefined, from: undefined, to: undefined, pollutants: [...POLLUTANTS], order: 'desc' },
       undefined,

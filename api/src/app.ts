@@ -7,10 +7,12 @@ import type { Config } from './config.ts';
 import type { Db } from './db.ts';
 import { createLifecycle, type Lifecycle } from './lifecycle.ts';
 import { createMetrics } from './metrics.ts';
+import { cors } from './middleware/cors.ts';
 import { problems } from './middleware/problems.ts';
 import { requestContext } from './middleware/request-context.ts';
 import { aggregatesRoutes } from './routes/aggregates.ts';
 import type { RouteDeps } from './routes/deps.ts';
+import { docsRoutes } from './routes/docs.ts';
 import { operationsRoutes } from './routes/operations.ts';
 import { readingsRoutes } from './routes/readings.ts';
 import { stationsRoutes } from './routes/stations.ts';
@@ -25,6 +27,9 @@ export interface AppDeps {
   /** Random per process unless given: tells which replica answered. */
   instanceId?: string;
 }
+
+/** Every route module, in the order their routes are matched. */
+export const ROUTE_MODULES = [readingsRoutes, stationsRoutes, aggregatesRoutes, operationsRoutes, docsRoutes];
 
 /** A random id generated once per process. */
 export const PROCESS_INSTANCE_ID = randomBytes(6).toString('hex');
@@ -52,8 +57,9 @@ export function createApp(deps: AppDeps): Koa {
   app.silent = true;
   app.use(requestContext({ instanceId, log, metrics, lifecycle, clock: deps.clock ?? (() => performance.now()) }));
   app.use(problems(log));
+  app.use(cors(deps.config));
   const router = new Router();
-  for (const routes of [readingsRoutes, stationsRoutes, aggregatesRoutes, operationsRoutes]) routes(router, routeDeps);
+  for (const routes of ROUTE_MODULES) routes(router, routeDeps);
   app.use(router.routes());
   app.use(router.allowedMethods());
   return app;

@@ -22,6 +22,23 @@ const schema = z.object({
   CACHE_STALE_WHILE_REVALIDATE_SECONDS: nonNegativeInt.default(300),
   SHUTDOWN_DRAIN_MS: nonNegativeInt.max(600_000).default(5_000),
   SHUTDOWN_FINISH_MS: nonNegativeInt.max(3_600_000).default(10_000),
+  CORS_ORIGINS: z
+    .string()
+    .transform((value, ctx): '*' | string[] => {
+      if (value.trim() === '*') return '*';
+      const origins = value.split(',').map((origin) => origin.trim());
+      for (const origin of origins) {
+        if (!(URL.canParse(origin) && /^https?:$/.test(new URL(origin).protocol) && new URL(origin).origin === origin)) {
+          ctx.issues.push({
+            code: 'custom',
+            input: value,
+            message: `${JSON.stringify(origin)} is not an origin; give * or a comma-separated list like https://a.example,https://b.example:8443`,
+          });
+        }
+      }
+      return origins;
+    })
+    .default('*'),
   CURSOR_KEY: z.string().min(32, 'must be at least 32 characters (e.g. `openssl rand -base64 32`)').max(1024).optional(),
 });
 
@@ -41,6 +58,8 @@ export interface Config {
   shutdownDrainMs: number;
   /** After the listener closes, how long in-flight requests may run before they are cut. */
   shutdownFinishMs: number;
+  /** Origins whose pages may call the public routes (CORS), or `*` for any. */
+  corsOrigins: '*' | string[];
   /** HMAC key sealing page cursors; the same on every replica. */
   cursorKey: string;
   /** True when CURSOR_KEY was unset and the key is random to this process (cursors die with it). */
@@ -80,6 +99,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     cacheStaleWhileRevalidateSeconds: v.CACHE_STALE_WHILE_REVALIDATE_SECONDS,
     shutdownDrainMs: v.SHUTDOWN_DRAIN_MS,
     shutdownFinishMs: v.SHUTDOWN_FINISH_MS,
+    corsOrigins: v.CORS_ORIGINS,
     cursorKey: v.CURSOR_KEY ?? randomBytes(32).toString('base64url'),
     cursorKeyGenerated: v.CURSOR_KEY === undefined,
   };

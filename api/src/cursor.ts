@@ -1,5 +1,5 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
-import { parseInstant, stationIdProblem } from './params.ts';
+import { parseInstant, stationIdProblem, type Position } from './domain.ts';
 import { Problem, badParameters } from './problem.ts';
 
 /**
@@ -9,11 +9,6 @@ import { Problem, badParameters } from './problem.ts';
  * so that even a cursor sealed with a leaked key is a 400, never a database error.
  */
 const PG_TIMESTAMP = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,6})?\+00$/;
-
-export interface Position {
-  at: string;
-  station: string;
-}
 
 export function queryDigest(canonical: string): string {
   return createHash('sha256').update(canonical).digest('base64url').slice(0, 16);
@@ -80,7 +75,7 @@ export function decodeCursor(cursor: string, digest: string, key: string): Opene
 export function checkCursorDataset(cursor: OpenedCursor | undefined, servedVersion: string): void {
   if (cursor && cursor.version !== servedVersion) {
     throw new Problem(
-      410,
+      'cursor-expired',
       `the data changed since this cursor was issued: dataset ${cursor.version} was replaced by ${servedVersion}; ` +
         'start the walk again from the first page (the same query without cursor)',
     );

@@ -1,5 +1,5 @@
 import { Transform } from 'node:stream';
-import type { Pollutant } from './params.ts';
+import type { Pollutant } from './domain.ts';
 import { copyLinesTo, csvHeader } from './raw-readings.ts';
 
 /**

@@ -1,29 +1,9 @@
-import { stationIdProblem } from '../../db/src/measurement-format.ts';
-import { badParameters, type ParamError } from './problem.ts';
-
-export const POLLUTANTS = ['so2', 'no2', 'co', 'o3', 'pm10', 'pm2_5'] as const;
-export type Pollutant = (typeof POLLUTANTS)[number];
-
-export const MAX_LIMIT = 1000;
-export const DEFAULT_LIMIT = 100;
-const MAX_STATIONS = 100;
-
-/** An instant given by a client, kept both as a canonical UTC string (for SQL and links) and as microseconds. */
-export interface Instant {
-  iso: string;
-  micros: number;
-}
-
-export interface ReadingFilter {
-  stations: string[] | undefined;
-  from: Instant | undefined;
-  to: Instant | undefined;
-  pollutants: Pollutant[];
-  order: 'asc' | 'desc';
-}
+/** Query strings in, typed values out: the parsing half of the contract (contract.ts holds the schemas). */
+import type { z } from 'zod';
+import type { Instant } from './domain.ts';
+import { badParameters, printable, type ParamError } from './problem.ts';
 
 type Raw = Map<string, string[]>;
-type Validator<T> = (values: string[], errors: ParamError[], name: string) => T;
 
 /** Splits a query string into name → values, keeping repeats; bad percent-encoding decodes to U+FFFD, never throws. */
 export function rawQuery(querystring: string): Raw {
@@ -36,163 +16,55 @@ export function rawQuery(querystring: string): Raw {
   return raw;
 }
 
+/** Whether a parameter's schema takes a list (every value given, split at commas) rather than one value. */
+function takesList(schema: z.ZodType): boolean {
+  let def = schema._zod.def as { type: string; innerType?: z.ZodType; in?: z.ZodType };
+  for (;;) {
+    if (def.type === 'array') return true;
+    const inner = def.type === 'pipe' ? def.in : def.innerType;
+    if (!inner) return false;
+    def = inner._zod.def as typeof def;
+  }
+}
+
 /**
- * Validates a query against the parameters a route accepts. Collects every problem (unknown names included) and throws
- * one 400 naming each bad parameter.
+ * Validates a query against the schema of the parameters a route accepts. Collects every problem (unknown and repeated
+ * names included) and throws one 400 naming each bad parameter.
  */
-export function parseQuery<S extends Record<string, Validator<unknown>>>(
-  querystring: string,
-  spec: S,
-): { [K in keyof S]: ReturnType<S[K]> } {
+export function parseQuery<S extends z.ZodObject>(querystring: string, schema: S): z.output<S> {
   const raw = rawQuery(querystring);
   const errors: ParamError[] = [];
-  const accepted = Object.keys(spec);
-  for (const name of raw.keys()) {
-    if (!Object.hasOwn(spec, name)) {
+  const accepted = Object.keys(schema.shape);
+  const input: Record<string, string | string[]> = {};
+  for (const [name, values] of raw) {
+    const param = Object.hasOwn(schema.shape, name) ? (schema.shape[name] as z.ZodType) : undefined;
+    if (!param) {
       errors.push({
         param: printable(name),
         detail: `unknown parameter; this endpoint accepts ${accepted.length ? accepted.join(', ') : 'no parameters'}`,
       });
+    } else if (takesList(param)) {
+      input[name] = values.flatMap((v) => v.split(','));
+    } else if (values.length > 1) {
+      errors.push({ param: name, detail: `given ${values.length} times; give it once` });
+    } else {
+      input[name] = values[0] as string;
     }
   }
-  const result: Record<string, unknown> = {};
-  for (const [name, validate] of Object.entries(spec)) {
-    result[name] = validate(raw.get(name) ?? [], errors, name);
+  const parsed = schema.safeParse(input);
+  if (!parsed.success) {
+    // One line per parameter, its first problem: enough to fix it, and a long list cannot amplify the body.
+    const seen = new Set(errors.map((e) => e.param));
+    for (const issue of parsed.error.issues) {
+      const param = String(issue.path[0]);
+      if (seen.has(param)) continue;
+      seen.add(param);
+      errors.push({ param, detail: issue.message });
+    }
   }
-  if (errors.length) throw badParameters(errors);
-  return result as { [K in keyof S]: ReturnType<S[K]> };
+  if (errors.length || !parsed.success) throw badParameters(errors);
+  return parsed.data;
 }
-
-/** Parameter names and values echoed in errors are cut short and stripped of control characters. */
-export function printable(value: string): string {
-  // eslint-disable-next-line no-control-regex
-  const clean = value.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
-  return clean.length > 60 ? `${clean.slice(0, 60)}…` : clean;
-}
-
-function single(values: string[], errors: ParamError[], name: string): string | undefined {
-  if (values.length > 1) {
-    errors.push({ param: name, detail: `given ${values.length} times; give it once` });
-    return undefined;
-  }
-  return values[0];
-}
-
-function list(values: string[]): string[] {
-  return values.flatMap((v) => v.split(','));
-}
-
-export const stationParam: Validator<string[] | undefined> = (values, errors, name) => {
-  if (!values.length) return undefined;
-  const ids = list(values);
-  const bad = ids.find((id) => stationIdProblem(id));
-  if (bad !== undefined) {
-    errors.push({ param: name, detail: `${JSON.stringify(printable(bad))}: ${stationIdProblem(bad)}` });
-    return undefined;
-  }
-  const unique = [...new Set(ids)].sort();
-  if (unique.length > MAX_STATIONS) {
-    errors.push({ param: name, detail: `${unique.length} stations given; at most ${MAX_STATIONS} per request` });
-    return undefined;
-  }
-  return unique;
-};
-
-export { stationIdProblem };
-
-const ISO_INSTANT =
-  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
-
-/** Parses an ISO 8601 date or date-time (no zone means UTC); null when malformed or impossible (2016-02-30). */
-export function parseInstant(text: string): Instant | null {
-  const m = ISO_INSTANT.exec(text);
-  if (!m) return null;
-  const [year, month, day, hour = 0, minute = 0, second = 0] = m.slice(1, 7).map((part) => Number(part ?? 0));
-  const fraction = (m[7] ?? '').padEnd(6, '0');
-  const zone = m[8];
-  if (year === undefined || month === undefined || day === undefined) return null;
-  if (year < 1 || month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 59) return null;
-  const local = Date.UTC(year, month - 1, day, hour, minute, second);
-  const check = new Date(local);
-  if (check.getUTCDate() !== day || check.getUTCMonth() !== month - 1) return null;
-  let offsetMinutes = 0;
-  if (zone && zone !== 'Z') {
-    const digits = zone.replace(':', '');
-    const hours = Number(digits.slice(1, 3));
-    const minutes = Number(digits.slice(3, 5));
-    if (hours > 23 || minutes > 59) return null;
-    offsetMinutes = (zone.startsWith('-') ? -1 : 1) * (hours * 60 + minutes);
-  }
-  const wholeMs = local - offsetMinutes * 60_000;
-  const fractionMicros = Number(fraction);
-  const utc = new Date(wholeMs + Math.floor(fractionMicros / 1000));
-  if (Number.isNaN(utc.getTime()) || utc.getUTCFullYear() > 9999 || utc.getUTCFullYear() < 1) return null;
-  const subMillis = fractionMicros % 1000;
-  const iso = subMillis ? utc.toISOString().replace('Z', `${String(subMillis).padStart(3, '0')}Z`) : utc.toISOString();
-  const micros = wholeMs * 1000 + fractionMicros;
-  return { iso, micros };
-}
-
-const instantParam: Validator<Instant | undefined> = (values, errors, name) => {
-  const text = single(values, errors, name);
-  if (text === undefined) return undefined;
-  const instant = parseInstant(text);
-  if (!instant) {
-    errors.push({
-      param: name,
-      detail: `${JSON.stringify(printable(text))} is not an ISO 8601 date or date-time (e.g. 2016-10-01 or 2016-10-01T00:15:00Z)`,
-    });
-    return undefined;
-  }
-  return instant;
-};
-export const fromParam = instantParam;
-export const toParam = instantParam;
-
-export const pollutantsParam: Validator<Pollutant[]> = (values, errors, name) => {
-  if (!values.length) return [...POLLUTANTS];
-  const wanted = new Set(list(values));
-  const unknown = [...wanted].filter((p) => !(POLLUTANTS as readonly string[]).includes(p));
-  if (unknown.length) {
-    errors.push({
-      param: name,
-      detail: `${unknown.map((p) => JSON.stringify(printable(p))).join(', ')} not among ${POLLUTANTS.join(', ')}`,
-    });
-    return [...POLLUTANTS];
-  }
-  return POLLUTANTS.filter((p) => wanted.has(p));
-};
-
-export const limitParam: Validator<number | undefined> = (values, errors, name) => {
-  const text = single(values, errors, name);
-  if (text === undefined) return undefined;
-  const n = /^\d{1,7}$/.test(text) ? Number(text) : NaN;
-  if (!(n >= 1 && n <= MAX_LIMIT)) {
-    errors.push({ param: name, detail: `${JSON.stringify(printable(text))} is not an integer from 1 to ${MAX_LIMIT}` });
-    return undefined;
-  }
-  return n;
-};
-
-export const orderParam: Validator<'asc' | 'desc'> = (values, errors, name) => {
-  const text = single(values, errors, name);
-  if (text === undefined || text === 'desc') return 'desc';
-  if (text === 'asc') return 'asc';
-  errors.push({ param: name, detail: `${JSON.stringify(printable(text))} is not asc or desc` });
-  return 'desc';
-};
-
-export const intervalParam: Validator<'hour' | 'day'> = (values, errors, name) => {
-  const text = single(values, errors, name);
-  if (text === 'hour' || text === 'day') return text;
-  errors.push({
-    param: name,
-    detail: text === undefined ? 'required: hour or day' : `${JSON.stringify(printable(text))} is not hour or day`,
-  });
-  return 'hour';
-};
-
-export const cursorParam: Validator<string | undefined> = (values, errors, name) => single(values, errors, name);
 
 /** Checks relations between parameters once each has been validated on its own. */
 export function checkRange(filter: { from: Instant | undefined; to: Instant | undefined }): void {

@@ -8,8 +8,8 @@
  * into bytes with `Buffer.from(text, 'latin1')`, a plain copy. The units (µ, ³) and non-ASCII station ids would
  * otherwise make every body go through UTF-8 encoding (and every COPY chunk through decoding) character by character.
  */
-import type { Pollutant } from './params.ts';
-import { UNITS, isoTime } from './shape.ts';
+import { UNITS, type Pollutant } from './domain.ts';
+import { isoTime } from './shape.ts';
 
 /**
  * A reading as PostgreSQL prints it: the station, and one text `timestamp,value,value,…` (the filter's pollutants, empty

@@ -1,18 +1,13 @@
 /**
- * The public representation of the data: every response body of a data endpoint is shaped here and nowhere else.
+ * The public representation of the data: every response body of a data endpoint is shaped here and nowhere else, typed
+ * by the contract's schemas (contract.ts) so a body that drifts from the OpenAPI document does not compile.
  */
-import type { Pollutant } from './params.ts';
+import type { AggregatesPage, Measurement, Reading, ReadingsPage, Station, StationDetail, StationList } from './contract.ts';
+import { POLLUTANTS, UNITS, type Order, type Pollutant } from './domain.ts';
 import type { AggregateRow, ReadingRow } from './sql/measurements.ts';
 import type { StationRow } from './sql/stations.ts';
 
-export const UNITS: Record<Pollutant, string> = {
-  so2: 'µg/m³',
-  no2: 'µg/m³',
-  co: 'mg/m³',
-  o3: 'µg/m³',
-  pm10: 'µg/m³',
-  pm2_5: 'µg/m³',
-};
+export { UNITS };
 
 /** `2016-10-01 00:15:00.012+00` (PostgreSQL, UTC) → `2016-10-01T00:15:00.012Z`; at least millisecond precision. */
 export function isoTime(pg: string): string {
@@ -27,17 +22,11 @@ function finite(value: number | string | null | undefined): number | null {
   return typeof n === 'number' && Number.isFinite(n) ? n : null;
 }
 
-export interface Measurement {
-  parameter: Pollutant;
-  value: number | null;
-  unit: string;
-}
-
 function measurements(row: Record<string, unknown>, pollutants: readonly Pollutant[], suffix = ''): Measurement[] {
   return pollutants.map((p) => ({ parameter: p, value: finite(row[p + suffix] as number | null), unit: UNITS[p] }));
 }
 
-export function reading(row: ReadingRow, pollutants: readonly Pollutant[]) {
+export function reading(row: ReadingRow, pollutants: readonly Pollutant[]): Reading {
   return {
     station: row.station_id,
     measuredAt: isoTime(row.measured_at),
@@ -47,11 +36,11 @@ export function reading(row: ReadingRow, pollutants: readonly Pollutant[]) {
 
 export function readingsPage(args: {
   version: string;
-  order: 'asc' | 'desc';
+  order: Order;
   rows: ReadingRow[];
   pollutants: readonly Pollutant[];
   next: string | null;
-}) {
+}): ReadingsPage {
   return {
     dataset: { version: args.version },
     order: args.order,
@@ -61,7 +50,7 @@ export function readingsPage(args: {
   };
 }
 
-export function station(row: StationRow) {
+export function station(row: StationRow): Station {
   return {
     id: row.id,
     firstMeasuredAt: row.first_at && isoTime(row.first_at),
@@ -70,28 +59,28 @@ export function station(row: StationRow) {
     latest: row.latest_at
       ? {
           measuredAt: isoTime(row.latest_at),
-          measurements: measurements(row as unknown as Record<string, unknown>, ['so2', 'no2', 'co', 'o3', 'pm10', 'pm2_5']),
+          measurements: measurements(row as unknown as Record<string, unknown>, POLLUTANTS),
         }
       : null,
   };
 }
 
-export function stationsList(version: string, rows: StationRow[]) {
+export function stationsList(version: string, rows: StationRow[]): StationList {
   return { dataset: { version }, count: rows.length, data: rows.map(station) };
 }
 
-export function stationOne(version: string, row: StationRow) {
+export function stationOne(version: string, row: StationRow): StationDetail {
   return { dataset: { version }, ...station(row) };
 }
 
 export function aggregatesPage(args: {
   version: string;
   interval: 'hour' | 'day';
-  order: 'asc' | 'desc';
+  order: Order;
   rows: AggregateRow[];
   pollutants: readonly Pollutant[];
   next: string | null;
-}) {
+}): AggregatesPage {
   return {
     dataset: { version: args.version },
     interval: args.interval,

@@ -2,8 +2,8 @@ import { createHmac } from 'node:crypto';
 import { expect } from 'chai';
 import { createTestDatabase, type TestDatabase } from '../../test/support/postgres.ts';
 import { queryDigest } from '../src/cursor.ts';
-import { POLLUTANTS } from '../src/params.ts';
-import { filterKey } from '../src/routes/readings.ts';
+import { POLLUTANTS } from '../src/domain.ts';
+import { filterKey } from '../src/pagination.ts';
 import { startApp, type RunningApp } from './support/app-server.ts';
 import { createFixtureDataset } from './support/fixtures.ts';
 

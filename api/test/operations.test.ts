@@ -6,16 +6,13 @@ import pg from 'pg';
 import { migrate } from '../../db/src/migrate.ts';
 import { createTestDatabase, type TestDatabase } from '../../test/support/postgres.ts';
 import { ConfigError, loadConfig } from '../src/config.ts';
+import { ROUTE_MODULES } from '../src/app.ts';
+import { aggregatesQuery, readingsQuery } from '../src/contract.ts';
+import { POLLUTANTS, type ReadingFilter } from '../src/domain.ts';
 import { ROUTES } from '../src/openapi.ts';
-import { AGGREGATE_PARAMS, aggregatesRoutes } from '../src/routes/aggregates.ts';
-import type { RouteDeps } from '../src/routes/deps.ts';
-import { operationsRoutes } from '../src/routes/operations.ts';
-import { READING_PARAMS, readingsRoutes } from '../src/routes/readings.ts';
-import { stationsRoutes } from '../src/routes/stations.ts';
-import { readConsistently } from '../src/routes/deps.ts';
+import { readConsistently, type RouteDeps } from '../src/routes/deps.ts';
 import { activeDataset } from '../src/sql/datasets.ts';
 import { listReadings } from '../src/sql/measurements.ts';
-import { POLLUTANTS, type ReadingFilter } from '../src/params.ts';
 import { startApp, type RunningApp } from './support/app-server.ts';
 import { createFixtureDataset } from './support/fixtures.ts';
 
@@ -148,8 +145,8 @@ describe('API operations: readiness, OpenAPI, configuration, internal errors', (
 
     it('describes every route the app serves, and no other', () => {
       const router = new Router();
-      const deps = {} as RouteDeps;
-      for (const routes of [readingsRoutes, stationsRoutes, aggregatesRoutes, operationsRoutes]) routes(router, deps);
+      const deps = { config: { cacheMaxAgeSeconds: 60 } } as RouteDeps;
+      for (const routes of ROUTE_MODULES) routes(router, deps);
       const served = router.stack
         .flatMap((layer) => layer.methods.filter((m) => m !== 'HEAD').map((m) => `${m.toLowerCase()} ${String(layer.path).replace(/:(\w+)/g, '{$1}')}`))
         .sort();
@@ -160,12 +157,12 @@ describe('API operations: readiness, OpenAPI, configuration, internal errors', (
 
     it('describes every query parameter each data route accepts, and the errors it can answer', () => {
       const names = (path: string) => doc.paths[path]!.get!.parameters.filter((p) => p.in === 'query').map((p) => p.name).sort();
-      expect(names('/air_quality')).to.deep.equal(Object.keys(READING_PARAMS).sort());
-      expect(names('/air_quality/aggregates')).to.deep.equal(Object.keys(AGGREGATE_PARAMS).sort());
+      expect(names('/air_quality')).to.deep.equal(Object.keys(readingsQuery.shape).sort());
+      expect(names('/air_quality/aggregates')).to.deep.equal(Object.keys(aggregatesQuery.shape).sort());
       for (const path of ['/air_quality', '/air_quality/stations', '/air_quality/stations/{id}', '/air_quality/aggregates']) {
         const paged = path === '/air_quality' || path === '/air_quality/aggregates';
         expect(Object.keys(doc.paths[path]!.get!.responses).sort(), path).to.deep.equal(
-          ['200', '304', '400', '404', '405', '406', '500', '503', ...(paged ? ['410'] : [])].sort(),
+          ['200', '304', '400', '404', '405', '406', '431', '500', '503', ...(paged ? ['410'] : [])].sort(),
         );
       }
     });
@@ -184,6 +181,7 @@ describe('API operations: readiness, OpenAPI, configuration, internal errors', (
         CACHE_MAX_AGE_SECONDS: '10',
         CACHE_STALE_WHILE_REVALIDATE_SECONDS: '20',
         SHUTDOWN_DRAIN_MS: '0',
+        CORS_ORIGINS: 'https://a.example, http://localhost:3000',
         CURSOR_KEY: 'k'.repeat(32),
       });
       expect(config).to.deep.equal({
@@ -199,9 +197,21 @@ describe('API operations: readiness, OpenAPI, configuration, internal errors', (
         cacheStaleWhileRevalidateSeconds: 20,
         shutdownDrainMs: 0,
         shutdownFinishMs: 10000,
+        corsOrigins: ['https://a.example', 'http://localhost:3000'],
         cursorKey: 'k'.repeat(32),
         cursorKeyGenerated: false,
       });
+    });
+
+    it('allows any origin by default and refuses a CORS_ORIGINS entry that is not an origin, naming it', () => {
+      expect(loadConfig({}).corsOrigins).to.equal('*');
+      expect(loadConfig({ CORS_ORIGINS: '*' }).corsOrigins).to.equal('*');
+      for (const bad of ['https://a.example/path', 'a.example', 'ftp://a.example', 'https://a.example,*']) {
+        expect(() => loadConfig({ CORS_ORIGINS: bad }), bad)
+          .to.throw(ConfigError)
+          .with.property('message')
+          .that.matches(/CORS_ORIGINS=.*is not an origin; give \* or a comma-separated list/);
+      }
     });
 
     it('names every bad variable, hiding the database URL', () => {

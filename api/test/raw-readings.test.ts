@@ -3,10 +3,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { expect } from 'chai';
 import { parse } from 'csv-parse/sync';
 import pg from 'pg';
-import { POLLUTANTS } from '../src/params.ts';
+import { POLLUTANTS } from '../src/domain.ts';
 import { readingsPageBody, jsonNumber } from '../src/raw-readings.ts';
 import { isoTime, reading, readingsPage } from '../src/shape.ts';
-import { listReadings, readingsQuery, type ReadingRow } from '../src/sql/measurements.ts';
+import { listReadings, readingsSql, type ReadingRow } from '../src/sql/measurements.ts';
 import { createTestDatabase, type TestDatabase } from '../../test/support/postgres.ts';
 import { startApp, type RunningApp } from './support/app-server.ts';
 import { createFixtureDataset, type FixtureDataset } from './support/fixtures.ts';
@@ -64,7 +64,7 @@ describe('readings written from PostgreSQL text', () => {
   /** Every reading parsed the generic way: pg's float parser, then the shaping functions. */
   async function parsedRows(order: 'asc' | 'desc' = 'desc'): Promise<ReadingRow[]> {
     const filter = { stations: undefined, from: undefined, to: undefined, pollutants: [...POLLUTANTS], order };
-    const { text, values } = readingsQuery(dataset.id, filter, undefined, undefined);
+    const { text, values } = readingsSql(dataset.id, filter, undefined, undefined);
     return (await api.db.query<ReadingRow>(text, values)).rows;
   }
 

@@ -51,7 +51,7 @@ function quotesIn(text: string): number {
 /**
  * Bytes of CSV in, rows of COPY text out, validating every row on the way.
  *
- * Lines without a double quote — all of them in the challenge's files — are split on commas by hand, which is
+ * Lines without a double quote — all of them in the source's files — are split on commas by hand, which is
  * several times faster than a general parser and allocates little. A record with quotes (possibly spanning lines)
  * is handed whole to csv-parse, which owns the quoting rules. A UTF-8 BOM, CRLF line ends, blank lines and a
  * missing final newline are accepted. Once a problem is found no more output is produced but checking goes on,

@@ -15,7 +15,7 @@ const SLOT_MS = 15 * 60 * 1000;
 const SLOTS_PER_DAY = 96;
 const ROWS_PER_CHUNK = 2048;
 
-// Station names of the original file first, so the bundled data looks like the challenge's.
+// Station names of the original file first, so generated data looks like the bundled file.
 const STATION_NAMES = [
   'aq_salvia',
   'aq_jaen',
@@ -100,7 +100,7 @@ export function checkGenerateOptions(options: GenerateOptions): void {
 }
 
 /**
- * A deterministic synthetic dataset in the challenge's CSV format, produced lazily chunk by chunk so that
+ * A deterministic synthetic dataset in the source's CSV format, produced lazily chunk by chunk so that
  * millions of rows never sit in memory: one reading per station every 15 minutes (a few ms of jitter, stations
  * in a shuffled order per slot like the original), diurnal cycles, per-station offsets, slow weather drift and
  * about 0.5 % missing values.

@@ -1,4 +1,4 @@
-/** The challenge's CSV columns, in the order the header names them. */
+/** The source CSV's columns (those of the bundled public file), in the order its header names them. */
 export const CSV_COLUMNS = ['TimeInstant', 'id_entity', 'so2', 'no2', 'co', 'o3', 'pm10', 'pm2_5'] as const;
 export const HEADER_LINE = CSV_COLUMNS.join(',');
 export const VALUE_COLUMNS = ['so2', 'no2', 'co', 'o3', 'pm10', 'pm2_5'] as const;

@@ -3,7 +3,7 @@ import { pipeline } from 'node:stream/promises';
 import { expect } from 'chai';
 import { CsvToCopy, InvalidInputError, MAX_LINE_CHARS } from '../src/csv-to-copy.ts';
 import { stationIdProblem } from '../src/measurement-format.ts';
-import { stationIdProblem as apiStationIdProblem } from '../../api/src/params.ts';
+import { stationIdProblem as apiStationIdProblem } from '../../api/src/domain.ts';
 
 const HEADER = 'TimeInstant,id_entity,so2,no2,co,o3,pm10,pm2_5\n';
 

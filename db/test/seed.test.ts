@@ -377,7 +377,7 @@ describe('seed', () => {
       expect(after.statuses).to.not.include('loading');
     });
 
-    it('loads the bundled dataset, the challenge file as it is: 960 rows, 10 stations, one day', async () => {
+    it('loads the bundled dataset, the public source file as it is: 960 rows, 10 stations, one day', async () => {
       const result = await run(BUNDLED_DATASET);
       expect(result).to.include({ status: 'loaded', rows: 960, stations: 10 });
       expect(result.firstAt?.toISOString()).to.equal('2016-10-01T00:00:00.004Z');

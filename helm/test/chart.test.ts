@@ -68,7 +68,7 @@ describe('the Helm chart helm/airq', function () {
         for (const object of objects) validateObject(object);
       });
 
-      it('runs exactly one database and one cache', function () {
+      it('runs exactly one database and, unless cache.replicas asks for more, one cache', function () {
         const statefulSets = find(objects, 'StatefulSet');
         expect(statefulSets.map((s) => s.metadata.name)).to.deep.equal(['airq-postgresql']);
         expect(statefulSets[0]!.spec.replicas).to.equal(1);
@@ -150,9 +150,24 @@ describe('the Helm chart helm/airq', function () {
         expect(admitted(dbPolicy, cache!.labels), 'cache reaches the database').to.equal(false);
         expect(admitted(dbPolicy, test!.labels), 'test pod reaches the database').to.equal(false);
 
+        const cachePolicy = one(objects, 'NetworkPolicy', 'airq-cache');
+        for (const p of pods(objects)) {
+          expect(selects(cachePolicy.spec.podSelector, p.labels), `cache policy vs ${p.owner}`).to.equal(p.owner === cache!.owner);
+        }
+        expect(admitted(cachePolicy, seed!.labels), 'seed reaches the cache (its BAN)').to.equal(true);
+        expect(admitted(cachePolicy, test!.labels), 'test pod reaches the cache').to.equal(true);
+        expect(admitted(cachePolicy, api!.labels), 'API reaches the cache').to.equal(false);
+        expect(admitted(cachePolicy, database!.labels), 'database reaches the cache').to.equal(false);
+        expect(cachePolicy.spec.ingress[0].ports).to.deep.equal([{ port: 'http', protocol: 'TCP' }]);
+        expect(cache!.spec.containers[0].ports[0].name).to.equal('http');
+
         // The ingress controller is the one peer from another namespace, and the ports are the pods' named ports.
-        const foreign = apiPolicy.spec.ingress[0].from.filter((peer: { namespaceSelector?: object }) => peer.namespaceSelector);
-        expect(foreign).to.have.length(1);
+        for (const policy of [apiPolicy, cachePolicy]) {
+          const foreign = policy.spec.ingress[0].from.filter((peer: { namespaceSelector?: object }) => peer.namespaceSelector);
+          expect(foreign, policy.metadata.name).to.deep.equal([
+            { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'ingress-nginx' } }, podSelector: {} },
+          ]);
+        }
         expect(apiPolicy.spec.ingress[0].ports).to.deep.equal([{ port: 'http', protocol: 'TCP' }]);
         expect(api!.spec.containers[0].ports[0].name).to.equal('http');
         expect(dbPolicy.spec.ingress[0].ports).to.deep.equal([{ port: 'postgresql', protocol: 'TCP' }]);
@@ -196,6 +211,7 @@ describe('the Helm chart helm/airq', function () {
           'APP_VERSION',
           'CACHE_MAX_AGE_SECONDS',
           'CACHE_STALE_WHILE_REVALIDATE_SECONDS',
+          'CORS_ORIGINS',
           'DB_POOL_MAX',
           'DB_STATEMENT_TIMEOUT_MS',
           'LOG_LEVEL',
@@ -257,8 +273,15 @@ describe('the Helm chart helm/airq', function () {
       expect(seed.command).to.deep.equal(['node', 'db/src/cli.ts', 'seed']);
       const env = Object.fromEntries(seed.env.map((e: { name: string; value?: string; valueFrom?: unknown }) => [e.name, e.value ?? e.valueFrom]));
       expect(env.DATABASE_URL).to.equal(apiContainer(objects).env[1].value);
-      const cacheService = one(objects, 'Service', 'airq-cache');
-      expect(env.CACHE_BAN_URL).to.equal(`http://airq-cache.airq-test.svc:${cacheService.spec.ports[0].port}/`);
+      // The headless Service's name resolves to every cache pod, so the seeder bans each replica on its pod port.
+      const headless = one(objects, 'Service', 'airq-cache-headless');
+      expect(env.CACHE_BAN_URL).to.equal(`http://airq-cache-headless.airq-test.svc:${headless.spec.ports[0].port}/`);
+      expect(headless.spec.clusterIP).to.equal('None');
+      expect(headless.spec.ports[0]).to.include({ port: 8080, targetPort: 'http' });
+      const cachePod = one(objects, 'Deployment', 'airq-cache').spec.template;
+      expect(cachePod.spec.containers[0].ports[0]).to.include({ name: 'http', containerPort: 8080 });
+      expect(selects({ matchLabels: headless.spec.selector }, cachePod.metadata.labels)).to.equal(true);
+      expect(headless.spec.selector).to.deep.equal(one(objects, 'Service', 'airq-cache').spec.selector);
       expect(env.CACHE_BAN_TOKEN).to.deep.equal({ secretKeyRef: { name: 'airq-cache', key: 'ban-token' } });
       const cacheSecret = one(objects, 'Secret', 'airq-cache');
       const token = Buffer.from(cacheSecret.data['ban-token'], 'base64').toString();
@@ -296,6 +319,8 @@ describe('the Helm chart helm/airq', function () {
       for (const c of constraints) expect(selects(c.labelSelector, spec.metadata.labels)).to.equal(true);
       const pdb = one(objects, 'PodDisruptionBudget', 'airq-api');
       expect(pdb.spec.maxUnavailable).to.equal(1);
+      // A replica that never becomes Ready must not block node drains.
+      expect(pdb.spec.unhealthyPodEvictionPolicy).to.equal('AlwaysAllow');
       expect(selects(pdb.spec.selector, spec.metadata.labels)).to.equal(true);
       expect(selects(pdb.spec.selector, one(objects, 'Deployment', 'airq-cache').spec.template.metadata.labels)).to.equal(false);
     });
@@ -346,7 +371,8 @@ describe('the Helm chart helm/airq', function () {
 
   describe('with values that change how it renders', function () {
     it('carries --set service.port=9090 to the Service and to the cache backend', async function () {
-      const objects = await renderChart({ environment: 'production', set: ['service.port=9090'] });
+      // The cache's own pod port moves off 8080 too, so that any 8080 left below can only be the API's.
+      const objects = await renderChart({ environment: 'production', set: ['service.port=9090', 'cache.containerPort=8081'] });
       const service = one(objects, 'Service', 'airq-api');
       expect(service.spec.ports).to.deep.equal([{ name: 'http', port: 9090, targetPort: 'http', protocol: 'TCP' }]);
       const vcl = vclOf(objects);
@@ -505,7 +531,7 @@ describe('the Helm chart helm/airq', function () {
       });
       for (const object of objects) validateObject(object);
       expect(find(objects, 'StatefulSet')).to.have.length(0);
-      expect(find(objects, 'NetworkPolicy').map((p) => p.metadata.name)).to.deep.equal(['airq-api']);
+      expect(find(objects, 'NetworkPolicy').map((p) => p.metadata.name)).to.deep.equal(['airq-api', 'airq-cache']);
       expect(find(objects, 'Secret').map((s) => s.metadata.name)).to.deep.equal(['airq-api', 'airq-cache']);
       const env = apiContainer(objects).env;
       expect(env[0].valueFrom.secretKeyRef).to.deep.equal({ name: 'airq-db', key: 'pw' });
@@ -528,6 +554,54 @@ describe('the Helm chart helm/airq', function () {
       const bare = await renderNotes({ set: ['service.port=9090'] });
       expect(bare).to.include('kubectl -n airq-test port-forward svc/airq-cache 8080:80');
       expect(bare).to.include('in front of airq-api:9090');
+    });
+
+    it('runs as many cache replicas as cache.replicas asks, all behind both cache Services and the cache NetworkPolicy', async function () {
+      const objects = await renderChart({ environment: 'production', namespace: 'airq-production', set: ['cache.replicas=3'] });
+      for (const object of objects) validateObject(object);
+      const deployment = one(objects, 'Deployment', 'airq-cache');
+      expect(deployment.spec.replicas).to.equal(3);
+      const labels = deployment.spec.template.metadata.labels;
+      for (const name of ['airq-cache', 'airq-cache-headless']) {
+        expect(selects({ matchLabels: one(objects, 'Service', name).spec.selector }, labels), name).to.equal(true);
+      }
+      expect(selects(one(objects, 'NetworkPolicy', 'airq-cache').spec.podSelector, labels)).to.equal(true);
+      // Spread over nodes, and drained one at a time.
+      const constraints = deployment.spec.template.spec.topologySpreadConstraints;
+      expect(constraints.map((c: { topologyKey: string }) => c.topologyKey)).to.deep.equal(['kubernetes.io/hostname', 'topology.kubernetes.io/zone']);
+      for (const c of constraints) expect(selects(c.labelSelector, labels)).to.equal(true);
+      const pdb = one(objects, 'PodDisruptionBudget', 'airq-cache');
+      expect(pdb.spec).to.deep.include({ maxUnavailable: 1, unhealthyPodEvictionPolicy: 'AlwaysAllow' });
+      expect(selects(pdb.spec.selector, labels)).to.equal(true);
+      expect(selects(pdb.spec.selector, one(objects, 'Deployment', 'airq-api').spec.template.metadata.labels)).to.equal(false);
+      const seed = one(objects, 'Job', 'airq-seed').spec.template.spec.containers[0];
+      const banUrl = seed.env.find((e: { name: string }) => e.name === 'CACHE_BAN_URL').value;
+      expect(banUrl).to.equal('http://airq-cache-headless.airq-production.svc:8080/');
+      expect(await renderNotes({ environment: 'production', set: ['cache.replicas=3'] })).to.include('Cache: 3 Varnish pods behind Service airq-cache:80');
+
+      // One cache: no budget and no spreading to render, and the pod template stays as it was.
+      const single = await renderChart({ environment: 'production', namespace: 'airq-production' });
+      expect(find(single, 'PodDisruptionBudget').map((p) => p.metadata.name)).to.deep.equal(['airq-api']);
+      expect(one(single, 'Deployment', 'airq-cache').spec.template.spec).not.to.have.property('topologySpreadConstraints');
+    });
+
+    it('admits the peers listed in networkPolicy.cacheClients to the cache, and only to the cache', async function () {
+      const peer = { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'synthetics' } }, podSelector: { matchLabels: { app: 'probe' } } };
+      const objects = await renderChart({ values: { networkPolicy: { cacheClients: [peer] } } });
+      for (const object of objects) validateObject(object);
+      expect(one(objects, 'NetworkPolicy', 'airq-cache').spec.ingress[0].from).to.deep.include(peer);
+      expect(one(objects, 'NetworkPolicy', 'airq-api').spec.ingress[0].from).not.to.deep.include(peer);
+      const ingressOnly = await renderChart({
+        values: { networkPolicy: { ingressController: { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'traefik' } }, podSelector: { matchLabels: { 'app.kubernetes.io/name': 'traefik' } } } } },
+      });
+      expect(one(ingressOnly, 'NetworkPolicy', 'airq-cache').spec.ingress[0].from[0]).to.deep.equal({
+        namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'traefik' } },
+        podSelector: { matchLabels: { 'app.kubernetes.io/name': 'traefik' } },
+      });
+    });
+
+    it('renders no NetworkPolicy when networkPolicy.enabled is false', async function () {
+      expect(find(await renderChart({ set: ['networkPolicy.enabled=false'] }), 'NetworkPolicy')).to.have.length(0);
     });
 
     it('applies a nodeSelector given for the API to the API pods only, over the global one', async function () {

@@ -44,6 +44,9 @@ describe('the cache VCL in a real varnishd, in front of the API', function () {
   /** Requests the API received, by URL as Varnish sent it. */
   const reached = new Map<string, number>();
   const reachedApi = (url: string) => reached.get(url) ?? 0;
+  /** The Accept header of each request the API received, by URL as Varnish sent it (undefined: none). */
+  const acceptSeen = new Map<string, (string | undefined)[]>();
+  let apiPort: number;
   let port: number;
   let objects: KubeObject[];
 
@@ -63,7 +66,7 @@ describe('the cache VCL in a real varnishd, in front of the API', function () {
     }
   }
 
-  const get = (url: string, headers: Record<string, string> = {}) => request(port, { path: url, headers });
+  const get = (url: string, headers: Record<string, string | string[] | undefined> = {}) => request(port, { path: url, headers });
   const ban = (version: string, headers: Record<string, string> = {}, localAddress?: string) =>
     request(port, { method: 'BAN', path: '/', headers: { 'x-dataset-version': version, ...headers }, localAddress });
 
@@ -77,9 +80,11 @@ describe('the cache VCL in a real varnishd, in front of the API', function () {
     const shortLived = createApp({ db: pool, config: { ...config, cacheMaxAgeSeconds: SHORT_MAX_AGE_SECONDS } }).callback();
     api = http.createServer((req, res) => {
       reached.set(req.url ?? '', reachedApi(req.url ?? '') + 1);
+      acceptSeen.set(req.url ?? '', [...(acceptSeen.get(req.url ?? '') ?? []), req.headers.accept]);
       void (req.url === SHORT_LIVED_URL ? shortLived : handle)(req, res);
     });
     await new Promise<void>((resolve) => api!.listen(0, '127.0.0.1', resolve));
+    apiPort = (api.address() as AddressInfo).port;
 
     objects = await renderChart({ set: [`cache.ban.token=${BAN_TOKEN}`] });
     dir = mkdtempSync(path.join(tmpdir(), 'airq-vcl-'));
@@ -146,6 +151,80 @@ describe('the cache VCL in a real varnishd, in front of the API', function () {
     expect(csv.headers['x-cache']).to.equal('PASS');
     expect(csvAgain.headers['x-cache']).to.equal('PASS');
     expect(reachedApi('/air_quality/stations')).to.equal(3);
+  });
+
+  it('serves a browser, curl, wrk (no Accept) and a JSON client one cached object, fetched once as application/json', async function () {
+    const url = '/air_quality?limit=11';
+    const clients: Record<string, string | undefined> = {
+      firefox: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8',
+      chrome: 'text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,image/apng,*/*;q=0.8,application/signed-exchange;v=b3;q=0.7',
+      curl: '*/*',
+      wrk: undefined,
+      'an empty Accept': '',
+      'a JSON client': 'application/json',
+      'application/*': 'application/*',
+    };
+    const replies = [];
+    for (const [client, accept] of Object.entries(clients)) replies.push({ client, reply: await get(url, { accept }) });
+    expect(replies.map(({ client, reply }) => `${client}: ${reply.status} ${reply.headers['x-cache']}`)).to.deep.equal(
+      Object.keys(clients).map((client, i) => `${client}: 200 ${i === 0 ? 'MISS' : 'HIT'}`),
+    );
+    for (const { client, reply } of replies) {
+      expect(reply.headers['content-type'], client).to.equal('application/json; charset=utf-8');
+      expect(reply.body, client).to.equal(replies[0]!.reply.body);
+    }
+    expect(Number(replies.at(-1)!.reply.headers['x-cache-hits'])).to.equal(Object.keys(clients).length - 1);
+    // One fetch, and the API saw the normalised header rather than the first client's.
+    expect(acceptSeen.get(url)).to.deep.equal(['application/json']);
+  });
+
+  it('gives CSV and NDJSON requests their own answer from the API, asked with the normalised type, never the JSON object', async function () {
+    const url = '/air_quality?limit=12';
+    const json = await get(url, { accept: '*/*' });
+    expect(json.headers['x-cache']).to.equal('MISS');
+    const csv = await get(url, { accept: ' Text/CSV ' });
+    const ndjson = await get(url, { accept: 'application/x-ndjson' });
+    expect([csv.status, csv.headers['x-cache'], csv.headers['content-type']]).to.deep.equal([200, 'PASS', 'text/csv; charset=utf-8']);
+    expect(csv.body.split('\n')[0]).to.match(/^TimeInstant,id_entity,/);
+    expect([ndjson.status, ndjson.headers['x-cache'], ndjson.headers['content-type']]).to.deep.equal([200, 'PASS', 'application/x-ndjson; charset=utf-8']);
+    expect(JSON.parse(ndjson.body.split('\n')[0]!)).to.have.keys('station', 'measuredAt', 'measurements');
+    expect(acceptSeen.get(url)).to.deep.equal(['application/json', 'text/csv', 'application/x-ndjson']);
+    // The exports left the JSON object alone.
+    expect((await get(url, { accept: undefined })).headers['x-cache']).to.equal('HIT');
+  });
+
+  it('rewrites Accept only to the type the API itself would choose for the original header, and passes what it cannot decide', async function () {
+    const cases: { accept: string | string[]; normalised: string | undefined }[] = [
+      { accept: 'application/json, text/plain, */*', normalised: 'application/json' },
+      { accept: 'APPLICATION/JSON', normalised: 'application/json' },
+      { accept: 'image/webp, */*;q=0.1', normalised: 'application/json' },
+      { accept: 'text/html', normalised: undefined },
+      { accept: '*/*;q=0', normalised: undefined },
+      // A less specific range with a higher q wins over application/json: the API answers CSV here.
+      { accept: 'application/json;q=0.1, */*', normalised: undefined },
+      { accept: 'application/json;charset=utf-8', normalised: undefined },
+      { accept: 'text/*', normalised: undefined },
+      { accept: 'application/json, text/csv', normalised: undefined },
+      { accept: 'text/csv;q=0.5, application/x-ndjson', normalised: undefined },
+      { accept: 'application/*;q=0.2, */*;q=0.9', normalised: undefined },
+      // Two Accept lines are one list to the API (CSV wins it): the cache must not decide on the first alone.
+      { accept: ['*/*', 'text/csv'], normalised: undefined },
+    ];
+    for (const [index, { accept, normalised }] of cases.entries()) {
+      const url = `/air_quality?limit=${30 + index}`;
+      // Straight to the API, on a URL of its own so the cached one stays unfetched.
+      const direct = await request(apiPort, { path: `/air_quality?limit=${60 + index}`, headers: { accept } });
+      const viaCache = await get(url, { accept });
+      const again = await get(url, { accept });
+      const where = `Accept: ${String(accept)}`;
+      expect(acceptSeen.get(url)?.[0], where).to.equal(normalised ?? [accept].flat().join(', '));
+      expect([viaCache.status, viaCache.headers['content-type']], where).to.deep.equal([direct.status, direct.headers['content-type']]);
+      if (normalised) {
+        expect([viaCache.headers['x-cache'], again.headers['x-cache']], where).to.deep.equal(['MISS', 'HIT']);
+      } else {
+        expect([viaCache.headers['x-cache'], again.headers['x-cache']], where).to.deep.equal(['PASS', 'PASS']);
+      }
+    }
   });
 
   it('coalesces concurrent misses for one object into a single API request', async function () {
@@ -255,7 +334,7 @@ describe('the cache VCL in a real varnishd, in front of the API', function () {
         env[entry.name] = entry.value!.replace(/\$\((\w+)\)/g, (_, v: string) => env[v] ?? '');
       }
     }
-    expect(env.CACHE_BAN_URL).to.equal('http://airq-cache.airq-test.svc:80/');
+    expect(env.CACHE_BAN_URL).to.equal('http://airq-cache-headless.airq-test.svc:8080/');
     expect(env.CACHE_BAN_TOKEN).to.equal(BAN_TOKEN);
     env.CACHE_BAN_URL = `http://127.0.0.1:${port}/`;
     env.DATABASE_URL = database!.url;

@@ -28494,9 +28494,6 @@ function info(message) {
   process.stdout.write(message + os5.EOL);
 }
 
-// actions/src/deploy-plan/main.ts
-import path8 from "node:path";
-
 // node_modules/@actions/github/lib/context.js
 import { readFileSync, existsSync as existsSync2 } from "fs";
 import { EOL as EOL6 } from "os";
@@ -32695,6 +32692,7 @@ function readRunContext(env = process.env) {
     eventName: env.GITHUB_EVENT_NAME ?? "",
     ref: env.GITHUB_REF ?? "",
     sha: env.GITHUB_SHA ?? "",
+    baseRef: env.GITHUB_BASE_REF ?? "",
     actor: env.GITHUB_ACTOR ?? "",
     runId: env.GITHUB_RUN_ID ?? "",
     runAttempt: env.GITHUB_RUN_ATTEMPT ?? "1",
@@ -32715,10 +32713,16 @@ function requireRepository(context3) {
 }
 
 // actions/src/lib/helm.ts
-var import_yaml = __toESM(require_dist(), 1);
-import { chmodSync, mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import path4 from "node:path";
+
+// actions/src/lib/runner-temp.ts
+import { tmpdir } from "node:os";
+function runnerTemp(env = process.env) {
+  return env.RUNNER_TEMP || tmpdir();
+}
+
+// actions/src/lib/helm.ts
 function parseHelmVersion(short) {
   const match2 = /v?(\d+)\.(\d+)\.(\d+)/.exec(short.trim());
   if (!match2) throw new Error(`helm version --short printed "${short.trim()}", not a version like v4.1.4: is "helm" on PATH really helm?`);
@@ -32762,8 +32766,7 @@ var HelmError = class extends Error {
   stderr;
   stdout;
   constructor(args, exitCode, stderr, stdout = "") {
-    const findings = stdout.split("\n").filter((line) => line.trim().startsWith("[ERROR]")).map((line) => line.trim());
-    super(`helm ${args[0] ?? ""} failed (exit ${exitCode}): ${[helmErrorLines(stderr), ...findings].join(" ")}`);
+    super(`helm ${args[0] ?? ""} failed (exit ${exitCode}): ${helmErrorLines(stderr)}`);
     this.name = "HelmError";
     this.args = args;
     this.exitCode = exitCode;
@@ -32783,12 +32786,10 @@ function helmErrorLines(stderr) {
 }
 var Helm = class {
   binary;
-  kubeconfig;
   env;
   detected;
   constructor(settings = {}) {
     this.binary = settings.binary ?? "helm";
-    this.kubeconfig = settings.kubeconfig;
     const env = {};
     for (const [key, value] of Object.entries(process.env)) if (value !== void 0) env[key] = value;
     if (settings.kubeconfig) env.KUBECONFIG = settings.kubeconfig;
@@ -32836,14 +32837,6 @@ var Helm = class {
       async () => JSON.parse(await this.run(["status", release, "--namespace", namespace, "--output", "json"]))
     );
   }
-  /** `helm get metadata -o json`; `undefined` when the release does not exist. */
-  async metadata(release, namespace, revision) {
-    return this.unlessNotFound(
-      async () => JSON.parse(
-        await this.run(["get", "metadata", release, "--namespace", namespace, ...revisionArgs(revision), "--output", "json"])
-      )
-    );
-  }
   /** The user-supplied values of a revision (`helm get values -o json`); `undefined` when the release does not exist. */
   async values(release, namespace, revision) {
     return this.unlessNotFound(async () => {
@@ -32851,37 +32844,12 @@ var Helm = class {
       return JSON.parse(stdout) ?? {};
     });
   }
-  /** `helm get manifest`. */
-  async manifest(release, namespace, revision) {
-    return this.run(["get", "manifest", release, "--namespace", namespace, ...revisionArgs(revision)]);
-  }
-  /** The rendered NOTES.txt of the current revision (`helm get notes`, without its `NOTES:` heading); '' when none. */
-  async notes(release, namespace) {
-    const printed = await this.run(["get", "notes", release, "--namespace", namespace]);
-    return printed.replace(/^NOTES:\n/, "").trimEnd();
-  }
   /** `helm template`: the chart's manifests for these values, rendered without a cluster. */
   async template(options) {
     const args = ["template", options.release, options.chart, "--namespace", options.namespace];
     for (const file2 of options.valuesFiles) args.push("--values", file2);
     for (const [key, value] of Object.entries(options.setString ?? {})) args.push("--set-string", `${key}=${value}`);
     return this.run(args);
-  }
-  /** `helm lint --strict`. */
-  async lint(chart, valuesFiles = []) {
-    return this.run(["lint", chart, "--strict", ...valuesFiles.flatMap((file2) => ["--values", file2])]);
-  }
-  /**
-   * The version the release runs now: the `appVersion` value (set by helm-deploy) of its deployed revision — which
-   * need not be the newest, when a later upgrade failed — else that revision's chart appVersion; `undefined` when
-   * there is no such release or no deployed revision.
-   */
-  async currentAppVersion(release, namespace) {
-    const deployed = (await this.history(release, namespace))?.filter((entry) => entry.status === "deployed").pop();
-    if (!deployed) return void 0;
-    const fromValues = (await this.values(release, namespace, deployed.revision))?.appVersion;
-    if (typeof fromValues === "string" && fromValues.length > 0) return fromValues;
-    return deployed.app_version || void 0;
   }
   async unlessNotFound(read) {
     try {
@@ -32893,7 +32861,7 @@ var Helm = class {
   }
 };
 function emptyMemoryDriver() {
-  const file2 = path4.join(mkdtempSync(path4.join(process.env.RUNNER_TEMP || tmpdir(), "helm-memory-")), "releases.yaml");
+  const file2 = path4.join(mkdtempSync(path4.join(runnerTemp(), "helm-memory-")), "releases.yaml");
   writeFileSync(file2, "[]\n");
   return { HELM_DRIVER: "memory", HELM_MEMORY_DRIVER_DATA: file2 };
 }
@@ -32984,9 +32952,8 @@ var Inputs = class _Inputs {
 };
 
 // actions/src/deploy-plan/plan.ts
-var import_yaml4 = __toESM(require_dist(), 1);
+var import_yaml3 = __toESM(require_dist(), 1);
 import { existsSync as existsSync3, mkdtempSync as mkdtempSync2, rmSync, writeFileSync as writeFileSync2 } from "node:fs";
-import { tmpdir as tmpdir2 } from "node:os";
 import path7 from "node:path";
 
 // node_modules/balanced-match/dist/esm/index.js
@@ -35626,7 +35593,7 @@ minimatch.escape = escape;
 minimatch.unescape = unescape;
 
 // actions/src/lib/environments.ts
-var import_yaml2 = __toESM(require_dist(), 1);
+var import_yaml = __toESM(require_dist(), 1);
 import { readdirSync, readFileSync as readFileSync3 } from "node:fs";
 import path6 from "node:path";
 
@@ -55400,6 +55367,9 @@ var Registry = class {
     return this.environments.find((environment) => environment.pipeline.tags.some((pattern) => minimatch(tag, pattern)));
   }
 };
+function isProduction(environment) {
+  return environment.pipeline.production || environment.pipeline.requireReleaseTag;
+}
 function parseEnvironment(file2, document) {
   const result = environmentFileSchema.safeParse(document);
   if (!result.success) {
@@ -55408,7 +55378,7 @@ function parseEnvironment(file2, document) {
       return `${file2}: ${where}: ${issue3.message}`;
     });
     throw new Error(`${problems.join("\n")}
-Fix the file; the format is described in README.md ("Environments").`);
+Fix the file; the format is described in docs/chart.md ("Environments").`);
   }
   const expected = path6.basename(file2).replace(/\.ya?ml$/, "");
   if (result.data.name !== expected) {
@@ -55428,7 +55398,7 @@ function loadEnvironments(dir = "environments") {
     const file2 = path6.join(dir, name);
     let document;
     try {
-      document = (0, import_yaml2.parse)(readFileSync3(file2, "utf8"));
+      document = (0, import_yaml.parse)(readFileSync3(file2, "utf8"));
     } catch (error63) {
       throw new Error(`${file2}: not valid YAML: ${error63.message}`);
     }
@@ -55445,6 +55415,15 @@ function loadEnvironments(dir = "environments") {
     }
   }
   return new Registry(dir, environments);
+}
+
+// actions/src/lib/git.ts
+async function git(repository, args) {
+  const env = {};
+  for (const [key, value] of Object.entries(process.env)) if (value !== void 0) env[key] = value;
+  env.GIT_TERMINAL_PROMPT = "0";
+  const result = await getExecOutput("git", ["-C", repository, ...args], { ignoreReturnCode: true, silent: true, env });
+  return { exitCode: result.exitCode, stdout: result.stdout, stderr: result.stderr.trim() };
 }
 
 // actions/src/deploy-plan/diff.ts
@@ -55960,7 +55939,7 @@ function splitLines(text) {
 }
 
 // actions/src/deploy-plan/diff.ts
-var import_yaml3 = __toESM(require_dist(), 1);
+var import_yaml2 = __toESM(require_dist(), 1);
 var FINGERPRINT_KEY = randomBytes(32);
 function fingerprint(value) {
   return createHmac("sha256", FINGERPRINT_KEY).update(String(value)).digest("hex").slice(0, 12);
@@ -55977,7 +55956,7 @@ function redactSecret(object2) {
 }
 function parseManifests(text, defaultNamespace, source = "rendered manifests") {
   const objects = /* @__PURE__ */ new Map();
-  for (const document of (0, import_yaml3.parseAllDocuments)(text)) {
+  for (const document of (0, import_yaml2.parseAllDocuments)(text)) {
     if (document.errors.length > 0) throw new Error(`${source}: invalid YAML: ${document.errors[0]?.message}`);
     const value = document.toJS();
     if (!value || typeof value !== "object" || Array.isArray(value)) continue;
@@ -55987,7 +55966,7 @@ function parseManifests(text, defaultNamespace, source = "rendered manifests") {
     const namespace = object2.metadata?.namespace ?? defaultNamespace;
     const key = `${kind}/${namespace}/${name}`;
     const shown = kind === "Secret" ? redactSecret(object2) : object2;
-    objects.set(key, { key, kind, namespace, name, text: (0, import_yaml3.stringify)(shown, { lineWidth: 0 }) });
+    objects.set(key, { key, kind, namespace, name, text: (0, import_yaml2.stringify)(shown, { lineWidth: 0 }) });
   }
   return objects;
 }
@@ -56099,9 +56078,6 @@ ${fence(patch)}
 }
 
 // actions/src/deploy-plan/target.ts
-function isProduction(environment) {
-  return environment.pipeline.production || environment.pipeline.requireReleaseTag;
-}
 function planTarget(registry2, baseBranch) {
   const direct = registry2.forBranch(baseBranch);
   if (direct) {
@@ -56131,19 +56107,15 @@ function planTarget(registry2, baseBranch) {
 function commentMarker(environment) {
   return `<!-- airq-deploy-plan:${environment} -->`;
 }
-async function git(repository, args) {
-  const result = await getExecOutput("git", ["-C", repository, ...args], { silent: true, ignoreReturnCode: true });
-  return { ok: result.exitCode === 0, stderr: result.stderr.trim() };
-}
 async function addBaseWorktree(settings, dir) {
   const add = () => git(settings.repositoryPath, ["worktree", "add", "--detach", dir, settings.baseSha]);
   let result = await add();
-  if (!result.ok) {
+  if (result.exitCode !== 0) {
     info(`base commit ${settings.baseSha} is not in the clone; fetching it from origin`);
     const fetched = await git(settings.repositoryPath, ["fetch", "--no-tags", "--depth=1", "origin", settings.baseSha]);
-    result = fetched.ok ? await add() : fetched;
+    result = fetched.exitCode === 0 ? await add() : fetched;
   }
-  if (!result.ok) {
+  if (result.exitCode !== 0) {
     throw new Error(
       `cannot check out the pull request's base commit ${settings.baseSha} (${settings.baseRef}) in ${settings.repositoryPath}: ${result.stderr}; use actions/checkout with \`fetch-depth: 0\`, or make sure origin can serve the commit`
     );
@@ -56161,7 +56133,7 @@ async function renderSide(helm, root, side, settings, environmentName, tempDir) 
     return { objects: /* @__PURE__ */ new Map(), note: `\`${settings.environmentsDir}/${environmentName}.yaml\` does not exist at the base: every object is new.` };
   }
   const valuesFile = path7.join(mkdtempSync2(path7.join(tempDir, `deploy-plan-${side}-`)), "values.yaml");
-  writeFileSync2(valuesFile, (0, import_yaml4.stringify)(environment.values));
+  writeFileSync2(valuesFile, (0, import_yaml3.stringify)(environment.values));
   const render = async () => parseManifests(
     await helm.template({ release: environment.pipeline.release, namespace: environment.pipeline.namespace, chart, valuesFiles: [valuesFile] }),
     environment.pipeline.namespace,
@@ -56183,7 +56155,7 @@ async function upsertComment(deps, pullNumber, marker, body) {
   return created.data.id;
 }
 async function plan(settings, deps) {
-  const tempDir = deps.tempDir ?? process.env.RUNNER_TEMP ?? tmpdir2();
+  const { tempDir } = deps;
   const target = planTarget(loadEnvironments(path7.join(settings.repositoryPath, settings.environmentsDir)), settings.baseRef);
   if (!target.environment) {
     notice(target.explanation);
@@ -56228,8 +56200,9 @@ async function plan(settings, deps) {
   return { environment, changed, commentId: String(commentId) };
 }
 
-// actions/src/deploy-plan/main.ts
-function readPlanSettings(inputs, context3) {
+// actions/src/deploy-plan/settings.ts
+import path8 from "node:path";
+function readSettings(inputs, context3) {
   const payload = context3.payload;
   const pull = payload.pull_request;
   if (!pull?.base?.ref || !pull.base.sha || !pull.head?.sha) {
@@ -56244,14 +56217,15 @@ function readPlanSettings(inputs, context3) {
     pullNumber: pull.number ?? payload.number ?? 0,
     baseRef: pull.base.ref,
     baseSha: pull.base.sha,
-    headSha: pull.head.sha
+    headSha: pull.head.sha,
+    githubToken: inputs.required("github-token")
   };
 }
+
+// actions/src/deploy-plan/main.ts
 async function main() {
-  const inputs = new Inputs();
   const context3 = readRunContext();
-  const settings = readPlanSettings(inputs, context3);
-  const client = createGitHubClient(inputs.required("github-token"));
-  await plan(settings, { helm: new Helm(), client, context: context3 });
+  const settings = readSettings(new Inputs(), context3);
+  await plan(settings, { helm: new Helm(), client: createGitHubClient(settings.githubToken), context: context3, tempDir: runnerTemp() });
 }
 main().catch((error63) => setFailed(error63 instanceof Error ? error63.message : String(error63)));

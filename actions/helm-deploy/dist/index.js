@@ -1078,14 +1078,14 @@ var require_util = __commonJS({
         }
         const port = url2.port != null ? url2.port : url2.protocol === "https:" ? 443 : 80;
         let origin = url2.origin != null ? url2.origin : `${url2.protocol || ""}//${url2.hostname || ""}:${port}`;
-        let path8 = url2.path != null ? url2.path : `${url2.pathname || ""}${url2.search || ""}`;
+        let path9 = url2.path != null ? url2.path : `${url2.pathname || ""}${url2.search || ""}`;
         if (origin[origin.length - 1] === "/") {
           origin = origin.slice(0, origin.length - 1);
         }
-        if (path8 && path8[0] !== "/") {
-          path8 = `/${path8}`;
+        if (path9 && path9[0] !== "/") {
+          path9 = `/${path9}`;
         }
-        return new URL(`${origin}${path8}`);
+        return new URL(`${origin}${path9}`);
       }
       if (!isHttpOrHttpsPrefixed(url2.origin || url2.protocol)) {
         throw new InvalidArgumentError("Invalid URL protocol: the URL must start with `http:` or `https:`.");
@@ -1229,7 +1229,7 @@ var require_util = __commonJS({
     function isBuffer(buffer) {
       return buffer instanceof Uint8Array || Buffer.isBuffer(buffer);
     }
-    function validateHandler(handler2, method, upgrade) {
+    function validateHandler(handler2, method, upgrade2) {
       if (!handler2 || typeof handler2 !== "object") {
         throw new InvalidArgumentError("handler must be an object");
       }
@@ -1242,7 +1242,7 @@ var require_util = __commonJS({
       if (typeof handler2.onBodySent !== "function" && handler2.onBodySent !== void 0) {
         throw new InvalidArgumentError("invalid onBodySent method");
       }
-      if (upgrade || method === "CONNECT") {
+      if (upgrade2 || method === "CONNECT") {
         if (typeof handler2.onUpgrade !== "function") {
           throw new InvalidArgumentError("invalid onUpgrade method");
         }
@@ -1536,39 +1536,39 @@ var require_diagnostics = __commonJS({
       });
       diagnosticsChannel.channel("undici:client:sendHeaders").subscribe((evt) => {
         const {
-          request: { method, path: path8, origin }
+          request: { method, path: path9, origin }
         } = evt;
-        debuglog("sending request to %s %s/%s", method, origin, path8);
+        debuglog("sending request to %s %s/%s", method, origin, path9);
       });
       diagnosticsChannel.channel("undici:request:headers").subscribe((evt) => {
         const {
-          request: { method, path: path8, origin },
+          request: { method, path: path9, origin },
           response: { statusCode }
         } = evt;
         debuglog(
           "received response to %s %s/%s - HTTP %d",
           method,
           origin,
-          path8,
+          path9,
           statusCode
         );
       });
       diagnosticsChannel.channel("undici:request:trailers").subscribe((evt) => {
         const {
-          request: { method, path: path8, origin }
+          request: { method, path: path9, origin }
         } = evt;
-        debuglog("trailers received from %s %s/%s", method, origin, path8);
+        debuglog("trailers received from %s %s/%s", method, origin, path9);
       });
       diagnosticsChannel.channel("undici:request:error").subscribe((evt) => {
         const {
-          request: { method, path: path8, origin },
+          request: { method, path: path9, origin },
           error: error63
         } = evt;
         debuglog(
           "request to %s %s/%s errored - %s",
           method,
           origin,
-          path8,
+          path9,
           error63.message
         );
       });
@@ -1617,9 +1617,9 @@ var require_diagnostics = __commonJS({
         });
         diagnosticsChannel.channel("undici:client:sendHeaders").subscribe((evt) => {
           const {
-            request: { method, path: path8, origin }
+            request: { method, path: path9, origin }
           } = evt;
-          debuglog("sending request to %s %s/%s", method, origin, path8);
+          debuglog("sending request to %s %s/%s", method, origin, path9);
         });
       }
       diagnosticsChannel.channel("undici:websocket:open").subscribe((evt) => {
@@ -1682,14 +1682,14 @@ var require_request = __commonJS({
     var kHandler = /* @__PURE__ */ Symbol("handler");
     var Request = class {
       constructor(origin, {
-        path: path8,
+        path: path9,
         method,
         body,
         headers,
         query,
         idempotent,
         blocking,
-        upgrade,
+        upgrade: upgrade2,
         headersTimeout,
         bodyTimeout,
         reset,
@@ -1697,11 +1697,11 @@ var require_request = __commonJS({
         expectContinue,
         servername
       }, handler2) {
-        if (typeof path8 !== "string") {
+        if (typeof path9 !== "string") {
           throw new InvalidArgumentError("path must be a string");
-        } else if (path8[0] !== "/" && !(path8.startsWith("http://") || path8.startsWith("https://")) && method !== "CONNECT") {
+        } else if (path9[0] !== "/" && !(path9.startsWith("http://") || path9.startsWith("https://")) && method !== "CONNECT") {
           throw new InvalidArgumentError("path must be an absolute URL or start with a slash");
-        } else if (invalidPathRegex.test(path8)) {
+        } else if (invalidPathRegex.test(path9)) {
           throw new InvalidArgumentError("invalid request path");
         }
         if (typeof method !== "string") {
@@ -1709,10 +1709,10 @@ var require_request = __commonJS({
         } else if (normalizedMethodRecords[method] === void 0 && !isValidHTTPToken(method)) {
           throw new InvalidArgumentError("invalid request method");
         }
-        if (upgrade && typeof upgrade !== "string") {
+        if (upgrade2 && typeof upgrade2 !== "string") {
           throw new InvalidArgumentError("upgrade must be a string");
         }
-        if (upgrade && !isValidHeaderValue(upgrade)) {
+        if (upgrade2 && !isValidHeaderValue(upgrade2)) {
           throw new InvalidArgumentError("invalid upgrade header");
         }
         if (headersTimeout != null && (!Number.isFinite(headersTimeout) || headersTimeout < 0)) {
@@ -1766,8 +1766,8 @@ var require_request = __commonJS({
         }
         this.completed = false;
         this.aborted = false;
-        this.upgrade = upgrade || null;
-        this.path = query ? buildURL(path8, query) : path8;
+        this.upgrade = upgrade2 || null;
+        this.path = query ? buildURL(path9, query) : path9;
         this.origin = origin;
         this.idempotent = idempotent == null ? method === "HEAD" || method === "GET" : idempotent;
         this.blocking = blocking == null ? false : blocking;
@@ -1801,7 +1801,7 @@ var require_request = __commonJS({
         } else if (headers != null) {
           throw new InvalidArgumentError("headers must be an object or an array");
         }
-        validateHandler(handler2, method, upgrade);
+        validateHandler(handler2, method, upgrade2);
         this.servername = servername || getServerName(this.host);
         this[kHandler] = handler2;
         if (channels.create.hasSubscribers) {
@@ -5832,9 +5832,9 @@ var require_client_h1 = __commonJS({
             const start = at - currentBufferPtr + currentBufferRef.byteOffset;
             return currentParser.onHeaderValue(new FastBuffer(currentBufferRef.buffer, start, len)) || 0;
           },
-          wasm_on_headers_complete: (p, statusCode, upgrade, shouldKeepAlive) => {
+          wasm_on_headers_complete: (p, statusCode, upgrade2, shouldKeepAlive) => {
             assert2(currentParser.ptr === p);
-            return currentParser.onHeadersComplete(statusCode, Boolean(upgrade), Boolean(shouldKeepAlive)) || 0;
+            return currentParser.onHeadersComplete(statusCode, Boolean(upgrade2), Boolean(shouldKeepAlive)) || 0;
           },
           wasm_on_body: (p, at, len) => {
             assert2(currentParser.ptr === p);
@@ -6075,8 +6075,8 @@ var require_client_h1 = __commonJS({
         }
       }
       onUpgrade(head) {
-        const { upgrade, client, socket, headers, statusCode, statusText } = this;
-        assert2(upgrade);
+        const { upgrade: upgrade2, client, socket, headers, statusCode, statusText } = this;
+        assert2(upgrade2);
         assert2(client[kSocket] === socket);
         assert2(!socket.destroyed);
         assert2(!this.paused);
@@ -6107,7 +6107,7 @@ var require_client_h1 = __commonJS({
         }
         client[kResume]();
       }
-      onHeadersComplete(statusCode, upgrade, shouldKeepAlive) {
+      onHeadersComplete(statusCode, upgrade2, shouldKeepAlive) {
         const { client, socket, headers, statusText } = this;
         if (socket.destroyed) {
           return -1;
@@ -6126,7 +6126,7 @@ var require_client_h1 = __commonJS({
           util.destroy(socket, new SocketError("bad response", util.getSocketInfo(socket)));
           return -1;
         }
-        if (upgrade && !request2.upgrade) {
+        if (upgrade2 && !request2.upgrade) {
           util.destroy(socket, new SocketError("bad upgrade", util.getSocketInfo(socket)));
           return -1;
         }
@@ -6147,7 +6147,7 @@ var require_client_h1 = __commonJS({
           this.upgrade = true;
           return 2;
         }
-        if (upgrade) {
+        if (upgrade2) {
           assert2(client[kRunning] === 1);
           this.upgrade = true;
           return 2;
@@ -6213,11 +6213,11 @@ var require_client_h1 = __commonJS({
         }
       }
       onMessageComplete() {
-        const { client, socket, statusCode, upgrade, headers, contentLength, bytesRead, shouldKeepAlive } = this;
+        const { client, socket, statusCode, upgrade: upgrade2, headers, contentLength, bytesRead, shouldKeepAlive } = this;
         if (socket.destroyed && (!statusCode || shouldKeepAlive)) {
           return -1;
         }
-        if (upgrade) {
+        if (upgrade2) {
           return;
         }
         assert2(statusCode >= 100);
@@ -6461,7 +6461,7 @@ var require_client_h1 = __commonJS({
       return method !== "GET" && method !== "HEAD" && method !== "OPTIONS" && method !== "TRACE" && method !== "CONNECT";
     }
     function writeH1(client, request2) {
-      const { method, path: path8, host, upgrade, blocking, reset } = request2;
+      const { method, path: path9, host, upgrade: upgrade2, blocking, reset } = request2;
       let { body, headers, contentLength } = request2;
       const expectsPayload = method === "PUT" || method === "POST" || method === "PATCH" || method === "QUERY" || method === "PROPFIND" || method === "PROPPATCH";
       if (util.isFormDataLike(body)) {
@@ -6530,7 +6530,7 @@ var require_client_h1 = __commonJS({
       if (method === "HEAD") {
         socket[kReset] = true;
       }
-      if (upgrade || method === "CONNECT") {
+      if (upgrade2 || method === "CONNECT") {
         socket[kReset] = true;
       }
       if (reset != null) {
@@ -6542,7 +6542,7 @@ var require_client_h1 = __commonJS({
       if (blocking) {
         socket[kBlocking] = true;
       }
-      let header = `${method} ${path8} HTTP/1.1\r
+      let header = `${method} ${path9} HTTP/1.1\r
 `;
       if (typeof host === "string") {
         header += `host: ${host}\r
@@ -6550,9 +6550,9 @@ var require_client_h1 = __commonJS({
       } else {
         header += client[kHostHeader];
       }
-      if (upgrade) {
+      if (upgrade2) {
         header += `connection: upgrade\r
-upgrade: ${upgrade}\r
+upgrade: ${upgrade2}\r
 `;
       } else if (client[kPipelining] && !socket[kReset]) {
         header += "connection: keep-alive\r\n";
@@ -7071,9 +7071,9 @@ var require_client_h2 = __commonJS({
     }
     function writeH2(client, request2) {
       const session = client[kHTTP2Session];
-      const { method, path: path8, host, upgrade, expectContinue, signal, headers: reqHeaders } = request2;
+      const { method, path: path9, host, upgrade: upgrade2, expectContinue, signal, headers: reqHeaders } = request2;
       let { body } = request2;
-      if (upgrade) {
+      if (upgrade2) {
         util.errorRequest(client, request2, new Error("Upgrade not supported for H2"));
         return false;
       }
@@ -7168,7 +7168,7 @@ var require_client_h2 = __commonJS({
         });
         return true;
       }
-      headers[HTTP2_HEADER_PATH] = path8;
+      headers[HTTP2_HEADER_PATH] = path9;
       headers[HTTP2_HEADER_SCHEME] = "https";
       const expectsPayload = method === "PUT" || method === "POST" || method === "PATCH";
       if (body && typeof body.read === "function") {
@@ -7521,9 +7521,9 @@ var require_redirect_handler = __commonJS({
           return this.handler.onHeaders(statusCode, headers, resume, statusText);
         }
         const { origin, pathname, search } = util.parseURL(new URL(this.location, this.opts.origin && new URL(this.opts.path, this.opts.origin)));
-        const path8 = search ? `${pathname}${search}` : pathname;
+        const path9 = search ? `${pathname}${search}` : pathname;
         this.opts.headers = cleanRequestHeaders(this.opts.headers, statusCode === 303, this.opts.origin !== origin);
-        this.opts.path = path8;
+        this.opts.path = path9;
         this.opts.origin = origin;
         this.opts.maxRedirections = 0;
         this.opts.query = null;
@@ -8762,10 +8762,10 @@ var require_proxy_agent = __commonJS({
         };
         const {
           origin,
-          path: path8 = "/",
+          path: path9 = "/",
           headers = {}
         } = opts;
-        opts.path = origin + path8;
+        opts.path = origin + path9;
         if (!("host" in headers) && !("Host" in headers)) {
           const { host } = new URL2(origin);
           headers.host = host;
@@ -10474,10 +10474,10 @@ var require_api_upgrade = __commonJS({
         }
       }
     };
-    function upgrade(opts, callback) {
+    function upgrade2(opts, callback) {
       if (callback === void 0) {
         return new Promise((resolve2, reject) => {
-          upgrade.call(this, opts, (err, data) => {
+          upgrade2.call(this, opts, (err, data) => {
             return err ? reject(err) : resolve2(data);
           });
         });
@@ -10497,7 +10497,7 @@ var require_api_upgrade = __commonJS({
         queueMicrotask(() => callback(err, { opaque }));
       }
     }
-    module.exports = upgrade;
+    module.exports = upgrade2;
   }
 });
 
@@ -10737,20 +10737,20 @@ var require_mock_utils = __commonJS({
       }
       return true;
     }
-    function safeUrl(path8) {
-      if (typeof path8 !== "string") {
-        return path8;
+    function safeUrl(path9) {
+      if (typeof path9 !== "string") {
+        return path9;
       }
-      const pathSegments = path8.split("?");
+      const pathSegments = path9.split("?");
       if (pathSegments.length !== 2) {
-        return path8;
+        return path9;
       }
       const qp = new URLSearchParams(pathSegments.pop());
       qp.sort();
       return [...pathSegments, qp.toString()].join("?");
     }
-    function matchKey(mockDispatch2, { path: path8, method, body, headers }) {
-      const pathMatch = matchValue(mockDispatch2.path, path8);
+    function matchKey(mockDispatch2, { path: path9, method, body, headers }) {
+      const pathMatch = matchValue(mockDispatch2.path, path9);
       const methodMatch = matchValue(mockDispatch2.method, method);
       const bodyMatch = typeof mockDispatch2.body !== "undefined" ? matchValue(mockDispatch2.body, body) : true;
       const headersMatch = matchHeaders(mockDispatch2, headers);
@@ -10772,7 +10772,7 @@ var require_mock_utils = __commonJS({
     function getMockDispatch(mockDispatches, key) {
       const basePath = key.query ? buildURL(key.path, key.query) : key.path;
       const resolvedPath = typeof basePath === "string" ? safeUrl(basePath) : basePath;
-      let matchedMockDispatches = mockDispatches.filter(({ consumed }) => !consumed).filter(({ path: path8 }) => matchValue(safeUrl(path8), resolvedPath));
+      let matchedMockDispatches = mockDispatches.filter(({ consumed }) => !consumed).filter(({ path: path9 }) => matchValue(safeUrl(path9), resolvedPath));
       if (matchedMockDispatches.length === 0) {
         throw new MockNotMatchedError(`Mock dispatch not matched for path '${resolvedPath}'`);
       }
@@ -10810,9 +10810,9 @@ var require_mock_utils = __commonJS({
       }
     }
     function buildKey(opts) {
-      const { path: path8, method, body, headers, query } = opts;
+      const { path: path9, method, body, headers, query } = opts;
       return {
-        path: path8,
+        path: path9,
         method,
         body,
         headers,
@@ -11275,10 +11275,10 @@ var require_pending_interceptors_formatter = __commonJS({
       }
       format(pendingInterceptors) {
         const withPrettyHeaders = pendingInterceptors.map(
-          ({ method, path: path8, data: { statusCode }, persist, times, timesInvoked, origin }) => ({
+          ({ method, path: path9, data: { statusCode }, persist, times, timesInvoked, origin }) => ({
             Method: method,
             Origin: origin,
-            Path: path8,
+            Path: path9,
             "Status code": statusCode,
             Persistent: persist ? PERSISTENT : NOT_PERSISTENT,
             Invocations: timesInvoked,
@@ -16157,9 +16157,9 @@ var require_util6 = __commonJS({
         }
       }
     }
-    function validateCookiePath(path8) {
-      for (let i = 0; i < path8.length; ++i) {
-        const code = path8.charCodeAt(i);
+    function validateCookiePath(path9) {
+      for (let i = 0; i < path9.length; ++i) {
+        const code = path9.charCodeAt(i);
         if (code < 32 || // exclude CTLs (0-31)
         code > 126 || // exclude DEL and non-ascii
         code === 59) {
@@ -19080,11 +19080,11 @@ var require_undici = __commonJS({
           if (typeof opts.path !== "string") {
             throw new InvalidArgumentError("invalid opts.path");
           }
-          let path8 = opts.path;
+          let path9 = opts.path;
           if (!opts.path.startsWith("/")) {
-            path8 = `/${path8}`;
+            path9 = `/${path9}`;
           }
-          url2 = new URL(util.parseOrigin(url2).origin + path8);
+          url2 = new URL(util.parseOrigin(url2).origin + path9);
         } else {
           if (!opts) {
             opts = typeof url2 === "object" ? url2 : {};
@@ -20004,17 +20004,17 @@ var require_visit = __commonJS({
     visit2.BREAK = BREAK;
     visit2.SKIP = SKIP;
     visit2.REMOVE = REMOVE;
-    function visit_(key, node2, visitor, path8) {
-      const ctrl = callVisitor(key, node2, visitor, path8);
+    function visit_(key, node2, visitor, path9) {
+      const ctrl = callVisitor(key, node2, visitor, path9);
       if (identity.isNode(ctrl) || identity.isPair(ctrl)) {
-        replaceNode(key, path8, ctrl);
-        return visit_(key, ctrl, visitor, path8);
+        replaceNode(key, path9, ctrl);
+        return visit_(key, ctrl, visitor, path9);
       }
       if (typeof ctrl !== "symbol") {
         if (identity.isCollection(node2)) {
-          path8 = Object.freeze(path8.concat(node2));
+          path9 = Object.freeze(path9.concat(node2));
           for (let i = 0; i < node2.items.length; ++i) {
-            const ci = visit_(i, node2.items[i], visitor, path8);
+            const ci = visit_(i, node2.items[i], visitor, path9);
             if (typeof ci === "number")
               i = ci - 1;
             else if (ci === BREAK)
@@ -20025,13 +20025,13 @@ var require_visit = __commonJS({
             }
           }
         } else if (identity.isPair(node2)) {
-          path8 = Object.freeze(path8.concat(node2));
-          const ck = visit_("key", node2.key, visitor, path8);
+          path9 = Object.freeze(path9.concat(node2));
+          const ck = visit_("key", node2.key, visitor, path9);
           if (ck === BREAK)
             return BREAK;
           else if (ck === REMOVE)
             node2.key = null;
-          const cv = visit_("value", node2.value, visitor, path8);
+          const cv = visit_("value", node2.value, visitor, path9);
           if (cv === BREAK)
             return BREAK;
           else if (cv === REMOVE)
@@ -20052,17 +20052,17 @@ var require_visit = __commonJS({
     visitAsync.BREAK = BREAK;
     visitAsync.SKIP = SKIP;
     visitAsync.REMOVE = REMOVE;
-    async function visitAsync_(key, node2, visitor, path8) {
-      const ctrl = await callVisitor(key, node2, visitor, path8);
+    async function visitAsync_(key, node2, visitor, path9) {
+      const ctrl = await callVisitor(key, node2, visitor, path9);
       if (identity.isNode(ctrl) || identity.isPair(ctrl)) {
-        replaceNode(key, path8, ctrl);
-        return visitAsync_(key, ctrl, visitor, path8);
+        replaceNode(key, path9, ctrl);
+        return visitAsync_(key, ctrl, visitor, path9);
       }
       if (typeof ctrl !== "symbol") {
         if (identity.isCollection(node2)) {
-          path8 = Object.freeze(path8.concat(node2));
+          path9 = Object.freeze(path9.concat(node2));
           for (let i = 0; i < node2.items.length; ++i) {
-            const ci = await visitAsync_(i, node2.items[i], visitor, path8);
+            const ci = await visitAsync_(i, node2.items[i], visitor, path9);
             if (typeof ci === "number")
               i = ci - 1;
             else if (ci === BREAK)
@@ -20073,13 +20073,13 @@ var require_visit = __commonJS({
             }
           }
         } else if (identity.isPair(node2)) {
-          path8 = Object.freeze(path8.concat(node2));
-          const ck = await visitAsync_("key", node2.key, visitor, path8);
+          path9 = Object.freeze(path9.concat(node2));
+          const ck = await visitAsync_("key", node2.key, visitor, path9);
           if (ck === BREAK)
             return BREAK;
           else if (ck === REMOVE)
             node2.key = null;
-          const cv = await visitAsync_("value", node2.value, visitor, path8);
+          const cv = await visitAsync_("value", node2.value, visitor, path9);
           if (cv === BREAK)
             return BREAK;
           else if (cv === REMOVE)
@@ -20106,23 +20106,23 @@ var require_visit = __commonJS({
       }
       return visitor;
     }
-    function callVisitor(key, node2, visitor, path8) {
+    function callVisitor(key, node2, visitor, path9) {
       if (typeof visitor === "function")
-        return visitor(key, node2, path8);
+        return visitor(key, node2, path9);
       if (identity.isMap(node2))
-        return visitor.Map?.(key, node2, path8);
+        return visitor.Map?.(key, node2, path9);
       if (identity.isSeq(node2))
-        return visitor.Seq?.(key, node2, path8);
+        return visitor.Seq?.(key, node2, path9);
       if (identity.isPair(node2))
-        return visitor.Pair?.(key, node2, path8);
+        return visitor.Pair?.(key, node2, path9);
       if (identity.isScalar(node2))
-        return visitor.Scalar?.(key, node2, path8);
+        return visitor.Scalar?.(key, node2, path9);
       if (identity.isAlias(node2))
-        return visitor.Alias?.(key, node2, path8);
+        return visitor.Alias?.(key, node2, path9);
       return void 0;
     }
-    function replaceNode(key, path8, node2) {
-      const parent = path8[path8.length - 1];
+    function replaceNode(key, path9, node2) {
+      const parent = path9[path9.length - 1];
       if (identity.isCollection(parent)) {
         parent.items[key] = node2;
       } else if (identity.isPair(parent)) {
@@ -20734,10 +20734,10 @@ var require_Collection = __commonJS({
     var createNode = require_createNode();
     var identity = require_identity();
     var Node = require_Node();
-    function collectionFromPath(schema, path8, value) {
+    function collectionFromPath(schema, path9, value) {
       let v = value;
-      for (let i = path8.length - 1; i >= 0; --i) {
-        const k = path8[i];
+      for (let i = path9.length - 1; i >= 0; --i) {
+        const k = path9[i];
         if (typeof k === "number" && Number.isInteger(k) && k >= 0) {
           const a = [];
           a[k] = v;
@@ -20756,7 +20756,7 @@ var require_Collection = __commonJS({
         sourceObjects: /* @__PURE__ */ new Map()
       });
     }
-    var isEmptyPath = (path8) => path8 == null || typeof path8 === "object" && !!path8[Symbol.iterator]().next().done;
+    var isEmptyPath = (path9) => path9 == null || typeof path9 === "object" && !!path9[Symbol.iterator]().next().done;
     var Collection2 = class extends Node.NodeBase {
       constructor(type, schema) {
         super(type);
@@ -20786,11 +20786,11 @@ var require_Collection = __commonJS({
        * be a Pair instance or a `{ key, value }` object, which may not have a key
        * that already exists in the map.
        */
-      addIn(path8, value) {
-        if (isEmptyPath(path8))
+      addIn(path9, value) {
+        if (isEmptyPath(path9))
           this.add(value);
         else {
-          const [key, ...rest] = path8;
+          const [key, ...rest] = path9;
           const node2 = this.get(key, true);
           if (identity.isCollection(node2))
             node2.addIn(rest, value);
@@ -20804,8 +20804,8 @@ var require_Collection = __commonJS({
        * Removes a value from the collection.
        * @returns `true` if the item was found and removed.
        */
-      deleteIn(path8) {
-        const [key, ...rest] = path8;
+      deleteIn(path9) {
+        const [key, ...rest] = path9;
         if (rest.length === 0)
           return this.delete(key);
         const node2 = this.get(key, true);
@@ -20819,8 +20819,8 @@ var require_Collection = __commonJS({
        * scalar values from their surrounding node; to disable set `keepScalar` to
        * `true` (collections are always returned intact).
        */
-      getIn(path8, keepScalar) {
-        const [key, ...rest] = path8;
+      getIn(path9, keepScalar) {
+        const [key, ...rest] = path9;
         const node2 = this.get(key, true);
         if (rest.length === 0)
           return !keepScalar && identity.isScalar(node2) ? node2.value : node2;
@@ -20838,8 +20838,8 @@ var require_Collection = __commonJS({
       /**
        * Checks if the collection includes a value with the key `key`.
        */
-      hasIn(path8) {
-        const [key, ...rest] = path8;
+      hasIn(path9) {
+        const [key, ...rest] = path9;
         if (rest.length === 0)
           return this.has(key);
         const node2 = this.get(key, true);
@@ -20849,8 +20849,8 @@ var require_Collection = __commonJS({
        * Sets a value in this collection. For `!!set`, `value` needs to be a
        * boolean to add/remove the item from the set.
        */
-      setIn(path8, value) {
-        const [key, ...rest] = path8;
+      setIn(path9, value) {
+        const [key, ...rest] = path9;
         if (rest.length === 0) {
           this.set(key, value);
         } else {
@@ -23365,9 +23365,9 @@ var require_Document = __commonJS({
           this.contents.add(value);
       }
       /** Adds a value to the document. */
-      addIn(path8, value) {
+      addIn(path9, value) {
         if (assertCollection(this.contents))
-          this.contents.addIn(path8, value);
+          this.contents.addIn(path9, value);
       }
       /**
        * Create a new `Alias` node, ensuring that the target `node` has the required anchor.
@@ -23442,14 +23442,14 @@ var require_Document = __commonJS({
        * Removes a value from the document.
        * @returns `true` if the item was found and removed.
        */
-      deleteIn(path8) {
-        if (Collection2.isEmptyPath(path8)) {
+      deleteIn(path9) {
+        if (Collection2.isEmptyPath(path9)) {
           if (this.contents == null)
             return false;
           this.contents = null;
           return true;
         }
-        return assertCollection(this.contents) ? this.contents.deleteIn(path8) : false;
+        return assertCollection(this.contents) ? this.contents.deleteIn(path9) : false;
       }
       /**
        * Returns item at `key`, or `undefined` if not found. By default unwraps
@@ -23464,10 +23464,10 @@ var require_Document = __commonJS({
        * scalar values from their surrounding node; to disable set `keepScalar` to
        * `true` (collections are always returned intact).
        */
-      getIn(path8, keepScalar) {
-        if (Collection2.isEmptyPath(path8))
+      getIn(path9, keepScalar) {
+        if (Collection2.isEmptyPath(path9))
           return !keepScalar && identity.isScalar(this.contents) ? this.contents.value : this.contents;
-        return identity.isCollection(this.contents) ? this.contents.getIn(path8, keepScalar) : void 0;
+        return identity.isCollection(this.contents) ? this.contents.getIn(path9, keepScalar) : void 0;
       }
       /**
        * Checks if the document includes a value with the key `key`.
@@ -23478,10 +23478,10 @@ var require_Document = __commonJS({
       /**
        * Checks if the document includes a value at `path`.
        */
-      hasIn(path8) {
-        if (Collection2.isEmptyPath(path8))
+      hasIn(path9) {
+        if (Collection2.isEmptyPath(path9))
           return this.contents !== void 0;
-        return identity.isCollection(this.contents) ? this.contents.hasIn(path8) : false;
+        return identity.isCollection(this.contents) ? this.contents.hasIn(path9) : false;
       }
       /**
        * Sets a value in this document. For `!!set`, `value` needs to be a
@@ -23498,13 +23498,13 @@ var require_Document = __commonJS({
        * Sets a value in this document. For `!!set`, `value` needs to be a
        * boolean to add/remove the item from the set.
        */
-      setIn(path8, value) {
-        if (Collection2.isEmptyPath(path8)) {
+      setIn(path9, value) {
+        if (Collection2.isEmptyPath(path9)) {
           this.contents = value;
         } else if (this.contents == null) {
-          this.contents = Collection2.collectionFromPath(this.schema, Array.from(path8), value);
+          this.contents = Collection2.collectionFromPath(this.schema, Array.from(path9), value);
         } else if (assertCollection(this.contents)) {
-          this.contents.setIn(path8, value);
+          this.contents.setIn(path9, value);
         }
       }
       /**
@@ -25465,9 +25465,9 @@ var require_cst_visit = __commonJS({
     visit2.BREAK = BREAK;
     visit2.SKIP = SKIP;
     visit2.REMOVE = REMOVE;
-    visit2.itemAtPath = (cst, path8) => {
+    visit2.itemAtPath = (cst, path9) => {
       let item = cst;
-      for (const [field, index] of path8) {
+      for (const [field, index] of path9) {
         const tok = item?.[field];
         if (tok && "items" in tok) {
           item = tok.items[index];
@@ -25476,23 +25476,23 @@ var require_cst_visit = __commonJS({
       }
       return item;
     };
-    visit2.parentCollection = (cst, path8) => {
-      const parent = visit2.itemAtPath(cst, path8.slice(0, -1));
-      const field = path8[path8.length - 1][0];
+    visit2.parentCollection = (cst, path9) => {
+      const parent = visit2.itemAtPath(cst, path9.slice(0, -1));
+      const field = path9[path9.length - 1][0];
       const coll = parent?.[field];
       if (coll && "items" in coll)
         return coll;
       throw new Error("Parent collection not found");
     };
-    function _visit(path8, item, visitor) {
-      let ctrl = visitor(item, path8);
+    function _visit(path9, item, visitor) {
+      let ctrl = visitor(item, path9);
       if (typeof ctrl === "symbol")
         return ctrl;
       for (const field of ["key", "value"]) {
         const token = item[field];
         if (token && "items" in token) {
           for (let i = 0; i < token.items.length; ++i) {
-            const ci = _visit(Object.freeze(path8.concat([[field, i]])), token.items[i], visitor);
+            const ci = _visit(Object.freeze(path9.concat([[field, i]])), token.items[i], visitor);
             if (typeof ci === "number")
               i = ci - 1;
             else if (ci === BREAK)
@@ -25503,10 +25503,10 @@ var require_cst_visit = __commonJS({
             }
           }
           if (typeof ctrl === "function" && field === "key")
-            ctrl = ctrl(item, path8);
+            ctrl = ctrl(item, path9);
         }
       }
-      return typeof ctrl === "function" ? ctrl(item, path8) : ctrl;
+      return typeof ctrl === "function" ? ctrl(item, path9) : ctrl;
     }
     exports.visit = visit2;
   }
@@ -28508,8 +28508,8 @@ var Context = class {
       if (existsSync2(process.env.GITHUB_EVENT_PATH)) {
         this.payload = JSON.parse(readFileSync(process.env.GITHUB_EVENT_PATH, { encoding: "utf8" }));
       } else {
-        const path8 = process.env.GITHUB_EVENT_PATH;
-        process.stdout.write(`GITHUB_EVENT_PATH ${path8} does not exist${EOL6}`);
+        const path9 = process.env.GITHUB_EVENT_PATH;
+        process.stdout.write(`GITHUB_EVENT_PATH ${path9} does not exist${EOL6}`);
       }
     }
     this.eventName = process.env.GITHUB_EVENT_NAME;
@@ -32692,6 +32692,7 @@ function readRunContext(env = process.env) {
     eventName: env.GITHUB_EVENT_NAME ?? "",
     ref: env.GITHUB_REF ?? "",
     sha: env.GITHUB_SHA ?? "",
+    baseRef: env.GITHUB_BASE_REF ?? "",
     actor: env.GITHUB_ACTOR ?? "",
     runId: env.GITHUB_RUN_ID ?? "",
     runAttempt: env.GITHUB_RUN_ATTEMPT ?? "1",
@@ -32768,6 +32769,509 @@ var Deployments = class {
     info(`GitHub deployment ${id}: ${state}`);
   }
 };
+
+// actions/src/lib/helm.ts
+import { mkdtempSync, writeFileSync } from "node:fs";
+import path4 from "node:path";
+
+// actions/src/lib/runner-temp.ts
+import { tmpdir } from "node:os";
+function runnerTemp(env = process.env) {
+  return env.RUNNER_TEMP || tmpdir();
+}
+
+// actions/src/lib/helm.ts
+function parseHelmVersion(short) {
+  const match2 = /v?(\d+)\.(\d+)\.(\d+)/.exec(short.trim());
+  if (!match2) throw new Error(`helm version --short printed "${short.trim()}", not a version like v4.1.4: is "helm" on PATH really helm?`);
+  return { version: `${match2[1]}.${match2[2]}.${match2[3]}`, major: Number(match2[1]) };
+}
+function rollbackOnFailureFlag(helmMajor) {
+  return helmMajor >= 4 ? "--rollback-on-failure" : "--atomic";
+}
+function upgradeArgs(options, helmMajor) {
+  const args = ["upgrade", options.release, options.chart, "--install", "--namespace", options.namespace];
+  if (options.createNamespace) args.push("--create-namespace");
+  for (const file2 of options.valuesFiles) args.push("--values", file2);
+  for (const [key, value] of Object.entries(options.setString)) args.push("--set-string", `${key}=${value}`);
+  args.push("--description", options.description);
+  args.push("--history-max", String(options.historyMax));
+  args.push("--timeout", options.timeout);
+  if (options.dryRun === "none") {
+    args.push("--wait");
+    if (options.rollbackOnFailure) args.push(rollbackOnFailureFlag(helmMajor));
+  } else {
+    args.push(`--dry-run=${options.dryRun}`, "--hide-secret");
+  }
+  args.push("--output", "json");
+  return args;
+}
+function rollbackArgs(options) {
+  return [
+    "rollback",
+    options.release,
+    String(options.revision),
+    "--namespace",
+    options.namespace,
+    "--wait",
+    "--timeout",
+    options.timeout
+  ];
+}
+var HelmError = class extends Error {
+  args;
+  exitCode;
+  stderr;
+  stdout;
+  constructor(args, exitCode, stderr, stdout = "") {
+    super(`helm ${args[0] ?? ""} failed (exit ${exitCode}): ${helmErrorLines(stderr)}`);
+    this.name = "HelmError";
+    this.args = args;
+    this.exitCode = exitCode;
+    this.stderr = stderr;
+    this.stdout = stdout;
+  }
+  /** helm's way of saying the release (or the revision asked for) does not exist. */
+  get releaseNotFound() {
+    return /release: not found/.test(this.stderr);
+  }
+};
+function helmErrorLines(stderr) {
+  const lines = stderr.split("\n").map((line) => line.trim()).filter(Boolean);
+  const first = lines.findIndex((line) => line.startsWith("Error:"));
+  const chosen = first >= 0 ? lines.slice(first, first + 20).map((line) => line.replace(/^Error:\s*/, "")) : lines.slice(-3);
+  return chosen.join(" ").replace(/:\s*$/, "") || "no output on stderr";
+}
+var Helm = class {
+  binary;
+  env;
+  detected;
+  constructor(settings = {}) {
+    this.binary = settings.binary ?? "helm";
+    const env = {};
+    for (const [key, value] of Object.entries(process.env)) if (value !== void 0) env[key] = value;
+    if (settings.kubeconfig) env.KUBECONFIG = settings.kubeconfig;
+    this.env = { ...env, ...settings.env };
+  }
+  /** Runs helm; resolves with stdout, rejects with a `HelmError` on a non-zero exit. */
+  async run(args, options = {}) {
+    info(`[command] ${this.binary} ${args.map(quoteForLog).join(" ")}`);
+    const result = await getExecOutput(this.binary, args, {
+      silent: true,
+      ignoreReturnCode: true,
+      env: { ...this.env, ...options.env },
+      listeners: options.streamStderr ? { errline: (line) => info(line) } : {}
+    });
+    if (result.exitCode !== 0) throw new HelmError(args, result.exitCode, result.stderr, result.stdout);
+    return result.stdout;
+  }
+  /** The helm version on PATH (detected once). */
+  async version() {
+    this.detected ??= parseHelmVersion(await this.run(["version", "--short"]));
+    return this.detected;
+  }
+  /** `helm upgrade --install`; returns the release helm printed (`-o json`). */
+  async upgrade(options) {
+    const { major } = await this.version();
+    const env = options.dryRun === "client" ? emptyMemoryDriver() : {};
+    const stdout = await this.run(upgradeArgs(options, major), { streamStderr: true, env });
+    return JSON.parse(stdout);
+  }
+  /** `helm rollback <release> <revision> --wait`. */
+  async rollback(options) {
+    await this.run(rollbackArgs(options), { streamStderr: true });
+  }
+  /** `helm history -o json`, oldest first; `undefined` when the release does not exist. */
+  async history(release, namespace) {
+    return this.unlessNotFound(async () => {
+      const stdout = await this.run(["history", release, "--namespace", namespace, "--max", "256", "--output", "json"]);
+      const entries = JSON.parse(stdout);
+      return [...entries].sort((a, b) => a.revision - b.revision);
+    });
+  }
+  /** `helm status -o json`; `undefined` when the release does not exist. */
+  async status(release, namespace) {
+    return this.unlessNotFound(
+      async () => JSON.parse(await this.run(["status", release, "--namespace", namespace, "--output", "json"]))
+    );
+  }
+  /** The user-supplied values of a revision (`helm get values -o json`); `undefined` when the release does not exist. */
+  async values(release, namespace, revision) {
+    return this.unlessNotFound(async () => {
+      const stdout = await this.run(["get", "values", release, "--namespace", namespace, ...revisionArgs(revision), "--output", "json"]);
+      return JSON.parse(stdout) ?? {};
+    });
+  }
+  /** `helm template`: the chart's manifests for these values, rendered without a cluster. */
+  async template(options) {
+    const args = ["template", options.release, options.chart, "--namespace", options.namespace];
+    for (const file2 of options.valuesFiles) args.push("--values", file2);
+    for (const [key, value] of Object.entries(options.setString ?? {})) args.push("--set-string", `${key}=${value}`);
+    return this.run(args);
+  }
+  async unlessNotFound(read) {
+    try {
+      return await read();
+    } catch (error63) {
+      if (error63 instanceof HelmError && error63.releaseNotFound) return void 0;
+      throw error63;
+    }
+  }
+};
+function emptyMemoryDriver() {
+  const file2 = path4.join(mkdtempSync(path4.join(runnerTemp(), "helm-memory-")), "releases.yaml");
+  writeFileSync(file2, "[]\n");
+  return { HELM_DRIVER: "memory", HELM_MEMORY_DRIVER_DATA: file2 };
+}
+function revisionArgs(revision) {
+  return revision === void 0 ? [] : ["--revision", String(revision)];
+}
+function quoteForLog(arg) {
+  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", "'\\''")}'`;
+}
+
+// actions/src/lib/inputs.ts
+var fromRunner = (name) => getInput(name);
+var InputError = class extends Error {
+  name = "InputError";
+};
+var DURATION_PART = /(\d+(?:\.\d+)?)(ms|s|m|h)/gy;
+var UNIT_MS = { ms: 1, s: 1e3, m: 6e4, h: 36e5 };
+function parseDuration(text) {
+  const trimmed = text.trim();
+  if (trimmed === "") return void 0;
+  DURATION_PART.lastIndex = 0;
+  let total = 0;
+  let consumed = 0;
+  for (let match2 = DURATION_PART.exec(trimmed); match2; match2 = DURATION_PART.exec(trimmed)) {
+    total += Number(match2[1]) * (UNIT_MS[match2[2] ?? ""] ?? Number.NaN);
+    consumed = DURATION_PART.lastIndex;
+  }
+  return consumed === trimmed.length && Number.isFinite(total) ? Math.round(total) : void 0;
+}
+function formatDuration(ms) {
+  return ms % 1e3 === 0 ? `${ms / 1e3}s` : `${ms}ms`;
+}
+var Inputs = class _Inputs {
+  source;
+  constructor(source = fromRunner) {
+    this.source = source;
+  }
+  /** Builds a source from a record (unit tests): keys are input names. */
+  static fromRecord(values) {
+    return new _Inputs((name) => values[name] ?? "");
+  }
+  raw(name) {
+    return this.source(name).trim();
+  }
+  required(name) {
+    const value = this.raw(name);
+    if (value === "") throw new InputError(`input "${name}" is required but was empty; set it in the step's \`with:\``);
+    return value;
+  }
+  optional(name, fallback = "") {
+    return this.raw(name) || fallback;
+  }
+  boolean(name, fallback) {
+    const value = this.raw(name).toLowerCase();
+    if (value === "") return fallback;
+    if (["true", "yes", "on", "1"].includes(value)) return true;
+    if (["false", "no", "off", "0"].includes(value)) return false;
+    throw new InputError(`input "${name}": "${this.raw(name)}" is not a boolean; use true or false`);
+  }
+  oneOf(name, choices, fallback) {
+    const value = this.raw(name);
+    if (value === "") return fallback;
+    if (choices.includes(value)) return value;
+    throw new InputError(`input "${name}": "${value}" is not one of ${choices.map((c) => `"${c}"`).join(", ")}`);
+  }
+  integer(name, fallback, { min = Number.MIN_SAFE_INTEGER, max = Number.MAX_SAFE_INTEGER } = {}) {
+    const value = this.raw(name);
+    if (value === "") return fallback;
+    if (!/^-?\d+$/.test(value)) throw new InputError(`input "${name}": "${value}" is not a whole number`);
+    const parsed = Number(value);
+    if (parsed < min || parsed > max) {
+      throw new InputError(`input "${name}": ${parsed} is out of range; use a number from ${min} to ${max}`);
+    }
+    return parsed;
+  }
+  /** A duration in milliseconds. */
+  duration(name, fallback) {
+    const value = this.raw(name) || fallback;
+    const ms = parseDuration(value);
+    if (ms === void 0) throw new InputError(`input "${name}": "${value}" is not a duration like 5m or 300s`);
+    return ms;
+  }
+  /** A list given one item per line or separated by commas; blank items dropped. */
+  list(name) {
+    return this.raw(name).split(/[\n,]/).map((item) => item.trim()).filter((item) => item !== "");
+  }
+  /** A list given one item per line (for items that may contain commas, like check names); blank lines dropped. */
+  lines(name) {
+    return this.raw(name).split("\n").map((item) => item.trim()).filter((item) => item !== "");
+  }
+};
+
+// actions/src/lib/kubeconfig.ts
+var import_yaml = __toESM(require_dist(), 1);
+import { chmodSync, mkdtempSync as mkdtempSync2, writeFileSync as writeFileSync2 } from "node:fs";
+import path5 from "node:path";
+var KUBECONFIG_SECRET_KEYS = /* @__PURE__ */ new Set([
+  "token",
+  "password",
+  "client-key-data",
+  "client-certificate-data",
+  "id-token",
+  "refresh-token",
+  "access-token",
+  "client-secret"
+]);
+function maskCredentials(node2) {
+  if (Array.isArray(node2)) {
+    node2.forEach(maskCredentials);
+  } else if (node2 && typeof node2 === "object") {
+    for (const [key, value] of Object.entries(node2)) {
+      if (typeof value === "string" && KUBECONFIG_SECRET_KEYS.has(key) && value.length > 0) setSecret(value);
+      else maskCredentials(value);
+    }
+  }
+}
+function safeYaml(text) {
+  try {
+    return (0, import_yaml.parse)(text);
+  } catch {
+    return void 0;
+  }
+}
+function writeKubeconfig(content, dir = runnerTemp()) {
+  setSecret(content);
+  let text = content.trim();
+  let parsed = safeYaml(text);
+  if (typeof parsed === "string") {
+    const decoded = Buffer.from(text, "base64").toString("utf8");
+    const decodedParsed = safeYaml(decoded);
+    if (decodedParsed && typeof decodedParsed === "object") {
+      setSecret(decoded);
+      text = decoded;
+      parsed = decodedParsed;
+    }
+  }
+  if (!parsed || typeof parsed !== "object" || !("clusters" in parsed)) {
+    throw new Error(
+      'input "kubeconfig": not a kubeconfig (YAML with "clusters", "users", "contexts", or base64 of it); store the output of `kubectl config view --raw --minify` in the secret'
+    );
+  }
+  maskCredentials(parsed);
+  const file2 = path5.join(mkdtempSync2(path5.join(dir, "kubeconfig-")), "config");
+  writeFileSync2(file2, `${text}
+`, { mode: 384 });
+  chmodSync(file2, 384);
+  return file2;
+}
+function kubeconfigFromInput(content) {
+  return content === "" ? void 0 : writeKubeconfig(content);
+}
+
+// actions/src/helm-deploy/deploy.ts
+var import_yaml2 = __toESM(require_dist(), 1);
+import { existsSync as existsSync3, mkdtempSync as mkdtempSync3, writeFileSync as writeFileSync3 } from "node:fs";
+import path6 from "node:path";
+
+// actions/src/lib/summary.ts
+function escapeHtml(text) {
+  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+}
+async function writeSummary(section) {
+  if (!process.env.GITHUB_STEP_SUMMARY) return;
+  const summary2 = summary.addHeading(escapeHtml(section.heading), 3);
+  for (const paragraph of section.paragraphs ?? []) summary2.addRaw(paragraph, true).addEOL();
+  for (const table of section.tables ?? []) {
+    summary2.addTable([
+      table.header.map((cell) => ({ data: escapeHtml(cell), header: true })),
+      ...table.rows.map((row) => row.map((cell) => escapeHtml(cell)))
+    ]);
+  }
+  if (section.details) summary2.addDetails(escapeHtml(section.details.label), `
+
+\`\`\`
+${section.details.body}
+\`\`\`
+
+`);
+  await summary2.write();
+}
+
+// actions/src/helm-deploy/deploy.ts
+function imageReference(settings) {
+  const repository = settings.imageRepository || "(chart default)";
+  return settings.imageDigest ? `${repository}@${settings.imageDigest}` : `${repository}:${settings.imageTag || "(chart default)"}`;
+}
+function releaseDescription(settings, context3) {
+  const what = settings.version || settings.imageTag || "chart defaults";
+  const image = settings.imageDigest ? ` (${imageReference({ imageRepository: settings.imageRepository ?? "", imageTag: settings.imageTag, imageDigest: settings.imageDigest })})` : "";
+  return `Deploy ${what}${image} from commit ${context3.sha || "unknown"} by ${context3.actor || "unknown"} in run ${context3.runId || "unknown"}`;
+}
+function setStringValues(settings) {
+  const values = {};
+  if (settings.imageRepository) values["image.repository"] = settings.imageRepository;
+  if (settings.imageTag) values["image.tag"] = settings.imageTag;
+  if (settings.version) values.appVersion = settings.version;
+  values["image.digest"] = settings.imageDigest ?? "";
+  return values;
+}
+function rolledBackTo(description) {
+  const match2 = /Rollback to (\d+)/.exec(description ?? "");
+  return match2 ? Number(match2[1]) : void 0;
+}
+function isLocalChart(chart) {
+  return !/^(oci|https?):\/\//.test(chart);
+}
+function hintFor(error63, settings) {
+  const text = error63 instanceof HelmError ? error63.stderr : String(error63);
+  if (/cluster unreachable|connection refused|no such host|i\/o timeout|certificate/i.test(text)) {
+    return '; check that the "kubeconfig" input (or KUBECONFIG) points at a reachable API server with valid credentials';
+  }
+  if (/values don't meet the specifications|schema/i.test(text)) {
+    return `; fix the values in ${settings.environment.file} (values:)${settings.valuesFile ? ` or ${settings.valuesFile}` : ""} to match ${settings.chart}/values.schema.json`;
+  }
+  if (/another operation .* in progress/i.test(text)) {
+    return `; wait for it, or roll the release back with the helm-rollback action (\`helm history ${settings.release} -n ${settings.namespace}\`)`;
+  }
+  return "";
+}
+function writeEnvironmentValues(settings, tempDir) {
+  const file2 = path6.join(mkdtempSync3(path6.join(tempDir, "helm-deploy-")), `${settings.environment.name}.values.yaml`);
+  writeFileSync3(file2, `# from ${settings.environment.file} (values:)
+${(0, import_yaml2.stringify)(settings.environment.values)}`);
+  return file2;
+}
+async function deploy(settings, deps) {
+  const started = deps.now();
+  const result = { status: "failed", revision: "", previousRevision: "", deploymentId: "" };
+  const deploymentId = await startDeployment(settings, deps);
+  result.deploymentId = deploymentId === void 0 ? "" : String(deploymentId);
+  const { release, failure: failure2 } = await upgrade(settings, deps, result);
+  const rollbackRevision = failure2 ? await afterFailure(settings, deps, result, failure2) : void 0;
+  const seconds = ((deps.now() - started) / 1e3).toFixed(1);
+  await finishDeployment(settings, deps, deploymentId, result, failure2, seconds);
+  await publish(settings, result, release, failure2, rollbackRevision, seconds);
+  if (failure2) throw failure2;
+  info(`${where(settings)}: ${result.status}, revision ${result.previousRevision || "none"} → ${result.revision} in ${seconds}s`);
+  return result;
+}
+function where(settings) {
+  return `release "${settings.release}" in namespace "${settings.namespace}"`;
+}
+async function startDeployment(settings, { deployments, context: context3 }) {
+  if (!deployments || settings.dryRun !== "none") return void 0;
+  return deployments.start({
+    environment: settings.environment.name,
+    ref: context3.sha,
+    production: settings.production,
+    description: `Deploying ${settings.version || settings.imageTag || settings.chart} to ${settings.environment.name}`,
+    environmentUrl: settings.environmentUrl,
+    payload: {
+      image: imageReference(settings),
+      ...settings.imageDigest ? { digest: settings.imageDigest } : {},
+      version: settings.version,
+      release: settings.release,
+      namespace: settings.namespace
+    }
+  });
+}
+function checkFiles(settings) {
+  if (isLocalChart(settings.chart) && !existsSync3(path6.join(settings.chart, "Chart.yaml"))) {
+    throw new Error(
+      `chart "${settings.chart}": no Chart.yaml at ${path6.resolve(settings.chart, "Chart.yaml")}; set the "chart" input to the chart's directory (default helm/airq) and check out the repository first`
+    );
+  }
+  if (settings.valuesFile && !existsSync3(settings.valuesFile)) {
+    throw new Error(`values file "${settings.valuesFile}" does not exist; fix the "values-file" input or drop it`);
+  }
+}
+async function upgrade(settings, { helm, context: context3, tempDir }, result) {
+  try {
+    checkFiles(settings);
+    const options = {
+      release: settings.release,
+      namespace: settings.namespace,
+      chart: settings.chart,
+      valuesFiles: [writeEnvironmentValues(settings, tempDir), ...settings.valuesFile ? [settings.valuesFile] : []],
+      setString: setStringValues(settings),
+      description: releaseDescription(settings, context3),
+      timeout: settings.timeout,
+      historyMax: settings.historyMax,
+      createNamespace: true,
+      rollbackOnFailure: true,
+      dryRun: settings.dryRun
+    };
+    if (settings.dryRun !== "client") {
+      await helm.upgrade({ ...options, dryRun: "client" });
+      const before = await helm.status(settings.release, settings.namespace);
+      result.previousRevision = before ? String(before.version) : "";
+    }
+    const release = await helm.upgrade(options);
+    result.status = settings.dryRun === "none" ? "deployed" : "dry-run";
+    result.revision = String(release.version);
+    return { release };
+  } catch (error63) {
+    const failure2 = error63 instanceof Error ? error63 : new Error(String(error63));
+    failure2.message = `helm-deploy of ${where(settings)} to ${settings.environment.name} failed: ${failure2.message}${hintFor(error63, settings)}`;
+    return { failure: failure2 };
+  }
+}
+async function afterFailure(settings, { helm }, result, failure2) {
+  if (settings.dryRun !== "none" || result.previousRevision === "") return void 0;
+  const after = await helm.status(settings.release, settings.namespace).catch(() => void 0);
+  if (after && after.info.status === "deployed" && String(after.version) !== result.previousRevision) {
+    result.status = "rolled-back";
+    result.revision = String(after.version);
+    const rollbackRevision = rolledBackTo(after.info.description) ?? Number(result.previousRevision);
+    failure2.message += `; the release was rolled back automatically to revision ${rollbackRevision} (now revision ${after.version})`;
+    return rollbackRevision;
+  }
+  if (after) result.revision = String(after.version);
+  return void 0;
+}
+async function finishDeployment(settings, { deployments }, deploymentId, result, failure2, seconds) {
+  if (!deployments || deploymentId === void 0) return;
+  if (failure2) await deployments.status(deploymentId, "failure", failure2.message, settings.environmentUrl);
+  else await deployments.status(deploymentId, "success", `Revision ${result.revision} deployed in ${seconds}s`, settings.environmentUrl);
+}
+async function publish(settings, result, release, failure2, rollbackRevision, seconds) {
+  const image = imageReference(settings);
+  setOutput("status", result.status);
+  setOutput("revision", result.revision);
+  setOutput("previous-revision", result.previousRevision);
+  setOutput("deployment-id", result.deploymentId);
+  setOutput("image", image);
+  const chartMeta = release?.chart?.metadata;
+  const chart = chartMeta ? `${chartMeta.name}-${chartMeta.version}` : settings.chart;
+  const appVersion = settings.version || chartMeta?.appVersion || "(chart default)";
+  const heading = failure2 ? `helm-deploy: ${settings.environment.name} failed${result.status === "rolled-back" ? `, rolled back to revision ${rollbackRevision}` : ""}` : settings.dryRun === "none" ? `helm-deploy: ${settings.environment.name} deployed revision ${result.revision}` : `helm-deploy: ${settings.environment.name} dry run (${settings.dryRun})`;
+  await writeSummary({
+    heading,
+    paragraphs: failure2 ? [`**Reason:** ${failure2.message}`] : [],
+    tables: [
+      {
+        header: ["Field", "Value"],
+        rows: [
+          ["Environment", settings.environment.name],
+          ["Release", `${settings.release} (namespace ${settings.namespace})`],
+          ["Revision", `${result.previousRevision || "none"} → ${result.revision || "none"}`],
+          ["Status", result.status],
+          ["Chart", chart],
+          ["App version", appVersion],
+          ["Image", image],
+          ...settings.imageDigest ? [["Image digest", settings.imageDigest]] : [],
+          ["Duration", `${seconds}s`],
+          ...result.deploymentId ? [["GitHub deployment", result.deploymentId]] : []
+        ]
+      }
+    ],
+    ...release?.info.notes ? { details: { label: "Release notes (NOTES.txt)", body: release.info.notes.trimEnd() } } : {}
+  });
+}
 
 // node_modules/balanced-match/dist/esm/index.js
 var range = (a, b, str) => {
@@ -34144,11 +34648,11 @@ var cachedMinimatch = (pattern, options) => {
   return mm;
 };
 var defaultPlatform = typeof process === "object" && process ? process.env?.__MINIMATCH_TESTING_PLATFORM__ || process.platform : "posix";
-var path4 = {
+var path7 = {
   win32: { sep: "\\" },
   posix: { sep: "/" }
 };
-var sep3 = defaultPlatform === "win32" ? path4.win32.sep : path4.posix.sep;
+var sep3 = defaultPlatform === "win32" ? path7.win32.sep : path7.posix.sep;
 minimatch.sep = sep3;
 var GLOBSTAR = /* @__PURE__ */ Symbol("globstar **");
 minimatch.GLOBSTAR = GLOBSTAR;
@@ -35406,9 +35910,9 @@ minimatch.escape = escape;
 minimatch.unescape = unescape;
 
 // actions/src/lib/environments.ts
-var import_yaml = __toESM(require_dist(), 1);
+var import_yaml3 = __toESM(require_dist(), 1);
 import { readdirSync, readFileSync as readFileSync3 } from "node:fs";
-import path5 from "node:path";
+import path8 from "node:path";
 
 // node_modules/zod/v4/classic/external.js
 var external_exports = {};
@@ -36227,10 +36731,10 @@ function mergeDefs(...defs) {
 function cloneDef(schema) {
   return mergeDefs(schema._zod.def);
 }
-function getElementAtPath(obj, path8) {
-  if (!path8)
+function getElementAtPath(obj, path9) {
+  if (!path9)
     return obj;
-  return path8.reduce((acc, key) => acc?.[key], obj);
+  return path9.reduce((acc, key) => acc?.[key], obj);
 }
 function promiseAllObject(promisesObj) {
   const keys = Object.keys(promisesObj);
@@ -36570,11 +37074,11 @@ function explicitlyAborted(x, startIndex = 0) {
   }
   return false;
 }
-function prefixIssues(path8, issues) {
+function prefixIssues(path9, issues) {
   return issues.map((iss) => {
     var _a3;
     (_a3 = iss).path ?? (_a3.path = []);
-    iss.path.unshift(path8);
+    iss.path.unshift(path9);
     return iss;
   });
 }
@@ -37036,16 +37540,16 @@ function flattenError(error63, mapper = (issue3) => issue3.message) {
 }
 function formatError(error63, mapper = (issue3) => issue3.message) {
   const fieldErrors = { _errors: [] };
-  const processError = (error64, path8 = []) => {
+  const processError = (error64, path9 = []) => {
     for (const issue3 of error64.issues) {
       if (issue3.code === "invalid_union" && issue3.errors.length) {
-        issue3.errors.map((issues) => processError({ issues }, [...path8, ...issue3.path]));
+        issue3.errors.map((issues) => processError({ issues }, [...path9, ...issue3.path]));
       } else if (issue3.code === "invalid_key") {
-        processError({ issues: issue3.issues }, [...path8, ...issue3.path]);
+        processError({ issues: issue3.issues }, [...path9, ...issue3.path]);
       } else if (issue3.code === "invalid_element") {
-        processError({ issues: issue3.issues }, [...path8, ...issue3.path]);
+        processError({ issues: issue3.issues }, [...path9, ...issue3.path]);
       } else {
-        const fullpath = [...path8, ...issue3.path];
+        const fullpath = [...path9, ...issue3.path];
         if (fullpath.length === 0) {
           fieldErrors._errors.push(mapper(issue3));
         } else {
@@ -37084,17 +37588,17 @@ function formatError(error63, mapper = (issue3) => issue3.message) {
 }
 function treeifyError(error63, mapper = (issue3) => issue3.message) {
   const result = { errors: [] };
-  const processError = (error64, path8 = []) => {
+  const processError = (error64, path9 = []) => {
     var _a3;
     for (const issue3 of error64.issues) {
       if (issue3.code === "invalid_union" && issue3.errors.length) {
-        issue3.errors.map((issues) => processError({ issues }, [...path8, ...issue3.path]));
+        issue3.errors.map((issues) => processError({ issues }, [...path9, ...issue3.path]));
       } else if (issue3.code === "invalid_key") {
-        processError({ issues: issue3.issues }, [...path8, ...issue3.path]);
+        processError({ issues: issue3.issues }, [...path9, ...issue3.path]);
       } else if (issue3.code === "invalid_element") {
-        processError({ issues: issue3.issues }, [...path8, ...issue3.path]);
+        processError({ issues: issue3.issues }, [...path9, ...issue3.path]);
       } else {
-        const fullpath = [...path8, ...issue3.path];
+        const fullpath = [...path9, ...issue3.path];
         if (fullpath.length === 0) {
           result.errors.push(mapper(issue3));
           continue;
@@ -37133,8 +37637,8 @@ function treeifyError(error63, mapper = (issue3) => issue3.message) {
 }
 function toDotPath(_path) {
   const segs = [];
-  const path8 = _path.map((seg) => typeof seg === "object" ? seg.key : seg);
-  for (const seg of path8) {
+  const path9 = _path.map((seg) => typeof seg === "object" ? seg.key : seg);
+  for (const seg of path9) {
     if (typeof seg === "number")
       segs.push(`[${seg}]`);
     else if (typeof seg === "symbol")
@@ -54272,13 +54776,13 @@ function resolveRef(ref, ctx) {
   if (!ref.startsWith("#")) {
     throw new Error("External $ref is not supported, only local refs (#/...) are allowed");
   }
-  const path8 = ref.slice(1).split("/").filter(Boolean);
-  if (path8.length === 0) {
+  const path9 = ref.slice(1).split("/").filter(Boolean);
+  if (path9.length === 0) {
     return ctx.rootSchema;
   }
   const defsKey = ctx.version === "draft-2020-12" ? "$defs" : "definitions";
-  if (path8[0] === defsKey) {
-    const key = path8[1] === void 0 ? void 0 : decodeJSONPointerSegment(path8[1]);
+  if (path9[0] === defsKey) {
+    const key = path9[1] === void 0 ? void 0 : decodeJSONPointerSegment(path9[1]);
     if (!key || !ctx.defs[key]) {
       throw new Error(`Reference not found: ${ref}`);
     }
@@ -55180,17 +55684,20 @@ var Registry = class {
     return this.environments.find((environment) => environment.pipeline.tags.some((pattern) => minimatch(tag, pattern)));
   }
 };
+function isProduction(environment) {
+  return environment.pipeline.production || environment.pipeline.requireReleaseTag;
+}
 function parseEnvironment(file2, document) {
   const result = environmentFileSchema.safeParse(document);
   if (!result.success) {
     const problems = result.error.issues.map((issue3) => {
-      const where = issue3.path.length > 0 ? issue3.path.join(".") : "(top level)";
-      return `${file2}: ${where}: ${issue3.message}`;
+      const where2 = issue3.path.length > 0 ? issue3.path.join(".") : "(top level)";
+      return `${file2}: ${where2}: ${issue3.message}`;
     });
     throw new Error(`${problems.join("\n")}
-Fix the file; the format is described in README.md ("Environments").`);
+Fix the file; the format is described in docs/chart.md ("Environments").`);
   }
-  const expected = path5.basename(file2).replace(/\.ya?ml$/, "");
+  const expected = path8.basename(file2).replace(/\.ya?ml$/, "");
   if (result.data.name !== expected) {
     throw new Error(`${file2}: name: "${result.data.name}" must match the file name; rename the file or set name: ${expected}`);
   }
@@ -55205,10 +55712,10 @@ function loadEnvironments(dir = "environments") {
   }
   if (files.length === 0) throw new Error(`environments directory ${dir} holds no *.yaml files; add one file per environment`);
   const environments = files.sort().map((name) => {
-    const file2 = path5.join(dir, name);
+    const file2 = path8.join(dir, name);
     let document;
     try {
-      document = (0, import_yaml.parse)(readFileSync3(file2, "utf8"));
+      document = (0, import_yaml3.parse)(readFileSync3(file2, "utf8"));
     } catch (error63) {
       throw new Error(`${file2}: not valid YAML: ${error63.message}`);
     }
@@ -55227,518 +55734,6 @@ function loadEnvironments(dir = "environments") {
   return new Registry(dir, environments);
 }
 
-// actions/src/lib/helm.ts
-var import_yaml2 = __toESM(require_dist(), 1);
-import { chmodSync, mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path6 from "node:path";
-function parseHelmVersion(short) {
-  const match2 = /v?(\d+)\.(\d+)\.(\d+)/.exec(short.trim());
-  if (!match2) throw new Error(`helm version --short printed "${short.trim()}", not a version like v4.1.4: is "helm" on PATH really helm?`);
-  return { version: `${match2[1]}.${match2[2]}.${match2[3]}`, major: Number(match2[1]) };
-}
-function rollbackOnFailureFlag(helmMajor) {
-  return helmMajor >= 4 ? "--rollback-on-failure" : "--atomic";
-}
-function upgradeArgs(options, helmMajor) {
-  const args = ["upgrade", options.release, options.chart, "--install", "--namespace", options.namespace];
-  if (options.createNamespace) args.push("--create-namespace");
-  for (const file2 of options.valuesFiles) args.push("--values", file2);
-  for (const [key, value] of Object.entries(options.setString)) args.push("--set-string", `${key}=${value}`);
-  args.push("--description", options.description);
-  args.push("--history-max", String(options.historyMax));
-  args.push("--timeout", options.timeout);
-  if (options.dryRun === "none") {
-    args.push("--wait");
-    if (options.rollbackOnFailure) args.push(rollbackOnFailureFlag(helmMajor));
-  } else {
-    args.push(`--dry-run=${options.dryRun}`, "--hide-secret");
-  }
-  args.push("--output", "json");
-  return args;
-}
-function rollbackArgs(options) {
-  return [
-    "rollback",
-    options.release,
-    String(options.revision),
-    "--namespace",
-    options.namespace,
-    "--wait",
-    "--timeout",
-    options.timeout
-  ];
-}
-var HelmError = class extends Error {
-  args;
-  exitCode;
-  stderr;
-  stdout;
-  constructor(args, exitCode, stderr, stdout = "") {
-    const findings = stdout.split("\n").filter((line) => line.trim().startsWith("[ERROR]")).map((line) => line.trim());
-    super(`helm ${args[0] ?? ""} failed (exit ${exitCode}): ${[helmErrorLines(stderr), ...findings].join(" ")}`);
-    this.name = "HelmError";
-    this.args = args;
-    this.exitCode = exitCode;
-    this.stderr = stderr;
-    this.stdout = stdout;
-  }
-  /** helm's way of saying the release (or the revision asked for) does not exist. */
-  get releaseNotFound() {
-    return /release: not found/.test(this.stderr);
-  }
-};
-function helmErrorLines(stderr) {
-  const lines = stderr.split("\n").map((line) => line.trim()).filter(Boolean);
-  const first = lines.findIndex((line) => line.startsWith("Error:"));
-  const chosen = first >= 0 ? lines.slice(first, first + 20).map((line) => line.replace(/^Error:\s*/, "")) : lines.slice(-3);
-  return chosen.join(" ").replace(/:\s*$/, "") || "no output on stderr";
-}
-var KUBECONFIG_SECRET_KEYS = /* @__PURE__ */ new Set([
-  "token",
-  "password",
-  "client-key-data",
-  "client-certificate-data",
-  "id-token",
-  "refresh-token",
-  "access-token",
-  "client-secret"
-]);
-function maskCredentials(node2) {
-  if (Array.isArray(node2)) {
-    node2.forEach(maskCredentials);
-  } else if (node2 && typeof node2 === "object") {
-    for (const [key, value] of Object.entries(node2)) {
-      if (typeof value === "string" && KUBECONFIG_SECRET_KEYS.has(key) && value.length > 0) setSecret(value);
-      else maskCredentials(value);
-    }
-  }
-}
-function writeKubeconfig(content, dir = process.env.RUNNER_TEMP || tmpdir()) {
-  setSecret(content);
-  let text = content.trim();
-  let parsed = safeYaml(text);
-  if (typeof parsed === "string") {
-    const decoded = Buffer.from(text, "base64").toString("utf8");
-    const decodedParsed = safeYaml(decoded);
-    if (decodedParsed && typeof decodedParsed === "object") {
-      setSecret(decoded);
-      text = decoded;
-      parsed = decodedParsed;
-    }
-  }
-  if (!parsed || typeof parsed !== "object" || !("clusters" in parsed)) {
-    throw new Error(
-      'input "kubeconfig": not a kubeconfig (YAML with "clusters", "users", "contexts", or base64 of it); store the output of `kubectl config view --raw --minify` in the secret'
-    );
-  }
-  maskCredentials(parsed);
-  const file2 = path6.join(mkdtempSync(path6.join(dir, "kubeconfig-")), "config");
-  writeFileSync(file2, `${text}
-`, { mode: 384 });
-  chmodSync(file2, 384);
-  return file2;
-}
-function safeYaml(text) {
-  try {
-    return (0, import_yaml2.parse)(text);
-  } catch {
-    return void 0;
-  }
-}
-var Helm = class {
-  binary;
-  kubeconfig;
-  env;
-  detected;
-  constructor(settings = {}) {
-    this.binary = settings.binary ?? "helm";
-    this.kubeconfig = settings.kubeconfig;
-    const env = {};
-    for (const [key, value] of Object.entries(process.env)) if (value !== void 0) env[key] = value;
-    if (settings.kubeconfig) env.KUBECONFIG = settings.kubeconfig;
-    this.env = { ...env, ...settings.env };
-  }
-  /** Runs helm; resolves with stdout, rejects with a `HelmError` on a non-zero exit. */
-  async run(args, options = {}) {
-    info(`[command] ${this.binary} ${args.map(quoteForLog).join(" ")}`);
-    const result = await getExecOutput(this.binary, args, {
-      silent: true,
-      ignoreReturnCode: true,
-      env: { ...this.env, ...options.env },
-      listeners: options.streamStderr ? { errline: (line) => info(line) } : {}
-    });
-    if (result.exitCode !== 0) throw new HelmError(args, result.exitCode, result.stderr, result.stdout);
-    return result.stdout;
-  }
-  /** The helm version on PATH (detected once). */
-  async version() {
-    this.detected ??= parseHelmVersion(await this.run(["version", "--short"]));
-    return this.detected;
-  }
-  /** `helm upgrade --install`; returns the release helm printed (`-o json`). */
-  async upgrade(options) {
-    const { major } = await this.version();
-    const env = options.dryRun === "client" ? emptyMemoryDriver() : {};
-    const stdout = await this.run(upgradeArgs(options, major), { streamStderr: true, env });
-    return JSON.parse(stdout);
-  }
-  /** `helm rollback <release> <revision> --wait`. */
-  async rollback(options) {
-    await this.run(rollbackArgs(options), { streamStderr: true });
-  }
-  /** `helm history -o json`, oldest first; `undefined` when the release does not exist. */
-  async history(release, namespace) {
-    return this.unlessNotFound(async () => {
-      const stdout = await this.run(["history", release, "--namespace", namespace, "--max", "256", "--output", "json"]);
-      const entries = JSON.parse(stdout);
-      return [...entries].sort((a, b) => a.revision - b.revision);
-    });
-  }
-  /** `helm status -o json`; `undefined` when the release does not exist. */
-  async status(release, namespace) {
-    return this.unlessNotFound(
-      async () => JSON.parse(await this.run(["status", release, "--namespace", namespace, "--output", "json"]))
-    );
-  }
-  /** `helm get metadata -o json`; `undefined` when the release does not exist. */
-  async metadata(release, namespace, revision) {
-    return this.unlessNotFound(
-      async () => JSON.parse(
-        await this.run(["get", "metadata", release, "--namespace", namespace, ...revisionArgs(revision), "--output", "json"])
-      )
-    );
-  }
-  /** The user-supplied values of a revision (`helm get values -o json`); `undefined` when the release does not exist. */
-  async values(release, namespace, revision) {
-    return this.unlessNotFound(async () => {
-      const stdout = await this.run(["get", "values", release, "--namespace", namespace, ...revisionArgs(revision), "--output", "json"]);
-      return JSON.parse(stdout) ?? {};
-    });
-  }
-  /** `helm get manifest`. */
-  async manifest(release, namespace, revision) {
-    return this.run(["get", "manifest", release, "--namespace", namespace, ...revisionArgs(revision)]);
-  }
-  /** The rendered NOTES.txt of the current revision (`helm get notes`, without its `NOTES:` heading); '' when none. */
-  async notes(release, namespace) {
-    const printed = await this.run(["get", "notes", release, "--namespace", namespace]);
-    return printed.replace(/^NOTES:\n/, "").trimEnd();
-  }
-  /** `helm template`: the chart's manifests for these values, rendered without a cluster. */
-  async template(options) {
-    const args = ["template", options.release, options.chart, "--namespace", options.namespace];
-    for (const file2 of options.valuesFiles) args.push("--values", file2);
-    for (const [key, value] of Object.entries(options.setString ?? {})) args.push("--set-string", `${key}=${value}`);
-    return this.run(args);
-  }
-  /** `helm lint --strict`. */
-  async lint(chart, valuesFiles = []) {
-    return this.run(["lint", chart, "--strict", ...valuesFiles.flatMap((file2) => ["--values", file2])]);
-  }
-  /**
-   * The version the release runs now: the `appVersion` value (set by helm-deploy) of its deployed revision — which
-   * need not be the newest, when a later upgrade failed — else that revision's chart appVersion; `undefined` when
-   * there is no such release or no deployed revision.
-   */
-  async currentAppVersion(release, namespace) {
-    const deployed = (await this.history(release, namespace))?.filter((entry) => entry.status === "deployed").pop();
-    if (!deployed) return void 0;
-    const fromValues = (await this.values(release, namespace, deployed.revision))?.appVersion;
-    if (typeof fromValues === "string" && fromValues.length > 0) return fromValues;
-    return deployed.app_version || void 0;
-  }
-  async unlessNotFound(read) {
-    try {
-      return await read();
-    } catch (error63) {
-      if (error63 instanceof HelmError && error63.releaseNotFound) return void 0;
-      throw error63;
-    }
-  }
-};
-function emptyMemoryDriver() {
-  const file2 = path6.join(mkdtempSync(path6.join(process.env.RUNNER_TEMP || tmpdir(), "helm-memory-")), "releases.yaml");
-  writeFileSync(file2, "[]\n");
-  return { HELM_DRIVER: "memory", HELM_MEMORY_DRIVER_DATA: file2 };
-}
-function revisionArgs(revision) {
-  return revision === void 0 ? [] : ["--revision", String(revision)];
-}
-function quoteForLog(arg) {
-  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", "'\\''")}'`;
-}
-
-// actions/src/lib/inputs.ts
-var fromRunner = (name) => getInput(name);
-var InputError = class extends Error {
-  name = "InputError";
-};
-var DURATION_PART = /(\d+(?:\.\d+)?)(ms|s|m|h)/gy;
-var UNIT_MS = { ms: 1, s: 1e3, m: 6e4, h: 36e5 };
-function parseDuration(text) {
-  const trimmed = text.trim();
-  if (trimmed === "") return void 0;
-  DURATION_PART.lastIndex = 0;
-  let total = 0;
-  let consumed = 0;
-  for (let match2 = DURATION_PART.exec(trimmed); match2; match2 = DURATION_PART.exec(trimmed)) {
-    total += Number(match2[1]) * (UNIT_MS[match2[2] ?? ""] ?? Number.NaN);
-    consumed = DURATION_PART.lastIndex;
-  }
-  return consumed === trimmed.length && Number.isFinite(total) ? Math.round(total) : void 0;
-}
-function formatDuration(ms) {
-  return ms % 1e3 === 0 ? `${ms / 1e3}s` : `${ms}ms`;
-}
-var Inputs = class _Inputs {
-  source;
-  constructor(source = fromRunner) {
-    this.source = source;
-  }
-  /** Builds a source from a record (unit tests): keys are input names. */
-  static fromRecord(values) {
-    return new _Inputs((name) => values[name] ?? "");
-  }
-  raw(name) {
-    return this.source(name).trim();
-  }
-  required(name) {
-    const value = this.raw(name);
-    if (value === "") throw new InputError(`input "${name}" is required but was empty; set it in the step's \`with:\``);
-    return value;
-  }
-  optional(name, fallback = "") {
-    return this.raw(name) || fallback;
-  }
-  boolean(name, fallback) {
-    const value = this.raw(name).toLowerCase();
-    if (value === "") return fallback;
-    if (["true", "yes", "on", "1"].includes(value)) return true;
-    if (["false", "no", "off", "0"].includes(value)) return false;
-    throw new InputError(`input "${name}": "${this.raw(name)}" is not a boolean; use true or false`);
-  }
-  oneOf(name, choices, fallback) {
-    const value = this.raw(name);
-    if (value === "") return fallback;
-    if (choices.includes(value)) return value;
-    throw new InputError(`input "${name}": "${value}" is not one of ${choices.map((c) => `"${c}"`).join(", ")}`);
-  }
-  integer(name, fallback, { min = Number.MIN_SAFE_INTEGER, max = Number.MAX_SAFE_INTEGER } = {}) {
-    const value = this.raw(name);
-    if (value === "") return fallback;
-    if (!/^-?\d+$/.test(value)) throw new InputError(`input "${name}": "${value}" is not a whole number`);
-    const parsed = Number(value);
-    if (parsed < min || parsed > max) {
-      throw new InputError(`input "${name}": ${parsed} is out of range; use a number from ${min} to ${max}`);
-    }
-    return parsed;
-  }
-  /** A duration in milliseconds. */
-  duration(name, fallback) {
-    const value = this.raw(name) || fallback;
-    const ms = parseDuration(value);
-    if (ms === void 0) throw new InputError(`input "${name}": "${value}" is not a duration like 5m or 300s`);
-    return ms;
-  }
-  /** A list given one item per line or separated by commas; blank items dropped. */
-  list(name) {
-    return this.raw(name).split(/[\n,]/).map((item) => item.trim()).filter((item) => item !== "");
-  }
-  /** A list given one item per line (for items that may contain commas, like check names); blank lines dropped. */
-  lines(name) {
-    return this.raw(name).split("\n").map((item) => item.trim()).filter((item) => item !== "");
-  }
-};
-
-// actions/src/helm-deploy/deploy.ts
-var import_yaml3 = __toESM(require_dist(), 1);
-import { existsSync as existsSync3, mkdtempSync as mkdtempSync2, writeFileSync as writeFileSync2 } from "node:fs";
-import { tmpdir as tmpdir2 } from "node:os";
-import path7 from "node:path";
-
-// actions/src/lib/summary.ts
-function escapeHtml(text) {
-  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
-}
-async function writeSummary(section) {
-  if (!process.env.GITHUB_STEP_SUMMARY) return;
-  const summary2 = summary.addHeading(escapeHtml(section.heading), 3);
-  for (const paragraph of section.paragraphs ?? []) summary2.addRaw(paragraph, true).addEOL();
-  for (const table of section.tables ?? []) {
-    summary2.addTable([
-      table.header.map((cell) => ({ data: escapeHtml(cell), header: true })),
-      ...table.rows.map((row) => row.map((cell) => escapeHtml(cell)))
-    ]);
-  }
-  if (section.details) summary2.addDetails(escapeHtml(section.details.label), `
-
-\`\`\`
-${section.details.body}
-\`\`\`
-
-`);
-  await summary2.write();
-}
-
-// actions/src/helm-deploy/deploy.ts
-function imageReference(settings) {
-  const repository = settings.imageRepository || "(chart default)";
-  return settings.imageDigest ? `${repository}@${settings.imageDigest}` : `${repository}:${settings.imageTag || "(chart default)"}`;
-}
-function releaseDescription(settings, context3) {
-  const what = settings.version || settings.imageTag || "chart defaults";
-  const image = settings.imageDigest ? ` (${imageReference({ imageRepository: settings.imageRepository ?? "", imageTag: settings.imageTag, imageDigest: settings.imageDigest })})` : "";
-  return `Deploy ${what}${image} from commit ${context3.sha || "unknown"} by ${context3.actor || "unknown"} in run ${context3.runId || "unknown"}`;
-}
-function setStringValues(settings) {
-  const values = {};
-  if (settings.imageRepository) values["image.repository"] = settings.imageRepository;
-  if (settings.imageTag) values["image.tag"] = settings.imageTag;
-  if (settings.version) values.appVersion = settings.version;
-  values["image.digest"] = settings.imageDigest ?? "";
-  return values;
-}
-function rolledBackTo(description) {
-  const match2 = /Rollback to (\d+)/.exec(description ?? "");
-  return match2 ? Number(match2[1]) : void 0;
-}
-function isLocalChart(chart) {
-  return !/^(oci|https?):\/\//.test(chart);
-}
-function hintFor(error63, settings) {
-  const text = error63 instanceof HelmError ? error63.stderr : String(error63);
-  if (/cluster unreachable|connection refused|no such host|i\/o timeout|certificate/i.test(text)) {
-    return '; check that the "kubeconfig" input (or KUBECONFIG) points at a reachable API server with valid credentials';
-  }
-  if (/values don't meet the specifications|schema/i.test(text)) {
-    return `; fix the values in ${settings.environment.file} (values:)${settings.valuesFile ? ` or ${settings.valuesFile}` : ""} to match ${settings.chart}/values.schema.json`;
-  }
-  if (/another operation .* in progress/i.test(text)) {
-    return `; wait for it, or roll the release back with the helm-rollback action (\`helm history ${settings.release} -n ${settings.namespace}\`)`;
-  }
-  return "";
-}
-function writeEnvironmentValues(settings, tempDir) {
-  const file2 = path7.join(mkdtempSync2(path7.join(tempDir, "helm-deploy-")), `${settings.environment.name}.values.yaml`);
-  writeFileSync2(file2, `# from ${settings.environment.file} (values:)
-${(0, import_yaml3.stringify)(settings.environment.values)}`);
-  return file2;
-}
-async function deploy(settings, deps) {
-  const now = deps.now ?? Date.now;
-  const started = now();
-  const { helm, context: context3 } = deps;
-  const where = `release "${settings.release}" in namespace "${settings.namespace}"`;
-  const result = { status: "failed", revision: "", previousRevision: "", deploymentId: "" };
-  let deploymentId;
-  if (deps.deployments && settings.dryRun === "none") {
-    deploymentId = await deps.deployments.start({
-      environment: settings.environment.name,
-      ref: context3.sha,
-      production: settings.production,
-      description: `Deploying ${settings.version || settings.imageTag || settings.chart} to ${settings.environment.name}`,
-      environmentUrl: settings.environmentUrl,
-      payload: {
-        image: imageReference(settings),
-        ...settings.imageDigest ? { digest: settings.imageDigest } : {},
-        version: settings.version,
-        release: settings.release,
-        namespace: settings.namespace
-      }
-    });
-    result.deploymentId = String(deploymentId);
-  }
-  let release;
-  let failure2;
-  try {
-    if (isLocalChart(settings.chart) && !existsSync3(path7.join(settings.chart, "Chart.yaml"))) {
-      throw new Error(
-        `chart "${settings.chart}": no Chart.yaml at ${path7.resolve(settings.chart, "Chart.yaml")}; set the "chart" input to the chart's directory (default helm/airq) and check out the repository first`
-      );
-    }
-    if (settings.valuesFile && !existsSync3(settings.valuesFile)) {
-      throw new Error(`values file "${settings.valuesFile}" does not exist; fix the "values-file" input or drop it`);
-    }
-    const options = {
-      release: settings.release,
-      namespace: settings.namespace,
-      chart: settings.chart,
-      valuesFiles: [writeEnvironmentValues(settings, deps.tempDir ?? process.env.RUNNER_TEMP ?? tmpdir2()), ...settings.valuesFile ? [settings.valuesFile] : []],
-      setString: setStringValues(settings),
-      description: releaseDescription(settings, context3),
-      timeout: settings.timeout,
-      historyMax: settings.historyMax,
-      createNamespace: true,
-      rollbackOnFailure: true,
-      dryRun: settings.dryRun
-    };
-    if (settings.dryRun !== "client") {
-      await helm.upgrade({ ...options, dryRun: "client" });
-      const before = await helm.status(settings.release, settings.namespace);
-      result.previousRevision = before ? String(before.version) : "";
-    }
-    release = await helm.upgrade(options);
-    result.status = settings.dryRun === "none" ? "deployed" : "dry-run";
-    result.revision = String(release.version);
-  } catch (error63) {
-    failure2 = error63 instanceof Error ? error63 : new Error(String(error63));
-    failure2.message = `helm-deploy of ${where} to ${settings.environment.name} failed: ${failure2.message}${hintFor(error63, settings)}`;
-  }
-  let rollbackRevision;
-  if (failure2 && settings.dryRun === "none" && result.previousRevision !== "") {
-    const after = await helm.status(settings.release, settings.namespace).catch(() => void 0);
-    if (after && after.info.status === "deployed" && String(after.version) !== result.previousRevision) {
-      result.status = "rolled-back";
-      result.revision = String(after.version);
-      rollbackRevision = rolledBackTo(after.info.description) ?? Number(result.previousRevision);
-      failure2.message += `; the release was rolled back automatically to revision ${rollbackRevision} (now revision ${after.version})`;
-    } else if (after) {
-      result.revision = String(after.version);
-    }
-  }
-  const seconds = ((now() - started) / 1e3).toFixed(1);
-  if (deps.deployments && deploymentId !== void 0) {
-    if (failure2) await deps.deployments.status(deploymentId, "failure", failure2.message, settings.environmentUrl);
-    else await deps.deployments.status(deploymentId, "success", `Revision ${result.revision} deployed in ${seconds}s`, settings.environmentUrl);
-  }
-  setOutput("status", result.status);
-  setOutput("revision", result.revision);
-  setOutput("previous-revision", result.previousRevision);
-  setOutput("deployment-id", result.deploymentId);
-  setOutput("image", imageReference(settings));
-  const chartMeta = release?.chart?.metadata;
-  const chart = chartMeta ? `${chartMeta.name}-${chartMeta.version}` : settings.chart;
-  const appVersion = settings.version || chartMeta?.appVersion || "(chart default)";
-  const image = imageReference(settings);
-  const heading = failure2 ? `helm-deploy: ${settings.environment.name} failed${result.status === "rolled-back" ? `, rolled back to revision ${rollbackRevision}` : ""}` : settings.dryRun === "none" ? `helm-deploy: ${settings.environment.name} deployed revision ${result.revision}` : `helm-deploy: ${settings.environment.name} dry run (${settings.dryRun})`;
-  await writeSummary({
-    heading,
-    paragraphs: failure2 ? [`**Reason:** ${failure2.message}`] : [],
-    tables: [
-      {
-        header: ["Field", "Value"],
-        rows: [
-          ["Environment", settings.environment.name],
-          ["Release", `${settings.release} (namespace ${settings.namespace})`],
-          ["Revision", `${result.previousRevision || "none"} → ${result.revision || "none"}`],
-          ["Status", result.status],
-          ["Chart", chart],
-          ["App version", appVersion],
-          ["Image", image],
-          ...settings.imageDigest ? [["Image digest", settings.imageDigest]] : [],
-          ["Duration", `${seconds}s`],
-          ...result.deploymentId ? [["GitHub deployment", result.deploymentId]] : []
-        ]
-      }
-    ],
-    ...release?.info.notes ? { details: { label: "Release notes (NOTES.txt)", body: release.info.notes.trimEnd() } } : {}
-  });
-  if (failure2) throw failure2;
-  info(`${where}: ${result.status}, revision ${result.previousRevision || "none"} → ${result.revision} in ${seconds}s`);
-  return result;
-}
-
 // actions/src/helm-deploy/settings.ts
 function readDigest(inputs) {
   const digest = inputs.optional("image-digest");
@@ -55747,7 +55742,7 @@ function readDigest(inputs) {
   }
   return digest;
 }
-function readDeploySettings(inputs, registry2) {
+function readSettings(inputs, registry2 = loadEnvironments(inputs.optional("environments-dir", "environments"))) {
   const environment = registry2.get(inputs.required("environment"));
   const dryRunInput = inputs.oneOf("dry-run", ["false", "client", "server", "true"], "false");
   const dryRun = dryRunInput === "false" ? "none" : dryRunInput === "true" ? "client" : dryRunInput;
@@ -55775,17 +55770,20 @@ function readDeploySettings(inputs, registry2) {
     githubToken,
     environmentUrl: inputs.optional("environment-url", environment.pipeline.url),
     createDeployment,
-    production: environment.pipeline.production || environment.pipeline.requireReleaseTag
+    production: isProduction(environment)
   };
 }
 
 // actions/src/helm-deploy/main.ts
 async function main() {
-  const inputs = new Inputs();
-  const settings = readDeploySettings(inputs, loadEnvironments(inputs.optional("environments-dir", "environments")));
+  const settings = readSettings(new Inputs());
   const context3 = readRunContext();
-  const helm = new Helm(settings.kubeconfig ? { kubeconfig: writeKubeconfig(settings.kubeconfig) } : {});
-  const deployments = settings.createDeployment ? new Deployments(createGitHubClient(settings.githubToken), context3) : void 0;
-  await deploy(settings, { helm, context: context3, ...deployments ? { deployments } : {} });
+  await deploy(settings, {
+    helm: new Helm({ kubeconfig: kubeconfigFromInput(settings.kubeconfig) }),
+    context: context3,
+    deployments: settings.createDeployment ? new Deployments(createGitHubClient(settings.githubToken), context3) : void 0,
+    now: Date.now,
+    tempDir: runnerTemp()
+  });
 }
 main().catch((error63) => setFailed(error63 instanceof Error ? error63.message : String(error63)));

@@ -1078,14 +1078,14 @@ var require_util = __commonJS({
         }
         const port = url2.port != null ? url2.port : url2.protocol === "https:" ? 443 : 80;
         let origin = url2.origin != null ? url2.origin : `${url2.protocol || ""}//${url2.hostname || ""}:${port}`;
-        let path7 = url2.path != null ? url2.path : `${url2.pathname || ""}${url2.search || ""}`;
+        let path8 = url2.path != null ? url2.path : `${url2.pathname || ""}${url2.search || ""}`;
         if (origin[origin.length - 1] === "/") {
           origin = origin.slice(0, origin.length - 1);
         }
-        if (path7 && path7[0] !== "/") {
-          path7 = `/${path7}`;
+        if (path8 && path8[0] !== "/") {
+          path8 = `/${path8}`;
         }
-        return new URL(`${origin}${path7}`);
+        return new URL(`${origin}${path8}`);
       }
       if (!isHttpOrHttpsPrefixed(url2.origin || url2.protocol)) {
         throw new InvalidArgumentError("Invalid URL protocol: the URL must start with `http:` or `https:`.");
@@ -1536,39 +1536,39 @@ var require_diagnostics = __commonJS({
       });
       diagnosticsChannel.channel("undici:client:sendHeaders").subscribe((evt) => {
         const {
-          request: { method, path: path7, origin }
+          request: { method, path: path8, origin }
         } = evt;
-        debuglog("sending request to %s %s/%s", method, origin, path7);
+        debuglog("sending request to %s %s/%s", method, origin, path8);
       });
       diagnosticsChannel.channel("undici:request:headers").subscribe((evt) => {
         const {
-          request: { method, path: path7, origin },
+          request: { method, path: path8, origin },
           response: { statusCode }
         } = evt;
         debuglog(
           "received response to %s %s/%s - HTTP %d",
           method,
           origin,
-          path7,
+          path8,
           statusCode
         );
       });
       diagnosticsChannel.channel("undici:request:trailers").subscribe((evt) => {
         const {
-          request: { method, path: path7, origin }
+          request: { method, path: path8, origin }
         } = evt;
-        debuglog("trailers received from %s %s/%s", method, origin, path7);
+        debuglog("trailers received from %s %s/%s", method, origin, path8);
       });
       diagnosticsChannel.channel("undici:request:error").subscribe((evt) => {
         const {
-          request: { method, path: path7, origin },
+          request: { method, path: path8, origin },
           error: error63
         } = evt;
         debuglog(
           "request to %s %s/%s errored - %s",
           method,
           origin,
-          path7,
+          path8,
           error63.message
         );
       });
@@ -1617,9 +1617,9 @@ var require_diagnostics = __commonJS({
         });
         diagnosticsChannel.channel("undici:client:sendHeaders").subscribe((evt) => {
           const {
-            request: { method, path: path7, origin }
+            request: { method, path: path8, origin }
           } = evt;
-          debuglog("sending request to %s %s/%s", method, origin, path7);
+          debuglog("sending request to %s %s/%s", method, origin, path8);
         });
       }
       diagnosticsChannel.channel("undici:websocket:open").subscribe((evt) => {
@@ -1682,7 +1682,7 @@ var require_request = __commonJS({
     var kHandler = /* @__PURE__ */ Symbol("handler");
     var Request = class {
       constructor(origin, {
-        path: path7,
+        path: path8,
         method,
         body,
         headers,
@@ -1697,11 +1697,11 @@ var require_request = __commonJS({
         expectContinue,
         servername
       }, handler2) {
-        if (typeof path7 !== "string") {
+        if (typeof path8 !== "string") {
           throw new InvalidArgumentError("path must be a string");
-        } else if (path7[0] !== "/" && !(path7.startsWith("http://") || path7.startsWith("https://")) && method !== "CONNECT") {
+        } else if (path8[0] !== "/" && !(path8.startsWith("http://") || path8.startsWith("https://")) && method !== "CONNECT") {
           throw new InvalidArgumentError("path must be an absolute URL or start with a slash");
-        } else if (invalidPathRegex.test(path7)) {
+        } else if (invalidPathRegex.test(path8)) {
           throw new InvalidArgumentError("invalid request path");
         }
         if (typeof method !== "string") {
@@ -1767,7 +1767,7 @@ var require_request = __commonJS({
         this.completed = false;
         this.aborted = false;
         this.upgrade = upgrade || null;
-        this.path = query ? buildURL(path7, query) : path7;
+        this.path = query ? buildURL(path8, query) : path8;
         this.origin = origin;
         this.idempotent = idempotent == null ? method === "HEAD" || method === "GET" : idempotent;
         this.blocking = blocking == null ? false : blocking;
@@ -6461,7 +6461,7 @@ var require_client_h1 = __commonJS({
       return method !== "GET" && method !== "HEAD" && method !== "OPTIONS" && method !== "TRACE" && method !== "CONNECT";
     }
     function writeH1(client, request2) {
-      const { method, path: path7, host, upgrade, blocking, reset } = request2;
+      const { method, path: path8, host, upgrade, blocking, reset } = request2;
       let { body, headers, contentLength } = request2;
       const expectsPayload = method === "PUT" || method === "POST" || method === "PATCH" || method === "QUERY" || method === "PROPFIND" || method === "PROPPATCH";
       if (util.isFormDataLike(body)) {
@@ -6542,7 +6542,7 @@ var require_client_h1 = __commonJS({
       if (blocking) {
         socket[kBlocking] = true;
       }
-      let header = `${method} ${path7} HTTP/1.1\r
+      let header = `${method} ${path8} HTTP/1.1\r
 `;
       if (typeof host === "string") {
         header += `host: ${host}\r
@@ -7071,7 +7071,7 @@ var require_client_h2 = __commonJS({
     }
     function writeH2(client, request2) {
       const session = client[kHTTP2Session];
-      const { method, path: path7, host, upgrade, expectContinue, signal, headers: reqHeaders } = request2;
+      const { method, path: path8, host, upgrade, expectContinue, signal, headers: reqHeaders } = request2;
       let { body } = request2;
       if (upgrade) {
         util.errorRequest(client, request2, new Error("Upgrade not supported for H2"));
@@ -7168,7 +7168,7 @@ var require_client_h2 = __commonJS({
         });
         return true;
       }
-      headers[HTTP2_HEADER_PATH] = path7;
+      headers[HTTP2_HEADER_PATH] = path8;
       headers[HTTP2_HEADER_SCHEME] = "https";
       const expectsPayload = method === "PUT" || method === "POST" || method === "PATCH";
       if (body && typeof body.read === "function") {
@@ -7521,9 +7521,9 @@ var require_redirect_handler = __commonJS({
           return this.handler.onHeaders(statusCode, headers, resume, statusText);
         }
         const { origin, pathname, search } = util.parseURL(new URL(this.location, this.opts.origin && new URL(this.opts.path, this.opts.origin)));
-        const path7 = search ? `${pathname}${search}` : pathname;
+        const path8 = search ? `${pathname}${search}` : pathname;
         this.opts.headers = cleanRequestHeaders(this.opts.headers, statusCode === 303, this.opts.origin !== origin);
-        this.opts.path = path7;
+        this.opts.path = path8;
         this.opts.origin = origin;
         this.opts.maxRedirections = 0;
         this.opts.query = null;
@@ -8762,10 +8762,10 @@ var require_proxy_agent = __commonJS({
         };
         const {
           origin,
-          path: path7 = "/",
+          path: path8 = "/",
           headers = {}
         } = opts;
-        opts.path = origin + path7;
+        opts.path = origin + path8;
         if (!("host" in headers) && !("Host" in headers)) {
           const { host } = new URL2(origin);
           headers.host = host;
@@ -10737,20 +10737,20 @@ var require_mock_utils = __commonJS({
       }
       return true;
     }
-    function safeUrl(path7) {
-      if (typeof path7 !== "string") {
-        return path7;
+    function safeUrl(path8) {
+      if (typeof path8 !== "string") {
+        return path8;
       }
-      const pathSegments = path7.split("?");
+      const pathSegments = path8.split("?");
       if (pathSegments.length !== 2) {
-        return path7;
+        return path8;
       }
       const qp = new URLSearchParams(pathSegments.pop());
       qp.sort();
       return [...pathSegments, qp.toString()].join("?");
     }
-    function matchKey(mockDispatch2, { path: path7, method, body, headers }) {
-      const pathMatch = matchValue(mockDispatch2.path, path7);
+    function matchKey(mockDispatch2, { path: path8, method, body, headers }) {
+      const pathMatch = matchValue(mockDispatch2.path, path8);
       const methodMatch = matchValue(mockDispatch2.method, method);
       const bodyMatch = typeof mockDispatch2.body !== "undefined" ? matchValue(mockDispatch2.body, body) : true;
       const headersMatch = matchHeaders(mockDispatch2, headers);
@@ -10772,7 +10772,7 @@ var require_mock_utils = __commonJS({
     function getMockDispatch(mockDispatches, key) {
       const basePath = key.query ? buildURL(key.path, key.query) : key.path;
       const resolvedPath = typeof basePath === "string" ? safeUrl(basePath) : basePath;
-      let matchedMockDispatches = mockDispatches.filter(({ consumed }) => !consumed).filter(({ path: path7 }) => matchValue(safeUrl(path7), resolvedPath));
+      let matchedMockDispatches = mockDispatches.filter(({ consumed }) => !consumed).filter(({ path: path8 }) => matchValue(safeUrl(path8), resolvedPath));
       if (matchedMockDispatches.length === 0) {
         throw new MockNotMatchedError(`Mock dispatch not matched for path '${resolvedPath}'`);
       }
@@ -10810,9 +10810,9 @@ var require_mock_utils = __commonJS({
       }
     }
     function buildKey(opts) {
-      const { path: path7, method, body, headers, query } = opts;
+      const { path: path8, method, body, headers, query } = opts;
       return {
-        path: path7,
+        path: path8,
         method,
         body,
         headers,
@@ -11275,10 +11275,10 @@ var require_pending_interceptors_formatter = __commonJS({
       }
       format(pendingInterceptors) {
         const withPrettyHeaders = pendingInterceptors.map(
-          ({ method, path: path7, data: { statusCode }, persist, times, timesInvoked, origin }) => ({
+          ({ method, path: path8, data: { statusCode }, persist, times, timesInvoked, origin }) => ({
             Method: method,
             Origin: origin,
-            Path: path7,
+            Path: path8,
             "Status code": statusCode,
             Persistent: persist ? PERSISTENT : NOT_PERSISTENT,
             Invocations: timesInvoked,
@@ -16157,9 +16157,9 @@ var require_util6 = __commonJS({
         }
       }
     }
-    function validateCookiePath(path7) {
-      for (let i = 0; i < path7.length; ++i) {
-        const code = path7.charCodeAt(i);
+    function validateCookiePath(path8) {
+      for (let i = 0; i < path8.length; ++i) {
+        const code = path8.charCodeAt(i);
         if (code < 32 || // exclude CTLs (0-31)
         code > 126 || // exclude DEL and non-ascii
         code === 59) {
@@ -19080,11 +19080,11 @@ var require_undici = __commonJS({
           if (typeof opts.path !== "string") {
             throw new InvalidArgumentError("invalid opts.path");
           }
-          let path7 = opts.path;
+          let path8 = opts.path;
           if (!opts.path.startsWith("/")) {
-            path7 = `/${path7}`;
+            path8 = `/${path8}`;
           }
-          url2 = new URL(util.parseOrigin(url2).origin + path7);
+          url2 = new URL(util.parseOrigin(url2).origin + path8);
         } else {
           if (!opts) {
             opts = typeof url2 === "object" ? url2 : {};
@@ -20004,17 +20004,17 @@ var require_visit = __commonJS({
     visit2.BREAK = BREAK;
     visit2.SKIP = SKIP;
     visit2.REMOVE = REMOVE;
-    function visit_(key, node2, visitor, path7) {
-      const ctrl = callVisitor(key, node2, visitor, path7);
+    function visit_(key, node2, visitor, path8) {
+      const ctrl = callVisitor(key, node2, visitor, path8);
       if (identity.isNode(ctrl) || identity.isPair(ctrl)) {
-        replaceNode(key, path7, ctrl);
-        return visit_(key, ctrl, visitor, path7);
+        replaceNode(key, path8, ctrl);
+        return visit_(key, ctrl, visitor, path8);
       }
       if (typeof ctrl !== "symbol") {
         if (identity.isCollection(node2)) {
-          path7 = Object.freeze(path7.concat(node2));
+          path8 = Object.freeze(path8.concat(node2));
           for (let i = 0; i < node2.items.length; ++i) {
-            const ci = visit_(i, node2.items[i], visitor, path7);
+            const ci = visit_(i, node2.items[i], visitor, path8);
             if (typeof ci === "number")
               i = ci - 1;
             else if (ci === BREAK)
@@ -20025,13 +20025,13 @@ var require_visit = __commonJS({
             }
           }
         } else if (identity.isPair(node2)) {
-          path7 = Object.freeze(path7.concat(node2));
-          const ck = visit_("key", node2.key, visitor, path7);
+          path8 = Object.freeze(path8.concat(node2));
+          const ck = visit_("key", node2.key, visitor, path8);
           if (ck === BREAK)
             return BREAK;
           else if (ck === REMOVE)
             node2.key = null;
-          const cv = visit_("value", node2.value, visitor, path7);
+          const cv = visit_("value", node2.value, visitor, path8);
           if (cv === BREAK)
             return BREAK;
           else if (cv === REMOVE)
@@ -20052,17 +20052,17 @@ var require_visit = __commonJS({
     visitAsync.BREAK = BREAK;
     visitAsync.SKIP = SKIP;
     visitAsync.REMOVE = REMOVE;
-    async function visitAsync_(key, node2, visitor, path7) {
-      const ctrl = await callVisitor(key, node2, visitor, path7);
+    async function visitAsync_(key, node2, visitor, path8) {
+      const ctrl = await callVisitor(key, node2, visitor, path8);
       if (identity.isNode(ctrl) || identity.isPair(ctrl)) {
-        replaceNode(key, path7, ctrl);
-        return visitAsync_(key, ctrl, visitor, path7);
+        replaceNode(key, path8, ctrl);
+        return visitAsync_(key, ctrl, visitor, path8);
       }
       if (typeof ctrl !== "symbol") {
         if (identity.isCollection(node2)) {
-          path7 = Object.freeze(path7.concat(node2));
+          path8 = Object.freeze(path8.concat(node2));
           for (let i = 0; i < node2.items.length; ++i) {
-            const ci = await visitAsync_(i, node2.items[i], visitor, path7);
+            const ci = await visitAsync_(i, node2.items[i], visitor, path8);
             if (typeof ci === "number")
               i = ci - 1;
             else if (ci === BREAK)
@@ -20073,13 +20073,13 @@ var require_visit = __commonJS({
             }
           }
         } else if (identity.isPair(node2)) {
-          path7 = Object.freeze(path7.concat(node2));
-          const ck = await visitAsync_("key", node2.key, visitor, path7);
+          path8 = Object.freeze(path8.concat(node2));
+          const ck = await visitAsync_("key", node2.key, visitor, path8);
           if (ck === BREAK)
             return BREAK;
           else if (ck === REMOVE)
             node2.key = null;
-          const cv = await visitAsync_("value", node2.value, visitor, path7);
+          const cv = await visitAsync_("value", node2.value, visitor, path8);
           if (cv === BREAK)
             return BREAK;
           else if (cv === REMOVE)
@@ -20106,23 +20106,23 @@ var require_visit = __commonJS({
       }
       return visitor;
     }
-    function callVisitor(key, node2, visitor, path7) {
+    function callVisitor(key, node2, visitor, path8) {
       if (typeof visitor === "function")
-        return visitor(key, node2, path7);
+        return visitor(key, node2, path8);
       if (identity.isMap(node2))
-        return visitor.Map?.(key, node2, path7);
+        return visitor.Map?.(key, node2, path8);
       if (identity.isSeq(node2))
-        return visitor.Seq?.(key, node2, path7);
+        return visitor.Seq?.(key, node2, path8);
       if (identity.isPair(node2))
-        return visitor.Pair?.(key, node2, path7);
+        return visitor.Pair?.(key, node2, path8);
       if (identity.isScalar(node2))
-        return visitor.Scalar?.(key, node2, path7);
+        return visitor.Scalar?.(key, node2, path8);
       if (identity.isAlias(node2))
-        return visitor.Alias?.(key, node2, path7);
+        return visitor.Alias?.(key, node2, path8);
       return void 0;
     }
-    function replaceNode(key, path7, node2) {
-      const parent = path7[path7.length - 1];
+    function replaceNode(key, path8, node2) {
+      const parent = path8[path8.length - 1];
       if (identity.isCollection(parent)) {
         parent.items[key] = node2;
       } else if (identity.isPair(parent)) {
@@ -20734,10 +20734,10 @@ var require_Collection = __commonJS({
     var createNode = require_createNode();
     var identity = require_identity();
     var Node = require_Node();
-    function collectionFromPath(schema, path7, value) {
+    function collectionFromPath(schema, path8, value) {
       let v = value;
-      for (let i = path7.length - 1; i >= 0; --i) {
-        const k = path7[i];
+      for (let i = path8.length - 1; i >= 0; --i) {
+        const k = path8[i];
         if (typeof k === "number" && Number.isInteger(k) && k >= 0) {
           const a = [];
           a[k] = v;
@@ -20756,7 +20756,7 @@ var require_Collection = __commonJS({
         sourceObjects: /* @__PURE__ */ new Map()
       });
     }
-    var isEmptyPath = (path7) => path7 == null || typeof path7 === "object" && !!path7[Symbol.iterator]().next().done;
+    var isEmptyPath = (path8) => path8 == null || typeof path8 === "object" && !!path8[Symbol.iterator]().next().done;
     var Collection2 = class extends Node.NodeBase {
       constructor(type, schema) {
         super(type);
@@ -20786,11 +20786,11 @@ var require_Collection = __commonJS({
        * be a Pair instance or a `{ key, value }` object, which may not have a key
        * that already exists in the map.
        */
-      addIn(path7, value) {
-        if (isEmptyPath(path7))
+      addIn(path8, value) {
+        if (isEmptyPath(path8))
           this.add(value);
         else {
-          const [key, ...rest] = path7;
+          const [key, ...rest] = path8;
           const node2 = this.get(key, true);
           if (identity.isCollection(node2))
             node2.addIn(rest, value);
@@ -20804,8 +20804,8 @@ var require_Collection = __commonJS({
        * Removes a value from the collection.
        * @returns `true` if the item was found and removed.
        */
-      deleteIn(path7) {
-        const [key, ...rest] = path7;
+      deleteIn(path8) {
+        const [key, ...rest] = path8;
         if (rest.length === 0)
           return this.delete(key);
         const node2 = this.get(key, true);
@@ -20819,8 +20819,8 @@ var require_Collection = __commonJS({
        * scalar values from their surrounding node; to disable set `keepScalar` to
        * `true` (collections are always returned intact).
        */
-      getIn(path7, keepScalar) {
-        const [key, ...rest] = path7;
+      getIn(path8, keepScalar) {
+        const [key, ...rest] = path8;
         const node2 = this.get(key, true);
         if (rest.length === 0)
           return !keepScalar && identity.isScalar(node2) ? node2.value : node2;
@@ -20838,8 +20838,8 @@ var require_Collection = __commonJS({
       /**
        * Checks if the collection includes a value with the key `key`.
        */
-      hasIn(path7) {
-        const [key, ...rest] = path7;
+      hasIn(path8) {
+        const [key, ...rest] = path8;
         if (rest.length === 0)
           return this.has(key);
         const node2 = this.get(key, true);
@@ -20849,8 +20849,8 @@ var require_Collection = __commonJS({
        * Sets a value in this collection. For `!!set`, `value` needs to be a
        * boolean to add/remove the item from the set.
        */
-      setIn(path7, value) {
-        const [key, ...rest] = path7;
+      setIn(path8, value) {
+        const [key, ...rest] = path8;
         if (rest.length === 0) {
           this.set(key, value);
         } else {
@@ -23365,9 +23365,9 @@ var require_Document = __commonJS({
           this.contents.add(value);
       }
       /** Adds a value to the document. */
-      addIn(path7, value) {
+      addIn(path8, value) {
         if (assertCollection(this.contents))
-          this.contents.addIn(path7, value);
+          this.contents.addIn(path8, value);
       }
       /**
        * Create a new `Alias` node, ensuring that the target `node` has the required anchor.
@@ -23442,14 +23442,14 @@ var require_Document = __commonJS({
        * Removes a value from the document.
        * @returns `true` if the item was found and removed.
        */
-      deleteIn(path7) {
-        if (Collection2.isEmptyPath(path7)) {
+      deleteIn(path8) {
+        if (Collection2.isEmptyPath(path8)) {
           if (this.contents == null)
             return false;
           this.contents = null;
           return true;
         }
-        return assertCollection(this.contents) ? this.contents.deleteIn(path7) : false;
+        return assertCollection(this.contents) ? this.contents.deleteIn(path8) : false;
       }
       /**
        * Returns item at `key`, or `undefined` if not found. By default unwraps
@@ -23464,10 +23464,10 @@ var require_Document = __commonJS({
        * scalar values from their surrounding node; to disable set `keepScalar` to
        * `true` (collections are always returned intact).
        */
-      getIn(path7, keepScalar) {
-        if (Collection2.isEmptyPath(path7))
+      getIn(path8, keepScalar) {
+        if (Collection2.isEmptyPath(path8))
           return !keepScalar && identity.isScalar(this.contents) ? this.contents.value : this.contents;
-        return identity.isCollection(this.contents) ? this.contents.getIn(path7, keepScalar) : void 0;
+        return identity.isCollection(this.contents) ? this.contents.getIn(path8, keepScalar) : void 0;
       }
       /**
        * Checks if the document includes a value with the key `key`.
@@ -23478,10 +23478,10 @@ var require_Document = __commonJS({
       /**
        * Checks if the document includes a value at `path`.
        */
-      hasIn(path7) {
-        if (Collection2.isEmptyPath(path7))
+      hasIn(path8) {
+        if (Collection2.isEmptyPath(path8))
           return this.contents !== void 0;
-        return identity.isCollection(this.contents) ? this.contents.hasIn(path7) : false;
+        return identity.isCollection(this.contents) ? this.contents.hasIn(path8) : false;
       }
       /**
        * Sets a value in this document. For `!!set`, `value` needs to be a
@@ -23498,13 +23498,13 @@ var require_Document = __commonJS({
        * Sets a value in this document. For `!!set`, `value` needs to be a
        * boolean to add/remove the item from the set.
        */
-      setIn(path7, value) {
-        if (Collection2.isEmptyPath(path7)) {
+      setIn(path8, value) {
+        if (Collection2.isEmptyPath(path8)) {
           this.contents = value;
         } else if (this.contents == null) {
-          this.contents = Collection2.collectionFromPath(this.schema, Array.from(path7), value);
+          this.contents = Collection2.collectionFromPath(this.schema, Array.from(path8), value);
         } else if (assertCollection(this.contents)) {
-          this.contents.setIn(path7, value);
+          this.contents.setIn(path8, value);
         }
       }
       /**
@@ -25465,9 +25465,9 @@ var require_cst_visit = __commonJS({
     visit2.BREAK = BREAK;
     visit2.SKIP = SKIP;
     visit2.REMOVE = REMOVE;
-    visit2.itemAtPath = (cst, path7) => {
+    visit2.itemAtPath = (cst, path8) => {
       let item = cst;
-      for (const [field, index] of path7) {
+      for (const [field, index] of path8) {
         const tok = item?.[field];
         if (tok && "items" in tok) {
           item = tok.items[index];
@@ -25476,23 +25476,23 @@ var require_cst_visit = __commonJS({
       }
       return item;
     };
-    visit2.parentCollection = (cst, path7) => {
-      const parent = visit2.itemAtPath(cst, path7.slice(0, -1));
-      const field = path7[path7.length - 1][0];
+    visit2.parentCollection = (cst, path8) => {
+      const parent = visit2.itemAtPath(cst, path8.slice(0, -1));
+      const field = path8[path8.length - 1][0];
       const coll = parent?.[field];
       if (coll && "items" in coll)
         return coll;
       throw new Error("Parent collection not found");
     };
-    function _visit(path7, item, visitor) {
-      let ctrl = visitor(item, path7);
+    function _visit(path8, item, visitor) {
+      let ctrl = visitor(item, path8);
       if (typeof ctrl === "symbol")
         return ctrl;
       for (const field of ["key", "value"]) {
         const token = item[field];
         if (token && "items" in token) {
           for (let i = 0; i < token.items.length; ++i) {
-            const ci = _visit(Object.freeze(path7.concat([[field, i]])), token.items[i], visitor);
+            const ci = _visit(Object.freeze(path8.concat([[field, i]])), token.items[i], visitor);
             if (typeof ci === "number")
               i = ci - 1;
             else if (ci === BREAK)
@@ -25503,10 +25503,10 @@ var require_cst_visit = __commonJS({
             }
           }
           if (typeof ctrl === "function" && field === "key")
-            ctrl = ctrl(item, path7);
+            ctrl = ctrl(item, path8);
         }
       }
-      return typeof ctrl === "function" ? ctrl(item, path7) : ctrl;
+      return typeof ctrl === "function" ? ctrl(item, path8) : ctrl;
     }
     exports.visit = visit2;
   }
@@ -28508,8 +28508,8 @@ var Context = class {
       if (existsSync2(process.env.GITHUB_EVENT_PATH)) {
         this.payload = JSON.parse(readFileSync(process.env.GITHUB_EVENT_PATH, { encoding: "utf8" }));
       } else {
-        const path7 = process.env.GITHUB_EVENT_PATH;
-        process.stdout.write(`GITHUB_EVENT_PATH ${path7} does not exist${EOL6}`);
+        const path8 = process.env.GITHUB_EVENT_PATH;
+        process.stdout.write(`GITHUB_EVENT_PATH ${path8} does not exist${EOL6}`);
       }
     }
     this.eventName = process.env.GITHUB_EVENT_NAME;
@@ -32692,6 +32692,7 @@ function readRunContext(env = process.env) {
     eventName: env.GITHUB_EVENT_NAME ?? "",
     ref: env.GITHUB_REF ?? "",
     sha: env.GITHUB_SHA ?? "",
+    baseRef: env.GITHUB_BASE_REF ?? "",
     actor: env.GITHUB_ACTOR ?? "",
     runId: env.GITHUB_RUN_ID ?? "",
     runAttempt: env.GITHUB_RUN_ATTEMPT ?? "1",
@@ -32768,6 +32769,518 @@ var Deployments = class {
     info(`GitHub deployment ${id}: ${state}`);
   }
 };
+
+// actions/src/lib/helm.ts
+import { mkdtempSync, writeFileSync } from "node:fs";
+import path4 from "node:path";
+
+// actions/src/lib/runner-temp.ts
+import { tmpdir } from "node:os";
+function runnerTemp(env = process.env) {
+  return env.RUNNER_TEMP || tmpdir();
+}
+
+// actions/src/lib/helm.ts
+function parseHelmVersion(short) {
+  const match2 = /v?(\d+)\.(\d+)\.(\d+)/.exec(short.trim());
+  if (!match2) throw new Error(`helm version --short printed "${short.trim()}", not a version like v4.1.4: is "helm" on PATH really helm?`);
+  return { version: `${match2[1]}.${match2[2]}.${match2[3]}`, major: Number(match2[1]) };
+}
+function rollbackOnFailureFlag(helmMajor) {
+  return helmMajor >= 4 ? "--rollback-on-failure" : "--atomic";
+}
+function upgradeArgs(options, helmMajor) {
+  const args = ["upgrade", options.release, options.chart, "--install", "--namespace", options.namespace];
+  if (options.createNamespace) args.push("--create-namespace");
+  for (const file2 of options.valuesFiles) args.push("--values", file2);
+  for (const [key, value] of Object.entries(options.setString)) args.push("--set-string", `${key}=${value}`);
+  args.push("--description", options.description);
+  args.push("--history-max", String(options.historyMax));
+  args.push("--timeout", options.timeout);
+  if (options.dryRun === "none") {
+    args.push("--wait");
+    if (options.rollbackOnFailure) args.push(rollbackOnFailureFlag(helmMajor));
+  } else {
+    args.push(`--dry-run=${options.dryRun}`, "--hide-secret");
+  }
+  args.push("--output", "json");
+  return args;
+}
+function rollbackArgs(options) {
+  return [
+    "rollback",
+    options.release,
+    String(options.revision),
+    "--namespace",
+    options.namespace,
+    "--wait",
+    "--timeout",
+    options.timeout
+  ];
+}
+var HelmError = class extends Error {
+  args;
+  exitCode;
+  stderr;
+  stdout;
+  constructor(args, exitCode, stderr, stdout = "") {
+    super(`helm ${args[0] ?? ""} failed (exit ${exitCode}): ${helmErrorLines(stderr)}`);
+    this.name = "HelmError";
+    this.args = args;
+    this.exitCode = exitCode;
+    this.stderr = stderr;
+    this.stdout = stdout;
+  }
+  /** helm's way of saying the release (or the revision asked for) does not exist. */
+  get releaseNotFound() {
+    return /release: not found/.test(this.stderr);
+  }
+};
+function helmErrorLines(stderr) {
+  const lines = stderr.split("\n").map((line) => line.trim()).filter(Boolean);
+  const first = lines.findIndex((line) => line.startsWith("Error:"));
+  const chosen = first >= 0 ? lines.slice(first, first + 20).map((line) => line.replace(/^Error:\s*/, "")) : lines.slice(-3);
+  return chosen.join(" ").replace(/:\s*$/, "") || "no output on stderr";
+}
+var Helm = class {
+  binary;
+  env;
+  detected;
+  constructor(settings = {}) {
+    this.binary = settings.binary ?? "helm";
+    const env = {};
+    for (const [key, value] of Object.entries(process.env)) if (value !== void 0) env[key] = value;
+    if (settings.kubeconfig) env.KUBECONFIG = settings.kubeconfig;
+    this.env = { ...env, ...settings.env };
+  }
+  /** Runs helm; resolves with stdout, rejects with a `HelmError` on a non-zero exit. */
+  async run(args, options = {}) {
+    info(`[command] ${this.binary} ${args.map(quoteForLog).join(" ")}`);
+    const result = await getExecOutput(this.binary, args, {
+      silent: true,
+      ignoreReturnCode: true,
+      env: { ...this.env, ...options.env },
+      listeners: options.streamStderr ? { errline: (line) => info(line) } : {}
+    });
+    if (result.exitCode !== 0) throw new HelmError(args, result.exitCode, result.stderr, result.stdout);
+    return result.stdout;
+  }
+  /** The helm version on PATH (detected once). */
+  async version() {
+    this.detected ??= parseHelmVersion(await this.run(["version", "--short"]));
+    return this.detected;
+  }
+  /** `helm upgrade --install`; returns the release helm printed (`-o json`). */
+  async upgrade(options) {
+    const { major } = await this.version();
+    const env = options.dryRun === "client" ? emptyMemoryDriver() : {};
+    const stdout = await this.run(upgradeArgs(options, major), { streamStderr: true, env });
+    return JSON.parse(stdout);
+  }
+  /** `helm rollback <release> <revision> --wait`. */
+  async rollback(options) {
+    await this.run(rollbackArgs(options), { streamStderr: true });
+  }
+  /** `helm history -o json`, oldest first; `undefined` when the release does not exist. */
+  async history(release, namespace) {
+    return this.unlessNotFound(async () => {
+      const stdout = await this.run(["history", release, "--namespace", namespace, "--max", "256", "--output", "json"]);
+      const entries = JSON.parse(stdout);
+      return [...entries].sort((a, b) => a.revision - b.revision);
+    });
+  }
+  /** `helm status -o json`; `undefined` when the release does not exist. */
+  async status(release, namespace) {
+    return this.unlessNotFound(
+      async () => JSON.parse(await this.run(["status", release, "--namespace", namespace, "--output", "json"]))
+    );
+  }
+  /** The user-supplied values of a revision (`helm get values -o json`); `undefined` when the release does not exist. */
+  async values(release, namespace, revision) {
+    return this.unlessNotFound(async () => {
+      const stdout = await this.run(["get", "values", release, "--namespace", namespace, ...revisionArgs(revision), "--output", "json"]);
+      return JSON.parse(stdout) ?? {};
+    });
+  }
+  /** `helm template`: the chart's manifests for these values, rendered without a cluster. */
+  async template(options) {
+    const args = ["template", options.release, options.chart, "--namespace", options.namespace];
+    for (const file2 of options.valuesFiles) args.push("--values", file2);
+    for (const [key, value] of Object.entries(options.setString ?? {})) args.push("--set-string", `${key}=${value}`);
+    return this.run(args);
+  }
+  async unlessNotFound(read) {
+    try {
+      return await read();
+    } catch (error63) {
+      if (error63 instanceof HelmError && error63.releaseNotFound) return void 0;
+      throw error63;
+    }
+  }
+};
+function emptyMemoryDriver() {
+  const file2 = path4.join(mkdtempSync(path4.join(runnerTemp(), "helm-memory-")), "releases.yaml");
+  writeFileSync(file2, "[]\n");
+  return { HELM_DRIVER: "memory", HELM_MEMORY_DRIVER_DATA: file2 };
+}
+function revisionArgs(revision) {
+  return revision === void 0 ? [] : ["--revision", String(revision)];
+}
+function quoteForLog(arg) {
+  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", "'\\''")}'`;
+}
+
+// actions/src/lib/inputs.ts
+var fromRunner = (name) => getInput(name);
+var InputError = class extends Error {
+  name = "InputError";
+};
+var DURATION_PART = /(\d+(?:\.\d+)?)(ms|s|m|h)/gy;
+var UNIT_MS = { ms: 1, s: 1e3, m: 6e4, h: 36e5 };
+function parseDuration(text) {
+  const trimmed = text.trim();
+  if (trimmed === "") return void 0;
+  DURATION_PART.lastIndex = 0;
+  let total = 0;
+  let consumed = 0;
+  for (let match2 = DURATION_PART.exec(trimmed); match2; match2 = DURATION_PART.exec(trimmed)) {
+    total += Number(match2[1]) * (UNIT_MS[match2[2] ?? ""] ?? Number.NaN);
+    consumed = DURATION_PART.lastIndex;
+  }
+  return consumed === trimmed.length && Number.isFinite(total) ? Math.round(total) : void 0;
+}
+function formatDuration(ms) {
+  return ms % 1e3 === 0 ? `${ms / 1e3}s` : `${ms}ms`;
+}
+var Inputs = class _Inputs {
+  source;
+  constructor(source = fromRunner) {
+    this.source = source;
+  }
+  /** Builds a source from a record (unit tests): keys are input names. */
+  static fromRecord(values) {
+    return new _Inputs((name) => values[name] ?? "");
+  }
+  raw(name) {
+    return this.source(name).trim();
+  }
+  required(name) {
+    const value = this.raw(name);
+    if (value === "") throw new InputError(`input "${name}" is required but was empty; set it in the step's \`with:\``);
+    return value;
+  }
+  optional(name, fallback = "") {
+    return this.raw(name) || fallback;
+  }
+  boolean(name, fallback) {
+    const value = this.raw(name).toLowerCase();
+    if (value === "") return fallback;
+    if (["true", "yes", "on", "1"].includes(value)) return true;
+    if (["false", "no", "off", "0"].includes(value)) return false;
+    throw new InputError(`input "${name}": "${this.raw(name)}" is not a boolean; use true or false`);
+  }
+  oneOf(name, choices, fallback) {
+    const value = this.raw(name);
+    if (value === "") return fallback;
+    if (choices.includes(value)) return value;
+    throw new InputError(`input "${name}": "${value}" is not one of ${choices.map((c) => `"${c}"`).join(", ")}`);
+  }
+  integer(name, fallback, { min = Number.MIN_SAFE_INTEGER, max = Number.MAX_SAFE_INTEGER } = {}) {
+    const value = this.raw(name);
+    if (value === "") return fallback;
+    if (!/^-?\d+$/.test(value)) throw new InputError(`input "${name}": "${value}" is not a whole number`);
+    const parsed = Number(value);
+    if (parsed < min || parsed > max) {
+      throw new InputError(`input "${name}": ${parsed} is out of range; use a number from ${min} to ${max}`);
+    }
+    return parsed;
+  }
+  /** A duration in milliseconds. */
+  duration(name, fallback) {
+    const value = this.raw(name) || fallback;
+    const ms = parseDuration(value);
+    if (ms === void 0) throw new InputError(`input "${name}": "${value}" is not a duration like 5m or 300s`);
+    return ms;
+  }
+  /** A list given one item per line or separated by commas; blank items dropped. */
+  list(name) {
+    return this.raw(name).split(/[\n,]/).map((item) => item.trim()).filter((item) => item !== "");
+  }
+  /** A list given one item per line (for items that may contain commas, like check names); blank lines dropped. */
+  lines(name) {
+    return this.raw(name).split("\n").map((item) => item.trim()).filter((item) => item !== "");
+  }
+};
+
+// actions/src/lib/kubeconfig.ts
+var import_yaml = __toESM(require_dist(), 1);
+import { chmodSync, mkdtempSync as mkdtempSync2, writeFileSync as writeFileSync2 } from "node:fs";
+import path5 from "node:path";
+var KUBECONFIG_SECRET_KEYS = /* @__PURE__ */ new Set([
+  "token",
+  "password",
+  "client-key-data",
+  "client-certificate-data",
+  "id-token",
+  "refresh-token",
+  "access-token",
+  "client-secret"
+]);
+function maskCredentials(node2) {
+  if (Array.isArray(node2)) {
+    node2.forEach(maskCredentials);
+  } else if (node2 && typeof node2 === "object") {
+    for (const [key, value] of Object.entries(node2)) {
+      if (typeof value === "string" && KUBECONFIG_SECRET_KEYS.has(key) && value.length > 0) setSecret(value);
+      else maskCredentials(value);
+    }
+  }
+}
+function safeYaml(text) {
+  try {
+    return (0, import_yaml.parse)(text);
+  } catch {
+    return void 0;
+  }
+}
+function writeKubeconfig(content, dir = runnerTemp()) {
+  setSecret(content);
+  let text = content.trim();
+  let parsed = safeYaml(text);
+  if (typeof parsed === "string") {
+    const decoded = Buffer.from(text, "base64").toString("utf8");
+    const decodedParsed = safeYaml(decoded);
+    if (decodedParsed && typeof decodedParsed === "object") {
+      setSecret(decoded);
+      text = decoded;
+      parsed = decodedParsed;
+    }
+  }
+  if (!parsed || typeof parsed !== "object" || !("clusters" in parsed)) {
+    throw new Error(
+      'input "kubeconfig": not a kubeconfig (YAML with "clusters", "users", "contexts", or base64 of it); store the output of `kubectl config view --raw --minify` in the secret'
+    );
+  }
+  maskCredentials(parsed);
+  const file2 = path5.join(mkdtempSync2(path5.join(dir, "kubeconfig-")), "config");
+  writeFileSync2(file2, `${text}
+`, { mode: 384 });
+  chmodSync(file2, 384);
+  return file2;
+}
+function kubeconfigFromInput(content) {
+  return content === "" ? void 0 : writeKubeconfig(content);
+}
+
+// actions/src/lib/summary.ts
+function escapeHtml(text) {
+  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+}
+async function writeSummary(section) {
+  if (!process.env.GITHUB_STEP_SUMMARY) return;
+  const summary2 = summary.addHeading(escapeHtml(section.heading), 3);
+  for (const paragraph of section.paragraphs ?? []) summary2.addRaw(paragraph, true).addEOL();
+  for (const table of section.tables ?? []) {
+    summary2.addTable([
+      table.header.map((cell) => ({ data: escapeHtml(cell), header: true })),
+      ...table.rows.map((row) => row.map((cell) => escapeHtml(cell)))
+    ]);
+  }
+  if (section.details) summary2.addDetails(escapeHtml(section.details.label), `
+
+\`\`\`
+${section.details.body}
+\`\`\`
+
+`);
+  await summary2.write();
+}
+
+// actions/src/helm-deploy/deploy.ts
+var import_yaml2 = __toESM(require_dist(), 1);
+function commitFromDescription(description) {
+  return /from commit ([0-9a-f]{7,40})\b/.exec(description)?.[1];
+}
+
+// actions/src/helm-rollback/target.ts
+var GOOD = /* @__PURE__ */ new Set(["deployed", "superseded"]);
+function originOf(entry, byRevision) {
+  let current = entry;
+  for (let hops = 0; hops < byRevision.size; hops++) {
+    const match2 = /^Rollback to (\d+)$/.exec(current.description.trim());
+    const previous = match2 ? byRevision.get(Number(match2[1])) : void 0;
+    if (!previous || previous.revision >= current.revision) return match2 ? Number(match2[1]) : current.revision;
+    current = previous;
+  }
+  return current.revision;
+}
+function chooseRollbackTarget(history, request2) {
+  const { release, namespace } = request2;
+  const seeHistory = `see \`helm history ${release} -n ${namespace}\``;
+  if (!history || history.length === 0) {
+    return {
+      ok: false,
+      reason: `release "${release}" not found in namespace "${namespace}": nothing to roll back; check the release and namespace inputs (\`helm list -n ${namespace}\`)`
+    };
+  }
+  const sorted = [...history].sort((a, b) => a.revision - b.revision);
+  const current = sorted[sorted.length - 1];
+  const byRevision = new Map(sorted.map((entry) => [entry.revision, entry]));
+  const runningNow = originOf(current, byRevision);
+  if (request2.revision === void 0) {
+    const target2 = sorted.filter((entry) => entry.revision < current.revision && GOOD.has(entry.status) && originOf(entry, byRevision) !== runningNow).pop();
+    if (!target2) {
+      return {
+        ok: false,
+        reason: `release "${release}" has nothing to roll back to: no revision before the current ${current.revision} (${current.status}) was successfully deployed with a different release; ${seeHistory}`
+      };
+    }
+    return { ok: true, current, target: target2 };
+  }
+  const target = sorted.find((entry) => entry.revision === request2.revision);
+  if (!target) {
+    const kept = sorted.map((entry) => entry.revision);
+    return {
+      ok: false,
+      reason: `revision ${request2.revision} of release "${release}" does not exist (helm keeps revisions ${kept[0]}..${kept[kept.length - 1]}); pick one of them, ${seeHistory}`
+    };
+  }
+  if (target.revision === current.revision) {
+    return {
+      ok: false,
+      reason: `revision ${target.revision} is the current revision of release "${release}": nothing to roll back; pick an earlier one, ${seeHistory}`
+    };
+  }
+  if (!GOOD.has(target.status)) {
+    const why = target.status.startsWith("pending-") ? `never finished (${target.status})` : `was never successfully deployed (${target.status}: ${target.description.replace(/\s+/g, " ")})`;
+    return {
+      ok: false,
+      reason: `revision ${target.revision} of release "${release}" ${why}; roll back to a deployed or superseded revision instead, ${seeHistory}`
+    };
+  }
+  if (originOf(target, byRevision) === runningNow) {
+    return {
+      ok: false,
+      reason: `revision ${target.revision} of release "${release}" runs what the current revision ${current.revision} already runs (${current.description}): rolling back to it would change nothing; pick another one, ${seeHistory}`
+    };
+  }
+  return { ok: true, current, target };
+}
+
+// actions/src/helm-rollback/rollback.ts
+async function versionOf(helm, settings, entry) {
+  const values = await helm.values(settings.release, settings.namespace, entry.revision);
+  const fromValues = values?.appVersion;
+  return typeof fromValues === "string" && fromValues !== "" ? fromValues : entry.app_version;
+}
+async function rollback(settings, deps) {
+  if (settings.failedDeploymentId !== void 0 && deps.failedDeployment) {
+    await deps.failedDeployment.status(settings.failedDeploymentId, "failure", `${settings.reason}; rolling back`, settings.environmentUrl);
+  }
+  const { current, target } = await choose(settings, deps);
+  const fromVersion = await versionOf(deps.helm, settings, current);
+  const toVersion = await versionOf(deps.helm, settings, target);
+  info(`Rolling back ${settings.release} in ${settings.namespace}: revision ${current.revision} (${fromVersion}) → ${target.revision} (${toVersion}); reason: ${settings.reason}`);
+  const deploymentId = await deps.deployments?.start({
+    environment: settings.environment.name,
+    ref: commitFromDescription(target.description) ?? deps.context.sha,
+    production: settings.production,
+    description: `Rollback to revision ${target.revision} (${toVersion}): ${settings.reason}`,
+    environmentUrl: settings.environmentUrl
+  });
+  let newRevision;
+  try {
+    newRevision = await rollbackAndVerify(settings, deps.helm, current, target, toVersion);
+  } catch (error63) {
+    const message = `helm-rollback of release "${settings.release}" in namespace "${settings.namespace}" to revision ${target.revision} failed: ${error63.message}`;
+    if (deps.deployments && deploymentId !== void 0) await deps.deployments.status(deploymentId, "failure", message, settings.environmentUrl);
+    await writeSummary({
+      heading: `helm-rollback: ${settings.environment.name} failed`,
+      paragraphs: [`**Error:** ${message}`, `**Reason given:** ${settings.reason}`]
+    });
+    throw new Error(message);
+  }
+  if (deps.deployments && deploymentId !== void 0) {
+    await deps.deployments.status(deploymentId, "success", `Rolled back to revision ${target.revision} (${toVersion}) as revision ${newRevision}`, settings.environmentUrl);
+  }
+  const result = { fromRevision: current.revision, toRevision: target.revision, newRevision, fromVersion, toVersion };
+  await publish(settings, deps.context, result, current, target);
+  return result;
+}
+async function choose(settings, { helm }) {
+  const history = await helm.history(settings.release, settings.namespace);
+  const choice = chooseRollbackTarget(history, {
+    release: settings.release,
+    namespace: settings.namespace,
+    ...settings.revision !== void 0 ? { revision: settings.revision } : {}
+  });
+  if (choice.ok) return choice;
+  await writeSummary({
+    heading: `helm-rollback: ${settings.environment.name} refused`,
+    paragraphs: [
+      `**Refused:** ${choice.reason}`,
+      `**Reason given:** ${settings.reason}`,
+      "The release was not changed.",
+      ...settings.failedDeploymentId !== void 0 ? [`GitHub deployment ${settings.failedDeploymentId} was marked failed.`] : []
+    ],
+    ...history ? { tables: [historyTable(history)] } : {}
+  });
+  throw new Error(`helm-rollback refused: ${choice.reason}`);
+}
+async function rollbackAndVerify(settings, helm, current, target, toVersion) {
+  await helm.rollback({ release: settings.release, namespace: settings.namespace, revision: target.revision, timeout: settings.timeout });
+  const after = await helm.history(settings.release, settings.namespace) ?? [];
+  const now = after[after.length - 1];
+  if (!now || now.revision <= current.revision || now.status !== "deployed") {
+    throw new Error(
+      `helm reported success, but the release's current revision is ${now ? `${now.revision} (${now.status})` : "missing"}, not a new deployed revision; inspect \`helm history ${settings.release} -n ${settings.namespace}\``
+    );
+  }
+  const nowVersion = await versionOf(helm, settings, now);
+  if (now.chart !== target.chart || nowVersion !== toVersion) {
+    throw new Error(
+      `revision ${now.revision} runs ${now.chart} ${nowVersion}, expected ${target.chart} ${toVersion} from revision ${target.revision}; inspect \`helm history ${settings.release} -n ${settings.namespace}\``
+    );
+  }
+  return now.revision;
+}
+async function publish(settings, context3, result, current, target) {
+  setOutput("from-revision", String(result.fromRevision));
+  setOutput("to-revision", String(result.toRevision));
+  setOutput("from-version", result.fromVersion);
+  setOutput("to-version", result.toVersion);
+  setOutput("revision", String(result.newRevision));
+  await writeSummary({
+    heading: `helm-rollback: ${settings.environment.name} rolled back to revision ${target.revision}`,
+    tables: [
+      {
+        header: ["Field", "From", "To"],
+        rows: [
+          ["Revision", String(current.revision), `${target.revision} (now revision ${result.newRevision})`],
+          ["App version", result.fromVersion, result.toVersion],
+          ["Chart", current.chart, target.chart],
+          ["Status before", current.status, target.status]
+        ]
+      },
+      {
+        header: ["Field", "Value"],
+        rows: [
+          ["Environment", settings.environment.name],
+          ["Release", `${settings.release} (namespace ${settings.namespace})`],
+          ["Reason", settings.reason],
+          ["Actor", context3.actor || "unknown"],
+          ...settings.failedDeploymentId !== void 0 ? [["Failed deployment", `GitHub deployment ${settings.failedDeploymentId} marked failed`]] : []
+        ]
+      }
+    ]
+  });
+}
+function historyTable(history) {
+  return {
+    header: ["Revision", "Status", "Chart", "Updated", "Description"],
+    rows: history.map((entry) => [String(entry.revision), entry.status, entry.chart, entry.updated, entry.description])
+  };
+}
 
 // node_modules/balanced-match/dist/esm/index.js
 var range = (a, b, str) => {
@@ -34144,11 +34657,11 @@ var cachedMinimatch = (pattern, options) => {
   return mm;
 };
 var defaultPlatform = typeof process === "object" && process ? process.env?.__MINIMATCH_TESTING_PLATFORM__ || process.platform : "posix";
-var path4 = {
+var path6 = {
   win32: { sep: "\\" },
   posix: { sep: "/" }
 };
-var sep3 = defaultPlatform === "win32" ? path4.win32.sep : path4.posix.sep;
+var sep3 = defaultPlatform === "win32" ? path6.win32.sep : path6.posix.sep;
 minimatch.sep = sep3;
 var GLOBSTAR = /* @__PURE__ */ Symbol("globstar **");
 minimatch.GLOBSTAR = GLOBSTAR;
@@ -35406,9 +35919,9 @@ minimatch.escape = escape;
 minimatch.unescape = unescape;
 
 // actions/src/lib/environments.ts
-var import_yaml = __toESM(require_dist(), 1);
+var import_yaml3 = __toESM(require_dist(), 1);
 import { readdirSync, readFileSync as readFileSync3 } from "node:fs";
-import path5 from "node:path";
+import path7 from "node:path";
 
 // node_modules/zod/v4/classic/external.js
 var external_exports = {};
@@ -36227,10 +36740,10 @@ function mergeDefs(...defs) {
 function cloneDef(schema) {
   return mergeDefs(schema._zod.def);
 }
-function getElementAtPath(obj, path7) {
-  if (!path7)
+function getElementAtPath(obj, path8) {
+  if (!path8)
     return obj;
-  return path7.reduce((acc, key) => acc?.[key], obj);
+  return path8.reduce((acc, key) => acc?.[key], obj);
 }
 function promiseAllObject(promisesObj) {
   const keys = Object.keys(promisesObj);
@@ -36570,11 +37083,11 @@ function explicitlyAborted(x, startIndex = 0) {
   }
   return false;
 }
-function prefixIssues(path7, issues) {
+function prefixIssues(path8, issues) {
   return issues.map((iss) => {
     var _a3;
     (_a3 = iss).path ?? (_a3.path = []);
-    iss.path.unshift(path7);
+    iss.path.unshift(path8);
     return iss;
   });
 }
@@ -37036,16 +37549,16 @@ function flattenError(error63, mapper = (issue3) => issue3.message) {
 }
 function formatError(error63, mapper = (issue3) => issue3.message) {
   const fieldErrors = { _errors: [] };
-  const processError = (error64, path7 = []) => {
+  const processError = (error64, path8 = []) => {
     for (const issue3 of error64.issues) {
       if (issue3.code === "invalid_union" && issue3.errors.length) {
-        issue3.errors.map((issues) => processError({ issues }, [...path7, ...issue3.path]));
+        issue3.errors.map((issues) => processError({ issues }, [...path8, ...issue3.path]));
       } else if (issue3.code === "invalid_key") {
-        processError({ issues: issue3.issues }, [...path7, ...issue3.path]);
+        processError({ issues: issue3.issues }, [...path8, ...issue3.path]);
       } else if (issue3.code === "invalid_element") {
-        processError({ issues: issue3.issues }, [...path7, ...issue3.path]);
+        processError({ issues: issue3.issues }, [...path8, ...issue3.path]);
       } else {
-        const fullpath = [...path7, ...issue3.path];
+        const fullpath = [...path8, ...issue3.path];
         if (fullpath.length === 0) {
           fieldErrors._errors.push(mapper(issue3));
         } else {
@@ -37084,17 +37597,17 @@ function formatError(error63, mapper = (issue3) => issue3.message) {
 }
 function treeifyError(error63, mapper = (issue3) => issue3.message) {
   const result = { errors: [] };
-  const processError = (error64, path7 = []) => {
+  const processError = (error64, path8 = []) => {
     var _a3;
     for (const issue3 of error64.issues) {
       if (issue3.code === "invalid_union" && issue3.errors.length) {
-        issue3.errors.map((issues) => processError({ issues }, [...path7, ...issue3.path]));
+        issue3.errors.map((issues) => processError({ issues }, [...path8, ...issue3.path]));
       } else if (issue3.code === "invalid_key") {
-        processError({ issues: issue3.issues }, [...path7, ...issue3.path]);
+        processError({ issues: issue3.issues }, [...path8, ...issue3.path]);
       } else if (issue3.code === "invalid_element") {
-        processError({ issues: issue3.issues }, [...path7, ...issue3.path]);
+        processError({ issues: issue3.issues }, [...path8, ...issue3.path]);
       } else {
-        const fullpath = [...path7, ...issue3.path];
+        const fullpath = [...path8, ...issue3.path];
         if (fullpath.length === 0) {
           result.errors.push(mapper(issue3));
           continue;
@@ -37133,8 +37646,8 @@ function treeifyError(error63, mapper = (issue3) => issue3.message) {
 }
 function toDotPath(_path) {
   const segs = [];
-  const path7 = _path.map((seg) => typeof seg === "object" ? seg.key : seg);
-  for (const seg of path7) {
+  const path8 = _path.map((seg) => typeof seg === "object" ? seg.key : seg);
+  for (const seg of path8) {
     if (typeof seg === "number")
       segs.push(`[${seg}]`);
     else if (typeof seg === "symbol")
@@ -54272,13 +54785,13 @@ function resolveRef(ref, ctx) {
   if (!ref.startsWith("#")) {
     throw new Error("External $ref is not supported, only local refs (#/...) are allowed");
   }
-  const path7 = ref.slice(1).split("/").filter(Boolean);
-  if (path7.length === 0) {
+  const path8 = ref.slice(1).split("/").filter(Boolean);
+  if (path8.length === 0) {
     return ctx.rootSchema;
   }
   const defsKey = ctx.version === "draft-2020-12" ? "$defs" : "definitions";
-  if (path7[0] === defsKey) {
-    const key = path7[1] === void 0 ? void 0 : decodeJSONPointerSegment(path7[1]);
+  if (path8[0] === defsKey) {
+    const key = path8[1] === void 0 ? void 0 : decodeJSONPointerSegment(path8[1]);
     if (!key || !ctx.defs[key]) {
       throw new Error(`Reference not found: ${ref}`);
     }
@@ -55180,6 +55693,9 @@ var Registry = class {
     return this.environments.find((environment) => environment.pipeline.tags.some((pattern) => minimatch(tag, pattern)));
   }
 };
+function isProduction(environment) {
+  return environment.pipeline.production || environment.pipeline.requireReleaseTag;
+}
 function parseEnvironment(file2, document) {
   const result = environmentFileSchema.safeParse(document);
   if (!result.success) {
@@ -55188,9 +55704,9 @@ function parseEnvironment(file2, document) {
       return `${file2}: ${where}: ${issue3.message}`;
     });
     throw new Error(`${problems.join("\n")}
-Fix the file; the format is described in README.md ("Environments").`);
+Fix the file; the format is described in docs/chart.md ("Environments").`);
   }
-  const expected = path5.basename(file2).replace(/\.ya?ml$/, "");
+  const expected = path7.basename(file2).replace(/\.ya?ml$/, "");
   if (result.data.name !== expected) {
     throw new Error(`${file2}: name: "${result.data.name}" must match the file name; rename the file or set name: ${expected}`);
   }
@@ -55205,10 +55721,10 @@ function loadEnvironments(dir = "environments") {
   }
   if (files.length === 0) throw new Error(`environments directory ${dir} holds no *.yaml files; add one file per environment`);
   const environments = files.sort().map((name) => {
-    const file2 = path5.join(dir, name);
+    const file2 = path7.join(dir, name);
     let document;
     try {
-      document = (0, import_yaml.parse)(readFileSync3(file2, "utf8"));
+      document = (0, import_yaml3.parse)(readFileSync3(file2, "utf8"));
     } catch (error63) {
       throw new Error(`${file2}: not valid YAML: ${error63.message}`);
     }
@@ -55227,538 +55743,8 @@ function loadEnvironments(dir = "environments") {
   return new Registry(dir, environments);
 }
 
-// actions/src/lib/helm.ts
-var import_yaml2 = __toESM(require_dist(), 1);
-import { chmodSync, mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path6 from "node:path";
-function parseHelmVersion(short) {
-  const match2 = /v?(\d+)\.(\d+)\.(\d+)/.exec(short.trim());
-  if (!match2) throw new Error(`helm version --short printed "${short.trim()}", not a version like v4.1.4: is "helm" on PATH really helm?`);
-  return { version: `${match2[1]}.${match2[2]}.${match2[3]}`, major: Number(match2[1]) };
-}
-function rollbackOnFailureFlag(helmMajor) {
-  return helmMajor >= 4 ? "--rollback-on-failure" : "--atomic";
-}
-function upgradeArgs(options, helmMajor) {
-  const args = ["upgrade", options.release, options.chart, "--install", "--namespace", options.namespace];
-  if (options.createNamespace) args.push("--create-namespace");
-  for (const file2 of options.valuesFiles) args.push("--values", file2);
-  for (const [key, value] of Object.entries(options.setString)) args.push("--set-string", `${key}=${value}`);
-  args.push("--description", options.description);
-  args.push("--history-max", String(options.historyMax));
-  args.push("--timeout", options.timeout);
-  if (options.dryRun === "none") {
-    args.push("--wait");
-    if (options.rollbackOnFailure) args.push(rollbackOnFailureFlag(helmMajor));
-  } else {
-    args.push(`--dry-run=${options.dryRun}`, "--hide-secret");
-  }
-  args.push("--output", "json");
-  return args;
-}
-function rollbackArgs(options) {
-  return [
-    "rollback",
-    options.release,
-    String(options.revision),
-    "--namespace",
-    options.namespace,
-    "--wait",
-    "--timeout",
-    options.timeout
-  ];
-}
-var HelmError = class extends Error {
-  args;
-  exitCode;
-  stderr;
-  stdout;
-  constructor(args, exitCode, stderr, stdout = "") {
-    const findings = stdout.split("\n").filter((line) => line.trim().startsWith("[ERROR]")).map((line) => line.trim());
-    super(`helm ${args[0] ?? ""} failed (exit ${exitCode}): ${[helmErrorLines(stderr), ...findings].join(" ")}`);
-    this.name = "HelmError";
-    this.args = args;
-    this.exitCode = exitCode;
-    this.stderr = stderr;
-    this.stdout = stdout;
-  }
-  /** helm's way of saying the release (or the revision asked for) does not exist. */
-  get releaseNotFound() {
-    return /release: not found/.test(this.stderr);
-  }
-};
-function helmErrorLines(stderr) {
-  const lines = stderr.split("\n").map((line) => line.trim()).filter(Boolean);
-  const first = lines.findIndex((line) => line.startsWith("Error:"));
-  const chosen = first >= 0 ? lines.slice(first, first + 20).map((line) => line.replace(/^Error:\s*/, "")) : lines.slice(-3);
-  return chosen.join(" ").replace(/:\s*$/, "") || "no output on stderr";
-}
-var KUBECONFIG_SECRET_KEYS = /* @__PURE__ */ new Set([
-  "token",
-  "password",
-  "client-key-data",
-  "client-certificate-data",
-  "id-token",
-  "refresh-token",
-  "access-token",
-  "client-secret"
-]);
-function maskCredentials(node2) {
-  if (Array.isArray(node2)) {
-    node2.forEach(maskCredentials);
-  } else if (node2 && typeof node2 === "object") {
-    for (const [key, value] of Object.entries(node2)) {
-      if (typeof value === "string" && KUBECONFIG_SECRET_KEYS.has(key) && value.length > 0) setSecret(value);
-      else maskCredentials(value);
-    }
-  }
-}
-function writeKubeconfig(content, dir = process.env.RUNNER_TEMP || tmpdir()) {
-  setSecret(content);
-  let text = content.trim();
-  let parsed = safeYaml(text);
-  if (typeof parsed === "string") {
-    const decoded = Buffer.from(text, "base64").toString("utf8");
-    const decodedParsed = safeYaml(decoded);
-    if (decodedParsed && typeof decodedParsed === "object") {
-      setSecret(decoded);
-      text = decoded;
-      parsed = decodedParsed;
-    }
-  }
-  if (!parsed || typeof parsed !== "object" || !("clusters" in parsed)) {
-    throw new Error(
-      'input "kubeconfig": not a kubeconfig (YAML with "clusters", "users", "contexts", or base64 of it); store the output of `kubectl config view --raw --minify` in the secret'
-    );
-  }
-  maskCredentials(parsed);
-  const file2 = path6.join(mkdtempSync(path6.join(dir, "kubeconfig-")), "config");
-  writeFileSync(file2, `${text}
-`, { mode: 384 });
-  chmodSync(file2, 384);
-  return file2;
-}
-function safeYaml(text) {
-  try {
-    return (0, import_yaml2.parse)(text);
-  } catch {
-    return void 0;
-  }
-}
-var Helm = class {
-  binary;
-  kubeconfig;
-  env;
-  detected;
-  constructor(settings = {}) {
-    this.binary = settings.binary ?? "helm";
-    this.kubeconfig = settings.kubeconfig;
-    const env = {};
-    for (const [key, value] of Object.entries(process.env)) if (value !== void 0) env[key] = value;
-    if (settings.kubeconfig) env.KUBECONFIG = settings.kubeconfig;
-    this.env = { ...env, ...settings.env };
-  }
-  /** Runs helm; resolves with stdout, rejects with a `HelmError` on a non-zero exit. */
-  async run(args, options = {}) {
-    info(`[command] ${this.binary} ${args.map(quoteForLog).join(" ")}`);
-    const result = await getExecOutput(this.binary, args, {
-      silent: true,
-      ignoreReturnCode: true,
-      env: { ...this.env, ...options.env },
-      listeners: options.streamStderr ? { errline: (line) => info(line) } : {}
-    });
-    if (result.exitCode !== 0) throw new HelmError(args, result.exitCode, result.stderr, result.stdout);
-    return result.stdout;
-  }
-  /** The helm version on PATH (detected once). */
-  async version() {
-    this.detected ??= parseHelmVersion(await this.run(["version", "--short"]));
-    return this.detected;
-  }
-  /** `helm upgrade --install`; returns the release helm printed (`-o json`). */
-  async upgrade(options) {
-    const { major } = await this.version();
-    const env = options.dryRun === "client" ? emptyMemoryDriver() : {};
-    const stdout = await this.run(upgradeArgs(options, major), { streamStderr: true, env });
-    return JSON.parse(stdout);
-  }
-  /** `helm rollback <release> <revision> --wait`. */
-  async rollback(options) {
-    await this.run(rollbackArgs(options), { streamStderr: true });
-  }
-  /** `helm history -o json`, oldest first; `undefined` when the release does not exist. */
-  async history(release, namespace) {
-    return this.unlessNotFound(async () => {
-      const stdout = await this.run(["history", release, "--namespace", namespace, "--max", "256", "--output", "json"]);
-      const entries = JSON.parse(stdout);
-      return [...entries].sort((a, b) => a.revision - b.revision);
-    });
-  }
-  /** `helm status -o json`; `undefined` when the release does not exist. */
-  async status(release, namespace) {
-    return this.unlessNotFound(
-      async () => JSON.parse(await this.run(["status", release, "--namespace", namespace, "--output", "json"]))
-    );
-  }
-  /** `helm get metadata -o json`; `undefined` when the release does not exist. */
-  async metadata(release, namespace, revision) {
-    return this.unlessNotFound(
-      async () => JSON.parse(
-        await this.run(["get", "metadata", release, "--namespace", namespace, ...revisionArgs(revision), "--output", "json"])
-      )
-    );
-  }
-  /** The user-supplied values of a revision (`helm get values -o json`); `undefined` when the release does not exist. */
-  async values(release, namespace, revision) {
-    return this.unlessNotFound(async () => {
-      const stdout = await this.run(["get", "values", release, "--namespace", namespace, ...revisionArgs(revision), "--output", "json"]);
-      return JSON.parse(stdout) ?? {};
-    });
-  }
-  /** `helm get manifest`. */
-  async manifest(release, namespace, revision) {
-    return this.run(["get", "manifest", release, "--namespace", namespace, ...revisionArgs(revision)]);
-  }
-  /** The rendered NOTES.txt of the current revision (`helm get notes`, without its `NOTES:` heading); '' when none. */
-  async notes(release, namespace) {
-    const printed = await this.run(["get", "notes", release, "--namespace", namespace]);
-    return printed.replace(/^NOTES:\n/, "").trimEnd();
-  }
-  /** `helm template`: the chart's manifests for these values, rendered without a cluster. */
-  async template(options) {
-    const args = ["template", options.release, options.chart, "--namespace", options.namespace];
-    for (const file2 of options.valuesFiles) args.push("--values", file2);
-    for (const [key, value] of Object.entries(options.setString ?? {})) args.push("--set-string", `${key}=${value}`);
-    return this.run(args);
-  }
-  /** `helm lint --strict`. */
-  async lint(chart, valuesFiles = []) {
-    return this.run(["lint", chart, "--strict", ...valuesFiles.flatMap((file2) => ["--values", file2])]);
-  }
-  /**
-   * The version the release runs now: the `appVersion` value (set by helm-deploy) of its deployed revision — which
-   * need not be the newest, when a later upgrade failed — else that revision's chart appVersion; `undefined` when
-   * there is no such release or no deployed revision.
-   */
-  async currentAppVersion(release, namespace) {
-    const deployed = (await this.history(release, namespace))?.filter((entry) => entry.status === "deployed").pop();
-    if (!deployed) return void 0;
-    const fromValues = (await this.values(release, namespace, deployed.revision))?.appVersion;
-    if (typeof fromValues === "string" && fromValues.length > 0) return fromValues;
-    return deployed.app_version || void 0;
-  }
-  async unlessNotFound(read) {
-    try {
-      return await read();
-    } catch (error63) {
-      if (error63 instanceof HelmError && error63.releaseNotFound) return void 0;
-      throw error63;
-    }
-  }
-};
-function emptyMemoryDriver() {
-  const file2 = path6.join(mkdtempSync(path6.join(process.env.RUNNER_TEMP || tmpdir(), "helm-memory-")), "releases.yaml");
-  writeFileSync(file2, "[]\n");
-  return { HELM_DRIVER: "memory", HELM_MEMORY_DRIVER_DATA: file2 };
-}
-function revisionArgs(revision) {
-  return revision === void 0 ? [] : ["--revision", String(revision)];
-}
-function quoteForLog(arg) {
-  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", "'\\''")}'`;
-}
-
-// actions/src/lib/inputs.ts
-var fromRunner = (name) => getInput(name);
-var InputError = class extends Error {
-  name = "InputError";
-};
-var DURATION_PART = /(\d+(?:\.\d+)?)(ms|s|m|h)/gy;
-var UNIT_MS = { ms: 1, s: 1e3, m: 6e4, h: 36e5 };
-function parseDuration(text) {
-  const trimmed = text.trim();
-  if (trimmed === "") return void 0;
-  DURATION_PART.lastIndex = 0;
-  let total = 0;
-  let consumed = 0;
-  for (let match2 = DURATION_PART.exec(trimmed); match2; match2 = DURATION_PART.exec(trimmed)) {
-    total += Number(match2[1]) * (UNIT_MS[match2[2] ?? ""] ?? Number.NaN);
-    consumed = DURATION_PART.lastIndex;
-  }
-  return consumed === trimmed.length && Number.isFinite(total) ? Math.round(total) : void 0;
-}
-function formatDuration(ms) {
-  return ms % 1e3 === 0 ? `${ms / 1e3}s` : `${ms}ms`;
-}
-var Inputs = class _Inputs {
-  source;
-  constructor(source = fromRunner) {
-    this.source = source;
-  }
-  /** Builds a source from a record (unit tests): keys are input names. */
-  static fromRecord(values) {
-    return new _Inputs((name) => values[name] ?? "");
-  }
-  raw(name) {
-    return this.source(name).trim();
-  }
-  required(name) {
-    const value = this.raw(name);
-    if (value === "") throw new InputError(`input "${name}" is required but was empty; set it in the step's \`with:\``);
-    return value;
-  }
-  optional(name, fallback = "") {
-    return this.raw(name) || fallback;
-  }
-  boolean(name, fallback) {
-    const value = this.raw(name).toLowerCase();
-    if (value === "") return fallback;
-    if (["true", "yes", "on", "1"].includes(value)) return true;
-    if (["false", "no", "off", "0"].includes(value)) return false;
-    throw new InputError(`input "${name}": "${this.raw(name)}" is not a boolean; use true or false`);
-  }
-  oneOf(name, choices, fallback) {
-    const value = this.raw(name);
-    if (value === "") return fallback;
-    if (choices.includes(value)) return value;
-    throw new InputError(`input "${name}": "${value}" is not one of ${choices.map((c) => `"${c}"`).join(", ")}`);
-  }
-  integer(name, fallback, { min = Number.MIN_SAFE_INTEGER, max = Number.MAX_SAFE_INTEGER } = {}) {
-    const value = this.raw(name);
-    if (value === "") return fallback;
-    if (!/^-?\d+$/.test(value)) throw new InputError(`input "${name}": "${value}" is not a whole number`);
-    const parsed = Number(value);
-    if (parsed < min || parsed > max) {
-      throw new InputError(`input "${name}": ${parsed} is out of range; use a number from ${min} to ${max}`);
-    }
-    return parsed;
-  }
-  /** A duration in milliseconds. */
-  duration(name, fallback) {
-    const value = this.raw(name) || fallback;
-    const ms = parseDuration(value);
-    if (ms === void 0) throw new InputError(`input "${name}": "${value}" is not a duration like 5m or 300s`);
-    return ms;
-  }
-  /** A list given one item per line or separated by commas; blank items dropped. */
-  list(name) {
-    return this.raw(name).split(/[\n,]/).map((item) => item.trim()).filter((item) => item !== "");
-  }
-  /** A list given one item per line (for items that may contain commas, like check names); blank lines dropped. */
-  lines(name) {
-    return this.raw(name).split("\n").map((item) => item.trim()).filter((item) => item !== "");
-  }
-};
-
-// actions/src/lib/summary.ts
-function escapeHtml(text) {
-  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
-}
-async function writeSummary(section) {
-  if (!process.env.GITHUB_STEP_SUMMARY) return;
-  const summary2 = summary.addHeading(escapeHtml(section.heading), 3);
-  for (const paragraph of section.paragraphs ?? []) summary2.addRaw(paragraph, true).addEOL();
-  for (const table of section.tables ?? []) {
-    summary2.addTable([
-      table.header.map((cell) => ({ data: escapeHtml(cell), header: true })),
-      ...table.rows.map((row) => row.map((cell) => escapeHtml(cell)))
-    ]);
-  }
-  if (section.details) summary2.addDetails(escapeHtml(section.details.label), `
-
-\`\`\`
-${section.details.body}
-\`\`\`
-
-`);
-  await summary2.write();
-}
-
-// actions/src/helm-deploy/deploy.ts
-var import_yaml3 = __toESM(require_dist(), 1);
-function commitFromDescription(description) {
-  return /from commit ([0-9a-f]{7,40})\b/.exec(description)?.[1];
-}
-
-// actions/src/helm-rollback/target.ts
-var GOOD = /* @__PURE__ */ new Set(["deployed", "superseded"]);
-function originOf(entry, byRevision) {
-  let current = entry;
-  for (let hops = 0; hops < byRevision.size; hops++) {
-    const match2 = /^Rollback to (\d+)$/.exec(current.description.trim());
-    const previous = match2 ? byRevision.get(Number(match2[1])) : void 0;
-    if (!previous || previous.revision >= current.revision) return match2 ? Number(match2[1]) : current.revision;
-    current = previous;
-  }
-  return current.revision;
-}
-function chooseRollbackTarget(history, request2) {
-  const { release, namespace } = request2;
-  const seeHistory = `see \`helm history ${release} -n ${namespace}\``;
-  if (!history || history.length === 0) {
-    return {
-      ok: false,
-      reason: `release "${release}" not found in namespace "${namespace}": nothing to roll back; check the release and namespace inputs (\`helm list -n ${namespace}\`)`
-    };
-  }
-  const sorted = [...history].sort((a, b) => a.revision - b.revision);
-  const current = sorted[sorted.length - 1];
-  const byRevision = new Map(sorted.map((entry) => [entry.revision, entry]));
-  const runningNow = originOf(current, byRevision);
-  if (request2.revision === void 0) {
-    const target2 = sorted.filter((entry) => entry.revision < current.revision && GOOD.has(entry.status) && originOf(entry, byRevision) !== runningNow).pop();
-    if (!target2) {
-      return {
-        ok: false,
-        reason: `release "${release}" has nothing to roll back to: no revision before the current ${current.revision} (${current.status}) was successfully deployed with a different release; ${seeHistory}`
-      };
-    }
-    return { ok: true, current, target: target2 };
-  }
-  const target = sorted.find((entry) => entry.revision === request2.revision);
-  if (!target) {
-    const kept = sorted.map((entry) => entry.revision);
-    return {
-      ok: false,
-      reason: `revision ${request2.revision} of release "${release}" does not exist (helm keeps revisions ${kept[0]}..${kept[kept.length - 1]}); pick one of them, ${seeHistory}`
-    };
-  }
-  if (target.revision === current.revision) {
-    return {
-      ok: false,
-      reason: `revision ${target.revision} is the current revision of release "${release}": nothing to roll back; pick an earlier one, ${seeHistory}`
-    };
-  }
-  if (!GOOD.has(target.status)) {
-    const why = target.status.startsWith("pending-") ? `never finished (${target.status})` : `was never successfully deployed (${target.status}: ${target.description.replace(/\s+/g, " ")})`;
-    return {
-      ok: false,
-      reason: `revision ${target.revision} of release "${release}" ${why}; roll back to a deployed or superseded revision instead, ${seeHistory}`
-    };
-  }
-  if (originOf(target, byRevision) === runningNow) {
-    return {
-      ok: false,
-      reason: `revision ${target.revision} of release "${release}" runs what the current revision ${current.revision} already runs (${current.description}): rolling back to it would change nothing; pick another one, ${seeHistory}`
-    };
-  }
-  return { ok: true, current, target };
-}
-
-// actions/src/helm-rollback/rollback.ts
-async function versionOf(helm, settings, entry) {
-  const values = await helm.values(settings.release, settings.namespace, entry.revision);
-  const fromValues = values?.appVersion;
-  return typeof fromValues === "string" && fromValues !== "" ? fromValues : entry.app_version;
-}
-async function rollback(settings, deps) {
-  const { helm, context: context3 } = deps;
-  if (settings.failedDeploymentId !== void 0 && deps.failedDeployment) {
-    await deps.failedDeployment.status(settings.failedDeploymentId, "failure", `${settings.reason}; rolling back`, settings.environmentUrl);
-  }
-  const history = await helm.history(settings.release, settings.namespace);
-  const choice = chooseRollbackTarget(history, {
-    release: settings.release,
-    namespace: settings.namespace,
-    ...settings.revision !== void 0 ? { revision: settings.revision } : {}
-  });
-  if (!choice.ok) {
-    await writeSummary({
-      heading: `helm-rollback: ${settings.environment.name} refused`,
-      paragraphs: [
-        `**Refused:** ${choice.reason}`,
-        `**Reason given:** ${settings.reason}`,
-        "The release was not changed.",
-        ...settings.failedDeploymentId !== void 0 ? [`GitHub deployment ${settings.failedDeploymentId} was marked failed.`] : []
-      ],
-      ...history ? { tables: [historyTable(history)] } : {}
-    });
-    throw new Error(`helm-rollback refused: ${choice.reason}`);
-  }
-  const { current, target } = choice;
-  const fromVersion = await versionOf(helm, settings, current);
-  const toVersion = await versionOf(helm, settings, target);
-  info(`Rolling back ${settings.release} in ${settings.namespace}: revision ${current.revision} (${fromVersion}) → ${target.revision} (${toVersion}); reason: ${settings.reason}`);
-  let deploymentId;
-  if (deps.deployments) {
-    deploymentId = await deps.deployments.start({
-      environment: settings.environment.name,
-      ref: commitFromDescription(target.description) ?? context3.sha,
-      production: settings.production,
-      description: `Rollback to revision ${target.revision} (${toVersion}): ${settings.reason}`,
-      environmentUrl: settings.environmentUrl
-    });
-  }
-  let newRevision = 0;
-  try {
-    await helm.rollback({ release: settings.release, namespace: settings.namespace, revision: target.revision, timeout: settings.timeout });
-    const after = await helm.history(settings.release, settings.namespace) ?? [];
-    const now = after[after.length - 1];
-    if (!now || now.revision <= current.revision || now.status !== "deployed") {
-      throw new Error(
-        `helm reported success, but the release's current revision is ${now ? `${now.revision} (${now.status})` : "missing"}, not a new deployed revision; inspect \`helm history ${settings.release} -n ${settings.namespace}\``
-      );
-    }
-    newRevision = now.revision;
-    const nowVersion = await versionOf(helm, settings, now);
-    if (now.chart !== target.chart || nowVersion !== toVersion) {
-      throw new Error(
-        `revision ${now.revision} runs ${now.chart} ${nowVersion}, expected ${target.chart} ${toVersion} from revision ${target.revision}; inspect \`helm history ${settings.release} -n ${settings.namespace}\``
-      );
-    }
-  } catch (error63) {
-    const message = `helm-rollback of release "${settings.release}" in namespace "${settings.namespace}" to revision ${target.revision} failed: ${error63.message}`;
-    if (deps.deployments && deploymentId !== void 0) await deps.deployments.status(deploymentId, "failure", message, settings.environmentUrl);
-    await writeSummary({
-      heading: `helm-rollback: ${settings.environment.name} failed`,
-      paragraphs: [`**Error:** ${message}`, `**Reason given:** ${settings.reason}`]
-    });
-    throw new Error(message);
-  }
-  if (deps.deployments && deploymentId !== void 0) {
-    await deps.deployments.status(deploymentId, "success", `Rolled back to revision ${target.revision} (${toVersion}) as revision ${newRevision}`, settings.environmentUrl);
-  }
-  setOutput("from-revision", String(current.revision));
-  setOutput("to-revision", String(target.revision));
-  setOutput("from-version", fromVersion);
-  setOutput("to-version", toVersion);
-  setOutput("revision", String(newRevision));
-  await writeSummary({
-    heading: `helm-rollback: ${settings.environment.name} rolled back to revision ${target.revision}`,
-    tables: [
-      {
-        header: ["Field", "From", "To"],
-        rows: [
-          ["Revision", String(current.revision), `${target.revision} (now revision ${newRevision})`],
-          ["App version", fromVersion, toVersion],
-          ["Chart", current.chart, target.chart],
-          ["Status before", current.status, target.status]
-        ]
-      },
-      {
-        header: ["Field", "Value"],
-        rows: [
-          ["Environment", settings.environment.name],
-          ["Release", `${settings.release} (namespace ${settings.namespace})`],
-          ["Reason", settings.reason],
-          ["Actor", context3.actor || "unknown"],
-          ...settings.failedDeploymentId !== void 0 ? [["Failed deployment", `GitHub deployment ${settings.failedDeploymentId} marked failed`]] : []
-        ]
-      }
-    ]
-  });
-  return { fromRevision: current.revision, toRevision: target.revision, newRevision, fromVersion, toVersion };
-}
-function historyTable(history) {
-  return {
-    header: ["Revision", "Status", "Chart", "Updated", "Description"],
-    rows: history.map((entry) => [String(entry.revision), entry.status, entry.chart, entry.updated, entry.description])
-  };
-}
-
 // actions/src/helm-rollback/settings.ts
-function readRollbackSettings(inputs, registry2) {
+function readSettings(inputs, registry2 = loadEnvironments(inputs.optional("environments-dir", "environments"))) {
   const environment = registry2.get(inputs.required("environment"));
   const revisionText = inputs.optional("revision");
   if (revisionText !== "" && !/^[1-9]\d*$/.test(revisionText)) {
@@ -55785,20 +55771,22 @@ function readRollbackSettings(inputs, registry2) {
     githubToken,
     environmentUrl: inputs.optional("environment-url", environment.pipeline.url),
     createDeployment,
-    production: environment.pipeline.production || environment.pipeline.requireReleaseTag,
+    production: isProduction(environment),
     failedDeploymentId: failedDeploymentText === "" ? void 0 : Number(failedDeploymentText)
   };
 }
 
 // actions/src/helm-rollback/main.ts
 async function main() {
-  const inputs = new Inputs();
-  const settings = readRollbackSettings(inputs, loadEnvironments(inputs.optional("environments-dir", "environments")));
+  const settings = readSettings(new Inputs());
   const context3 = readRunContext();
-  const helm = new Helm(settings.kubeconfig ? { kubeconfig: writeKubeconfig(settings.kubeconfig) } : {});
+  const helm = new Helm({ kubeconfig: kubeconfigFromInput(settings.kubeconfig) });
   const client = settings.githubToken ? createGitHubClient(settings.githubToken) : void 0;
-  const deployments = settings.createDeployment && client ? new Deployments(client, context3) : void 0;
-  const failedDeployment = settings.failedDeploymentId !== void 0 && client ? new Deployments(client, context3) : void 0;
-  await rollback(settings, { helm, context: context3, ...deployments ? { deployments } : {}, ...failedDeployment ? { failedDeployment } : {} });
+  await rollback(settings, {
+    helm,
+    context: context3,
+    deployments: settings.createDeployment && client ? new Deployments(client, context3) : void 0,
+    failedDeployment: settings.failedDeploymentId !== void 0 && client ? new Deployments(client, context3) : void 0
+  });
 }
 main().catch((error63) => setFailed(error63 instanceof Error ? error63.message : String(error63)));

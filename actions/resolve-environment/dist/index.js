@@ -31908,6 +31908,7 @@ function readRunContext(env = process.env) {
     eventName: env.GITHUB_EVENT_NAME ?? "",
     ref: env.GITHUB_REF ?? "",
     sha: env.GITHUB_SHA ?? "",
+    baseRef: env.GITHUB_BASE_REF ?? "",
     actor: env.GITHUB_ACTOR ?? "",
     runId: env.GITHUB_RUN_ID ?? "",
     runAttempt: env.GITHUB_RUN_ATTEMPT ?? "1",
@@ -32000,10 +32001,15 @@ var Inputs = class _Inputs {
   }
 };
 
+// actions/src/lib/runner-temp.ts
+import { tmpdir } from "node:os";
+function runnerTemp(env = process.env) {
+  return env.RUNNER_TEMP || tmpdir();
+}
+
 // actions/src/resolve-environment/run.ts
 var import_yaml2 = __toESM(require_dist(), 1);
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
 import path3 from "node:path";
 
 // node_modules/balanced-match/dist/esm/index.js
@@ -54417,6 +54423,9 @@ var Registry = class {
     return this.environments.find((environment) => environment.pipeline.tags.some((pattern) => minimatch(tag, pattern)));
   }
 };
+function isProduction(environment) {
+  return environment.pipeline.production || environment.pipeline.requireReleaseTag;
+}
 function parseEnvironment(file2, document) {
   const result = environmentFileSchema.safeParse(document);
   if (!result.success) {
@@ -54425,7 +54434,7 @@ function parseEnvironment(file2, document) {
       return `${file2}: ${where}: ${issue3.message}`;
     });
     throw new Error(`${problems.join("\n")}
-Fix the file; the format is described in README.md ("Environments").`);
+Fix the file; the format is described in docs/chart.md ("Environments").`);
   }
   const expected = path2.basename(file2).replace(/\.ya?ml$/, "");
   if (result.data.name !== expected) {
@@ -54489,6 +54498,20 @@ ${section.details.body}
 }
 
 // actions/src/resolve-environment/decide.ts
+function eventFacts(context3, environmentInput) {
+  const { payload } = context3;
+  const dispatchInputs = payload.inputs ?? {};
+  const requested = environmentInput || (context3.eventName === "workflow_dispatch" && typeof dispatchInputs.environment === "string" ? dispatchInputs.environment : "");
+  const pullRequest = payload.pull_request;
+  return {
+    eventName: context3.eventName,
+    ref: context3.ref,
+    sha: context3.sha,
+    baseRef: pullRequest?.base?.ref ?? context3.baseRef,
+    requestedEnvironment: requested || void 0,
+    deleted: payload.deleted === true
+  };
+}
 var RELEASE_TAG = /^v(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$/;
 function releaseVersion(tag) {
   return RELEASE_TAG.test(tag) ? tag.slice(1) : void 0;
@@ -54580,25 +54603,14 @@ function decide(registry2, facts) {
 }
 
 // actions/src/resolve-environment/run.ts
-async function run(settings, { context: context3 }) {
+async function run(settings, { context: context3, tempDir }) {
   const registry2 = loadEnvironments(settings.environmentsDir);
-  const payload = context3.payload;
-  const dispatchInputs = payload.inputs ?? {};
-  const requested = settings.environment || (context3.eventName === "workflow_dispatch" && typeof dispatchInputs.environment === "string" ? dispatchInputs.environment : "");
-  const pullRequest = payload.pull_request;
-  const decision = decide(registry2, {
-    eventName: context3.eventName,
-    ref: context3.ref,
-    sha: context3.sha,
-    baseRef: pullRequest?.base?.ref ?? process.env.GITHUB_BASE_REF,
-    requestedEnvironment: requested || void 0,
-    deleted: payload.deleted === true
-  });
+  const decision = decide(registry2, eventFacts(context3, settings.environment));
   const subject = decision.environment ?? decision.target;
   let valuesFile = "";
   if (subject) {
-    mkdirSync(settings.tempDir, { recursive: true });
-    valuesFile = path3.join(mkdtempSync(path3.join(settings.tempDir, "airq-values-")), `${subject.name}.yaml`);
+    mkdirSync(tempDir, { recursive: true });
+    valuesFile = path3.join(mkdtempSync(path3.join(tempDir, "airq-values-")), `${subject.name}.yaml`);
     writeFileSync(valuesFile, `# Helm values of environment "${subject.name}", from ${subject.file}
 ${(0, import_yaml2.stringify)(subject.values)}`);
   }
@@ -54612,7 +54624,7 @@ ${(0, import_yaml2.stringify)(subject.values)}`);
     release: subject?.pipeline.release ?? "",
     url: subject?.pipeline.url ?? "",
     "values-file": valuesFile,
-    "is-production": String(subject?.pipeline.production ?? false),
+    "is-production": String(subject ? isProduction(subject) : false),
     reason: decision.reason
   };
   for (const [name, value] of Object.entries(outputs)) setOutput(name, value);
@@ -54624,18 +54636,18 @@ ${(0, import_yaml2.stringify)(subject.values)}`);
     tables: [{ header: ["output", "value"], rows: Object.entries(outputs).map(([name, value]) => [name, value === "" ? "—" : value]) }]
   });
 }
-function defaultTempDir() {
-  return process.env.RUNNER_TEMP || tmpdir();
+
+// actions/src/resolve-environment/settings.ts
+function readSettings(inputs) {
+  return {
+    environmentsDir: inputs.optional("environments-dir", "environments"),
+    environment: inputs.optional("environment")
+  };
 }
 
 // actions/src/resolve-environment/main.ts
 async function main() {
-  const inputs = new Inputs();
-  const settings = {
-    environmentsDir: inputs.optional("environments-dir", "environments"),
-    environment: inputs.optional("environment"),
-    tempDir: defaultTempDir()
-  };
-  await run(settings, { context: readRunContext() });
+  const settings = readSettings(new Inputs());
+  await run(settings, { context: readRunContext(), tempDir: runnerTemp() });
 }
 main().catch((error63) => setFailed(error63 instanceof Error ? error63.message : String(error63)));

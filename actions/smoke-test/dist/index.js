@@ -26978,6 +26978,505 @@ function info(message) {
   process.stdout.write(message + os4.EOL);
 }
 
+// actions/src/lib/inputs.ts
+var fromRunner = (name) => getInput(name);
+var InputError = class extends Error {
+  name = "InputError";
+};
+var DURATION_PART = /(\d+(?:\.\d+)?)(ms|s|m|h)/gy;
+var UNIT_MS = { ms: 1, s: 1e3, m: 6e4, h: 36e5 };
+function parseDuration(text) {
+  const trimmed = text.trim();
+  if (trimmed === "") return void 0;
+  DURATION_PART.lastIndex = 0;
+  let total = 0;
+  let consumed = 0;
+  for (let match2 = DURATION_PART.exec(trimmed); match2; match2 = DURATION_PART.exec(trimmed)) {
+    total += Number(match2[1]) * (UNIT_MS[match2[2] ?? ""] ?? Number.NaN);
+    consumed = DURATION_PART.lastIndex;
+  }
+  return consumed === trimmed.length && Number.isFinite(total) ? Math.round(total) : void 0;
+}
+var Inputs = class _Inputs {
+  source;
+  constructor(source = fromRunner) {
+    this.source = source;
+  }
+  /** Builds a source from a record (unit tests): keys are input names. */
+  static fromRecord(values) {
+    return new _Inputs((name) => values[name] ?? "");
+  }
+  raw(name) {
+    return this.source(name).trim();
+  }
+  required(name) {
+    const value = this.raw(name);
+    if (value === "") throw new InputError(`input "${name}" is required but was empty; set it in the step's \`with:\``);
+    return value;
+  }
+  optional(name, fallback = "") {
+    return this.raw(name) || fallback;
+  }
+  boolean(name, fallback) {
+    const value = this.raw(name).toLowerCase();
+    if (value === "") return fallback;
+    if (["true", "yes", "on", "1"].includes(value)) return true;
+    if (["false", "no", "off", "0"].includes(value)) return false;
+    throw new InputError(`input "${name}": "${this.raw(name)}" is not a boolean; use true or false`);
+  }
+  oneOf(name, choices, fallback) {
+    const value = this.raw(name);
+    if (value === "") return fallback;
+    if (choices.includes(value)) return value;
+    throw new InputError(`input "${name}": "${value}" is not one of ${choices.map((c) => `"${c}"`).join(", ")}`);
+  }
+  integer(name, fallback, { min = Number.MIN_SAFE_INTEGER, max = Number.MAX_SAFE_INTEGER } = {}) {
+    const value = this.raw(name);
+    if (value === "") return fallback;
+    if (!/^-?\d+$/.test(value)) throw new InputError(`input "${name}": "${value}" is not a whole number`);
+    const parsed = Number(value);
+    if (parsed < min || parsed > max) {
+      throw new InputError(`input "${name}": ${parsed} is out of range; use a number from ${min} to ${max}`);
+    }
+    return parsed;
+  }
+  /** A duration in milliseconds. */
+  duration(name, fallback) {
+    const value = this.raw(name) || fallback;
+    const ms = parseDuration(value);
+    if (ms === void 0) throw new InputError(`input "${name}": "${value}" is not a duration like 5m or 300s`);
+    return ms;
+  }
+  /** A list given one item per line or separated by commas; blank items dropped. */
+  list(name) {
+    return this.raw(name).split(/[\n,]/).map((item) => item.trim()).filter((item) => item !== "");
+  }
+  /** A list given one item per line (for items that may contain commas, like check names); blank lines dropped. */
+  lines(name) {
+    return this.raw(name).split("\n").map((item) => item.trim()).filter((item) => item !== "");
+  }
+};
+
+// actions/src/smoke-test/http.ts
+import http from "node:http";
+import https from "node:https";
+var MAX_BODY = 1 << 20;
+function get(url2, timeoutMs, startedAt) {
+  const at = Date.now() - startedAt;
+  return new Promise((resolve) => {
+    const client = url2.startsWith("https:") ? https : http;
+    let settled = false;
+    const done = (observation) => {
+      if (!settled) resolve(observation);
+      settled = true;
+    };
+    const request = client.get(url2, { agent: false, headers: { accept: "application/json", "user-agent": "airq-smoke-test" }, timeout: timeoutMs }, (response) => {
+      const chunks = [];
+      let size = 0;
+      response.on("data", (chunk) => {
+        size += chunk.length;
+        if (size <= MAX_BODY) chunks.push(chunk);
+      });
+      response.on("end", () => {
+        const instance = response.headers["x-instance-id"];
+        done({
+          url: url2,
+          at,
+          status: response.statusCode,
+          instance: Array.isArray(instance) ? instance[0] : instance,
+          body: Buffer.concat(chunks).toString("utf8")
+        });
+      });
+      response.on("error", (error63) => done({ url: url2, at, error: error63.message }));
+    });
+    request.on("timeout", () => request.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+    request.on("error", (error63) => done({ url: url2, at, error: error63.code ? `${error63.code}: ${error63.message}` : error63.message }));
+  });
+}
+
+// node_modules/is-network-error/index.js
+var objectToString = Object.prototype.toString;
+var isError = (value) => objectToString.call(value) === "[object Error]";
+var errorMessages = /* @__PURE__ */ new Set([
+  "network error",
+  // Chrome
+  "NetworkError when attempting to fetch resource.",
+  // Firefox
+  "The Internet connection appears to be offline.",
+  // Safari 16
+  "Network request failed",
+  // `cross-fetch`
+  "fetch failed",
+  // Undici (Node.js)
+  "terminated",
+  // Undici (Node.js)
+  " A network error occurred.",
+  // Bun (WebKit)
+  "Network connection lost"
+  // Cloudflare Workers (fetch)
+]);
+function isNetworkError(error63) {
+  const isValid = error63 && isError(error63) && error63.name === "TypeError" && typeof error63.message === "string";
+  if (!isValid) {
+    return false;
+  }
+  const { message, stack } = error63;
+  if (message === "Load failed" || message.startsWith("Load failed (") && message.endsWith(")")) {
+    return stack === void 0 || "__sentry_captured__" in error63;
+  }
+  if (message.startsWith("error sending request for url")) {
+    return true;
+  }
+  if (message === "Failed to fetch" || message.startsWith("Failed to fetch (") && message.endsWith(")")) {
+    return true;
+  }
+  return errorMessages.has(message);
+}
+
+// node_modules/p-retry/index.js
+function validateRetries(retries) {
+  if (typeof retries === "number") {
+    if (retries < 0) {
+      throw new TypeError("Expected `retries` to be a non-negative number.");
+    }
+    if (Number.isNaN(retries)) {
+      throw new TypeError("Expected `retries` to be a valid number or Infinity, got NaN.");
+    }
+  } else if (retries !== void 0) {
+    throw new TypeError("Expected `retries` to be a number or Infinity.");
+  }
+}
+function validateNumberOption(name, value, { min = 0, allowInfinity = false } = {}) {
+  if (value === void 0) {
+    return;
+  }
+  if (typeof value !== "number" || Number.isNaN(value)) {
+    throw new TypeError(`Expected \`${name}\` to be a number${allowInfinity ? " or Infinity" : ""}.`);
+  }
+  if (!allowInfinity && !Number.isFinite(value)) {
+    throw new TypeError(`Expected \`${name}\` to be a finite number.`);
+  }
+  if (value < min) {
+    throw new TypeError(`Expected \`${name}\` to be ≥ ${min}.`);
+  }
+}
+var AbortError = class extends Error {
+  constructor(message) {
+    super();
+    if (message instanceof Error) {
+      this.originalError = message;
+      ({ message } = message);
+    } else {
+      this.originalError = new Error(message);
+      this.originalError.stack = this.stack;
+    }
+    this.name = "AbortError";
+    this.message = message;
+  }
+};
+function calculateDelay(retriesConsumed, options) {
+  const attempt = Math.max(1, retriesConsumed + 1);
+  const random = options.randomize ? Math.random() + 1 : 1;
+  let timeout = Math.round(random * options.minTimeout * options.factor ** (attempt - 1));
+  timeout = Math.min(timeout, options.maxTimeout);
+  return timeout;
+}
+function calculateRemainingTime(start, max) {
+  if (!Number.isFinite(max)) {
+    return max;
+  }
+  return max - (performance.now() - start);
+}
+async function onAttemptFailure({ error: error63, attemptNumber, retriesConsumed, startTime, options }) {
+  const normalizedError = error63 instanceof Error ? error63 : new TypeError(`Non-error was thrown: "${error63}". You should only throw errors.`);
+  if (normalizedError instanceof AbortError) {
+    throw normalizedError.originalError;
+  }
+  const retriesLeft = Number.isFinite(options.retries) ? Math.max(0, options.retries - retriesConsumed) : options.retries;
+  const maxRetryTime = options.maxRetryTime ?? Number.POSITIVE_INFINITY;
+  const context = Object.freeze({
+    error: normalizedError,
+    attemptNumber,
+    retriesLeft,
+    retriesConsumed
+  });
+  await options.onFailedAttempt(context);
+  if (calculateRemainingTime(startTime, maxRetryTime) <= 0) {
+    throw normalizedError;
+  }
+  const consumeRetry = await options.shouldConsumeRetry(context);
+  const remainingTime = calculateRemainingTime(startTime, maxRetryTime);
+  if (remainingTime <= 0 || retriesLeft <= 0) {
+    throw normalizedError;
+  }
+  if (normalizedError instanceof TypeError && !isNetworkError(normalizedError)) {
+    if (consumeRetry) {
+      throw normalizedError;
+    }
+    options.signal?.throwIfAborted();
+    return false;
+  }
+  if (!await options.shouldRetry(context)) {
+    throw normalizedError;
+  }
+  if (!consumeRetry) {
+    options.signal?.throwIfAborted();
+    return false;
+  }
+  const delayTime = calculateDelay(retriesConsumed, options);
+  const finalDelay = Math.min(delayTime, remainingTime);
+  options.signal?.throwIfAborted();
+  if (finalDelay > 0) {
+    await new Promise((resolve, reject) => {
+      const onAbort = () => {
+        clearTimeout(timeoutToken);
+        options.signal?.removeEventListener("abort", onAbort);
+        reject(options.signal.reason);
+      };
+      const timeoutToken = setTimeout(() => {
+        options.signal?.removeEventListener("abort", onAbort);
+        resolve();
+      }, finalDelay);
+      if (options.unref) {
+        timeoutToken.unref?.();
+      }
+      options.signal?.addEventListener("abort", onAbort, { once: true });
+    });
+  }
+  options.signal?.throwIfAborted();
+  return true;
+}
+async function pRetry(input2, options = {}) {
+  options = { ...options };
+  validateRetries(options.retries);
+  if (Object.hasOwn(options, "forever")) {
+    throw new Error("The `forever` option is no longer supported. For many use-cases, you can set `retries: Infinity` instead.");
+  }
+  options.retries ??= 10;
+  options.factor ??= 2;
+  options.minTimeout ??= 1e3;
+  options.maxTimeout ??= Number.POSITIVE_INFINITY;
+  options.maxRetryTime ??= Number.POSITIVE_INFINITY;
+  options.randomize ??= false;
+  options.onFailedAttempt ??= () => {
+  };
+  options.shouldRetry ??= () => true;
+  options.shouldConsumeRetry ??= () => true;
+  validateNumberOption("factor", options.factor, { min: 0, allowInfinity: false });
+  validateNumberOption("minTimeout", options.minTimeout, { min: 0, allowInfinity: false });
+  validateNumberOption("maxTimeout", options.maxTimeout, { min: 0, allowInfinity: true });
+  validateNumberOption("maxRetryTime", options.maxRetryTime, { min: 0, allowInfinity: true });
+  if (!(options.factor > 0)) {
+    options.factor = 1;
+  }
+  options.signal?.throwIfAborted();
+  let attemptNumber = 0;
+  let retriesConsumed = 0;
+  const startTime = performance.now();
+  while (Number.isFinite(options.retries) ? retriesConsumed <= options.retries : true) {
+    attemptNumber++;
+    try {
+      options.signal?.throwIfAborted();
+      const result = await input2(attemptNumber);
+      options.signal?.throwIfAborted();
+      return result;
+    } catch (error63) {
+      if (await onAttemptFailure({
+        error: error63,
+        attemptNumber,
+        retriesConsumed,
+        startTime,
+        options
+      })) {
+        retriesConsumed++;
+      }
+    }
+  }
+  throw new Error("Retry attempts exhausted without throwing an error.");
+}
+
+// actions/src/lib/summary.ts
+function escapeHtml(text) {
+  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+}
+async function writeSummary(section) {
+  if (!process.env.GITHUB_STEP_SUMMARY) return;
+  const summary2 = summary.addHeading(escapeHtml(section.heading), 3);
+  for (const paragraph of section.paragraphs ?? []) summary2.addRaw(paragraph, true).addEOL();
+  for (const table of section.tables ?? []) {
+    summary2.addTable([
+      table.header.map((cell) => ({ data: escapeHtml(cell), header: true })),
+      ...table.rows.map((row) => row.map((cell) => escapeHtml(cell)))
+    ]);
+  }
+  if (section.details) summary2.addDetails(escapeHtml(section.details.label), `
+
+\`\`\`
+${section.details.body}
+\`\`\`
+
+`);
+  await summary2.write();
+}
+
+// actions/src/smoke-test/judge.ts
+function json(body) {
+  if (!body) return void 0;
+  try {
+    const value = JSON.parse(body);
+    return value && typeof value === "object" && !Array.isArray(value) ? value : void 0;
+  } catch {
+    return void 0;
+  }
+}
+function clip(text, max = 160) {
+  const flat = text.replace(/\s+/g, " ").trim();
+  return flat.length > max ? `${flat.slice(0, max)}…` : flat;
+}
+function describeObservation(observation) {
+  const at = `${(observation.at / 1e3).toFixed(1)}s`;
+  if (observation.status === void 0) return `${at} ${observation.url}: no response (${observation.error ?? "unknown error"})`;
+  const instance = observation.instance ? ` from instance ${observation.instance}` : "";
+  return `${at} ${observation.url}: HTTP ${observation.status}${instance}: ${clip(observation.body ?? "")}`;
+}
+function readinessProblem(observation, expectedVersion) {
+  if (observation.status === void 0) return `no response: ${observation.error ?? "unknown error"}`;
+  if (observation.status !== 200) return `HTTP ${observation.status}`;
+  const body = json(observation.body);
+  if (!body) return "the body is not a JSON object";
+  if (body.status !== "ready") return `status is ${JSON.stringify(body.status)}, not "ready"`;
+  if (expectedVersion && body.version !== expectedVersion) {
+    return `version is ${JSON.stringify(body.version)}, expected "${expectedVersion}"`;
+  }
+  return void 0;
+}
+function reportedVersion(observation) {
+  const version2 = json(observation.body)?.version;
+  return typeof version2 === "string" ? version2 : "";
+}
+function dataProblem(observation) {
+  if (observation.status === void 0) return `no response: ${observation.error ?? "unknown error"}`;
+  if (observation.status !== 200) return `HTTP ${observation.status}`;
+  const body = json(observation.body);
+  if (!body || !Array.isArray(body.data)) return 'the body has no "data" array';
+  if (body.data.length === 0) return 'the "data" array is empty (is a dataset seeded and active?)';
+  return void 0;
+}
+function tallyInstances(observations, expectedVersion) {
+  const instances = /* @__PURE__ */ new Map();
+  const problems = [];
+  for (const observation of observations) {
+    const problem = readinessProblem(observation, expectedVersion);
+    if (problem) {
+      problems.push(`${describeObservation(observation)} (${problem})`);
+      continue;
+    }
+    if (!observation.instance) {
+      problems.push(`${describeObservation(observation)} (no X-Instance-Id header)`);
+      continue;
+    }
+    const versions = instances.get(observation.instance) ?? /* @__PURE__ */ new Set();
+    versions.add(reportedVersion(observation));
+    instances.set(observation.instance, versions);
+  }
+  return { instances, problems };
+}
+function instancesProblem(tally, min, requests) {
+  if (tally.problems.length > 0) {
+    return `${tally.problems.length} of ${requests} readiness answers were not right:
+  ${tally.problems.slice(0, 10).join("\n  ")}`;
+  }
+  if (tally.instances.size < min) {
+    return `only ${tally.instances.size} distinct X-Instance-Id (${[...tally.instances.keys()].sort().join(", ") || "none"}) answered ${requests} requests; expected at least ${min}`;
+  }
+  return void 0;
+}
+
+// actions/src/smoke-test/run.ts
+var NotYet = class extends Error {
+  name = "NotYet";
+};
+async function until(label, url2, settings, { get: get2, now }, startedAt, seen, problem) {
+  const deadline = startedAt + settings.timeoutMs;
+  return pRetry(
+    async () => {
+      const remaining = deadline - now();
+      const observation = await get2(url2, Math.max(1e3, Math.min(1e4, remaining)), startedAt);
+      seen.push(observation);
+      const why = problem(observation);
+      if (why) throw new NotYet(why);
+      return observation;
+    },
+    {
+      retries: Number.MAX_SAFE_INTEGER,
+      factor: 2,
+      minTimeout: settings.intervalMs,
+      maxTimeout: settings.intervalMs * 8,
+      maxRetryTime: Math.max(0, deadline - now()),
+      onFailedAttempt: ({ error: error63, attemptNumber }) => info(`${label}: attempt ${attemptNumber}: ${error63.message}`)
+    }
+  );
+}
+function report(what, settings, seen, detail) {
+  const recent = seen.slice(-12).map((observation) => `  ${describeObservation(observation)}`);
+  const skipped = seen.length > recent.length ? [`  (${seen.length - recent.length} earlier answers omitted)`] : [];
+  return [
+    `smoke test of ${settings.url} failed: ${what}: ${detail}`,
+    `What it saw (${seen.length} requests within ${Math.round(settings.timeoutMs / 1e3)}s):`,
+    ...skipped,
+    ...recent
+  ].join("\n");
+}
+async function run(settings, deps) {
+  const base = settings.url.replace(/\/+$/, "");
+  const startedAt = deps.now();
+  const seen = [];
+  const rows = [];
+  const finish = async (passed) => writeSummary({
+    heading: `Smoke test of ${base} ${passed ? "passed" : "failed"}`,
+    tables: [{ header: ["check", "result"], rows }]
+  });
+  let ready;
+  try {
+    ready = await until("readiness", `${base}/health/ready`, settings, deps, startedAt, seen, (o) => readinessProblem(o, settings.expectedVersion));
+  } catch (error63) {
+    rows.push(["/health/ready answers ready" + (settings.expectedVersion ? ` with ${settings.expectedVersion}` : ""), `❌ ${error63.message}`]);
+    await finish(false);
+    throw new Error(report("not ready" + (settings.expectedVersion ? ` with version ${settings.expectedVersion}` : ""), settings, seen, error63.message));
+  }
+  const version2 = reportedVersion(ready);
+  rows.push([`/health/ready answers ready`, `✅ version ${version2} after ${((deps.now() - startedAt) / 1e3).toFixed(1)}s`]);
+  setOutput("version", version2);
+  const dataSeen = [];
+  try {
+    const data = await until("data", `${base}/air_quality`, settings, deps, startedAt, dataSeen, dataProblem);
+    const count = JSON.parse(data.body ?? "{}").data.length;
+    rows.push(["/air_quality returns data", `✅ ${count} readings`]);
+  } catch (error63) {
+    rows.push(["/air_quality returns data", `❌ ${error63.message}`]);
+    await finish(false);
+    throw new Error(report("/air_quality returned no data", settings, dataSeen, error63.message));
+  }
+  const answers = [];
+  for (let i = 0; i < settings.instanceRequests; i++) {
+    answers.push(await deps.get(`${base}/health/ready`, 1e4, startedAt));
+    const tally2 = tallyInstances(answers, settings.expectedVersion);
+    if (tally2.problems.length === 0 && tally2.instances.size >= settings.minInstances) break;
+  }
+  const tally = tallyInstances(answers, settings.expectedVersion);
+  setOutput("instances", String(tally.instances.size));
+  const instanceList = [...tally.instances].sort(([a], [b]) => a.localeCompare(b)).map(([id, versions]) => `${id} (${[...versions].join(", ")})`).join(", ");
+  const problem = instancesProblem(tally, settings.minInstances, answers.length);
+  if (problem) {
+    rows.push([`at least ${settings.minInstances} instances answer`, `❌ ${problem.split("\n")[0] ?? problem}`]);
+    await finish(false);
+    throw new Error(report(`instances`, settings, answers, problem));
+  }
+  rows.push([`at least ${settings.minInstances} instances answer`, `✅ ${tally.instances.size} in ${answers.length} requests: ${instanceList}`]);
+  info(`Smoke test passed: version ${version2}, instances ${instanceList}`);
+  await finish(true);
+}
+
 // node_modules/balanced-match/dist/esm/index.js
 var range = (a, b, str) => {
   let begs, beg, left, right = void 0, result;
@@ -29728,7 +30227,7 @@ __export(external_exports, {
   coerce: () => coerce_exports,
   compile: () => compile2,
   config: () => config,
-  core: () => core_exports2,
+  core: () => core_exports3,
   creditCard: () => creditCard2,
   cuid: () => cuid3,
   cuid2: () => cuid22,
@@ -29777,7 +30276,7 @@ __export(external_exports, {
   ipv4: () => ipv42,
   ipv6: () => ipv62,
   iso: () => iso_exports,
-  json: () => json,
+  json: () => json2,
   jwt: () => jwt,
   keyof: () => keyof,
   ksuid: () => ksuid2,
@@ -29883,8 +30382,8 @@ __export(external_exports, {
 });
 
 // node_modules/zod/v4/core/index.js
-var core_exports2 = {};
-__export(core_exports2, {
+var core_exports3 = {};
+__export(core_exports3, {
   $ZodAny: () => $ZodAny,
   $ZodArray: () => $ZodArray,
   $ZodAsyncError: () => $ZodAsyncError,
@@ -46713,7 +47212,7 @@ __export(schemas_exports2, {
   invertCodec: () => invertCodec,
   ipv4: () => ipv42,
   ipv6: () => ipv62,
-  json: () => json,
+  json: () => json2,
   jwt: () => jwt,
   keyof: () => keyof,
   ksuid: () => ksuid2,
@@ -48316,7 +48815,7 @@ var stringbool = (...args) => _stringbool({
   Boolean: ZodBoolean,
   String: ZodString
 }, ...args);
-function json(params) {
+function json2(params) {
   const jsonSchema = lazy(() => {
     return union([string2(params), number2(), boolean2(), _null3(), array(jsonSchema), record(string2(), jsonSchema)]);
   });
@@ -49397,7 +49896,7 @@ function parseEnvironment(file2, document) {
       return `${file2}: ${where}: ${issue3.message}`;
     });
     throw new Error(`${problems.join("\n")}
-Fix the file; the format is described in README.md ("Environments").`);
+Fix the file; the format is described in docs/chart.md ("Environments").`);
   }
   const expected = path2.basename(file2).replace(/\.ya?ml$/, "");
   if (result.data.name !== expected) {
@@ -49436,85 +49935,6 @@ function loadEnvironments(dir = "environments") {
   return new Registry(dir, environments);
 }
 
-// actions/src/lib/inputs.ts
-var fromRunner = (name) => getInput(name);
-var InputError = class extends Error {
-  name = "InputError";
-};
-var DURATION_PART = /(\d+(?:\.\d+)?)(ms|s|m|h)/gy;
-var UNIT_MS = { ms: 1, s: 1e3, m: 6e4, h: 36e5 };
-function parseDuration(text) {
-  const trimmed = text.trim();
-  if (trimmed === "") return void 0;
-  DURATION_PART.lastIndex = 0;
-  let total = 0;
-  let consumed = 0;
-  for (let match2 = DURATION_PART.exec(trimmed); match2; match2 = DURATION_PART.exec(trimmed)) {
-    total += Number(match2[1]) * (UNIT_MS[match2[2] ?? ""] ?? Number.NaN);
-    consumed = DURATION_PART.lastIndex;
-  }
-  return consumed === trimmed.length && Number.isFinite(total) ? Math.round(total) : void 0;
-}
-var Inputs = class _Inputs {
-  source;
-  constructor(source = fromRunner) {
-    this.source = source;
-  }
-  /** Builds a source from a record (unit tests): keys are input names. */
-  static fromRecord(values) {
-    return new _Inputs((name) => values[name] ?? "");
-  }
-  raw(name) {
-    return this.source(name).trim();
-  }
-  required(name) {
-    const value = this.raw(name);
-    if (value === "") throw new InputError(`input "${name}" is required but was empty; set it in the step's \`with:\``);
-    return value;
-  }
-  optional(name, fallback = "") {
-    return this.raw(name) || fallback;
-  }
-  boolean(name, fallback) {
-    const value = this.raw(name).toLowerCase();
-    if (value === "") return fallback;
-    if (["true", "yes", "on", "1"].includes(value)) return true;
-    if (["false", "no", "off", "0"].includes(value)) return false;
-    throw new InputError(`input "${name}": "${this.raw(name)}" is not a boolean; use true or false`);
-  }
-  oneOf(name, choices, fallback) {
-    const value = this.raw(name);
-    if (value === "") return fallback;
-    if (choices.includes(value)) return value;
-    throw new InputError(`input "${name}": "${value}" is not one of ${choices.map((c) => `"${c}"`).join(", ")}`);
-  }
-  integer(name, fallback, { min = Number.MIN_SAFE_INTEGER, max = Number.MAX_SAFE_INTEGER } = {}) {
-    const value = this.raw(name);
-    if (value === "") return fallback;
-    if (!/^-?\d+$/.test(value)) throw new InputError(`input "${name}": "${value}" is not a whole number`);
-    const parsed = Number(value);
-    if (parsed < min || parsed > max) {
-      throw new InputError(`input "${name}": ${parsed} is out of range; use a number from ${min} to ${max}`);
-    }
-    return parsed;
-  }
-  /** A duration in milliseconds. */
-  duration(name, fallback) {
-    const value = this.raw(name) || fallback;
-    const ms = parseDuration(value);
-    if (ms === void 0) throw new InputError(`input "${name}": "${value}" is not a duration like 5m or 300s`);
-    return ms;
-  }
-  /** A list given one item per line or separated by commas; blank items dropped. */
-  list(name) {
-    return this.raw(name).split(/[\n,]/).map((item) => item.trim()).filter((item) => item !== "");
-  }
-  /** A list given one item per line (for items that may contain commas, like check names); blank lines dropped. */
-  lines(name) {
-    return this.raw(name).split("\n").map((item) => item.trim()).filter((item) => item !== "");
-  }
-};
-
 // actions/src/smoke-test/replicas.ts
 function expectedInstances(environment) {
   const api = environment.values.api ?? {};
@@ -49526,436 +49946,15 @@ function expectedInstances(environment) {
   return { count: 1, why: `${environment.file} sets no api.replicas` };
 }
 
-// node_modules/is-network-error/index.js
-var objectToString = Object.prototype.toString;
-var isError = (value) => objectToString.call(value) === "[object Error]";
-var errorMessages = /* @__PURE__ */ new Set([
-  "network error",
-  // Chrome
-  "NetworkError when attempting to fetch resource.",
-  // Firefox
-  "The Internet connection appears to be offline.",
-  // Safari 16
-  "Network request failed",
-  // `cross-fetch`
-  "fetch failed",
-  // Undici (Node.js)
-  "terminated",
-  // Undici (Node.js)
-  " A network error occurred.",
-  // Bun (WebKit)
-  "Network connection lost"
-  // Cloudflare Workers (fetch)
-]);
-function isNetworkError(error63) {
-  const isValid = error63 && isError(error63) && error63.name === "TypeError" && typeof error63.message === "string";
-  if (!isValid) {
-    return false;
-  }
-  const { message, stack } = error63;
-  if (message === "Load failed" || message.startsWith("Load failed (") && message.endsWith(")")) {
-    return stack === void 0 || "__sentry_captured__" in error63;
-  }
-  if (message.startsWith("error sending request for url")) {
-    return true;
-  }
-  if (message === "Failed to fetch" || message.startsWith("Failed to fetch (") && message.endsWith(")")) {
-    return true;
-  }
-  return errorMessages.has(message);
-}
-
-// node_modules/p-retry/index.js
-function validateRetries(retries) {
-  if (typeof retries === "number") {
-    if (retries < 0) {
-      throw new TypeError("Expected `retries` to be a non-negative number.");
-    }
-    if (Number.isNaN(retries)) {
-      throw new TypeError("Expected `retries` to be a valid number or Infinity, got NaN.");
-    }
-  } else if (retries !== void 0) {
-    throw new TypeError("Expected `retries` to be a number or Infinity.");
-  }
-}
-function validateNumberOption(name, value, { min = 0, allowInfinity = false } = {}) {
-  if (value === void 0) {
-    return;
-  }
-  if (typeof value !== "number" || Number.isNaN(value)) {
-    throw new TypeError(`Expected \`${name}\` to be a number${allowInfinity ? " or Infinity" : ""}.`);
-  }
-  if (!allowInfinity && !Number.isFinite(value)) {
-    throw new TypeError(`Expected \`${name}\` to be a finite number.`);
-  }
-  if (value < min) {
-    throw new TypeError(`Expected \`${name}\` to be ≥ ${min}.`);
-  }
-}
-var AbortError = class extends Error {
-  constructor(message) {
-    super();
-    if (message instanceof Error) {
-      this.originalError = message;
-      ({ message } = message);
-    } else {
-      this.originalError = new Error(message);
-      this.originalError.stack = this.stack;
-    }
-    this.name = "AbortError";
-    this.message = message;
-  }
-};
-function calculateDelay(retriesConsumed, options) {
-  const attempt = Math.max(1, retriesConsumed + 1);
-  const random = options.randomize ? Math.random() + 1 : 1;
-  let timeout = Math.round(random * options.minTimeout * options.factor ** (attempt - 1));
-  timeout = Math.min(timeout, options.maxTimeout);
-  return timeout;
-}
-function calculateRemainingTime(start, max) {
-  if (!Number.isFinite(max)) {
-    return max;
-  }
-  return max - (performance.now() - start);
-}
-async function onAttemptFailure({ error: error63, attemptNumber, retriesConsumed, startTime, options }) {
-  const normalizedError = error63 instanceof Error ? error63 : new TypeError(`Non-error was thrown: "${error63}". You should only throw errors.`);
-  if (normalizedError instanceof AbortError) {
-    throw normalizedError.originalError;
-  }
-  const retriesLeft = Number.isFinite(options.retries) ? Math.max(0, options.retries - retriesConsumed) : options.retries;
-  const maxRetryTime = options.maxRetryTime ?? Number.POSITIVE_INFINITY;
-  const context = Object.freeze({
-    error: normalizedError,
-    attemptNumber,
-    retriesLeft,
-    retriesConsumed
-  });
-  await options.onFailedAttempt(context);
-  if (calculateRemainingTime(startTime, maxRetryTime) <= 0) {
-    throw normalizedError;
-  }
-  const consumeRetry = await options.shouldConsumeRetry(context);
-  const remainingTime = calculateRemainingTime(startTime, maxRetryTime);
-  if (remainingTime <= 0 || retriesLeft <= 0) {
-    throw normalizedError;
-  }
-  if (normalizedError instanceof TypeError && !isNetworkError(normalizedError)) {
-    if (consumeRetry) {
-      throw normalizedError;
-    }
-    options.signal?.throwIfAborted();
-    return false;
-  }
-  if (!await options.shouldRetry(context)) {
-    throw normalizedError;
-  }
-  if (!consumeRetry) {
-    options.signal?.throwIfAborted();
-    return false;
-  }
-  const delayTime = calculateDelay(retriesConsumed, options);
-  const finalDelay = Math.min(delayTime, remainingTime);
-  options.signal?.throwIfAborted();
-  if (finalDelay > 0) {
-    await new Promise((resolve, reject) => {
-      const onAbort = () => {
-        clearTimeout(timeoutToken);
-        options.signal?.removeEventListener("abort", onAbort);
-        reject(options.signal.reason);
-      };
-      const timeoutToken = setTimeout(() => {
-        options.signal?.removeEventListener("abort", onAbort);
-        resolve();
-      }, finalDelay);
-      if (options.unref) {
-        timeoutToken.unref?.();
-      }
-      options.signal?.addEventListener("abort", onAbort, { once: true });
-    });
-  }
-  options.signal?.throwIfAborted();
-  return true;
-}
-async function pRetry(input2, options = {}) {
-  options = { ...options };
-  validateRetries(options.retries);
-  if (Object.hasOwn(options, "forever")) {
-    throw new Error("The `forever` option is no longer supported. For many use-cases, you can set `retries: Infinity` instead.");
-  }
-  options.retries ??= 10;
-  options.factor ??= 2;
-  options.minTimeout ??= 1e3;
-  options.maxTimeout ??= Number.POSITIVE_INFINITY;
-  options.maxRetryTime ??= Number.POSITIVE_INFINITY;
-  options.randomize ??= false;
-  options.onFailedAttempt ??= () => {
-  };
-  options.shouldRetry ??= () => true;
-  options.shouldConsumeRetry ??= () => true;
-  validateNumberOption("factor", options.factor, { min: 0, allowInfinity: false });
-  validateNumberOption("minTimeout", options.minTimeout, { min: 0, allowInfinity: false });
-  validateNumberOption("maxTimeout", options.maxTimeout, { min: 0, allowInfinity: true });
-  validateNumberOption("maxRetryTime", options.maxRetryTime, { min: 0, allowInfinity: true });
-  if (!(options.factor > 0)) {
-    options.factor = 1;
-  }
-  options.signal?.throwIfAborted();
-  let attemptNumber = 0;
-  let retriesConsumed = 0;
-  const startTime = performance.now();
-  while (Number.isFinite(options.retries) ? retriesConsumed <= options.retries : true) {
-    attemptNumber++;
-    try {
-      options.signal?.throwIfAborted();
-      const result = await input2(attemptNumber);
-      options.signal?.throwIfAborted();
-      return result;
-    } catch (error63) {
-      if (await onAttemptFailure({
-        error: error63,
-        attemptNumber,
-        retriesConsumed,
-        startTime,
-        options
-      })) {
-        retriesConsumed++;
-      }
-    }
-  }
-  throw new Error("Retry attempts exhausted without throwing an error.");
-}
-
-// actions/src/lib/summary.ts
-function escapeHtml(text) {
-  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
-}
-async function writeSummary(section) {
-  if (!process.env.GITHUB_STEP_SUMMARY) return;
-  const summary2 = summary.addHeading(escapeHtml(section.heading), 3);
-  for (const paragraph of section.paragraphs ?? []) summary2.addRaw(paragraph, true).addEOL();
-  for (const table of section.tables ?? []) {
-    summary2.addTable([
-      table.header.map((cell) => ({ data: escapeHtml(cell), header: true })),
-      ...table.rows.map((row) => row.map((cell) => escapeHtml(cell)))
-    ]);
-  }
-  if (section.details) summary2.addDetails(escapeHtml(section.details.label), `
-
-\`\`\`
-${section.details.body}
-\`\`\`
-
-`);
-  await summary2.write();
-}
-
-// actions/src/smoke-test/http.ts
-import http from "node:http";
-import https from "node:https";
-var MAX_BODY = 1 << 20;
-function get(url2, timeoutMs, startedAt) {
-  const at = Date.now() - startedAt;
-  return new Promise((resolve) => {
-    const client = url2.startsWith("https:") ? https : http;
-    let settled = false;
-    const done = (observation) => {
-      if (!settled) resolve(observation);
-      settled = true;
-    };
-    const request = client.get(url2, { agent: false, headers: { accept: "application/json", "user-agent": "airq-smoke-test" }, timeout: timeoutMs }, (response) => {
-      const chunks = [];
-      let size = 0;
-      response.on("data", (chunk) => {
-        size += chunk.length;
-        if (size <= MAX_BODY) chunks.push(chunk);
-      });
-      response.on("end", () => {
-        const instance = response.headers["x-instance-id"];
-        done({
-          url: url2,
-          at,
-          status: response.statusCode,
-          instance: Array.isArray(instance) ? instance[0] : instance,
-          body: Buffer.concat(chunks).toString("utf8")
-        });
-      });
-      response.on("error", (error63) => done({ url: url2, at, error: error63.message }));
-    });
-    request.on("timeout", () => request.destroy(new Error(`no answer within ${timeoutMs} ms`)));
-    request.on("error", (error63) => done({ url: url2, at, error: error63.code ? `${error63.code}: ${error63.message}` : error63.message }));
-  });
-}
-
-// actions/src/smoke-test/judge.ts
-function json2(body) {
-  if (!body) return void 0;
-  try {
-    const value = JSON.parse(body);
-    return value && typeof value === "object" && !Array.isArray(value) ? value : void 0;
-  } catch {
-    return void 0;
-  }
-}
-function clip(text, max = 160) {
-  const flat = text.replace(/\s+/g, " ").trim();
-  return flat.length > max ? `${flat.slice(0, max)}…` : flat;
-}
-function describeObservation(observation) {
-  const at = `${(observation.at / 1e3).toFixed(1)}s`;
-  if (observation.status === void 0) return `${at} ${observation.url}: no response (${observation.error ?? "unknown error"})`;
-  const instance = observation.instance ? ` from instance ${observation.instance}` : "";
-  return `${at} ${observation.url}: HTTP ${observation.status}${instance}: ${clip(observation.body ?? "")}`;
-}
-function readinessProblem(observation, expectedVersion) {
-  if (observation.status === void 0) return `no response: ${observation.error ?? "unknown error"}`;
-  if (observation.status !== 200) return `HTTP ${observation.status}`;
-  const body = json2(observation.body);
-  if (!body) return "the body is not a JSON object";
-  if (body.status !== "ready") return `status is ${JSON.stringify(body.status)}, not "ready"`;
-  if (expectedVersion && body.version !== expectedVersion) {
-    return `version is ${JSON.stringify(body.version)}, expected "${expectedVersion}"`;
-  }
-  return void 0;
-}
-function reportedVersion(observation) {
-  const version2 = json2(observation.body)?.version;
-  return typeof version2 === "string" ? version2 : "";
-}
-function dataProblem(observation) {
-  if (observation.status === void 0) return `no response: ${observation.error ?? "unknown error"}`;
-  if (observation.status !== 200) return `HTTP ${observation.status}`;
-  const body = json2(observation.body);
-  if (!body || !Array.isArray(body.data)) return 'the body has no "data" array';
-  if (body.data.length === 0) return 'the "data" array is empty (is a dataset seeded and active?)';
-  return void 0;
-}
-function tallyInstances(observations, expectedVersion) {
-  const instances = /* @__PURE__ */ new Map();
-  const problems = [];
-  for (const observation of observations) {
-    const problem = readinessProblem(observation, expectedVersion);
-    if (problem) {
-      problems.push(`${describeObservation(observation)} (${problem})`);
-      continue;
-    }
-    if (!observation.instance) {
-      problems.push(`${describeObservation(observation)} (no X-Instance-Id header)`);
-      continue;
-    }
-    const versions = instances.get(observation.instance) ?? /* @__PURE__ */ new Set();
-    versions.add(reportedVersion(observation));
-    instances.set(observation.instance, versions);
-  }
-  return { instances, problems };
-}
-function instancesProblem(tally, min, requests) {
-  if (tally.problems.length > 0) {
-    return `${tally.problems.length} of ${requests} readiness answers were not right:
-  ${tally.problems.slice(0, 10).join("\n  ")}`;
-  }
-  if (tally.instances.size < min) {
-    return `only ${tally.instances.size} distinct X-Instance-Id (${[...tally.instances.keys()].sort().join(", ") || "none"}) answered ${requests} requests; expected at least ${min}`;
-  }
-  return void 0;
-}
-
-// actions/src/smoke-test/run.ts
-var NotYet = class extends Error {
-  name = "NotYet";
-};
-async function until(label, url2, settings, startedAt, seen, problem) {
-  const deadline = startedAt + settings.timeoutMs;
-  return pRetry(
-    async () => {
-      const remaining = deadline - Date.now();
-      const observation = await get(url2, Math.max(1e3, Math.min(1e4, remaining)), startedAt);
-      seen.push(observation);
-      const why = problem(observation);
-      if (why) throw new NotYet(why);
-      return observation;
-    },
-    {
-      retries: Number.MAX_SAFE_INTEGER,
-      factor: 2,
-      minTimeout: settings.intervalMs,
-      maxTimeout: settings.intervalMs * 8,
-      maxRetryTime: Math.max(0, deadline - Date.now()),
-      onFailedAttempt: ({ error: error63, attemptNumber }) => info(`${label}: attempt ${attemptNumber}: ${error63.message}`)
-    }
-  );
-}
-function report(what, settings, seen, detail) {
-  const recent = seen.slice(-12).map((observation) => `  ${describeObservation(observation)}`);
-  const skipped = seen.length > recent.length ? [`  (${seen.length - recent.length} earlier answers omitted)`] : [];
-  return [
-    `smoke test of ${settings.url} failed: ${what}: ${detail}`,
-    `What it saw (${seen.length} requests within ${Math.round(settings.timeoutMs / 1e3)}s):`,
-    ...skipped,
-    ...recent
-  ].join("\n");
-}
-async function run(settings) {
-  const base = settings.url.replace(/\/+$/, "");
-  const startedAt = Date.now();
-  const seen = [];
-  const rows = [];
-  const finish = async (passed) => writeSummary({
-    heading: `Smoke test of ${base} ${passed ? "passed" : "failed"}`,
-    tables: [{ header: ["check", "result"], rows }]
-  });
-  let ready;
-  try {
-    ready = await until("readiness", `${base}/health/ready`, settings, startedAt, seen, (o) => readinessProblem(o, settings.expectedVersion));
-  } catch (error63) {
-    rows.push(["/health/ready answers ready" + (settings.expectedVersion ? ` with ${settings.expectedVersion}` : ""), `❌ ${error63.message}`]);
-    await finish(false);
-    throw new Error(report("not ready" + (settings.expectedVersion ? ` with version ${settings.expectedVersion}` : ""), settings, seen, error63.message));
-  }
-  const version2 = reportedVersion(ready);
-  rows.push([`/health/ready answers ready`, `✅ version ${version2} after ${((Date.now() - startedAt) / 1e3).toFixed(1)}s`]);
-  setOutput("version", version2);
-  const dataSeen = [];
-  try {
-    const data = await until("data", `${base}/air_quality`, settings, startedAt, dataSeen, dataProblem);
-    const count = JSON.parse(data.body ?? "{}").data.length;
-    rows.push(["/air_quality returns data", `✅ ${count} readings`]);
-  } catch (error63) {
-    rows.push(["/air_quality returns data", `❌ ${error63.message}`]);
-    await finish(false);
-    throw new Error(report("/air_quality returned no data", settings, dataSeen, error63.message));
-  }
-  const answers = [];
-  for (let i = 0; i < settings.instanceRequests; i++) {
-    answers.push(await get(`${base}/health/ready`, 1e4, startedAt));
-    const tally2 = tallyInstances(answers, settings.expectedVersion);
-    if (tally2.problems.length === 0 && tally2.instances.size >= settings.minInstances) break;
-  }
-  const tally = tallyInstances(answers, settings.expectedVersion);
-  setOutput("instances", String(tally.instances.size));
-  const instanceList = [...tally.instances].sort(([a], [b]) => a.localeCompare(b)).map(([id, versions]) => `${id} (${[...versions].join(", ")})`).join(", ");
-  const problem = instancesProblem(tally, settings.minInstances, answers.length);
-  if (problem) {
-    rows.push([`at least ${settings.minInstances} instances answer`, `❌ ${problem.split("\n")[0] ?? problem}`]);
-    await finish(false);
-    throw new Error(report(`instances`, settings, answers, problem));
-  }
-  rows.push([`at least ${settings.minInstances} instances answer`, `✅ ${tally.instances.size} in ${answers.length} requests: ${instanceList}`]);
-  info(`Smoke test passed: version ${version2}, instances ${instanceList}`);
-  await finish(true);
-}
-
-// actions/src/smoke-test/main.ts
-async function main() {
-  const inputs = new Inputs();
+// actions/src/smoke-test/settings.ts
+function readSettings(inputs) {
   const url2 = inputs.required("url");
-  if (!/^https?:\/\/[^/]/.test(url2)) throw new Error(`input "url": "${url2}" is not an http(s) URL like https://airq.example.com`);
+  if (!/^https?:\/\/[^/]/.test(url2)) throw new InputError(`input "url": "${url2}" is not an http(s) URL like https://airq.example.com`);
   const environmentName = inputs.optional("environment");
   const fromEnvironment = environmentName ? expectedInstances(loadEnvironments(inputs.optional("environments-dir", "environments")).get(environmentName)) : void 0;
   if (fromEnvironment) info(`Expecting ${fromEnvironment.count} instances (${fromEnvironment.why})`);
   const minInstances = inputs.integer("min-instances", fromEnvironment?.count ?? 1, { min: 1, max: 100 });
-  const settings = {
+  return {
     url: url2,
     expectedVersion: inputs.optional("expected-version"),
     minInstances,
@@ -49963,6 +49962,11 @@ async function main() {
     intervalMs: inputs.duration("interval", "2s"),
     instanceRequests: inputs.integer("instance-requests", Math.max(20, minInstances * 10), { min: 1, max: 1e3 })
   };
-  await run(settings);
+}
+
+// actions/src/smoke-test/main.ts
+async function main() {
+  const settings = readSettings(new Inputs());
+  await run(settings, { get, now: Date.now });
 }
 main().catch((error63) => setFailed(error63 instanceof Error ? error63.message : String(error63)));

@@ -1,34 +1,23 @@
 import * as core from '@actions/core';
-import { getExecOutput } from '@actions/exec';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { stringify as toYaml } from 'yaml';
 import { loadEnvironments } from '../lib/environments.ts';
+import { git } from '../lib/git.ts';
 import type { GitHubClient, RunContext } from '../lib/github.ts';
 import { requireRepository } from '../lib/github.ts';
 import type { Helm } from '../lib/helm.ts';
 import { diffManifests, maskVolatile, parseManifests, renderPlan } from './diff.ts';
 import type { RenderedObject } from './diff.ts';
+import type { Settings } from './settings.ts';
 import { planTarget } from './target.ts';
 
-/** Everything deploy-plan needs, read once from the inputs and the pull_request payload. */
-export interface PlanSettings {
-  environmentsDir: string;
-  chart: string;
-  /** The checked-out repository (the PR head, or its merge commit as actions/checkout leaves it). */
-  repositoryPath: string;
-  pullNumber: number;
-  baseRef: string;
-  baseSha: string;
-  headSha: string;
-}
-
-export interface PlanDeps {
+export interface Deps {
   helm: Helm;
   client: GitHubClient;
   context: RunContext;
-  tempDir?: string;
+  /** Where the base worktree and the values files go. */
+  tempDir: string;
 }
 
 export interface PlanResult {
@@ -42,21 +31,16 @@ export function commentMarker(environment: string): string {
   return `<!-- airq-deploy-plan:${environment} -->`;
 }
 
-async function git(repository: string, args: string[]): Promise<{ ok: boolean; stderr: string }> {
-  const result = await getExecOutput('git', ['-C', repository, ...args], { silent: true, ignoreReturnCode: true });
-  return { ok: result.exitCode === 0, stderr: result.stderr.trim() };
-}
-
 /** Checks the base commit out into a temporary worktree, fetching it from origin when the clone lacks it. */
-async function addBaseWorktree(settings: PlanSettings, dir: string): Promise<void> {
+async function addBaseWorktree(settings: Settings, dir: string): Promise<void> {
   const add = () => git(settings.repositoryPath, ['worktree', 'add', '--detach', dir, settings.baseSha]);
   let result = await add();
-  if (!result.ok) {
+  if (result.exitCode !== 0) {
     core.info(`base commit ${settings.baseSha} is not in the clone; fetching it from origin`);
     const fetched = await git(settings.repositoryPath, ['fetch', '--no-tags', '--depth=1', 'origin', settings.baseSha]);
-    result = fetched.ok ? await add() : fetched;
+    result = fetched.exitCode === 0 ? await add() : fetched;
   }
-  if (!result.ok) {
+  if (result.exitCode !== 0) {
     throw new Error(
       `cannot check out the pull request's base commit ${settings.baseSha} (${settings.baseRef}) in ${settings.repositoryPath}: ${result.stderr}; ` +
         'use actions/checkout with `fetch-depth: 0`, or make sure origin can serve the commit',
@@ -69,7 +53,7 @@ async function renderSide(
   helm: Helm,
   root: string,
   side: 'base' | 'head',
-  settings: PlanSettings,
+  settings: Settings,
   environmentName: string,
   tempDir: string,
 ): Promise<{ objects: Map<string, RenderedObject>; note?: string }> {
@@ -96,7 +80,7 @@ async function renderSide(
 }
 
 /** Creates the plan comment, or updates the one carrying the same marker: never a second one. */
-async function upsertComment(deps: PlanDeps, pullNumber: number, marker: string, body: string): Promise<number> {
+async function upsertComment(deps: Deps, pullNumber: number, marker: string, body: string): Promise<number> {
   const { owner, repo } = requireRepository(deps.context);
   const comments = await deps.client.paginate(deps.client.rest.issues.listComments, { owner, repo, issue_number: pullNumber, per_page: 100 });
   // Ours starts with the marker; a reply quoting it ("> <!-- ...") is someone else's comment.
@@ -112,8 +96,8 @@ async function upsertComment(deps: PlanDeps, pullNumber: number, marker: string,
 }
 
 /** Renders base and head, diffs them, and posts the plan to the pull request and the job summary. */
-export async function plan(settings: PlanSettings, deps: PlanDeps): Promise<PlanResult> {
-  const tempDir = deps.tempDir ?? process.env.RUNNER_TEMP ?? tmpdir();
+export async function plan(settings: Settings, deps: Deps): Promise<PlanResult> {
+  const { tempDir } = deps;
   const target = planTarget(loadEnvironments(path.join(settings.repositoryPath, settings.environmentsDir)), settings.baseRef);
   if (!target.environment) {
     core.notice(target.explanation);

@@ -1,4 +1,4 @@
-import type { Environment, Registry } from '../lib/environments.ts';
+import { isProduction, type Environment, type Registry } from '../lib/environments.ts';
 
 export interface PlanTarget {
   /** The environment the plan renders; undefined when merging into this branch deploys nothing. */
@@ -7,10 +7,6 @@ export interface PlanTarget {
   production: boolean;
   /** One sentence for the PR: what merging does. */
   explanation: string;
-}
-
-function isProduction(environment: Environment): boolean {
-  return environment.pipeline.production || environment.pipeline.requireReleaseTag;
 }
 
 /**

@@ -1,6 +1,5 @@
 import * as core from '@actions/core';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { stringify as toYaml } from 'yaml';
 import type { Deployments } from '../lib/deployments.ts';
@@ -8,7 +7,7 @@ import type { RunContext } from '../lib/github.ts';
 import type { Helm, ReleaseInfo, UpgradeOptions } from '../lib/helm.ts';
 import { HelmError } from '../lib/helm.ts';
 import { writeSummary } from '../lib/summary.ts';
-import type { DeploySettings } from './settings.ts';
+import type { Settings } from './settings.ts';
 
 export type DeployStatus = 'deployed' | 'rolled-back' | 'failed' | 'dry-run';
 
@@ -20,17 +19,19 @@ export interface DeployResult {
   deploymentId: string;
 }
 
-export interface DeployDeps {
+export interface Deps {
   helm: Helm;
   context: RunContext;
-  /** Absent: no GitHub Deployment is recorded. */
-  deployments?: Deployments;
-  now?: () => number;
-  tempDir?: string;
+  /** Undefined: no GitHub Deployment is recorded. */
+  deployments: Deployments | undefined;
+  /** The clock, in milliseconds (the summary's duration). */
+  now: () => number;
+  /** Where the environment's values file is written. */
+  tempDir: string;
 }
 
 /** The image reference the chart runs: `repository@sha256:…` when deployed by digest, else `repository:tag`. */
-export function imageReference(settings: Pick<DeploySettings, 'imageRepository' | 'imageTag' | 'imageDigest'>): string {
+export function imageReference(settings: Pick<Settings, 'imageRepository' | 'imageTag' | 'imageDigest'>): string {
   const repository = settings.imageRepository || '(chart default)';
   return settings.imageDigest ? `${repository}@${settings.imageDigest}` : `${repository}:${settings.imageTag || '(chart default)'}`;
 }
@@ -39,7 +40,7 @@ export function imageReference(settings: Pick<DeploySettings, 'imageRepository' 
  * The `--description` helm stores with the revision (what `helm history` shows): which version and, when deployed by
  * digest, which exact image; which commit, who, which run. helm-rollback reads the sha back.
  */
-export function releaseDescription(settings: Pick<DeploySettings, 'version' | 'imageTag'> & Partial<Pick<DeploySettings, 'imageRepository' | 'imageDigest'>>, context: RunContext): string {
+export function releaseDescription(settings: Pick<Settings, 'version' | 'imageTag'> & Partial<Pick<Settings, 'imageRepository' | 'imageDigest'>>, context: RunContext): string {
   const what = settings.version || settings.imageTag || 'chart defaults';
   const image = settings.imageDigest ? ` (${imageReference({ imageRepository: settings.imageRepository ?? '', imageTag: settings.imageTag, imageDigest: settings.imageDigest })})` : '';
   return `Deploy ${what}${image} from commit ${context.sha || 'unknown'} by ${context.actor || 'unknown'} in run ${context.runId || 'unknown'}`;
@@ -51,7 +52,7 @@ export function commitFromDescription(description: string): string | undefined {
 }
 
 /** The `--set-string` values for the image and app version; empty inputs leave the chart's defaults. */
-export function setStringValues(settings: Pick<DeploySettings, 'imageRepository' | 'imageTag' | 'version'> & Partial<Pick<DeploySettings, 'imageDigest'>>): Record<string, string> {
+export function setStringValues(settings: Pick<Settings, 'imageRepository' | 'imageTag' | 'version'> & Partial<Pick<Settings, 'imageDigest'>>): Record<string, string> {
   const values: Record<string, string> = {};
   if (settings.imageRepository) values['image.repository'] = settings.imageRepository;
   if (settings.imageTag) values['image.tag'] = settings.imageTag;
@@ -73,7 +74,7 @@ function isLocalChart(chart: string): boolean {
 }
 
 /** Hints appended to helm's own error for the failures people meet most. */
-function hintFor(error: unknown, settings: DeploySettings): string {
+function hintFor(error: unknown, settings: Settings): string {
   const text = error instanceof HelmError ? error.stderr : String(error);
   if (/cluster unreachable|connection refused|no such host|i\/o timeout|certificate/i.test(text)) {
     return '; check that the "kubeconfig" input (or KUBECONFIG) points at a reachable API server with valid credentials';
@@ -88,55 +89,75 @@ function hintFor(error: unknown, settings: DeploySettings): string {
 }
 
 /** Writes the environment's `values:` to a values file for helm. */
-function writeEnvironmentValues(settings: DeploySettings, tempDir: string): string {
+function writeEnvironmentValues(settings: Settings, tempDir: string): string {
   const file = path.join(mkdtempSync(path.join(tempDir, 'helm-deploy-')), `${settings.environment.name}.values.yaml`);
   writeFileSync(file, `# from ${settings.environment.file} (values:)\n${toYaml(settings.environment.values)}`);
   return file;
 }
 
 /** Runs `helm upgrade --install` for one environment and records the outcome (outputs, summary, GitHub Deployment). */
-export async function deploy(settings: DeploySettings, deps: DeployDeps): Promise<DeployResult> {
-  const now = deps.now ?? Date.now;
-  const started = now();
-  const { helm, context } = deps;
-  const where = `release "${settings.release}" in namespace "${settings.namespace}"`;
+export async function deploy(settings: Settings, deps: Deps): Promise<DeployResult> {
+  const started = deps.now();
   const result: DeployResult = { status: 'failed', revision: '', previousRevision: '', deploymentId: '' };
+  const deploymentId = await startDeployment(settings, deps);
+  result.deploymentId = deploymentId === undefined ? '' : String(deploymentId);
+  const { release, failure } = await upgrade(settings, deps, result);
+  const rollbackRevision = failure ? await afterFailure(settings, deps, result, failure) : undefined;
+  const seconds = ((deps.now() - started) / 1000).toFixed(1);
+  await finishDeployment(settings, deps, deploymentId, result, failure, seconds);
+  await publish(settings, result, release, failure, rollbackRevision, seconds);
+  if (failure) throw failure;
+  core.info(`${where(settings)}: ${result.status}, revision ${result.previousRevision || 'none'} → ${result.revision} in ${seconds}s`);
+  return result;
+}
 
-  let deploymentId: number | undefined;
-  if (deps.deployments && settings.dryRun === 'none') {
-    deploymentId = await deps.deployments.start({
-      environment: settings.environment.name,
-      ref: context.sha,
-      production: settings.production,
-      description: `Deploying ${settings.version || settings.imageTag || settings.chart} to ${settings.environment.name}`,
-      environmentUrl: settings.environmentUrl,
-      payload: {
-        image: imageReference(settings),
-        ...(settings.imageDigest ? { digest: settings.imageDigest } : {}),
-        version: settings.version,
-        release: settings.release,
-        namespace: settings.namespace,
-      },
-    });
-    result.deploymentId = String(deploymentId);
+function where(settings: Settings): string {
+  return `release "${settings.release}" in namespace "${settings.namespace}"`;
+}
+
+/** Phase 1: the GitHub Deployment, created in progress (not for dry runs, nor without `deployments`). */
+async function startDeployment(settings: Settings, { deployments, context }: Deps): Promise<number | undefined> {
+  if (!deployments || settings.dryRun !== 'none') return undefined;
+  return deployments.start({
+    environment: settings.environment.name,
+    ref: context.sha,
+    production: settings.production,
+    description: `Deploying ${settings.version || settings.imageTag || settings.chart} to ${settings.environment.name}`,
+    environmentUrl: settings.environmentUrl,
+    payload: {
+      image: imageReference(settings),
+      ...(settings.imageDigest ? { digest: settings.imageDigest } : {}),
+      version: settings.version,
+      release: settings.release,
+      namespace: settings.namespace,
+    },
+  });
+}
+
+/** Refuses a local chart without Chart.yaml and a values file that does not exist, before helm runs. */
+function checkFiles(settings: Settings): void {
+  if (isLocalChart(settings.chart) && !existsSync(path.join(settings.chart, 'Chart.yaml'))) {
+    throw new Error(
+      `chart "${settings.chart}": no Chart.yaml at ${path.resolve(settings.chart, 'Chart.yaml')}; set the "chart" input to the chart's directory (default helm/airq) and check out the repository first`,
+    );
   }
+  if (settings.valuesFile && !existsSync(settings.valuesFile)) {
+    throw new Error(`values file "${settings.valuesFile}" does not exist; fix the "values-file" input or drop it`);
+  }
+}
 
-  let release: ReleaseInfo | undefined;
-  let failure: Error | undefined;
+/**
+ * Phase 2: render client-side (a bad chart or invalid values fail before anything touches the cluster), note the
+ * current revision, then upgrade. A failure is returned, its message saying what failed and how to fix it.
+ */
+async function upgrade(settings: Settings, { helm, context, tempDir }: Deps, result: DeployResult): Promise<{ release?: ReleaseInfo; failure?: Error }> {
   try {
-    if (isLocalChart(settings.chart) && !existsSync(path.join(settings.chart, 'Chart.yaml'))) {
-      throw new Error(
-        `chart "${settings.chart}": no Chart.yaml at ${path.resolve(settings.chart, 'Chart.yaml')}; set the "chart" input to the chart's directory (default helm/airq) and check out the repository first`,
-      );
-    }
-    if (settings.valuesFile && !existsSync(settings.valuesFile)) {
-      throw new Error(`values file "${settings.valuesFile}" does not exist; fix the "values-file" input or drop it`);
-    }
+    checkFiles(settings);
     const options: UpgradeOptions = {
       release: settings.release,
       namespace: settings.namespace,
       chart: settings.chart,
-      valuesFiles: [writeEnvironmentValues(settings, deps.tempDir ?? process.env.RUNNER_TEMP ?? tmpdir()), ...(settings.valuesFile ? [settings.valuesFile] : [])],
+      valuesFiles: [writeEnvironmentValues(settings, tempDir), ...(settings.valuesFile ? [settings.valuesFile] : [])],
       setString: setStringValues(settings),
       description: releaseDescription(settings, context),
       timeout: settings.timeout,
@@ -146,49 +167,72 @@ export async function deploy(settings: DeploySettings, deps: DeployDeps): Promis
       dryRun: settings.dryRun,
     };
     if (settings.dryRun !== 'client') {
-      // Render client-side first: a bad chart or invalid values fail here, before anything touches the cluster.
       await helm.upgrade({ ...options, dryRun: 'client' });
       const before = await helm.status(settings.release, settings.namespace);
       result.previousRevision = before ? String(before.version) : '';
     }
-    release = await helm.upgrade(options);
+    const release = await helm.upgrade(options);
     result.status = settings.dryRun === 'none' ? 'deployed' : 'dry-run';
     result.revision = String(release.version);
+    return { release };
   } catch (error) {
-    failure = error instanceof Error ? error : new Error(String(error));
-    failure.message = `helm-deploy of ${where} to ${settings.environment.name} failed: ${failure.message}${hintFor(error, settings)}`;
+    const failure = error instanceof Error ? error : new Error(String(error));
+    failure.message = `helm-deploy of ${where(settings)} to ${settings.environment.name} failed: ${failure.message}${hintFor(error, settings)}`;
+    return { failure };
   }
+}
 
-  let rollbackRevision: number | undefined;
-  if (failure && settings.dryRun === 'none' && result.previousRevision !== '') {
-    // --rollback-on-failure has already run: find out where it left the release.
-    const after = await helm.status(settings.release, settings.namespace).catch(() => undefined);
-    if (after && after.info.status === 'deployed' && String(after.version) !== result.previousRevision) {
-      result.status = 'rolled-back';
-      result.revision = String(after.version);
-      rollbackRevision = rolledBackTo(after.info.description) ?? Number(result.previousRevision);
-      failure.message += `; the release was rolled back automatically to revision ${rollbackRevision} (now revision ${after.version})`;
-    } else if (after) {
-      result.revision = String(after.version);
-    }
+/**
+ * Phase 3, after a failed upgrade of an existing release: --rollback-on-failure has already run, so find out where it
+ * left the release. Returns the revision it rolled back to, if it did.
+ */
+async function afterFailure(settings: Settings, { helm }: Deps, result: DeployResult, failure: Error): Promise<number | undefined> {
+  if (settings.dryRun !== 'none' || result.previousRevision === '') return undefined;
+  const after = await helm.status(settings.release, settings.namespace).catch(() => undefined);
+  if (after && after.info.status === 'deployed' && String(after.version) !== result.previousRevision) {
+    result.status = 'rolled-back';
+    result.revision = String(after.version);
+    const rollbackRevision = rolledBackTo(after.info.description) ?? Number(result.previousRevision);
+    failure.message += `; the release was rolled back automatically to revision ${rollbackRevision} (now revision ${after.version})`;
+    return rollbackRevision;
   }
+  if (after) result.revision = String(after.version);
+  return undefined;
+}
 
-  const seconds = ((now() - started) / 1000).toFixed(1);
-  if (deps.deployments && deploymentId !== undefined) {
-    if (failure) await deps.deployments.status(deploymentId, 'failure', failure.message, settings.environmentUrl);
-    else await deps.deployments.status(deploymentId, 'success', `Revision ${result.revision} deployed in ${seconds}s`, settings.environmentUrl);
-  }
+/** Phase 4: the GitHub Deployment's final status. */
+async function finishDeployment(
+  settings: Settings,
+  { deployments }: Deps,
+  deploymentId: number | undefined,
+  result: DeployResult,
+  failure: Error | undefined,
+  seconds: string,
+): Promise<void> {
+  if (!deployments || deploymentId === undefined) return;
+  if (failure) await deployments.status(deploymentId, 'failure', failure.message, settings.environmentUrl);
+  else await deployments.status(deploymentId, 'success', `Revision ${result.revision} deployed in ${seconds}s`, settings.environmentUrl);
+}
 
+/** Phase 5: the step's outputs and job summary. */
+async function publish(
+  settings: Settings,
+  result: DeployResult,
+  release: ReleaseInfo | undefined,
+  failure: Error | undefined,
+  rollbackRevision: number | undefined,
+  seconds: string,
+): Promise<void> {
+  const image = imageReference(settings);
   core.setOutput('status', result.status);
   core.setOutput('revision', result.revision);
   core.setOutput('previous-revision', result.previousRevision);
   core.setOutput('deployment-id', result.deploymentId);
-  core.setOutput('image', imageReference(settings));
+  core.setOutput('image', image);
 
   const chartMeta = release?.chart?.metadata;
   const chart = chartMeta ? `${chartMeta.name}-${chartMeta.version}` : settings.chart;
   const appVersion = settings.version || chartMeta?.appVersion || '(chart default)';
-  const image = imageReference(settings);
   const heading = failure
     ? `helm-deploy: ${settings.environment.name} failed${result.status === 'rolled-back' ? `, rolled back to revision ${rollbackRevision}` : ''}`
     : settings.dryRun === 'none'
@@ -216,8 +260,4 @@ export async function deploy(settings: DeploySettings, deps: DeployDeps): Promis
     ],
     ...(release?.info.notes ? { details: { label: 'Release notes (NOTES.txt)', body: release.info.notes.trimEnd() } } : {}),
   });
-
-  if (failure) throw failure;
-  core.info(`${where}: ${result.status}, revision ${result.previousRevision || 'none'} → ${result.revision} in ${seconds}s`);
-  return result;
 }

@@ -1,19 +1,23 @@
 import * as core from '@actions/core';
 import { Deployments } from '../lib/deployments.ts';
-import { loadEnvironments } from '../lib/environments.ts';
 import { createGitHubClient, readRunContext } from '../lib/github.ts';
-import { Helm, writeKubeconfig } from '../lib/helm.ts';
+import { Helm } from '../lib/helm.ts';
 import { Inputs } from '../lib/inputs.ts';
+import { kubeconfigFromInput } from '../lib/kubeconfig.ts';
+import { runnerTemp } from '../lib/runner-temp.ts';
 import { deploy } from './deploy.ts';
-import { readDeploySettings } from './settings.ts';
+import { readSettings } from './settings.ts';
 
 async function main(): Promise<void> {
-  const inputs = new Inputs();
-  const settings = readDeploySettings(inputs, loadEnvironments(inputs.optional('environments-dir', 'environments')));
+  const settings = readSettings(new Inputs());
   const context = readRunContext();
-  const helm = new Helm(settings.kubeconfig ? { kubeconfig: writeKubeconfig(settings.kubeconfig) } : {});
-  const deployments = settings.createDeployment ? new Deployments(createGitHubClient(settings.githubToken), context) : undefined;
-  await deploy(settings, { helm, context, ...(deployments ? { deployments } : {}) });
+  await deploy(settings, {
+    helm: new Helm({ kubeconfig: kubeconfigFromInput(settings.kubeconfig) }),
+    context,
+    deployments: settings.createDeployment ? new Deployments(createGitHubClient(settings.githubToken), context) : undefined,
+    now: Date.now,
+    tempDir: runnerTemp(),
+  });
 }
 
 main().catch((error: unknown) => core.setFailed(error instanceof Error ? error.message : String(error)));

@@ -1,10 +1,10 @@
+import { isProduction, loadEnvironments, type Environment, type Registry } from '../lib/environments.ts';
+import type { DryRun } from '../lib/helm.ts';
 import type { Inputs } from '../lib/inputs.ts';
 import { formatDuration, InputError } from '../lib/inputs.ts';
-import type { DryRun } from '../lib/helm.ts';
-import type { Environment, Registry } from '../lib/environments.ts';
 
 /** Everything helm-deploy needs, read and validated once from the step's inputs. */
-export interface DeploySettings {
+export interface Settings {
   environment: Environment;
   release: string;
   namespace: string;
@@ -37,8 +37,8 @@ function readDigest(inputs: Inputs): string {
   return digest;
 }
 
-/** Reads helm-deploy's inputs; the environment's defaults come from the registry. */
-export function readDeploySettings(inputs: Inputs, registry: Registry): DeploySettings {
+/** Reads helm-deploy's inputs; the environment's defaults come from its file in the registry (`environments-dir`). */
+export function readSettings(inputs: Inputs, registry: Registry = loadEnvironments(inputs.optional('environments-dir', 'environments'))): Settings {
   const environment = registry.get(inputs.required('environment'));
   const dryRunInput = inputs.oneOf('dry-run', ['false', 'client', 'server', 'true'] as const, 'false');
   const dryRun: DryRun = dryRunInput === 'false' ? 'none' : dryRunInput === 'true' ? 'client' : dryRunInput;
@@ -67,6 +67,6 @@ export function readDeploySettings(inputs: Inputs, registry: Registry): DeploySe
     githubToken,
     environmentUrl: inputs.optional('environment-url', environment.pipeline.url),
     createDeployment,
-    production: environment.pipeline.production || environment.pipeline.requireReleaseTag,
+    production: isProduction(environment),
   };
 }

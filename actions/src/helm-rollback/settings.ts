@@ -1,9 +1,9 @@
-import type { Environment, Registry } from '../lib/environments.ts';
+import { isProduction, loadEnvironments, type Environment, type Registry } from '../lib/environments.ts';
 import type { Inputs } from '../lib/inputs.ts';
 import { formatDuration, InputError } from '../lib/inputs.ts';
 
 /** Everything helm-rollback needs, read and validated once from the step's inputs. */
-export interface RollbackSettings {
+export interface Settings {
   environment: Environment;
   release: string;
   namespace: string;
@@ -21,8 +21,8 @@ export interface RollbackSettings {
   failedDeploymentId: number | undefined;
 }
 
-/** Reads helm-rollback's inputs; the environment's defaults come from the registry. */
-export function readRollbackSettings(inputs: Inputs, registry: Registry): RollbackSettings {
+/** Reads helm-rollback's inputs; the environment's defaults come from its file in the registry (`environments-dir`). */
+export function readSettings(inputs: Inputs, registry: Registry = loadEnvironments(inputs.optional('environments-dir', 'environments'))): Settings {
   const environment = registry.get(inputs.required('environment'));
   const revisionText = inputs.optional('revision');
   if (revisionText !== '' && !/^[1-9]\d*$/.test(revisionText)) {
@@ -49,7 +49,7 @@ export function readRollbackSettings(inputs: Inputs, registry: Registry): Rollba
     githubToken,
     environmentUrl: inputs.optional('environment-url', environment.pipeline.url),
     createDeployment,
-    production: environment.pipeline.production || environment.pipeline.requireReleaseTag,
+    production: isProduction(environment),
     failedDeploymentId: failedDeploymentText === '' ? undefined : Number(failedDeploymentText),
   };
 }

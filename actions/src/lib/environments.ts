@@ -87,6 +87,15 @@ export class Registry {
   }
 }
 
+/**
+ * Whether deploying to this environment is a production deployment (GitHub Deployments' `production_environment`,
+ * resolve-environment's `is-production`, deploy-plan's `production`): it is marked `production`, or only release
+ * tags reach it. The one place this is decided.
+ */
+export function isProduction(environment: Pick<Environment, 'pipeline'>): boolean {
+  return environment.pipeline.production || environment.pipeline.requireReleaseTag;
+}
+
 /** Validates one parsed environment file; `file` is only used in messages. */
 export function parseEnvironment(file: string, document: unknown): Environment {
   const result = environmentFileSchema.safeParse(document);
@@ -95,7 +104,7 @@ export function parseEnvironment(file: string, document: unknown): Environment {
       const where = issue.path.length > 0 ? issue.path.join('.') : '(top level)';
       return `${file}: ${where}: ${issue.message}`;
     });
-    throw new Error(`${problems.join('\n')}\nFix the file; the format is described in README.md ("Environments").`);
+    throw new Error(`${problems.join('\n')}\nFix the file; the format is described in docs/chart.md ("Environments").`);
   }
   const expected = path.basename(file).replace(/\.ya?ml$/, '');
   if (result.data.name !== expected) {

@@ -21,6 +21,8 @@ export interface RunContext {
   /** Fully qualified: `refs/heads/development`, `refs/tags/v1.2.3`, `refs/pull/7/merge`. */
   ref: string;
   sha: string;
+  /** Pull request events: the branch the pull request merges into (GITHUB_BASE_REF); '' otherwise. */
+  baseRef: string;
   actor: string;
   runId: string;
   runAttempt: string;
@@ -51,6 +53,7 @@ export function readRunContext(env: NodeJS.ProcessEnv = process.env): RunContext
     eventName: env.GITHUB_EVENT_NAME ?? '',
     ref: env.GITHUB_REF ?? '',
     sha: env.GITHUB_SHA ?? '',
+    baseRef: env.GITHUB_BASE_REF ?? '',
     actor: env.GITHUB_ACTOR ?? '',
     runId: env.GITHUB_RUN_ID ?? '',
     runAttempt: env.GITHUB_RUN_ATTEMPT ?? '1',

@@ -1,16 +1,13 @@
 /**
  * The `Helm` class: every helm invocation the actions make goes through here (k8s-deploy's `Kubectl`, for helm).
- *
- * For release-gate (part A): `new Helm().currentAppVersion(release, namespace)` answers "which version does this
- * release run now" — the `appVersion` value of the deployed revision (what helm-deploy sets with
- * `--set-string appVersion=`), else the chart's appVersion; `undefined` when the release does not exist.
+ * It runs helm and parses what it prints; what the answers mean is up to each action. The kubeconfig it is given
+ * comes from `kubeconfig.ts`.
  */
 import * as core from '@actions/core';
 import { getExecOutput } from '@actions/exec';
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { runnerTemp } from './runner-temp.ts';
 
 /** Release statuses as helm prints them (helm.sh/helm/v4/pkg/release/common Status). */
 export type ReleaseStatus =
@@ -32,18 +29,6 @@ export interface HistoryEntry {
   chart: string;
   app_version: string;
   description: string;
-}
-
-/** `helm get metadata -o json`. */
-export interface ReleaseMetadata {
-  name: string;
-  chart: string;
-  version: string;
-  appVersion: string;
-  namespace: string;
-  revision: number;
-  status: string;
-  deployedAt: string;
 }
 
 /** The subset of a release object (`helm upgrade -o json`, `helm status -o json`) the actions read. */
@@ -142,9 +127,7 @@ export class HelmError extends Error {
   readonly stderr: string;
   readonly stdout: string;
   constructor(args: string[], exitCode: number, stderr: string, stdout = '') {
-    // `helm lint` reports its findings on stdout as `[ERROR] ...` lines and only a count on stderr.
-    const findings = stdout.split('\n').filter((line) => line.trim().startsWith('[ERROR]')).map((line) => line.trim());
-    super(`helm ${args[0] ?? ''} failed (exit ${exitCode}): ${[helmErrorLines(stderr), ...findings].join(' ')}`);
+    super(`helm ${args[0] ?? ''} failed (exit ${exitCode}): ${helmErrorLines(stderr)}`);
     this.name = 'HelmError';
     this.args = args;
     this.exitCode = exitCode;
@@ -166,68 +149,6 @@ export function helmErrorLines(stderr: string): string {
   return chosen.join(' ').replace(/:\s*$/, '') || 'no output on stderr';
 }
 
-/** Keys of a kubeconfig whose values are credentials: each is masked on its own, besides the whole file. */
-const KUBECONFIG_SECRET_KEYS = new Set([
-  'token',
-  'password',
-  'client-key-data',
-  'client-certificate-data',
-  'id-token',
-  'refresh-token',
-  'access-token',
-  'client-secret',
-]);
-
-function maskCredentials(node: unknown): void {
-  if (Array.isArray(node)) {
-    node.forEach(maskCredentials);
-  } else if (node && typeof node === 'object') {
-    for (const [key, value] of Object.entries(node)) {
-      if (typeof value === 'string' && KUBECONFIG_SECRET_KEYS.has(key) && value.length > 0) core.setSecret(value);
-      else maskCredentials(value);
-    }
-  }
-}
-
-/**
- * Writes a kubeconfig given as a secret input (plain YAML or base64 of it) to a 0600 file in a fresh temp dir,
- * after registering it and every credential inside it with the runner's log masker. Returns the file's path.
- */
-export function writeKubeconfig(content: string, dir: string = process.env.RUNNER_TEMP || tmpdir()): string {
-  core.setSecret(content);
-  let text = content.trim();
-  let parsed: unknown = safeYaml(text);
-  if (typeof parsed === 'string') {
-    // A single scalar: try base64, the other common way to store a kubeconfig in a secret.
-    const decoded = Buffer.from(text, 'base64').toString('utf8');
-    const decodedParsed = safeYaml(decoded);
-    if (decodedParsed && typeof decodedParsed === 'object') {
-      core.setSecret(decoded);
-      text = decoded;
-      parsed = decodedParsed;
-    }
-  }
-  if (!parsed || typeof parsed !== 'object' || !('clusters' in parsed)) {
-    throw new Error(
-      'input "kubeconfig": not a kubeconfig (YAML with "clusters", "users", "contexts", or base64 of it); ' +
-        'store the output of `kubectl config view --raw --minify` in the secret',
-    );
-  }
-  maskCredentials(parsed);
-  const file = path.join(mkdtempSync(path.join(dir, 'kubeconfig-')), 'config');
-  writeFileSync(file, `${text}\n`, { mode: 0o600 });
-  chmodSync(file, 0o600);
-  return file;
-}
-
-function safeYaml(text: string): unknown {
-  try {
-    return parseYaml(text);
-  } catch {
-    return undefined;
-  }
-}
-
 export interface HelmSettings {
   /** The helm executable; `helm` from PATH by default. */
   binary?: string;
@@ -246,13 +167,11 @@ interface RunOptions {
 /** A thin, typed wrapper around the helm CLI. */
 export class Helm {
   readonly binary: string;
-  readonly kubeconfig: string | undefined;
   private readonly env: Record<string, string>;
   private detected: HelmVersion | undefined;
 
   constructor(settings: HelmSettings = {}) {
     this.binary = settings.binary ?? 'helm';
-    this.kubeconfig = settings.kubeconfig;
     const env: Record<string, string> = {};
     for (const [key, value] of Object.entries(process.env)) if (value !== undefined) env[key] = value;
     if (settings.kubeconfig) env.KUBECONFIG = settings.kubeconfig;
@@ -260,7 +179,7 @@ export class Helm {
   }
 
   /** Runs helm; resolves with stdout, rejects with a `HelmError` on a non-zero exit. */
-  async run(args: string[], options: RunOptions = {}): Promise<string> {
+  private async run(args: string[], options: RunOptions = {}): Promise<string> {
     core.info(`[command] ${this.binary} ${args.map(quoteForLog).join(' ')}`);
     const result = await getExecOutput(this.binary, args, {
       silent: true,
@@ -309,32 +228,12 @@ export class Helm {
     );
   }
 
-  /** `helm get metadata -o json`; `undefined` when the release does not exist. */
-  async metadata(release: string, namespace: string, revision?: number): Promise<ReleaseMetadata | undefined> {
-    return this.unlessNotFound(async () =>
-      JSON.parse(
-        await this.run(['get', 'metadata', release, '--namespace', namespace, ...revisionArgs(revision), '--output', 'json']),
-      ) as ReleaseMetadata,
-    );
-  }
-
   /** The user-supplied values of a revision (`helm get values -o json`); `undefined` when the release does not exist. */
   async values(release: string, namespace: string, revision?: number): Promise<Record<string, unknown> | undefined> {
     return this.unlessNotFound(async () => {
       const stdout = await this.run(['get', 'values', release, '--namespace', namespace, ...revisionArgs(revision), '--output', 'json']);
       return (JSON.parse(stdout) as Record<string, unknown> | null) ?? {};
     });
-  }
-
-  /** `helm get manifest`. */
-  async manifest(release: string, namespace: string, revision?: number): Promise<string> {
-    return this.run(['get', 'manifest', release, '--namespace', namespace, ...revisionArgs(revision)]);
-  }
-
-  /** The rendered NOTES.txt of the current revision (`helm get notes`, without its `NOTES:` heading); '' when none. */
-  async notes(release: string, namespace: string): Promise<string> {
-    const printed = await this.run(['get', 'notes', release, '--namespace', namespace]);
-    return printed.replace(/^NOTES:\n/, '').trimEnd();
   }
 
   /** `helm template`: the chart's manifests for these values, rendered without a cluster. */
@@ -344,30 +243,11 @@ export class Helm {
     chart: string;
     valuesFiles: string[];
     setString?: Record<string, string>;
-    cwd?: string;
   }): Promise<string> {
     const args = ['template', options.release, options.chart, '--namespace', options.namespace];
     for (const file of options.valuesFiles) args.push('--values', file);
     for (const [key, value] of Object.entries(options.setString ?? {})) args.push('--set-string', `${key}=${value}`);
     return this.run(args);
-  }
-
-  /** `helm lint --strict`. */
-  async lint(chart: string, valuesFiles: string[] = []): Promise<string> {
-    return this.run(['lint', chart, '--strict', ...valuesFiles.flatMap((file) => ['--values', file])]);
-  }
-
-  /**
-   * The version the release runs now: the `appVersion` value (set by helm-deploy) of its deployed revision — which
-   * need not be the newest, when a later upgrade failed — else that revision's chart appVersion; `undefined` when
-   * there is no such release or no deployed revision.
-   */
-  async currentAppVersion(release: string, namespace: string): Promise<string | undefined> {
-    const deployed = (await this.history(release, namespace))?.filter((entry) => entry.status === 'deployed').pop();
-    if (!deployed) return undefined;
-    const fromValues = (await this.values(release, namespace, deployed.revision))?.appVersion;
-    if (typeof fromValues === 'string' && fromValues.length > 0) return fromValues;
-    return deployed.app_version || undefined;
   }
 
   private async unlessNotFound<T>(read: () => Promise<T>): Promise<T | undefined> {
@@ -382,7 +262,7 @@ export class Helm {
 
 /** Environment for helm's in-memory release store, loaded from an empty file (helm requires the file to exist). */
 function emptyMemoryDriver(): Record<string, string> {
-  const file = path.join(mkdtempSync(path.join(process.env.RUNNER_TEMP || tmpdir(), 'helm-memory-')), 'releases.yaml');
+  const file = path.join(mkdtempSync(path.join(runnerTemp(), 'helm-memory-')), 'releases.yaml');
   writeFileSync(file, '[]\n');
   return { HELM_DRIVER: 'memory', HELM_MEMORY_DRIVER_DATA: file };
 }

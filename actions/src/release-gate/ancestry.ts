@@ -1,5 +1,5 @@
 import * as core from '@actions/core';
-import { getExecOutput } from '@actions/exec';
+import { git } from '../lib/git.ts';
 import type { GitHubClient } from '../lib/github.ts';
 import { compareMeansOnBranch } from './rules.ts';
 
@@ -7,13 +7,6 @@ export interface AncestryResult {
   onBranch: boolean;
   /** How it was established, for the summary: `git merge-base` or `GitHub compare API`. */
   how: string;
-}
-
-async function git(repositoryPath: string, args: string[]): Promise<{ exitCode: number; stdout: string; stderr: string }> {
-  // No credential prompt: a checkout without persisted credentials must fail fast and fall back to the API.
-  const env: Record<string, string> = { GIT_TERMINAL_PROMPT: '0' };
-  for (const [key, value] of Object.entries(process.env)) if (value !== undefined && !(key in env)) env[key] = value;
-  return getExecOutput('git', ['-C', repositoryPath, ...args], { ignoreReturnCode: true, silent: true, env });
 }
 
 /**
@@ -29,16 +22,16 @@ export async function isOnBranch(
   let gitProblem: string;
   try {
     const shallow = await git(options.repositoryPath, ['rev-parse', '--is-shallow-repository']);
-    if (shallow.exitCode !== 0) throw new Error(shallow.stderr.trim() || `${options.repositoryPath} is not a git repository`);
+    if (shallow.exitCode !== 0) throw new Error(shallow.stderr || `${options.repositoryPath} is not a git repository`);
     // A shallow checkout lacks the history merge-base needs; unshallow while fetching the branch.
     const deepen = shallow.stdout.trim() === 'true' ? ['--unshallow'] : [];
     const fetch = await git(options.repositoryPath, ['fetch', '--no-tags', ...deepen, 'origin', `+refs/heads/${branch}:refs/remotes/origin/${branch}`]);
-    if (fetch.exitCode !== 0) throw new Error(`git fetch origin ${branch}: ${fetch.stderr.trim()}`);
+    if (fetch.exitCode !== 0) throw new Error(`git fetch origin ${branch}: ${fetch.stderr}`);
     const ancestor = await git(options.repositoryPath, ['merge-base', '--is-ancestor', sha, `refs/remotes/origin/${branch}`]);
     if (ancestor.exitCode === 0 || ancestor.exitCode === 1) {
       return { onBranch: ancestor.exitCode === 0, how: 'git merge-base --is-ancestor' };
     }
-    throw new Error(`git merge-base: ${ancestor.stderr.trim()}`);
+    throw new Error(`git merge-base: ${ancestor.stderr}`);
   } catch (error) {
     gitProblem = (error as Error).message;
   }

@@ -1,4 +1,5 @@
 import type { Environment, Registry } from '../lib/environments.ts';
+import type { RunContext } from '../lib/github.ts';
 
 /** The facts of the triggering event that decide where (and whether) it deploys. */
 export interface EventFacts {
@@ -12,6 +13,27 @@ export interface EventFacts {
   requestedEnvironment?: string;
   /** push: the ref was deleted. */
   deleted?: boolean;
+}
+
+/**
+ * The facts of the run, from its context: the environment asked for is the `environment` input, else (manual runs)
+ * the dispatch's `environment` input; a pull request's base comes from its payload, else GITHUB_BASE_REF.
+ */
+export function eventFacts(context: Pick<RunContext, 'eventName' | 'ref' | 'sha' | 'baseRef' | 'payload'>, environmentInput: string): EventFacts {
+  const { payload } = context;
+  const dispatchInputs = (payload.inputs ?? {}) as Record<string, unknown>;
+  const requested =
+    environmentInput ||
+    (context.eventName === 'workflow_dispatch' && typeof dispatchInputs.environment === 'string' ? dispatchInputs.environment : '');
+  const pullRequest = payload.pull_request as { base?: { ref?: string } } | undefined;
+  return {
+    eventName: context.eventName,
+    ref: context.ref,
+    sha: context.sha,
+    baseRef: pullRequest?.base?.ref ?? context.baseRef,
+    requestedEnvironment: requested || undefined,
+    deleted: payload.deleted === true,
+  };
 }
 
 export interface Decision {

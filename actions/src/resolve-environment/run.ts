@@ -1,49 +1,30 @@
 import * as core from '@actions/core';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { stringify as toYaml } from 'yaml';
-import { loadEnvironments } from '../lib/environments.ts';
+import { isProduction, loadEnvironments } from '../lib/environments.ts';
 import type { RunContext } from '../lib/github.ts';
 import { writeSummary } from '../lib/summary.ts';
-import { decide } from './decide.ts';
+import { decide, eventFacts } from './decide.ts';
+import type { Settings } from './settings.ts';
 
-export interface Settings {
-  environmentsDir: string;
-  /** An explicit environment name (input `environment`); '' lets the event decide. */
-  environment: string;
+export interface Deps {
+  context: RunContext;
   /** Where the values file goes (RUNNER_TEMP on a runner). */
   tempDir: string;
 }
 
-export interface Deps {
-  context: RunContext;
-}
-
 /** Decides the environment for this run and publishes it as outputs, a values file and a job summary line. */
-export async function run(settings: Settings, { context }: Deps): Promise<void> {
+export async function run(settings: Settings, { context, tempDir }: Deps): Promise<void> {
   const registry = loadEnvironments(settings.environmentsDir);
-  const payload = context.payload;
-  const dispatchInputs = (payload.inputs ?? {}) as Record<string, unknown>;
-  const requested =
-    settings.environment ||
-    (context.eventName === 'workflow_dispatch' && typeof dispatchInputs.environment === 'string' ? dispatchInputs.environment : '');
-  const pullRequest = payload.pull_request as { base?: { ref?: string } } | undefined;
-  const decision = decide(registry, {
-    eventName: context.eventName,
-    ref: context.ref,
-    sha: context.sha,
-    baseRef: pullRequest?.base?.ref ?? process.env.GITHUB_BASE_REF,
-    requestedEnvironment: requested || undefined,
-    deleted: payload.deleted === true,
-  });
+  const decision = decide(registry, eventFacts(context, settings.environment));
 
   // What the namespace/release/url/values-file outputs describe: the deployed environment, else where the commit is headed.
   const subject = decision.environment ?? decision.target;
   let valuesFile = '';
   if (subject) {
-    mkdirSync(settings.tempDir, { recursive: true });
-    valuesFile = path.join(mkdtempSync(path.join(settings.tempDir, 'airq-values-')), `${subject.name}.yaml`);
+    mkdirSync(tempDir, { recursive: true });
+    valuesFile = path.join(mkdtempSync(path.join(tempDir, 'airq-values-')), `${subject.name}.yaml`);
     writeFileSync(valuesFile, `# Helm values of environment "${subject.name}", from ${subject.file}\n${toYaml(subject.values)}`);
   }
   const outputs: Record<string, string> = {
@@ -56,7 +37,7 @@ export async function run(settings: Settings, { context }: Deps): Promise<void> 
     release: subject?.pipeline.release ?? '',
     url: subject?.pipeline.url ?? '',
     'values-file': valuesFile,
-    'is-production': String(subject?.pipeline.production ?? false),
+    'is-production': String(subject ? isProduction(subject) : false),
     reason: decision.reason,
   };
   for (const [name, value] of Object.entries(outputs)) core.setOutput(name, value);
@@ -68,8 +49,4 @@ export async function run(settings: Settings, { context }: Deps): Promise<void> 
     paragraphs: [decision.reason],
     tables: [{ header: ['output', 'value'], rows: Object.entries(outputs).map(([name, value]) => [name, value === '' ? '—' : value]) }],
   });
-}
-
-export function defaultTempDir(): string {
-  return process.env.RUNNER_TEMP || tmpdir();
 }

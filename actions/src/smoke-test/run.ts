@@ -1,21 +1,15 @@
 import * as core from '@actions/core';
 import pRetry from 'p-retry';
 import { writeSummary } from '../lib/summary.ts';
-import { get } from './http.ts';
+import type { get } from './http.ts';
+import type { Settings } from './settings.ts';
 import { dataProblem, describeObservation, instancesProblem, readinessProblem, reportedVersion, tallyInstances, type Observation } from './judge.ts';
 
-export interface Settings {
-  /** Base URL of the deployment, e.g. https://airq-staging.example.com. */
-  url: string;
-  /** '' accepts any version. */
-  expectedVersion: string;
-  minInstances: number;
-  /** Overall budget for the whole test, in ms. */
-  timeoutMs: number;
-  /** First retry delay; doubles up to 8× this. */
-  intervalMs: number;
-  /** Readiness requests made to count instances (on fresh connections). */
-  instanceRequests: number;
+export interface Deps {
+  /** One GET on a fresh connection (`http.ts`); never rejects. */
+  get: typeof get;
+  /** The clock, in milliseconds. */
+  now: () => number;
 }
 
 class NotYet extends Error {
@@ -27,6 +21,7 @@ async function until(
   label: string,
   url: string,
   settings: Settings,
+  { get, now }: Deps,
   startedAt: number,
   seen: Observation[],
   problem: (observation: Observation) => string | undefined,
@@ -34,7 +29,7 @@ async function until(
   const deadline = startedAt + settings.timeoutMs;
   return pRetry(
     async () => {
-      const remaining = deadline - Date.now();
+      const remaining = deadline - now();
       const observation = await get(url, Math.max(1000, Math.min(10_000, remaining)), startedAt);
       seen.push(observation);
       const why = problem(observation);
@@ -46,7 +41,7 @@ async function until(
       factor: 2,
       minTimeout: settings.intervalMs,
       maxTimeout: settings.intervalMs * 8,
-      maxRetryTime: Math.max(0, deadline - Date.now()),
+      maxRetryTime: Math.max(0, deadline - now()),
       onFailedAttempt: ({ error, attemptNumber }) => core.info(`${label}: attempt ${attemptNumber}: ${error.message}`),
     },
   );
@@ -64,9 +59,9 @@ function report(what: string, settings: Settings, seen: Observation[], detail: s
 }
 
 /** Waits for readiness with the expected version, checks data is served and counts instances; throws a report on failure. */
-export async function run(settings: Settings): Promise<void> {
+export async function run(settings: Settings, deps: Deps): Promise<void> {
   const base = settings.url.replace(/\/+$/, '');
-  const startedAt = Date.now();
+  const startedAt = deps.now();
   const seen: Observation[] = [];
   const rows: string[][] = [];
   const finish = async (passed: boolean) =>
@@ -77,19 +72,19 @@ export async function run(settings: Settings): Promise<void> {
 
   let ready: Observation;
   try {
-    ready = await until('readiness', `${base}/health/ready`, settings, startedAt, seen, (o) => readinessProblem(o, settings.expectedVersion));
+    ready = await until('readiness', `${base}/health/ready`, settings, deps, startedAt, seen, (o) => readinessProblem(o, settings.expectedVersion));
   } catch (error) {
     rows.push(['/health/ready answers ready' + (settings.expectedVersion ? ` with ${settings.expectedVersion}` : ''), `❌ ${(error as Error).message}`]);
     await finish(false);
     throw new Error(report('not ready' + (settings.expectedVersion ? ` with version ${settings.expectedVersion}` : ''), settings, seen, (error as Error).message));
   }
   const version = reportedVersion(ready);
-  rows.push([`/health/ready answers ready`, `✅ version ${version} after ${((Date.now() - startedAt) / 1000).toFixed(1)}s`]);
+  rows.push([`/health/ready answers ready`, `✅ version ${version} after ${((deps.now() - startedAt) / 1000).toFixed(1)}s`]);
   core.setOutput('version', version);
 
   const dataSeen: Observation[] = [];
   try {
-    const data = await until('data', `${base}/air_quality`, settings, startedAt, dataSeen, dataProblem);
+    const data = await until('data', `${base}/air_quality`, settings, deps, startedAt, dataSeen, dataProblem);
     const count = (JSON.parse(data.body ?? '{}') as { data: unknown[] }).data.length;
     rows.push(['/air_quality returns data', `✅ ${count} readings`]);
   } catch (error) {
@@ -100,7 +95,7 @@ export async function run(settings: Settings): Promise<void> {
 
   const answers: Observation[] = [];
   for (let i = 0; i < settings.instanceRequests; i++) {
-    answers.push(await get(`${base}/health/ready`, 10_000, startedAt));
+    answers.push(await deps.get(`${base}/health/ready`, 10_000, startedAt));
     const tally = tallyInstances(answers, settings.expectedVersion);
     // Stop as soon as the count is reached, unless something already went wrong (then show the whole sample).
     if (tally.problems.length === 0 && tally.instances.size >= settings.minInstances) break;

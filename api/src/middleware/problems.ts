@@ -1,37 +1,50 @@
 import type { Middleware } from 'koa';
 import type { Logger } from 'pino';
-import { Problem } from '../problem.ts';
+import { Problem, problemType } from '../problem.ts';
 
-const PG_UNAVAILABLE = new Set(['57P01', '57P02', '57P03', '53300', '08000', '08001', '08003', '08006']);
+/**
+ * SQLSTATE classes that mean the database cannot do the work now, not that the request is wrong: 08 connection
+ * exception, 53 insufficient resources (too many connections, disk full, out of memory), 57P operator intervention
+ * (admin or crash shutdown, cannot connect now, database dropped).
+ */
+const PG_UNAVAILABLE_CLASSES = ['08', '53', '57P'];
+/** query_canceled: what statement_timeout raises. */
+const PG_QUERY_CANCELED = '57014';
 /**
  * Socket and name-resolution failures on the way to the database. ENOTFOUND/EAI_AGAIN: in Kubernetes a database name
  * can stop resolving while its pod restarts (a headless Service has no address then); that is an outage, not a bug.
  */
 const NETWORK_UNAVAILABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
 
+/** Which kind of database failure an error is, if any: a timed-out statement, or the database unable to work now. */
+export function databaseFailure(error: { code?: unknown; message?: unknown }): 'query-timeout' | 'database-unavailable' | null {
+  const code = typeof error.code === 'string' ? error.code : '';
+  if (code === PG_QUERY_CANCELED) return 'query-timeout';
+  if (/^[0-9A-Z]{5}$/.test(code) && PG_UNAVAILABLE_CLASSES.some((prefix) => code.startsWith(prefix))) return 'database-unavailable';
+  if (NETWORK_UNAVAILABLE.has(code)) return 'database-unavailable';
+  const message = typeof error.message === 'string' ? error.message : '';
+  if (/timeout exceeded when trying to connect|Connection terminated|Query read timeout/.test(message)) return 'database-unavailable';
+  return null;
+}
+
 /** Maps anything thrown below to a Problem; only 500s are logged with their internals, never sent. */
 function toProblem(error: unknown, log: Logger, requestId: string): Problem {
   if (error instanceof Problem) return error;
-  const e = error as { status?: number; expose?: boolean; message?: string; code?: string };
-  if (e.code === '57014') {
-    return new Problem(503, 'the query took longer than the configured statement timeout; narrow the filters or retry', {
-      headers: { 'Retry-After': '5' },
-    });
+  const e = (error ?? {}) as { status?: number; expose?: boolean; message?: string; code?: string };
+  const failure = databaseFailure(e);
+  if (failure === 'query-timeout') {
+    return new Problem('query-timeout', 'the query took longer than the configured statement timeout; narrow the filters or retry');
   }
-  if (
-    (e.code && PG_UNAVAILABLE.has(e.code)) ||
-    (e.code && NETWORK_UNAVAILABLE.has(e.code)) ||
-    /timeout exceeded when trying to connect|Connection terminated|Query read timeout/.test(e.message ?? '')
-  ) {
+  if (failure === 'database-unavailable') {
     log.warn({ requestId, err: error }, 'database unavailable');
-    return new Problem(503, 'the database is unavailable; retry shortly', { headers: { 'Retry-After': '5' } });
+    return new Problem('database-unavailable', 'the database is unavailable; retry shortly');
   }
   // Koa / http-errors client errors (e.g. a malformed header) carry their own 4xx status and safe message.
   if (typeof e.status === 'number' && e.status >= 400 && e.status < 500 && e.expose) {
-    return new Problem(e.status, e.message ?? 'bad request');
+    return new Problem('bad-request', e.message ?? 'bad request', { status: e.status });
   }
   log.error({ requestId, err: error }, 'unhandled error');
-  return new Problem(500, `an internal error occurred; quote request id ${requestId} when reporting it`);
+  return new Problem('internal-error', `an internal error occurred; quote request id ${requestId} when reporting it`);
 }
 
 /**
@@ -44,14 +57,14 @@ export function problems(log: Logger): Middleware {
     try {
       await next();
       if (ctx.body == null && ctx.status === 404) {
-        problem = new Problem(404, `no resource at ${ctx.path.slice(0, 200)}; see /openapi.json for the routes`);
+        problem = new Problem('not-found', `no resource at ${ctx.path.slice(0, 200)}; see /openapi.json for the routes`);
       } else if (ctx.body == null && (ctx.status === 405 || ctx.status === 501)) {
         // The router answers 501 for a method it has never heard of (TRACE, PROPFIND); to a client that is the same
         // refusal as 405, and a 5xx would count against the error-rate alert.
         const allow = ctx.response.get('Allow');
         problem = allow
-          ? new Problem(405, `${ctx.method} is not supported here; use ${allow}`, { headers: { Allow: allow } })
-          : new Problem(404, `no resource at ${ctx.path.slice(0, 200)}; see /openapi.json for the routes`);
+          ? new Problem('method-not-allowed', `${ctx.method} is not supported here; use ${allow}`, { headers: { Allow: allow } })
+          : new Problem('not-found', `no resource at ${ctx.path.slice(0, 200)}; see /openapi.json for the routes`);
       }
     } catch (error) {
       problem = toProblem(error, log, String(ctx.state.requestId));
@@ -63,7 +76,7 @@ export function problems(log: Logger): Middleware {
     ctx.status = problem.status;
     ctx.type = 'application/problem+json';
     ctx.body = JSON.stringify({
-      type: 'about:blank',
+      type: problemType(problem.kind),
       title: problem.title,
       status: problem.status,
       detail: problem.detail,

@@ -1,41 +1,18 @@
 import type Router from '@koa/router';
 import { cacheable } from '../caching.ts';
+import { DEFAULT_LIMIT, aggregatesQuery } from '../contract.ts';
 import { checkCursorDataset, decodeCursor, queryDigest } from '../cursor.ts';
-import {
-  DEFAULT_LIMIT,
-  canonicalQuery,
-  checkRange,
-  cursorParam,
-  fromParam,
-  intervalParam,
-  limitParam,
-  orderParam,
-  parseQuery,
-  pollutantsParam,
-  stationParam,
-  toParam,
-  type ReadingFilter,
-} from '../params.ts';
+import type { ReadingFilter } from '../domain.ts';
+import { acceptJson } from '../negotiation.ts';
+import { filterKey, nextLink } from '../pagination.ts';
+import { canonicalQuery, checkRange, parseQuery } from '../params.ts';
 import { aggregatesPage } from '../shape.ts';
 import { listAggregates } from '../sql/measurements.ts';
 import { readConsistently, servedDataset, type RouteDeps } from './deps.ts';
-import { filterKey, nextLink } from './readings.ts';
-import { acceptJson } from './stations.ts';
-
-export const AGGREGATE_PARAMS = {
-  interval: intervalParam,
-  station: stationParam,
-  from: fromParam,
-  to: toParam,
-  pollutants: pollutantsParam,
-  order: orderParam,
-  limit: limitParam,
-  cursor: cursorParam,
-};
 
 export function aggregatesRoutes(router: Router, deps: RouteDeps): void {
   router.get('/air_quality/aggregates', async (ctx) => {
-    const q = parseQuery(ctx.querystring, AGGREGATE_PARAMS);
+    const q = parseQuery(ctx.querystring, aggregatesQuery);
     const filter: ReadingFilter = { stations: q.station, from: q.from, to: q.to, pollutants: q.pollutants, order: q.order };
     checkRange(filter);
     const key = filterKey(filter, { interval: q.interval });

@@ -3,7 +3,7 @@ import type { Config } from '../config.ts';
 import type { Db } from '../db.ts';
 import type { Lifecycle } from '../lifecycle.ts';
 import type { Metrics } from '../metrics.ts';
-import { unavailable } from '../problem.ts';
+import { Problem } from '../problem.ts';
 import { activeDataset, type ActiveDataset } from '../sql/datasets.ts';
 
 /** What every route module is given by createApp. */
@@ -18,7 +18,7 @@ export interface RouteDeps {
 }
 
 /** The 503 of a data request before the first seed. */
-export const noDatasetYet = () => unavailable('no dataset is loaded yet; run `node db/src/cli.ts seed` (npm run db:seed)');
+export const noDatasetYet = () => new Problem('no-dataset', 'no dataset is loaded yet; run `node db/src/cli.ts seed` (npm run db:seed)');
 
 /** The dataset to serve, or 503 before the first seed. */
 export async function servedDataset(db: Db): Promise<ActiveDataset> {

@@ -2,22 +2,11 @@ import { pipeline } from 'node:stream';
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { cacheable } from '../caching.ts';
-import { checkCursorDataset, decodeCursor, encodeCursor, queryDigest, type Position } from '../cursor.ts';
-import {
-  DEFAULT_LIMIT,
-  POLLUTANTS,
-  canonicalQuery,
-  checkRange,
-  cursorParam,
-  fromParam,
-  limitParam,
-  orderParam,
-  parseQuery,
-  pollutantsParam,
-  stationParam,
-  toParam,
-  type ReadingFilter,
-} from '../params.ts';
+import { DEFAULT_LIMIT, READING_TYPES, readingsQuery } from '../contract.ts';
+import { checkCursorDataset, decodeCursor, queryDigest } from '../cursor.ts';
+import type { Position, ReadingFilter } from '../domain.ts';
+import { filterKey, nextLink } from '../pagination.ts';
+import { canonicalQuery, checkRange, parseQuery } from '../params.ts';
 import { notAcceptable } from '../problem.ts';
 import { exportStream } from '../export-stream.ts';
 import { rawPosition, readingsPageBody, type RawRow } from '../raw-readings.ts';
@@ -25,51 +14,12 @@ import { activeDataset, type ActiveDataset } from '../sql/datasets.ts';
 import { copyReadings, listReadings, readPage } from '../sql/measurements.ts';
 import { noDatasetYet, readConsistently, servedDataset, type RouteDeps } from './deps.ts';
 
-export const READING_TYPES = ['application/json', 'text/csv', 'application/x-ndjson'] as const;
-export const READING_PARAMS = {
-  station: stationParam,
-  from: fromParam,
-  to: toParam,
-  pollutants: pollutantsParam,
-  order: orderParam,
-  limit: limitParam,
-  cursor: cursorParam,
-};
 // An export may legitimately run for minutes; it gets its own bound instead of the per-query statement_timeout.
 export const EXPORT_STATEMENT_TIMEOUT_MS = 15 * 60_000;
 
-/** The filter part of a query in canonical form: what a cursor is bound to. */
-export function filterKey(filter: ReadingFilter, extra: Record<string, string> = {}): string {
-  return canonicalQuery({
-    station: filter.stations,
-    from: filter.from?.iso,
-    to: filter.to?.iso,
-    // All pollutants is the default; leaving it out keeps next links short.
-    pollutants: filter.pollutants.length === POLLUTANTS.length ? undefined : filter.pollutants,
-    order: filter.order,
-    ...extra,
-  });
-}
-
-export function nextLink(
-  path: string,
-  key: string,
-  limit: number,
-  position: Position,
-  digest: string,
-  version: string,
-  cursorKey: string,
-): string {
-  const params = new URLSearchParams(key);
-  params.set('limit', String(limit));
-  params.set('cursor', encodeCursor(position, digest, version, cursorKey));
-  params.sort();
-  return `${path}?${params.toString()}`;
-}
-
 export function readingsRoutes(router: Router, deps: RouteDeps): void {
   router.get('/air_quality', async (ctx) => {
-    const q = parseQuery(ctx.querystring, READING_PARAMS);
+    const q = parseQuery(ctx.querystring, readingsQuery);
     const filter: ReadingFilter = { stations: q.station, from: q.from, to: q.to, pollutants: q.pollutants, order: q.order };
     checkRange(filter);
     const key = filterKey(filter);

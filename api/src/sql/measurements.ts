@@ -1,11 +1,10 @@
 import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { to as copyTo, type CopyToStreamQuery } from 'pg-copy-streams';
-import type { RawRow } from '../raw-readings.ts';
-import type { Position } from '../cursor.ts';
 import type { Db } from '../db.ts';
+import type { Pollutant, Position, ReadingFilter } from '../domain.ts';
+import type { RawRow } from '../raw-readings.ts';
 import type { ActiveDataset } from './datasets.ts';
-import type { Pollutant, ReadingFilter } from '../params.ts';
 
 /** One row of `measurements`, timestamps as PostgreSQL prints them in UTC. */
 export interface ReadingRow {
@@ -69,7 +68,7 @@ function readingsFrom(dataset: string, filter: ReadingFilter, after: Position | 
 }
 
 /** The SELECT behind a page or an export of readings, in keyset order. */
-export function readingsQuery(
+export function readingsSql(
   datasetId: string,
   filter: ReadingFilter,
   after: Position | undefined,
@@ -173,7 +172,7 @@ export function copyReadings(
 
 const BUCKET = { hour: 'hour', day: 'day' } as const;
 
-export function aggregatesQuery(
+export function aggregatesSql(
   datasetId: string,
   filter: ReadingFilter,
   interval: 'hour' | 'day',
@@ -215,6 +214,6 @@ export async function listAggregates(
   after: Position | undefined,
   limit: number,
 ): Promise<AggregateRow[]> {
-  const { text, values } = aggregatesQuery(datasetId, filter, interval, after, limit);
+  const { text, values } = aggregatesSql(datasetId, filter, interval, after, limit);
   return (await db.query<AggregateRow>(text, values)).rows;
 }

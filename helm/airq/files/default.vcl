@@ -1,8 +1,9 @@
 vcl 4.1;
 # Varnish in front of the airq API: the one VCL of the chart (templates/cache-configmap.yaml) and of compose.yaml.
 #
-# Cache key: host + URL with its query parameters sorted, so ?a=1&b=2 and ?b=2&a=1 share one object; the API's
-# `Vary: Accept` keeps JSON, CSV and NDJSON apart. Lifetime: the API's Cache-Control max-age, then a long grace in
+# Cache key: host + URL with its query parameters sorted, so ?a=1&b=2 and ?b=2&a=1 share one object. The API answers
+# `Vary: Accept`, so Accept is first rewritten to the one type the API will serve (airq_normalise_accept): a browser,
+# curl and a client that sends no Accept all share the one JSON object. Lifetime: the API's Cache-Control max-age, then a long grace in
 # which the stale object is served while one background fetch refreshes it (or while the API is down). Invalidation:
 # after a reseed the seeder sends BAN with the new dataset version, which bans every object of any other version.
 
@@ -44,8 +45,10 @@ sub vcl_recv {
         return (pass);
     }
 
-    # Bulk exports stream straight through: they would evict the hot pages from a small cache.
-    if (req.http.Accept ~ "text/csv|application/x-ndjson") {
+    call airq_normalise_accept;
+    # Bulk exports (CSV, NDJSON) stream straight through: they would evict the hot pages from a small cache. So does a
+    # request whose Accept is too intricate to decide here: the API negotiates it, and nothing of it is cached.
+    if (req.http.Accept != "application/json") {
         return (pass);
     }
 
@@ -54,6 +57,37 @@ sub vcl_recv {
     unset req.http.Cookie;
     unset req.http.Authorization;
     return (hash);
+}
+
+# The API negotiates among application/json (the default when Accept is absent), text/csv and application/x-ndjson
+# (api/src/routes/readings.ts; the other data routes offer JSON only), as npm's `negotiator` ranks them: by q, then by
+# how specific the matching range is, then by the order of the header, then JSON first. Rewrites Accept to the type that
+# ranking picks when the header makes it certain, and otherwise leaves it as it came:
+# - absent or empty: JSON;
+# - exactly `text/csv` or `application/x-ndjson`: that type;
+# - with no range that could select CSV or NDJSON over JSON (text/csv, text/*, x-ndjson): JSON when its best range is a
+#   lone bare `application/json`, else a lone bare `application/*`, else a lone `*/*` with a q above 0 (a browser's
+#   `text/html,...,*/*;q=0.8`, curl's `*/*`). Each of those gives JSON the highest q of the three, or wins the tie.
+sub airq_normalise_accept {
+    # Several Accept lines are one list to the API: decide on all of them.
+    std.collect(req.http.Accept);
+    if (!req.http.Accept || req.http.Accept ~ "^\s*$") {
+        set req.http.Accept = "application/json";
+    } elsif (req.http.Accept ~ "(?i)^\s*(text/csv|application/x-ndjson)\s*$") {
+        set req.http.Accept = std.tolower(regsub(req.http.Accept, "^\s*(\S+)\s*$", "\1"));
+    } elsif (req.http.Accept ~ "(?i)text/(csv|\*)|x-ndjson") {
+        return;
+    } elsif (req.http.Accept ~ "(?i)application/json") {
+        if (req.http.Accept ~ "(?i)(^|,)\s*application/json\s*(,|$)" && req.http.Accept !~ "(?i)application/json.*application/json") {
+            set req.http.Accept = "application/json";
+        }
+    } elsif (req.http.Accept ~ "(?i)application/\*") {
+        if (req.http.Accept ~ "(?i)(^|,)\s*application/\*\s*(,|$)" && req.http.Accept !~ "(?i)application/\*.*application/\*") {
+            set req.http.Accept = "application/json";
+        }
+    } elsif (req.http.Accept ~ "(^|,)\s*\*/\*\s*(;\s*[qQ]=(1(\.0*)?|0?\.[0-9]*[1-9][0-9]*)\s*)?(,|$)" && req.http.Accept !~ "\*/\*.*\*/\*") {
+        set req.http.Accept = "application/json";
+    }
 }
 
 sub vcl_hit {

@@ -79,6 +79,7 @@ app.kubernetes.io/managed-by: {{ $ctx.Release.Service }}
 
 {{- define "airq.apiServiceName" -}}{{ include "airq.componentName" (list . "api") }}{{- end }}
 {{- define "airq.cacheServiceName" -}}{{ include "airq.componentName" (list . "cache") }}{{- end }}
+{{- define "airq.cacheHeadlessServiceName" -}}{{ include "airq.componentName" (list . "cache-headless") }}{{- end }}
 {{- define "airq.databaseServiceName" -}}{{ include "airq.componentName" (list . "postgresql") }}{{- end }}
 {{/* The database's ClusterIP Service: the address clients use (the headless one above is the StatefulSet's identity). */}}
 {{- define "airq.databaseClientServiceName" -}}{{ include "airq.componentName" (list . "postgresql-primary") }}{{- end }}
@@ -90,6 +91,11 @@ app.kubernetes.io/managed-by: {{ $ctx.Release.Service }}
 
 {{- define "airq.cacheUrl" -}}
 {{- printf "http://%s.%s.svc:%v" (include "airq.cacheServiceName" .) .Release.Namespace .Values.cache.service.port }}
+{{- end }}
+
+{{/* Where the seed sends its BAN: a name with one address per cache pod, each of which it bans (db/src/notify-cache.ts). */}}
+{{- define "airq.cacheBanUrl" -}}
+{{- printf "http://%s.%s.svc:%v/" (include "airq.cacheHeadlessServiceName" .) .Release.Namespace .Values.cache.containerPort }}
 {{- end }}
 
 {{/* Restrictive pod securityContext: (include "airq.podSecurityContext" 1000). */}}

@@ -42,15 +42,24 @@ export interface Varnish {
   stop(): Promise<void>;
 }
 
-/** Starts a real varnishd in the foreground on 127.0.0.1 with this VCL, and waits until it answers. */
-export async function startVarnish(vcl: string, dir: string, params: string[] = []): Promise<Varnish> {
+/**
+ * Starts a real varnishd in the foreground with this VCL, and waits until it answers: on 127.0.0.1 and a free port
+ * unless told where (two caches on one port at two loopback addresses stand for two pods behind one Service name).
+ */
+export async function startVarnish(
+  vcl: string,
+  dir: string,
+  params: string[] = [],
+  listen: { host?: string; port?: number } = {},
+): Promise<Varnish> {
   const vclFile = path.join(dir, 'default.vcl');
   writeFileSync(vclFile, vcl);
   const workdir = mkdtempSync(path.join(tmpdir(), 'airq-varnish-'));
-  const port = await freePort();
+  const host = listen.host ?? '127.0.0.1';
+  const port = listen.port ?? (await freePort());
   // As root varnishd wants its "varnish" users for the jail; `-j none` runs everything as the current user instead.
   const jail = process.getuid?.() === 0 ? ['-j', 'none'] : [];
-  const args = ['-F', '-n', workdir, '-a', `127.0.0.1:${port}`, '-f', vclFile, '-s', 'malloc,64m', ...jail, ...params];
+  const args = ['-F', '-n', workdir, '-a', `${host}:${port}`, '-f', vclFile, '-s', 'malloc,64m', ...jail, ...params];
   const child: ChildProcess = spawn('varnishd', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -61,7 +70,7 @@ export async function startVarnish(vcl: string, dir: string, params: string[] = 
   for (;;) {
     if (child.exitCode !== null) throw new Error(`varnishd ${args.join(' ')} exited ${child.exitCode}:\n${output}`);
     const ok = await new Promise<boolean>((resolve) => {
-      const req = http.get({ host: '127.0.0.1', port, path: '/varnish/health', agent: false }, (res) => {
+      const req = http.get({ host, port, path: '/varnish/health', agent: false }, (res) => {
         res.resume();
         resolve(res.statusCode === 200);
       });
@@ -70,7 +79,7 @@ export async function startVarnish(vcl: string, dir: string, params: string[] = 
     if (ok) break;
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new Error(`varnishd did not answer on 127.0.0.1:${port} within 30 s:\n${output}`);
+      throw new Error(`varnishd did not answer on ${host}:${port} within 30 s:\n${output}`);
     }
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -94,19 +103,28 @@ export interface Reply {
   body: string;
 }
 
-/** One HTTP request on a fresh connection (so a test controls the source address). */
+/**
+ * One HTTP request on a fresh connection (so a test controls the source address). Accept is application/json unless
+ * given; a header given as undefined is not sent at all.
+ */
 export function request(
   port: number,
-  options: { method?: string; path: string; headers?: Record<string, string>; localAddress?: string },
+  options: { method?: string; path: string; headers?: Record<string, string | string[] | undefined>; localAddress?: string; host?: string },
 ): Promise<Reply> {
+  const given: Record<string, string | string[] | undefined> = { accept: 'application/json', ...options.headers };
+  const headers = Object.fromEntries(
+    Object.entries(given).filter(
+      (entry): entry is [string, string | string[]] => entry[1] !== undefined,
+    ),
+  );
   return new Promise((resolve, reject) => {
     const req = http.request(
       {
-        host: '127.0.0.1',
+        host: options.host ?? '127.0.0.1',
         port,
         method: options.method ?? 'GET',
         path: options.path,
-        headers: { accept: 'application/json', ...options.headers },
+        headers,
         localAddress: options.localAddress,
         agent: false,
       },
