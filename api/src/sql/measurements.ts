@@ -1,7 +1,10 @@
-import type pg from 'pg';
-import QueryStream from 'pg-query-stream';
+import { createHash } from 'node:crypto';
+import pg from 'pg';
+import { to as copyTo, type CopyToStreamQuery } from 'pg-copy-streams';
 import type { Db } from '../db.ts';
 import type { Pollutant, Position, ReadingFilter } from '../domain.ts';
+import type { RawRow } from '../raw-readings.ts';
+import type { ActiveDataset } from './datasets.ts';
 
 /** One row of `measurements`, timestamps as PostgreSQL prints them in UTC. */
 export interface ReadingRow {
@@ -27,75 +30,141 @@ interface Built {
   values: unknown[];
 }
 
-/** WHERE clause shared by every query over readings; pollutant names come from a fixed list, values are parameters. */
-function where(datasetId: string, filter: ReadingFilter, values: unknown[]): string {
-  values.push(datasetId);
-  const clauses = [`dataset_id = $${values.length}`];
-  if (filter.stations) {
-    values.push(filter.stations);
-    clauses.push(`station_id = ANY($${values.length}::text[])`);
-  }
-  if (filter.from) {
-    values.push(filter.from.iso);
-    clauses.push(`measured_at >= $${values.length}::timestamptz`);
-  }
-  if (filter.to) {
-    values.push(filter.to.iso);
-    clauses.push(`measured_at < $${values.length}::timestamptz`);
-  }
+/** How a value enters a statement: as a `$n` parameter, or (for COPY, which takes none) as a quoted literal. */
+type Bind = (value: string | string[]) => string;
+
+function parameters(values: unknown[]): Bind {
+  return (value) => {
+    values.push(value);
+    return `$${values.length}`;
+  };
+}
+
+const literal: Bind = (value) =>
+  Array.isArray(value) ? `ARRAY[${value.map((v) => pg.escapeLiteral(v)).join(',')}]` : pg.escapeLiteral(value);
+
+/**
+ * WHERE clause shared by every query over readings; pollutant names come from a fixed list, values are bound.
+ * `dataset` is the SQL of the dataset id: a bound value, or a subquery.
+ */
+function where(dataset: string, filter: ReadingFilter, bind: Bind): string {
+  const clauses = [`dataset_id = ${dataset}`];
+  if (filter.stations) clauses.push(`station_id = ANY(${bind(filter.stations)}::text[])`);
+  if (filter.from) clauses.push(`measured_at >= ${bind(filter.from.iso)}::timestamptz`);
+  if (filter.to) clauses.push(`measured_at < ${bind(filter.to.iso)}::timestamptz`);
   return clauses.join(' AND ');
 }
 
+/** FROM … ORDER BY … LIMIT of a page or an export of readings, in keyset order. */
+function readingsFrom(dataset: string, filter: ReadingFilter, after: Position | undefined, limit: number | undefined, bind: Bind): string {
+  let sql = `FROM measurements WHERE ${where(dataset, filter, bind)}`;
+  const dir = filter.order === 'asc' ? 'ASC' : 'DESC';
+  if (after) {
+    sql += ` AND (measured_at, station_id) ${filter.order === 'asc' ? '>' : '<'} (${bind(after.at)}::timestamptz, ${bind(after.station)}::text)`;
+  }
+  sql += ` ORDER BY measured_at ${dir}, station_id ${dir}`;
+  if (limit !== undefined) sql += ` LIMIT ${bind(String(limit))}::int`;
+  return sql;
+}
+
 /** The SELECT behind a page or an export of readings, in keyset order. */
-export function readingsQuery(
+export function readingsSql(
   datasetId: string,
   filter: ReadingFilter,
   after: Position | undefined,
   limit: number | undefined,
 ): Built {
   const values: unknown[] = [];
-  let sql = `SELECT station_id, measured_at${filter.pollutants.map((p) => `, ${p}`).join('')}
-    FROM measurements WHERE ${where(datasetId, filter, values)}`;
-  const dir = filter.order === 'asc' ? 'ASC' : 'DESC';
-  if (after) {
-    values.push(after.at, after.station);
-    sql += ` AND (measured_at, station_id) ${filter.order === 'asc' ? '>' : '<'} ($${values.length - 1}::timestamptz, $${values.length})`;
-  }
-  sql += ` ORDER BY measured_at ${dir}, station_id ${dir}`;
-  if (limit !== undefined) {
-    values.push(limit);
-    sql += ` LIMIT $${values.length}`;
-  }
-  return { text: sql, values };
+  const bind = parameters(values);
+  const from = readingsFrom(`${bind(datasetId)}::bigint`, filter, after, limit, bind);
+  return { text: `SELECT station_id, measured_at${filter.pollutants.map((p) => `, ${p}`).join('')} ${from}`, values };
 }
 
+const ACTIVE = "SELECT id, left(sha256, 12) AS version FROM datasets WHERE status = 'active'";
+
+/** station_id, then `timestamp,value,…` in one text (see RawRow): pg decodes two fields a row instead of 2 + pollutants. */
+function rawColumns(filter: ReadingFilter): string {
+  return `station_id, concat(measured_at${filter.pollutants.map((p) => `, ',', ${p}`).join('')})`;
+}
+
+/**
+ * The active dataset and a page of its readings in one statement: one round trip, one snapshot. The first row is the
+ * dataset (its reading columns NULL), the readings follow in keyset order (Append runs its branches in turn); no row
+ * at all when no dataset is active.
+ */
+export function pageQuery(filter: ReadingFilter, after: Position | undefined, limit: number): Built {
+  const values: unknown[] = [];
+  const from = readingsFrom(`(SELECT id FROM (${ACTIVE}) a)`, filter, after, limit, parameters(values));
+  const text = `(SELECT NULL::text, NULL::text, id::text, version FROM (${ACTIVE}) a)
+    UNION ALL
+    (SELECT ${rawColumns(filter)}, NULL, NULL ${from})`;
+  return { text, values };
+}
+
+const rawText = { getTypeParser: () => (value: string) => value };
+const statementNames = new Map<string, string>();
+
+/**
+ * A name for a statement's text, so each pooled connection parses and plans it once and then only binds and executes
+ * (the texts are few: one per combination of filters present, order and pollutants).
+ */
+function statementName(text: string): string {
+  let name = statementNames.get(text);
+  if (!name) {
+    name = `airq_${createHash('sha256').update(text).digest('base64url').slice(0, 24)}`;
+    statementNames.set(text, name);
+  }
+  return name;
+}
+
+/** A page of readings as raw PostgreSQL text (see RawRow), shaped by raw-readings.ts. */
 export async function listReadings(
   db: Db,
   datasetId: string,
   filter: ReadingFilter,
   after: Position | undefined,
   limit: number,
-): Promise<ReadingRow[]> {
-  const { text, values } = readingsQuery(datasetId, filter, after, limit);
-  return (await db.query<ReadingRow>(text, values)).rows;
+): Promise<RawRow[]> {
+  const values: unknown[] = [];
+  const bind = parameters(values);
+  const text = `SELECT ${rawColumns(filter)} ${readingsFrom(`${bind(datasetId)}::bigint`, filter, after, limit, bind)}`;
+  const result = await db.query<RawRow>({ name: statementName(text), text, values, rowMode: 'array', types: rawText });
+  return result.rows;
 }
 
-const rawText = { getTypeParser: () => (value: string) => value };
+/** See pageQuery; `rows` are raw PostgreSQL text (see RawRow), shaped by raw-readings.ts. */
+export async function readPage(
+  db: Db,
+  filter: ReadingFilter,
+  after: Position | undefined,
+  limit: number,
+): Promise<{ dataset: ActiveDataset | null; rows: RawRow[] }> {
+  const { text, values } = pageQuery(filter, after, limit);
+  const { rows } = await db.query<RawRow>({ name: statementName(text), text, values, rowMode: 'array', types: rawText });
+  const first = rows[0];
+  if (!first) return { dataset: null, rows };
+  rows.shift();
+  return { dataset: { id: first[2] as string, version: first[3] as string }, rows };
+}
 
 /**
- * Streams readings as arrays of raw PostgreSQL text (station, timestamp, then the filter's pollutants), fetched in
- * batches through a server-side cursor so memory stays flat. The stream owns `client` and releases it when it ends.
+ * Every matching reading (or `limit` of them) as `COPY … TO STDOUT (FORMAT csv)` lines: measured_at, station_id, then
+ * the filter's pollutants, NaN and ±Infinity as empty (NULL) like a missing value. COPY streams with no cursor round
+ * trips, and pipe() backpressure pauses the connection, so memory stays flat whatever the size. COPY takes no
+ * parameters: the values are quoted literals.
  */
-export function streamReadings(
+export function copyReadings(
   client: pg.PoolClient,
   datasetId: string,
   filter: ReadingFilter,
   after: Position | undefined,
   limit: number | undefined,
   timeoutMs: number,
-): QueryStream {
-  const { text, values } = readingsQuery(datasetId, filter, after, limit);
-  const stream = new QueryStream(text, values, { batchSize: 2000, highWaterMark: 4000, rowMode: 'array', types: rawText });
+): CopyToStreamQuery {
+  // float8 comparisons sort NaN above Infinity; the CHECK (x >= 0) constraints keep -Infinity out.
+  const values = filter.pollutants.map((p) => `, CASE WHEN ${p} < 'Infinity' THEN ${p} END`).join('');
+  const select = `SELECT measured_at, station_id${values} ${readingsFrom(`${literal(datasetId)}::bigint`, filter, after, limit, literal)}`;
+  const stream = copyTo(`COPY (${select}) TO STDOUT (FORMAT csv)`);
   // pg reads the client-side timeout from the query itself before the pool's, which is meant for short queries.
   Object.assign(stream, { query_timeout: timeoutMs });
   return client.query(stream);
@@ -103,7 +172,7 @@ export function streamReadings(
 
 const BUCKET = { hour: 'hour', day: 'day' } as const;
 
-export function aggregatesQuery(
+export function aggregatesSql(
   datasetId: string,
   filter: ReadingFilter,
   interval: 'hour' | 'day',
@@ -111,12 +180,13 @@ export function aggregatesQuery(
   limit: number,
 ): Built {
   const values: unknown[] = [];
+  const bind = parameters(values);
   const trunc = `date_trunc('${BUCKET[interval]}', measured_at)`;
   const stats = filter.pollutants
     .map((p: Pollutant) => `, avg(${p}) AS ${p}_avg, min(${p}) AS ${p}_min, max(${p}) AS ${p}_max, count(${p}) AS ${p}_count`)
     .join('');
   let sql = `SELECT ${trunc} AS bucket, station_id, count(*) AS readings${stats}
-    FROM measurements WHERE ${where(datasetId, filter, values)}`;
+    FROM measurements WHERE ${where(`${bind(datasetId)}::bigint`, filter, bind)}`;
   const asc = filter.order === 'asc';
   if (after) {
     values.push(after.at);
@@ -144,6 +214,6 @@ export async function listAggregates(
   after: Position | undefined,
   limit: number,
 ): Promise<AggregateRow[]> {
-  const { text, values } = aggregatesQuery(datasetId, filter, interval, after, limit);
+  const { text, values } = aggregatesSql(datasetId, filter, interval, after, limit);
   return (await db.query<AggregateRow>(text, values)).rows;
 }
