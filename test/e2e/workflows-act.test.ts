@@ -1,0 +1,232 @@
+import { expect } from 'chai';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { parseDocument } from 'yaml';
+import { pullRequest, pushBranch, workflowDispatch, type GitHubEvent } from '../../actions/test/support/events.ts';
+import { actTools, describeWorkflowRun, makeWorkingCopy, runWorkflow, stepOf, type ActTools, type WorkflowRun, type WorkingCopy } from '../../e2e/harness/act.ts';
+import { dockerMissing, startDockerEngine, type DockerEngine } from '../../e2e/harness/docker.ts';
+import { KubeCli } from '../../e2e/harness/kube-cli.ts';
+import { startRegistry, type Registry } from '../../e2e/harness/registry.ts';
+import { startServiceEntry, type ServiceEntry } from '../../e2e/harness/service-entry.ts';
+import { useCluster } from '../../e2e/harness/suite.ts';
+import { startGitHubApiStub, type GitHubApiStub } from '../support/github-api-stub.ts';
+import { skipUnlessAvailable } from '../support/requires.ts';
+
+/**
+ * The workflow files themselves, run by nektos/act in host mode (e2e/harness/act.ts): every job, `run:` script and
+ * project action executes for real on this machine, third-party actions are the project's stand-ins
+ * (e2e/act/stand-ins), the GitHub API is its stand-in, images go to a local registry, and the deploys land on the
+ * real-node cluster, where the smoke test requests the deployed release. One cluster for the whole file; the
+ * scenarios run in order and build on each other (development is installed first, then upgraded and rolled back).
+ *
+ * What act does not model — environment protection rules and secrets, concurrency, permissions, on: filters — is
+ * proven by the parser simulation in test/workflows (docs/e2e.md, "Workflows run by act").
+ */
+
+const RELEASE = 'airq';
+const DEV = 'airq-development';
+
+/** Rewrites an environment file of the working copy: its URL is the entry the test serves, plus value overrides. */
+function retargetEnvironment(dir: string, name: string, url: string): void {
+  const file = path.join(dir, 'environments', `${name}.yaml`);
+  const document = parseDocument(readFileSync(file, 'utf8'));
+  document.setIn(['pipeline', 'url'], url);
+  writeFileSync(file, document.toString());
+}
+
+describe('the workflow files, run by act against the GitHub stand-in and a real-node cluster', function () {
+  this.timeout(900_000);
+  let tools: ActTools;
+  let engine: DockerEngine | undefined;
+  let registry: Registry | undefined;
+  let scratch: string;
+
+  // Before the cluster starts (mocha runs hooks in order): the node must know the registry it pulls from.
+  before(async function () {
+    this.timeout(60 * 60_000);
+    const found = actTools();
+    skipUnlessAvailable(this, 'nektos/act with Node 24, buildx and a registry (e2e/tools/build.sh)', found.missing);
+    skipUnlessAvailable(this, 'a Docker engine for the image job', dockerMissing());
+    tools = found.tools!;
+    scratch = mkdtempSync(path.join(tmpdir(), 'airq-e2e-act-'));
+    engine = startDockerEngine();
+    registry = await startRegistry(tools.registry, path.join(scratch, 'registry'));
+  });
+  const suite = useCluster({ realNode: true, registries: () => (registry ? [registry.host] : []) });
+
+  let stub: GitHubApiStub;
+  let cli: KubeCli;
+  let copy: WorkingCopy;
+  let devEntry: ServiceEntry;
+  let kubeconfig: string;
+
+  before(async function () {
+    stub = await startGitHubApiStub();
+    cli = new KubeCli(suite.cluster.kubeconfig);
+    kubeconfig = readFileSync(suite.cluster.kubeconfig, 'utf8');
+    // The environment's public URL reaches its cache Service, as its ingress would.
+    devEntry = await startServiceEntry(suite.cluster, { namespace: DEV, service: `${RELEASE}-cache`, port: 80 });
+    copy = makeWorkingCopy(scratch);
+    const base = copy.commit('test environments: URLs served by this test', (dir) => retargetEnvironment(dir, 'development', devEntry.url));
+    for (const branch of ['master', 'development']) copy.branch(branch, base);
+  });
+  after(async function () {
+    this.timeout(120_000);
+    await devEntry?.stop();
+    await stub?.stop();
+    await registry?.stop();
+    engine?.stop();
+    if (scratch) rmSync(scratch, { recursive: true, force: true });
+  });
+  beforeEach(() => stub?.reset());
+
+  /** One act run of a workflow of the working copy at its HEAD. */
+  function run(workflow: string, event: GitHubEvent, extra: { job?: string; inputs?: Record<string, string>; repo?: string } = {}): Promise<WorkflowRun> {
+    return runWorkflow({
+      repo: extra.repo ?? copy.dir,
+      workflow: `.github/workflows/${workflow}`,
+      event,
+      job: extra.job,
+      inputs: extra.inputs,
+      apiUrl: stub.url,
+      secrets: { KUBECONFIG: kubeconfig },
+      vars: { IMAGE_REGISTRY: registry!.host },
+      env: { DOCKER_HOST: engine!.host },
+      cacheDir: path.join(scratch, 'act'),
+      tools,
+    });
+  }
+
+  let firstVersion = '';
+  let firstDigest = '';
+
+  it('a push to development: resolve → image → deploy (helm upgrade, smoke test against the release) succeeds; the release, the deployment and the summaries are there', async function () {
+    const sha = copy.head();
+    const result = await run('deploy.yml', pushBranch('development', sha));
+    const report = describeWorkflowRun(result);
+    expect(result.exitCode, report).to.equal(0);
+    expect(result.jobs, report).to.deep.include({ 'resolve environment': 'success', 'build, verify and publish the image': 'success', development: 'success' });
+    for (const step of ['Build', 'Run the image (migrate, seed, serve) and probe it', 'Publish the image that passed the smoke run', 'helm upgrade', 'Smoke test']) {
+      const job = step === 'helm upgrade' || step === 'Smoke test' ? 'development' : 'build, verify and publish the image';
+      expect(stepOf(result, job, step).result, report).to.equal('success');
+    }
+
+    // The release runs the image the run pushed, by digest, and reports the version resolve gave it.
+    const history = await cli.history(RELEASE, DEV);
+    expect(history.map((entry) => [entry.revision, entry.status]), report).to.deep.equal([[1, 'deployed']]);
+    firstVersion = history[0]!.app_version;
+    expect(firstVersion).to.match(/^0\.0\.0-development\./);
+    const images = await cli.deploymentImages(`${RELEASE}-api`, DEV);
+    expect(images).to.have.length(1);
+    expect(images[0]).to.match(new RegExp(`^${registry!.host}/airq-org/airq/api@sha256:[0-9a-f]{64}$`));
+    firstDigest = images[0]!.split('@')[1]!;
+
+    // The GitHub stand-in recorded the deployment helm-deploy created, and its statuses.
+    expect(stub.deployments.map((d) => [d.environment, d.sha]), report).to.deep.equal([['development', sha]]);
+    expect(stub.deploymentStatuses.map((s) => s.state)).to.deep.equal(['in_progress', 'success']);
+    expect(stub.deploymentStatuses.at(-1)?.environment_url).to.equal(devEntry.url);
+
+    // Job summaries: the image job's table and the deploy job's helm and smoke-test reports.
+    const summaries = Object.entries(result.summaries).map(([job, texts]) => `${job}: ${texts.join('\n')}`).join('\n');
+    expect(summaries, report).to.include('### Image');
+    expect(summaries).to.include(firstDigest);
+    expect(summaries).to.match(/Smoke test of http:\/\/127\.0\.0\.1:\d+ passed/);
+  });
+
+  it('rollback.yml dispatched with an environment, a revision and a reason: that revision runs again and its smoke test passes with its version', async function () {
+    // A second release of development to roll back from.
+    const sha = copy.commit('a second development release', (dir) => writeFileSync(path.join(dir, 'CHANGES.e2e'), 'second\n'));
+    copy.branch('development', sha);
+    const second = await run('deploy.yml', pushBranch('development', sha));
+    expect(second.exitCode, describeWorkflowRun(second)).to.equal(0);
+    const before = await cli.history(RELEASE, DEV);
+    expect(before.map((entry) => entry.revision)).to.deep.equal([1, 2]);
+    expect(before[1]!.app_version).to.not.equal(firstVersion);
+    stub.reset();
+
+    copy.checkout('master');
+    const result = await run('rollback.yml', workflowDispatch('master', { environment: 'development', revision: '1', reason: 'e2e: back to the first release' }, copy.head()), {
+      inputs: { environment: 'development', revision: '1', reason: 'e2e: back to the first release' },
+    });
+    const report = describeWorkflowRun(result);
+    expect(result.exitCode, report).to.equal(0);
+    expect(stepOf(result, 'rollback development', 'Smoke test').result, report).to.equal('success');
+    const after = await cli.history(RELEASE, DEV);
+    expect(after.at(-1), report).to.include({ revision: 3, status: 'deployed', app_version: firstVersion });
+    expect(await cli.deploymentImages(`${RELEASE}-api`, DEV)).to.deep.equal([`${registry!.host}/airq-org/airq/api@${firstDigest}`]);
+    expect(stub.deploymentStatuses.map((s) => s.state)).to.deep.equal(['in_progress', 'success']);
+    expect(stub.deploymentStatuses.at(-1)?.description).to.include('e2e: back to the first release');
+  });
+
+  describe('a sabotaged workflow fails the run at the step that depends on the break, and deploys nothing', function () {
+    /** A push to development of a commit whose deploy.yml has `from` replaced by `to`. */
+    async function sabotaged(from: string, to: string): Promise<WorkflowRun> {
+      copy.checkout('development');
+      const sha = copy.commit(`sabotage: ${to}`, (dir) => {
+        const file = path.join(dir, '.github', 'workflows', 'deploy.yml');
+        const text = readFileSync(file, 'utf8');
+        if (!text.includes(from)) throw new Error(`${file} no longer contains ${JSON.stringify(from)}; update the sabotage`);
+        writeFileSync(file, text.replace(from, to));
+      });
+      try {
+        return await run('deploy.yml', pushBranch('development', sha));
+      } finally {
+        copy.checkout('development');
+      }
+    }
+
+    it('a broken run: script (a bad substitution in "Image names")', async function () {
+      const revisions = (await cli.history(RELEASE, DEV)).length;
+      const result = await sabotaged('repository="$REGISTRY/${GITHUB_REPOSITORY,,}/api"', 'repository="$REGISTRY/${GITHUB_REPOSITORY,,/api"');
+      const report = describeWorkflowRun(result);
+      expect(result.exitCode, report).to.not.equal(0);
+      expect(stepOf(result, 'build, verify and publish the image', 'Image names').result, report).to.equal('failure');
+      expect(result.jobs, report).to.deep.include({ 'resolve environment': 'success', 'build, verify and publish the image': 'failure' });
+      expect(result.steps.filter((s) => s.job === 'development'), report).to.deep.equal([]);
+      expect(stub.deployments).to.deep.equal([]);
+      expect(await cli.history(RELEASE, DEV)).to.have.length(revisions);
+    });
+
+    it('a renamed step output (resolve’s image-tag read as image_tag): the build refuses the empty tag', async function () {
+      const result = await sabotaged('image-tag: ${{ steps.resolve.outputs.image-tag }}', 'image-tag: ${{ steps.resolve.outputs.image_tag }}');
+      const report = describeWorkflowRun(result);
+      expect(result.exitCode, report).to.not.equal(0);
+      expect(stepOf(result, 'build, verify and publish the image', 'Image names').result, report).to.equal('success');
+      expect(stepOf(result, 'build, verify and publish the image', 'Build').result, report).to.equal('failure');
+      expect(result.log).to.match(/invalid reference format/);
+      expect(result.steps.filter((s) => s.job === 'development'), report).to.deep.equal([]);
+      expect(stub.deployments).to.deep.equal([]);
+    });
+  });
+
+  it('a pull request into development: ci.yml’s deploy-plan job posts one plan comment, and a second run updates it', async function () {
+    copy.checkout('development');
+    const baseSha = copy.head();
+    const headSha = copy.commit('two API replicas in development', (dir) => {
+      const file = path.join(dir, 'environments', 'development.yaml');
+      const document = parseDocument(readFileSync(file, 'utf8'));
+      document.setIn(['values', 'api', 'replicas'], 2);
+      writeFileSync(file, document.toString());
+    });
+    copy.branch('feature/replicas', headSha);
+    const event = (action: string) => pullRequest({ base: 'development', head: 'feature/replicas', baseSha, headSha, mergeSha: headSha, action });
+
+    const first = await run('ci.yml', event('opened'), { job: 'plan' });
+    expect(first.exitCode, describeWorkflowRun(first)).to.equal(0);
+    expect(first.jobs).to.deep.include({ 'resolve target environment': 'success', 'deploy plan': 'success' });
+    expect(stub.comments, describeWorkflowRun(first)).to.have.length(1);
+    const posted = stub.comments[0]!;
+    expect(posted.issue_number).to.equal(42);
+    expect(posted.body).to.include('development');
+    expect(posted.body).to.match(/replicas/);
+
+    const mark = stub.requests.length;
+    const second = await run('ci.yml', event('synchronize'), { job: 'plan' });
+    expect(second.exitCode, describeWorkflowRun(second)).to.equal(0);
+    expect(stub.comments, 'still one comment').to.have.length(1);
+    const operations = stub.requests.slice(mark).map((r) => r.operation);
+    expect(operations).to.include('issues/update-comment');
+    expect(operations).to.not.include('issues/create-comment');
+  });
+});
