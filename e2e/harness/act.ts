@@ -317,7 +317,12 @@ export async function runWorkflow(options: RunOptions): Promise<WorkflowRun> {
     if (line.jobResult) jobs[job] = line.jobResult;
     if (line.command === 'summary' && line.content) (summaries[job] ??= []).push(line.content);
   }
-  const log = lines.map((line) => (line.job ? `[${line.job.trim()}] ${line.msg ?? ''}` : line.msg ?? '')).join('\n');
+  // Progress bars (docker push) are one long line of cursor movements: keep their end.
+  const readable = (text: string) => {
+    const plain = text.replace(/\u001b\[[0-9;]*[A-Za-z]/g, '').trimEnd();
+    return plain.length > 400 ? `…${plain.slice(-400)}` : plain;
+  };
+  const log = lines.map((line) => readable(line.job ? `[${line.job.trim()}] ${line.msg ?? ''}` : line.msg ?? '')).join('\n');
   return { exitCode, log, steps, jobs, summaries };
 }
 
