@@ -1,5 +1,5 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
@@ -100,13 +100,33 @@ const git = (cwd: string, ...args: string[]) =>
     stdio: ['ignore', 'pipe', 'pipe'],
   }).trim();
 
+/**
+ * act v0.2.89 validates workflows against a schema that predates `concurrency.queue` and refuses them; it models no
+ * concurrency anyway (test/workflows/concurrency.test.ts proves the groups and queues). Removes exactly those lines.
+ */
+function withoutConcurrencyQueue(workflowsDir: string): void {
+  for (const file of readdirSync(workflowsDir).filter((name) => /\.ya?ml$/.test(name))) {
+    const text = readFileSync(path.join(workflowsDir, file), 'utf8');
+    const lines = text.split('\n');
+    const kept = lines.filter((line, index) => {
+      if (!/^\s+queue:\s*\S+\s*$/.test(line)) return true;
+      // Only inside a concurrency mapping: the nearest less-indented line above is `concurrency:`.
+      const indent = line.search(/\S/);
+      const parent = lines.slice(0, index).reverse().find((above) => above.trim() && above.search(/\S/) < indent);
+      return !/^\s*concurrency:\s*$/.test(parent ?? '');
+    });
+    if (kept.length !== lines.length) writeFileSync(path.join(workflowsDir, file), kept.join('\n'));
+  }
+}
+
 export interface WorkingCopy {
   dir: string;
   /** Commits a change made by `edit` and returns the new commit's sha. */
   commit(message: string, edit: (dir: string) => void): string;
   /** Points `branch` at `sha` (created when missing). */
   branch(name: string, sha: string): void;
-  checkout(sha: string): void;
+  /** Checks out a commit or branch's commit, detached. */
+  checkout(ref: string): void;
   head(): string;
 }
 
@@ -127,6 +147,10 @@ export function makeWorkingCopy(root: string): WorkingCopy {
   git(dir, 'init', '--quiet');
   git(dir, 'add', '--all');
   git(dir, 'commit', '--quiet', '-m', 'the working copy under test');
+  withoutConcurrencyQueue(path.join(dir, '.github', 'workflows'));
+  git(dir, 'commit', '--quiet', '--all', '--allow-empty', '-m', "for act: no concurrency.queue (its schema predates it; act runs no concurrency at all)");
+  // Detached, so that any branch can be pointed anywhere; commits go on top of whatever is checked out.
+  git(dir, 'checkout', '--quiet', '--detach');
   return {
     dir,
     commit(message, edit) {
@@ -138,8 +162,8 @@ export function makeWorkingCopy(root: string): WorkingCopy {
     branch(name, sha) {
       git(dir, 'branch', '--force', name, sha);
     },
-    checkout(sha) {
-      git(dir, 'checkout', '--quiet', '--detach', sha);
+    checkout(ref) {
+      git(dir, 'checkout', '--quiet', '--detach', ref);
     },
     head: () => git(dir, 'rev-parse', 'HEAD'),
   };
