@@ -343,12 +343,14 @@ export async function runWorkflow(options: RunOptions): Promise<WorkflowRun> {
   }
   // Progress bars (docker push) are one long line of cursor movements: keep their end.
   const readable = (text: string) => {
-    const plain = text.replace(/\u001b\[[0-9;]*[A-Za-z]/g, '').trimEnd();
+    const plain = text.replace(ANSI_ESCAPE, '').trimEnd();
     return plain.length > 400 ? `…${plain.slice(-400)}` : plain;
   };
   const log = lines.map((line) => readable(line.job ? `[${line.job.trim()}] ${line.msg ?? ''}` : line.msg ?? '')).join('\n');
   return { exitCode, log, steps, jobs, summaries };
 }
+
+const ANSI_ESCAPE = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*[A-Za-z]`, 'g');
 
 /** "  ✅  Success - Main helm upgrade [2.1s]" → "helm upgrade". */
 function stepName(message: string): string {
