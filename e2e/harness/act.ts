@@ -123,7 +123,7 @@ export interface WorkingCopy {
   dir: string;
   /** Commits a change made by `edit` and returns the new commit's sha. */
   commit(message: string, edit: (dir: string) => void): string;
-  /** Points `branch` at `sha` (created when missing). */
+  /** Points `branch` at `sha` (created when missing), here and in origin. */
   branch(name: string, sha: string): void;
   /** Checks out a commit or branch's commit, detached. */
   checkout(ref: string): void;
@@ -145,6 +145,10 @@ export function makeWorkingCopy(root: string): WorkingCopy {
     cpSync(path.join(REPO_ROOT, file), path.join(dir, file), { verbatimSymlinks: true });
   }
   git(dir, 'init', '--quiet');
+  // Its origin: a bare repository beside it, holding the branches (the release gate fetches master from origin).
+  const origin = path.join(root, 'origin.git');
+  git(root, 'init', '--quiet', '--bare', origin);
+  git(dir, 'remote', 'add', 'origin', origin);
   git(dir, 'add', '--all');
   git(dir, 'commit', '--quiet', '-m', 'the working copy under test');
   withoutConcurrencyQueue(path.join(dir, '.github', 'workflows'));
@@ -161,6 +165,7 @@ export function makeWorkingCopy(root: string): WorkingCopy {
     },
     branch(name, sha) {
       git(dir, 'branch', '--force', name, sha);
+      git(dir, 'push', '--quiet', '--force', 'origin', `${sha}:refs/heads/${name}`);
     },
     checkout(ref) {
       git(dir, 'checkout', '--quiet', '--detach', ref);

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseDocument } from 'yaml';
-import { pullRequest, pushBranch, workflowDispatch, type GitHubEvent } from '../../actions/test/support/events.ts';
+import { pullRequest, pushBranch, pushTag, workflowDispatch, type GitHubEvent } from '../../actions/test/support/events.ts';
 import { actTools, describeWorkflowRun, makeWorkingCopy, runWorkflow, stepOf, type ActTools, type WorkflowRun, type WorkingCopy } from '../../e2e/harness/act.ts';
 import { dockerMissing, startDockerEngine, type DockerEngine } from '../../e2e/harness/docker.ts';
 import { KubeCli } from '../../e2e/harness/kube-cli.ts';
@@ -26,12 +26,14 @@ import { skipUnlessAvailable } from '../support/requires.ts';
 
 const RELEASE = 'airq';
 const DEV = 'airq-development';
+const PROD = 'airq-production';
 
 /** Rewrites an environment file of the working copy: its URL is the entry the test serves, plus value overrides. */
-function retargetEnvironment(dir: string, name: string, url: string): void {
+function retargetEnvironment(dir: string, name: string, url: string, values: [string[], unknown][] = []): void {
   const file = path.join(dir, 'environments', `${name}.yaml`);
   const document = parseDocument(readFileSync(file, 'utf8'));
   document.setIn(['pipeline', 'url'], url);
+  for (const [at, value] of values) document.setIn(['values', ...at], value);
   writeFileSync(file, document.toString());
 }
 
@@ -59,6 +61,7 @@ describe('the workflow files, run by act against the GitHub stand-in and a real-
   let cli: KubeCli;
   let copy: WorkingCopy;
   let devEntry: ServiceEntry;
+  let prodEntry: ServiceEntry;
   let kubeconfig: string;
 
   before(async function () {
@@ -67,13 +70,19 @@ describe('the workflow files, run by act against the GitHub stand-in and a real-
     kubeconfig = readFileSync(suite.cluster.kubeconfig, 'utf8');
     // The environment's public URL reaches its cache Service, as its ingress would.
     devEntry = await startServiceEntry(suite.cluster, { namespace: DEV, service: `${RELEASE}-cache`, port: 80 });
+    prodEntry = await startServiceEntry(suite.cluster, { namespace: PROD, service: `${RELEASE}-cache`, port: 80 });
     copy = makeWorkingCopy(scratch);
-    const base = copy.commit('test environments: URLs served by this test', (dir) => retargetEnvironment(dir, 'development', devEntry.url));
+    const base = copy.commit('test environments: URLs served by this test; production sized for a 2-core node', (dir) => {
+      retargetEnvironment(dir, 'development', devEntry.url);
+      // Two cores for the whole node: smaller CPU requests than production's, or 5 replicas plus a surge do not fit.
+      retargetEnvironment(dir, 'production', prodEntry.url, [[['api', 'resources'], { requests: { cpu: '50m', memory: '128Mi' }, limits: { memory: '384Mi' } }]]);
+    });
     for (const branch of ['master', 'development']) copy.branch(branch, base);
   });
   after(async function () {
     this.timeout(120_000);
     await devEntry?.stop();
+    await prodEntry?.stop();
     await stub?.stop();
     await registry?.stop();
     engine?.stop();
@@ -228,5 +237,47 @@ describe('the workflow files, run by act against the GitHub stand-in and a real-
     const operations = stub.requests.slice(mark).map((r) => r.operation);
     expect(operations).to.include('issues/update-comment');
     expect(operations).to.not.include('issues/create-comment');
+  });
+  describe('production: a release tag on master', function () {
+    let releaseSha = '';
+
+    it('a push to master verifies the release candidate and deploys nothing', async function () {
+      copy.checkout('master');
+      releaseSha = copy.head();
+      const result = await run('deploy.yml', pushBranch('master', releaseSha));
+      const report = describeWorkflowRun(result);
+      expect(result.exitCode, report).to.equal(0);
+      expect(result.jobs, report).to.deep.include({ 'resolve environment': 'success', 'build, verify and publish the image': 'success' });
+      expect(result.steps.filter((s) => s.step === 'helm upgrade'), report).to.deep.equal([]);
+      expect(stub.deployments).to.deep.equal([]);
+    });
+
+    it('tag v1.0.0: the image is promoted, the release gate passes, 5 replicas are ready and the smoke test sees 5 instances', async function () {
+      const required = (parseDocument(readFileSync(path.join(copy.dir, 'environments', 'production.yaml'), 'utf8')).getIn(['pipeline', 'requiredChecks']) as { toJSON(): string[] }).toJSON();
+      stub.checkRuns.set(releaseSha, required.map((name) => ({ name, status: 'completed' as const, conclusion: 'success' as const })));
+      const result = await run('deploy.yml', pushTag('v1.0.0', releaseSha));
+      const report = describeWorkflowRun(result);
+      expect(result.exitCode, report).to.equal(0);
+      expect(stepOf(result, 'build, verify and publish the image', 'Build').result, report).to.equal('skipped');
+      for (const step of ['Release gate', 'helm upgrade', 'Smoke test']) expect(stepOf(result, 'production', step).result, report).to.equal('success');
+      const history = await cli.history(RELEASE, PROD);
+      expect(history.map((entry) => [entry.revision, entry.status, entry.app_version]), report).to.deep.equal([[1, 'deployed', '1.0.0']]);
+      const deployment = await cli.kubectlJson<{ status: { readyReplicas?: number } }>(['get', 'deployment', `${RELEASE}-api`, '-n', PROD]);
+      expect(deployment.status.readyReplicas).to.equal(5);
+      expect(stub.deployments.map((d) => [d.environment, d.production_environment])).to.deep.equal([['production', true]]);
+      expect(Object.values(result.summaries).flat().join('\n')).to.match(/at least 5 instances answer/);
+    });
+
+    it('tag v1.0.1 on a commit whose required checks failed: the release gate refuses it inside the run, nothing is upgraded', async function () {
+      stub.checkRuns.set(releaseSha, [{ name: 'lint, typecheck, tests', status: 'completed', conclusion: 'failure' }]);
+      const result = await run('deploy.yml', pushTag('v1.0.1', releaseSha));
+      const report = describeWorkflowRun(result);
+      expect(result.exitCode, report).to.not.equal(0);
+      expect(stepOf(result, 'production', 'Release gate').result, report).to.equal('failure');
+      expect(result.steps.filter((s) => s.step === 'helm upgrade'), report).to.deep.equal([]);
+      expect(result.log).to.match(/lint, typecheck, tests/);
+      expect((await cli.history(RELEASE, PROD)).map((entry) => entry.app_version)).to.deep.equal(['1.0.0']);
+      expect(stub.deployments).to.deep.equal([]);
+    });
   });
 });
