@@ -168,6 +168,35 @@ describe('the workflow files, run by act against the GitHub stand-in and a real-
     expect(stub.deploymentStatuses.at(-1)?.description).to.include('e2e: back to the first release');
   });
 
+  it('a release whose smoke test fails after a good upgrade: the run fails, the previous revision serves again, the deployment is marked failed', async function () {
+    copy.checkout('development');
+    const serving = (await cli.history(RELEASE, DEV)).at(-1)!;
+    // A chart change that upgrades cleanly (every pod ready) but whose cache refuses the data the smoke test asks for.
+    const sha = copy.commit('cache: refuse /air_quality (a release the smoke test must stop)', (dir) => {
+      const file = path.join(dir, 'helm', 'airq', 'files', 'default.vcl');
+      const text = readFileSync(file, 'utf8');
+      const anchor = '    if (req.method == "BAN") {';
+      if (!text.includes(anchor)) throw new Error(`${file} no longer contains ${JSON.stringify(anchor)}; update this scenario`);
+      writeFileSync(file, text.replace(anchor, `    if (req.url ~ "^/air_quality") {\n        return (synth(503, "refused"));\n    }\n\n${anchor}`));
+    });
+    copy.branch('development', sha);
+    const result = await run('deploy.yml', pushBranch('development', sha));
+    const report = describeWorkflowRun(result);
+    expect(result.exitCode, report).to.not.equal(0);
+    expect(stepOf(result, 'development', 'helm upgrade').result, report).to.equal('success');
+    expect(stepOf(result, 'development', 'Smoke test').result, report).to.equal('failure');
+    expect(stepOf(result, 'development', 'Roll back the release that failed its smoke test').result, report).to.equal('success');
+
+    const history = await cli.history(RELEASE, DEV);
+    expect(history.at(-1), report).to.include({ status: 'deployed', app_version: serving.app_version });
+    expect(history.at(-2)!.app_version).to.not.equal(serving.app_version);
+    const answer = await fetch(`${devEntry.url}/air_quality?limit=1`);
+    expect(answer.status).to.equal(200);
+    const upgraded = stub.deployments.find((d) => d.sha === sha && d.environment === 'development');
+    expect(upgraded, report).to.not.equal(undefined);
+    expect(stub.deploymentStatuses.filter((s) => s.deployment_id === upgraded!.id).at(-1)?.state).to.equal('failure');
+  });
+
   describe('a sabotaged workflow fails the run at the step that depends on the break, and deploys nothing', function () {
     /** A push to development of a commit whose deploy.yml has `from` replaced by `to`. */
     async function sabotaged(from: string, to: string): Promise<WorkflowRun> {
