@@ -27,6 +27,9 @@ import { skipUnlessAvailable } from '../support/requires.ts';
 const RELEASE = 'airq';
 const DEV = 'airq-development';
 const PROD = 'airq-production';
+/** act names a called workflow's job after the workflow: deploy.yml's deploy job runs deploy-environment.yml. */
+const DEPLOY_DEV = 'deploy-environment/development';
+const DEPLOY_PROD = 'deploy-environment/production';
 
 /** Rewrites an environment file of the working copy: its URL is the entry the test serves, plus value overrides. */
 function retargetEnvironment(dir: string, name: string, url: string, values: [string[], unknown][] = []): void {
@@ -35,6 +38,14 @@ function retargetEnvironment(dir: string, name: string, url: string, values: [st
   document.setIn(['pipeline', 'url'], url);
   for (const [at, value] of values) document.setIn(['values', ...at], value);
   writeFileSync(file, document.toString());
+}
+
+/** The version the API reports through an environment's entry (/health/ready, not cached). */
+async function servingVersion(entry: ServiceEntry): Promise<string> {
+  const answer = await fetch(`${entry.url}/health/ready`);
+  const body = (await answer.json()) as { version?: string };
+  if (answer.status !== 200 || !body.version) throw new Error(`${entry.url}/health/ready answered ${answer.status}: ${JSON.stringify(body)}`);
+  return body.version;
 }
 
 describe('the workflow files, run by act against the GitHub stand-in and a real-node cluster', function () {
@@ -115,17 +126,19 @@ describe('the workflow files, run by act against the GitHub stand-in and a real-
     const result = await run('deploy.yml', pushBranch('development', sha));
     const report = describeWorkflowRun(result);
     expect(result.exitCode, report).to.equal(0);
-    expect(result.jobs, report).to.deep.include({ 'resolve environment': 'success', 'build, verify and publish the image': 'success', development: 'success' });
+    expect(result.jobs, report).to.deep.include({ 'resolve environment': 'success', 'build, verify and publish the image': 'success', [DEPLOY_DEV]: 'success' });
     for (const step of ['Build', 'Run the image (migrate, seed, serve) and probe it', 'Publish the image that passed the smoke run', 'helm upgrade', 'Smoke test']) {
-      const job = step === 'helm upgrade' || step === 'Smoke test' ? 'development' : 'build, verify and publish the image';
+      const job = step === 'helm upgrade' || step === 'Smoke test' ? DEPLOY_DEV : 'build, verify and publish the image';
       expect(stepOf(result, job, step).result, report).to.equal('success');
     }
 
     // The release runs the image the run pushed, by digest, and reports the version resolve gave it.
     const history = await cli.history(RELEASE, DEV);
     expect(history.map((entry) => [entry.revision, entry.status]), report).to.deep.equal([[1, 'deployed']]);
-    firstVersion = history[0]!.app_version;
-    expect(firstVersion).to.match(/^0\.0\.0-development\./);
+    // What the API reports through the environment's URL; helm-deploy names it (and the digest) in the revision.
+    firstVersion = await servingVersion(devEntry);
+    expect(firstVersion).to.equal(`0.0.0-development.g${sha.slice(0, 7)}`);
+    expect(history[0]!.description).to.include(firstVersion);
     const images = await cli.deploymentImages(`${RELEASE}-api`, DEV);
     expect(images).to.have.length(1);
     expect(images[0]).to.match(new RegExp(`^${registry!.host}/airq-org/airq/api@sha256:[0-9a-f]{64}$`));
@@ -151,7 +164,7 @@ describe('the workflow files, run by act against the GitHub stand-in and a real-
     expect(second.exitCode, describeWorkflowRun(second)).to.equal(0);
     const before = await cli.history(RELEASE, DEV);
     expect(before.map((entry) => entry.revision)).to.deep.equal([1, 2]);
-    expect(before[1]!.app_version).to.not.equal(firstVersion);
+    expect(await servingVersion(devEntry)).to.equal(`0.0.0-development.g${sha.slice(0, 7)}`);
     stub.reset();
 
     copy.checkout('master');
@@ -162,7 +175,8 @@ describe('the workflow files, run by act against the GitHub stand-in and a real-
     expect(result.exitCode, report).to.equal(0);
     expect(stepOf(result, 'rollback development', 'Smoke test').result, report).to.equal('success');
     const after = await cli.history(RELEASE, DEV);
-    expect(after.at(-1), report).to.include({ revision: 3, status: 'deployed', app_version: firstVersion });
+    expect(after.at(-1), report).to.include({ revision: 3, status: 'deployed' });
+    expect(await servingVersion(devEntry)).to.equal(firstVersion);
     expect(await cli.deploymentImages(`${RELEASE}-api`, DEV)).to.deep.equal([`${registry!.host}/airq-org/airq/api@${firstDigest}`]);
     expect(stub.deploymentStatuses.map((s) => s.state)).to.deep.equal(['in_progress', 'success']);
     expect(stub.deploymentStatuses.at(-1)?.description).to.include('e2e: back to the first release');
@@ -170,7 +184,8 @@ describe('the workflow files, run by act against the GitHub stand-in and a real-
 
   it('a release whose smoke test fails after a good upgrade: the run fails, the previous revision serves again, the deployment is marked failed', async function () {
     copy.checkout('development');
-    const serving = (await cli.history(RELEASE, DEV)).at(-1)!;
+    const serving = await servingVersion(devEntry);
+    const revisions = (await cli.history(RELEASE, DEV)).length;
     // A chart change that upgrades cleanly (every pod ready) but whose cache refuses the data the smoke test asks for.
     const sha = copy.commit('cache: refuse /air_quality (a release the smoke test must stop)', (dir) => {
       const file = path.join(dir, 'helm', 'airq', 'files', 'default.vcl');
@@ -183,13 +198,16 @@ describe('the workflow files, run by act against the GitHub stand-in and a real-
     const result = await run('deploy.yml', pushBranch('development', sha));
     const report = describeWorkflowRun(result);
     expect(result.exitCode, report).to.not.equal(0);
-    expect(stepOf(result, 'development', 'helm upgrade').result, report).to.equal('success');
-    expect(stepOf(result, 'development', 'Smoke test').result, report).to.equal('failure');
-    expect(stepOf(result, 'development', 'Roll back the release that failed its smoke test').result, report).to.equal('success');
+    expect(stepOf(result, DEPLOY_DEV, 'helm upgrade').result, report).to.equal('success');
+    expect(stepOf(result, DEPLOY_DEV, 'Smoke test').result, report).to.equal('failure');
+    expect(stepOf(result, DEPLOY_DEV, 'Roll back the release that failed its smoke test').result, report).to.equal('success');
 
+    // Upgraded (one revision), then rolled back (another), to what served before.
     const history = await cli.history(RELEASE, DEV);
-    expect(history.at(-1), report).to.include({ status: 'deployed', app_version: serving.app_version });
-    expect(history.at(-2)!.app_version).to.not.equal(serving.app_version);
+    expect(history.length, report).to.equal(revisions + 2);
+    expect(history.at(-2)!.description).to.include(`0.0.0-development.g${sha.slice(0, 7)}`);
+    expect(history.at(-1)!.status).to.equal('deployed');
+    expect(await servingVersion(devEntry)).to.equal(serving);
     const answer = await fetch(`${devEntry.url}/air_quality?limit=1`);
     expect(answer.status).to.equal(200);
     const upgraded = stub.deployments.find((d) => d.sha === sha && d.environment === 'development');
@@ -221,7 +239,7 @@ describe('the workflow files, run by act against the GitHub stand-in and a real-
       expect(result.exitCode, report).to.not.equal(0);
       expect(stepOf(result, 'build, verify and publish the image', 'Image names').result, report).to.equal('failure');
       expect(result.jobs, report).to.deep.include({ 'resolve environment': 'success', 'build, verify and publish the image': 'failure' });
-      expect(result.steps.filter((s) => s.job === 'development'), report).to.deep.equal([]);
+      expect(result.steps.filter((s) => s.job === DEPLOY_DEV), report).to.deep.equal([]);
       expect(stub.deployments).to.deep.equal([]);
       expect(await cli.history(RELEASE, DEV)).to.have.length(revisions);
     });
@@ -233,7 +251,7 @@ describe('the workflow files, run by act against the GitHub stand-in and a real-
       expect(stepOf(result, 'build, verify and publish the image', 'Image names').result, report).to.equal('success');
       expect(stepOf(result, 'build, verify and publish the image', 'Build').result, report).to.equal('failure');
       expect(result.log).to.match(/invalid reference format/);
-      expect(result.steps.filter((s) => s.job === 'development'), report).to.deep.equal([]);
+      expect(result.steps.filter((s) => s.job === DEPLOY_DEV), report).to.deep.equal([]);
       expect(stub.deployments).to.deep.equal([]);
     });
   });
@@ -290,9 +308,10 @@ describe('the workflow files, run by act against the GitHub stand-in and a real-
       // A release never builds (act logs no result for a skipped step): it promotes the candidate master verified.
       expect(result.steps.filter((s) => s.step === 'Build'), report).to.deep.equal([]);
       expect(result.log).to.include(':1.0.0');
-      for (const step of ['Release gate', 'helm upgrade', 'Smoke test']) expect(stepOf(result, 'production', step).result, report).to.equal('success');
+      for (const step of ['Release gate', 'helm upgrade', 'Smoke test']) expect(stepOf(result, DEPLOY_PROD, step).result, report).to.equal('success');
       const history = await cli.history(RELEASE, PROD);
-      expect(history.map((entry) => [entry.revision, entry.status, entry.app_version]), report).to.deep.equal([[1, 'deployed', '1.0.0']]);
+      expect(history.map((entry) => [entry.revision, entry.status]), report).to.deep.equal([[1, 'deployed']]);
+      expect(await servingVersion(prodEntry)).to.equal('1.0.0');
       const deployment = await cli.kubectlJson<{ status: { readyReplicas?: number } }>(['get', 'deployment', `${RELEASE}-api`, '-n', PROD]);
       expect(deployment.status.readyReplicas).to.equal(5);
       expect(stub.deployments.map((d) => [d.environment, d.production_environment])).to.deep.equal([['production', true]]);
@@ -304,10 +323,11 @@ describe('the workflow files, run by act against the GitHub stand-in and a real-
       const result = await run('deploy.yml', pushTag('v1.0.1', releaseSha));
       const report = describeWorkflowRun(result);
       expect(result.exitCode, report).to.not.equal(0);
-      expect(stepOf(result, 'production', 'Release gate').result, report).to.equal('failure');
+      expect(stepOf(result, DEPLOY_PROD, 'Release gate').result, report).to.equal('failure');
       expect(result.steps.filter((s) => s.step === 'helm upgrade'), report).to.deep.equal([]);
       expect(result.log).to.match(/lint, typecheck, tests/);
-      expect((await cli.history(RELEASE, PROD)).map((entry) => entry.app_version)).to.deep.equal(['1.0.0']);
+      expect(await cli.history(RELEASE, PROD)).to.have.length(1);
+      expect(await servingVersion(prodEntry)).to.equal('1.0.0');
       expect(stub.deployments).to.deep.equal([]);
     });
   });
