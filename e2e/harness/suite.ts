@@ -21,6 +21,8 @@ export function useCluster(options: {
   realNode?: boolean;
   /** Plain-HTTP registries (host:port) the real node pulls from; read when the cluster starts. */
   registries?: () => string[];
+  /** How long start-up may take, waiting for another run's real node included (cluster.ts's default otherwise). */
+  startTimeoutMs?: number;
 } = {}): ClusterSuite {
   let current: Cluster | undefined;
   let images: Record<ProjectImage['name'], ProjectImage> | undefined;
@@ -43,6 +45,7 @@ export function useCluster(options: {
     current = await startCluster({
       binDir: tools.binDir,
       nodes: options.nodes,
+      ...(options.startTimeoutMs ? { startTimeoutMs: options.startTimeoutMs } : {}),
       ...(options.realNode
         ? { realNode: { images: images ? [images.api.archive, images.postgres.archive, images.varnish.archive] : [], registries: options.registries?.() ?? [] } }
         : {}),

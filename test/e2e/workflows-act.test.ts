@@ -66,7 +66,8 @@ describe('the workflow files, run by act against the GitHub stand-in and a real-
     engine = startDockerEngine();
     registry = await startRegistry(tools.registry, path.join(scratch, 'registry'));
   });
-  const suite = useCluster({ realNode: true, registries: () => (registry ? [registry.host] : []) });
+  // The one real node of the machine may be another suite's for a while (a flock): wait for it rather than fail.
+  const suite = useCluster({ realNode: true, registries: () => (registry ? [registry.host] : []), startTimeoutMs: 30 * 60_000 });
 
   let stub: GitHubApiStub;
   let cli: KubeCli;
