@@ -180,7 +180,9 @@ describe('the workflow files, run by act against the GitHub stand-in and a real-
     expect(await servingVersion(devEntry)).to.equal(firstVersion);
     expect(await cli.deploymentImages(`${RELEASE}-api`, DEV)).to.deep.equal([`${registry!.host}/airq-org/airq/api@${firstDigest}`]);
     expect(stub.deploymentStatuses.map((s) => s.state)).to.deep.equal(['in_progress', 'success']);
-    expect(stub.deploymentStatuses.at(-1)?.description).to.include('e2e: back to the first release');
+    // The reason is on the rollback's deployment and in the job summary.
+    expect(stub.deployments.map((d) => d.description)).to.deep.equal([`Rollback to revision 1 (${firstVersion}): e2e: back to the first release`]);
+    expect(result.summaries['rollback development']?.join('\n'), report).to.include('e2e: back to the first release');
   });
 
   it('a release whose smoke test fails after a good upgrade: the run fails, the previous revision serves again, the deployment is marked failed', async function () {
