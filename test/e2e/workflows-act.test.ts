@@ -48,6 +48,20 @@ async function servingVersion(entry: ServiceEntry): Promise<string> {
   return body.version;
 }
 
+/**
+ * The version the entry serves once `expected` is reached, or the last one seen after `timeoutMs`: after a rollout,
+ * Varnish's kept-alive backend connections reach the replaced pods until they finish draining (their preStop pause).
+ */
+async function settledVersion(entry: ServiceEntry, expected: string, timeoutMs = 90_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  let seen = await servingVersion(entry);
+  while (seen !== expected && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    seen = await servingVersion(entry);
+  }
+  return seen;
+}
+
 describe('the workflow files, run by act against the GitHub stand-in and a real-node cluster', function () {
   this.timeout(900_000);
   let tools: ActTools;
@@ -165,7 +179,7 @@ describe('the workflow files, run by act against the GitHub stand-in and a real-
     expect(second.exitCode, describeWorkflowRun(second)).to.equal(0);
     const before = await cli.history(RELEASE, DEV);
     expect(before.map((entry) => entry.revision)).to.deep.equal([1, 2]);
-    expect(await servingVersion(devEntry)).to.equal(`0.0.0-development.g${sha.slice(0, 7)}`);
+    expect(await settledVersion(devEntry, `0.0.0-development.g${sha.slice(0, 7)}`)).to.equal(`0.0.0-development.g${sha.slice(0, 7)}`);
     stub.reset();
 
     copy.checkout('master');
@@ -177,7 +191,7 @@ describe('the workflow files, run by act against the GitHub stand-in and a real-
     expect(stepOf(result, 'rollback development', 'Smoke test').result, report).to.equal('success');
     const after = await cli.history(RELEASE, DEV);
     expect(after.at(-1), report).to.include({ revision: 3, status: 'deployed' });
-    expect(await servingVersion(devEntry)).to.equal(firstVersion);
+    expect(await settledVersion(devEntry, firstVersion)).to.equal(firstVersion);
     expect(await cli.deploymentImages(`${RELEASE}-api`, DEV)).to.deep.equal([`${registry!.host}/airq-org/airq/api@${firstDigest}`]);
     expect(stub.deploymentStatuses.map((s) => s.state)).to.deep.equal(['in_progress', 'success']);
     // The reason is on the rollback's deployment and in the job summary.
@@ -210,7 +224,7 @@ describe('the workflow files, run by act against the GitHub stand-in and a real-
     expect(history.length, report).to.equal(revisions + 2);
     expect(history.at(-2)!.description).to.include(`0.0.0-development.g${sha.slice(0, 7)}`);
     expect(history.at(-1)!.status).to.equal('deployed');
-    expect(await servingVersion(devEntry)).to.equal(serving);
+    expect(await settledVersion(devEntry, serving)).to.equal(serving);
     const answer = await fetch(`${devEntry.url}/air_quality?limit=1`);
     expect(answer.status).to.equal(200);
     const upgraded = stub.deployments.find((d) => d.sha === sha && d.environment === 'development');
