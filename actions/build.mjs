@@ -72,7 +72,8 @@ async function main() {
   if (process.argv.includes('--check')) {
     const at = process.argv.indexOf('--dist-root');
     const stale = await staleActions(at > 0 ? path.resolve(process.argv[at + 1] ?? '') : undefined);
-    for (const { reason } of stale) console.error(`stale bundle: ${reason}; run \`npm run build:actions\` and commit it`);
+    for (const { reason } of stale)
+      console.error(`stale bundle: ${reason}; run \`npm run build:actions\` and commit it`);
     if (stale.length > 0) process.exit(1);
     console.log(`${discoverActions().length} action bundles are up to date`);
     return;
@@ -80,7 +81,8 @@ async function main() {
   const all = discoverActions();
   const wanted = process.argv.slice(2).filter((arg) => !arg.startsWith('--'));
   for (const name of wanted) {
-    if (!all.includes(name)) throw new Error(`no action "${name}": actions/src/${name}/main.ts does not exist (actions: ${all.join(', ')})`);
+    if (!all.includes(name))
+      throw new Error(`no action "${name}": actions/src/${name}/main.ts does not exist (actions: ${all.join(', ')})`);
   }
   for (const name of wanted.length > 0 ? wanted : all) {
     await bundle(name, path.join(REPO_ROOT, 'actions'));

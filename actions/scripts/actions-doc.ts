@@ -21,7 +21,11 @@ const manifestSchema = z.object({
   inputs: z
     .record(
       z.string(),
-      z.object({ description: z.string().min(1), required: z.boolean().optional(), default: z.union([z.string(), z.number(), z.boolean()]).optional() }),
+      z.object({
+        description: z.string().min(1),
+        required: z.boolean().optional(),
+        default: z.union([z.string(), z.number(), z.boolean()]).optional(),
+      }),
     )
     .optional(),
   outputs: z.record(z.string(), z.object({ description: z.string().min(1) })).optional(),
@@ -42,7 +46,9 @@ function readManifest(actionsDir: string, folder: string): Manifest {
   const result = manifestSchema.safeParse(parseYaml(readFileSync(file, 'utf8')));
   if (!result.success) {
     const problems = result.error.issues.map((issue) => `${issue.path.join('.') || '(top level)'}: ${issue.message}`);
-    throw new Error(`actions/${folder}/action.yml: ${problems.join('; ')}; every action, input and output needs a description`);
+    throw new Error(
+      `actions/${folder}/action.yml: ${problems.join('; ')}; every action, input and output needs a description`,
+    );
   }
   return result.data;
 }
@@ -59,14 +65,23 @@ function defaultCell(value: string | number | boolean | undefined): string {
 }
 
 function section(folder: string, manifest: Manifest): string[] {
-  const lines = [`## ${folder}`, '', cell(manifest.description), '', `\`uses: ./actions/${folder}\` · source: \`actions/src/${folder}/\``, ''];
+  const lines = [
+    `## ${folder}`,
+    '',
+    cell(manifest.description),
+    '',
+    `\`uses: ./actions/${folder}\` · source: \`actions/src/${folder}/\``,
+    '',
+  ];
   const inputs = Object.entries(manifest.inputs ?? {});
   lines.push('### Inputs', '');
   if (inputs.length === 0) lines.push('None.', '');
   else {
     lines.push('| Input | Required | Default | Description |', '| --- | --- | --- | --- |');
     for (const [name, spec] of inputs) {
-      lines.push(`| \`${name}\` | ${spec.required ? 'yes' : 'no'} | ${defaultCell(spec.default)} | ${cell(spec.description)} |`);
+      lines.push(
+        `| \`${name}\` | ${spec.required ? 'yes' : 'no'} | ${defaultCell(spec.default)} | ${cell(spec.description)} |`,
+      );
     }
     lines.push('');
   }
@@ -96,8 +111,8 @@ export function renderActionsDoc(actionsDir: string = ACTIONS_DIR): string {
     'for an "(empty)" default the description says what empty means (often: taken from the environment\'s file in',
     '`environments/`).',
     '',
-    'Every action\'s source, `actions/src/<name>/`, has the same shape: `main.ts` only wires (it reads the inputs once',
-    'through `settings.ts` into typed settings, builds the dependencies, calls the action\'s run function and turns a',
+    "Every action's source, `actions/src/<name>/`, has the same shape: `main.ts` only wires (it reads the inputs once",
+    "through `settings.ts` into typed settings, builds the dependencies, calls the action's run function and turns a",
     'thrown error into a failed step); the decisions are pure modules tested as tables (`decide.ts`, `rules.ts`,',
     '`target.ts`, `judge.ts`); Helm, GitHub, HTTP and the clock come in as dependencies. What they share is in',
     '`actions/src/lib/`: the input reader (`inputs.ts`), the environments registry (`environments.ts`, which also says',

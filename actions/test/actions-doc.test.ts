@@ -29,9 +29,12 @@ describe('docs/actions.md (generated from actions/*/action.yml)', function () {
       const next = page.indexOf('\n## ', start + 1);
       const section = page.slice(start, next < 0 ? undefined : next);
       for (const [input, spec] of Object.entries(manifest.inputs ?? {})) {
-        expect(section, `${name} input ${input}`).to.match(new RegExp(`\\| \`${input}\` \\| ${spec.required ? 'yes' : 'no'} \\|`));
+        expect(section, `${name} input ${input}`).to.match(
+          new RegExp(`\\| \`${input}\` \\| ${spec.required ? 'yes' : 'no'} \\|`),
+        );
       }
-      for (const output of Object.keys(manifest.outputs ?? {})) expect(section, `${name} output ${output}`).to.include(`| \`${output}\` |`);
+      for (const output of Object.keys(manifest.outputs ?? {}))
+        expect(section, `${name} output ${output}`).to.include(`| \`${output}\` |`);
     }
     expect(page).to.include('| `github-token` | no | `${{ github.token }}` |');
   });
@@ -39,13 +42,19 @@ describe('docs/actions.md (generated from actions/*/action.yml)', function () {
   it('is reported stale, with the command that fixes it, once an action.yml changes', function () {
     const scratch = mkdtempSync(path.join(tmpdir(), 'airq-actions-doc-'));
     try {
-      for (const name of actionNames) cpSync(path.join(ACTIONS_DIR, name, 'action.yml'), path.join(scratch, name, 'action.yml'));
+      for (const name of actionNames)
+        cpSync(path.join(ACTIONS_DIR, name, 'action.yml'), path.join(scratch, name, 'action.yml'));
       const doc = path.join(scratch, 'actions.md');
       writeFileSync(doc, renderActionsDoc(scratch));
       expect(staleness(scratch, doc)).to.equal(undefined);
       const victim = path.join(scratch, 'smoke-test', 'action.yml');
-      writeFileSync(victim, readFileSync(victim, 'utf8').replace('outputs:', 'outputs:\n  latency:\n    description: A new output.'));
-      expect(staleness(scratch, doc)).to.match(/differs from what actions\/\*\/action\.yml generate; run `npm run docs:actions`/);
+      writeFileSync(
+        victim,
+        readFileSync(victim, 'utf8').replace('outputs:', 'outputs:\n  latency:\n    description: A new output.'),
+      );
+      expect(staleness(scratch, doc)).to.match(
+        /differs from what actions\/\*\/action\.yml generate; run `npm run docs:actions`/,
+      );
       expect(renderActionsDoc(scratch)).to.include('| `latency` | A new output. |');
       rmSync(doc);
       expect(staleness(scratch, doc)).to.match(/does not exist; run `npm run docs:actions`/);
@@ -60,7 +69,9 @@ describe('docs/actions.md (generated from actions/*/action.yml)', function () {
       cpSync(path.join(ACTIONS_DIR, 'smoke-test', 'action.yml'), path.join(scratch, 'smoke-test', 'action.yml'));
       const file = path.join(scratch, 'smoke-test', 'action.yml');
       writeFileSync(file, readFileSync(file, 'utf8').replace('inputs:', 'inputs:\n  mystery:\n    default: x'));
-      expect(() => renderActionsDoc(scratch)).to.throw(/actions\/smoke-test\/action\.yml: inputs\.mystery\.description: .*needs a description/);
+      expect(() => renderActionsDoc(scratch)).to.throw(
+        /actions\/smoke-test\/action\.yml: inputs\.mystery\.description: .*needs a description/,
+      );
     } finally {
       rmSync(scratch, { recursive: true, force: true });
     }

@@ -10,7 +10,9 @@ const run = promisify(execFile);
 
 async function check(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, ['actions/build.mjs', '--check', ...args], { cwd: REPO_ROOT });
+    const { stdout, stderr } = await run(process.execPath, ['actions/build.mjs', '--check', ...args], {
+      cwd: REPO_ROOT,
+    });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const failed = error as { code: number; stdout: string; stderr: string };

@@ -44,7 +44,12 @@ describe('deploy-plan', () => {
     const cases: Array<[string, string, boolean, RegExp]> = [
       ['development', 'development', false, /Merging into `development` deploys \*\*development\*\*/],
       ['staging', 'staging', false, /deploys \*\*staging\*\* \(release `airq`, namespace `airq-staging`\)/],
-      ['master', 'production', true, /deploys nothing by itself: \*\*production\*\* is reached only by pushing a release tag/],
+      [
+        'master',
+        'production',
+        true,
+        /deploys nothing by itself: \*\*production\*\* is reached only by pushing a release tag/,
+      ],
     ];
     for (const [base, environment, production, explanation] of cases) {
       it(`plans a pull request into ${base} against ${environment}${production ? ', involving production' : ''}`, () => {
@@ -64,7 +69,11 @@ describe('deploy-plan', () => {
   describe('rendered manifest diff', () => {
     it('keys objects by kind, namespace and name, defaulting to the release namespace and skipping empty documents', () => {
       const objects = parseManifests(manifests(1), 'airq-staging');
-      expect([...objects.keys()]).to.deep.equal(['Secret/airq-staging/plan-token', 'Deployment/airq-staging/plan-web', 'Namespace/airq-staging/elsewhere']);
+      expect([...objects.keys()]).to.deep.equal([
+        'Secret/airq-staging/plan-token',
+        'Deployment/airq-staging/plan-web',
+        'Namespace/airq-staging/elsewhere',
+      ]);
     });
 
     it('never shows Secret values, but still shows that they changed', () => {
@@ -74,7 +83,9 @@ describe('deploy-plan', () => {
       expect(secret).not.to.include('token-for');
       expect(secret).to.match(/token: \(redacted, fingerprint [0-9a-f]{12}\)/);
       const diff = diffManifests(before, after);
-      expect(diff.changes.map((change) => [change.change, change.key])).to.deep.equal([['changed', 'Secret/ns/plan-token']]);
+      expect(diff.changes.map((change) => [change.change, change.key])).to.deep.equal([
+        ['changed', 'Secret/ns/plan-token'],
+      ]);
       expect(diff.unchanged).to.equal(2);
     });
 
@@ -82,7 +93,13 @@ describe('deploy-plan', () => {
       const before = parseManifests(manifests(1), 'ns');
       const after = parseManifests(manifests(3), 'ns');
       after.delete('Namespace/ns/elsewhere');
-      after.set('ConfigMap/ns/new', { key: 'ConfigMap/ns/new', kind: 'ConfigMap', namespace: 'ns', name: 'new', text: 'kind: ConfigMap\n' });
+      after.set('ConfigMap/ns/new', {
+        key: 'ConfigMap/ns/new',
+        kind: 'ConfigMap',
+        namespace: 'ns',
+        name: 'new',
+        text: 'kind: ConfigMap\n',
+      });
       const diff = diffManifests(before, after);
       expect(diff.changes.map((change) => [change.change, change.key])).to.deep.equal([
         ['added', 'ConfigMap/ns/new'],
@@ -150,8 +167,15 @@ describe('deploy-plan', () => {
     });
 
     it('fences a diff that itself contains backticks with a longer fence', () => {
-      const before = new Map([['ConfigMap/ns/md', { key: 'ConfigMap/ns/md', kind: 'ConfigMap', namespace: 'ns', name: 'md', text: 'a: 1\n' }]]);
-      const after = new Map([['ConfigMap/ns/md', { key: 'ConfigMap/ns/md', kind: 'ConfigMap', namespace: 'ns', name: 'md', text: 'a: "```"\n' }]]);
+      const before = new Map([
+        ['ConfigMap/ns/md', { key: 'ConfigMap/ns/md', kind: 'ConfigMap', namespace: 'ns', name: 'md', text: 'a: 1\n' }],
+      ]);
+      const after = new Map([
+        [
+          'ConfigMap/ns/md',
+          { key: 'ConfigMap/ns/md', kind: 'ConfigMap', namespace: 'ns', name: 'md', text: 'a: "```"\n' },
+        ],
+      ]);
       const body = renderPlan(report(diffManifests(before, after)));
       expect(body).to.include('````diff\n');
     });
@@ -169,18 +193,25 @@ describe('deploy-plan', () => {
     let headSha: string;
 
     const git = (cwd: string, ...args: string[]) =>
-      execFileSync('git', ['-c', 'user.name=Plan Test', '-c', 'user.email=plan@example.com', '-c', 'init.defaultBranch=master', ...args], {
-        cwd,
-        encoding: 'utf8',
-        stdio: ['ignore', 'pipe', 'pipe'],
-      }).trim();
+      execFileSync(
+        'git',
+        ['-c', 'user.name=Plan Test', '-c', 'user.email=plan@example.com', '-c', 'init.defaultBranch=master', ...args],
+        {
+          cwd,
+          encoding: 'utf8',
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      ).trim();
 
     /** The real registry's pipeline facts, with values that fit the fixture chart. */
     function writeEnvironments(repo: string, values: Record<string, Record<string, unknown>>): void {
       const dir = path.join(repo, 'environments');
       mkdirSync(dir, { recursive: true });
       for (const file of readdirSync(path.join(REPO_ROOT, 'environments')).filter((name) => name.endsWith('.yaml'))) {
-        const document = parseYaml(readFileSync(path.join(REPO_ROOT, 'environments', file), 'utf8')) as { name: string; values: unknown };
+        const document = parseYaml(readFileSync(path.join(REPO_ROOT, 'environments', file), 'utf8')) as {
+          name: string;
+          values: unknown;
+        };
         document.values = values[document.name] ?? {};
         writeFileSync(path.join(dir, file), toYaml(document));
       }
@@ -194,7 +225,13 @@ describe('deploy-plan', () => {
     }
 
     function plan(event: ReturnType<typeof pullRequest>, cwd = work) {
-      return runAction('deploy-plan', { event, apiUrl: stub.url, cwd, env, inputs: { chart: 'chart', 'github-token': 'ghs_test' } });
+      return runAction('deploy-plan', {
+        event,
+        apiUrl: stub.url,
+        cwd,
+        env,
+        inputs: { chart: 'chart', 'github-token': 'ghs_test' },
+      });
     }
 
     before(async () => {
@@ -208,7 +245,10 @@ describe('deploy-plan', () => {
       baseSha = commitValues({ staging: { replicas: 1 }, production: { replicas: 5 } }, 'base');
       git(work, 'push', '-q', 'origin', 'HEAD:refs/heads/staging', 'HEAD:refs/heads/master');
       git(work, 'checkout', '-q', '-b', 'feature');
-      headSha = commitValues({ staging: { replicas: 3, greeting: 'hi' }, production: { replicas: 5 } }, 'scale staging');
+      headSha = commitValues(
+        { staging: { replicas: 3, greeting: 'hi' }, production: { replicas: 5 } },
+        'scale staging',
+      );
       git(work, 'push', '-q', 'origin', 'feature');
     });
     after(async () => {
@@ -240,8 +280,13 @@ describe('deploy-plan', () => {
         first.cleanup();
       }
 
-      const nextHead = commitValues({ staging: { replicas: 4, greeting: 'hi' }, production: { replicas: 5 } }, 'scale staging more');
-      const second = await plan(pullRequest({ base: 'staging', head: 'feature', number: 7, baseSha, headSha: nextHead, action: 'synchronize' }));
+      const nextHead = commitValues(
+        { staging: { replicas: 4, greeting: 'hi' }, production: { replicas: 5 } },
+        'scale staging more',
+      );
+      const second = await plan(
+        pullRequest({ base: 'staging', head: 'feature', number: 7, baseSha, headSha: nextHead, action: 'synchronize' }),
+      );
       try {
         expect(second.exitCode, second.stdout + second.stderr).to.equal(0);
         expect(stub.comments).to.have.length(1);
@@ -261,7 +306,9 @@ describe('deploy-plan', () => {
       rmSync(path.join(work, 'chart'), { recursive: true, force: true });
       const bareBase = commitValues({ staging: { replicas: 1 } }, 'registry only');
       git(work, 'checkout', '-q', '-f', 'feature');
-      const result = await plan(pullRequest({ base: 'staging', head: 'feature', number: 11, baseSha: bareBase, headSha }));
+      const result = await plan(
+        pullRequest({ base: 'staging', head: 'feature', number: 11, baseSha: bareBase, headSha }),
+      );
       try {
         expect(result.exitCode, result.stdout + result.stderr).to.equal(0);
         const body = stub.comments.find((c) => c.issue_number === 11)?.body ?? '';
@@ -273,7 +320,11 @@ describe('deploy-plan', () => {
     });
 
     it('leaves alone a comment that only quotes the marker, and adds its own', async () => {
-      const quoting = stub.addComment(12, '> <!-- airq-deploy-plan:staging -->\n> quoted plan\n\nlooks fine', 'reviewer');
+      const quoting = stub.addComment(
+        12,
+        '> <!-- airq-deploy-plan:staging -->\n> quoted plan\n\nlooks fine',
+        'reviewer',
+      );
       const result = await plan(pullRequest({ base: 'staging', head: 'feature', number: 12, baseSha, headSha }));
       try {
         expect(result.exitCode, result.stdout + result.stderr).to.equal(0);
@@ -291,7 +342,10 @@ describe('deploy-plan', () => {
         expect(result.outputs).to.include({ environment: 'production', changed: 'false', production: 'true' });
         const comment = stub.comments.find((c) => c.issue_number === 8);
         expect(comment?.body.startsWith('<!-- airq-deploy-plan:production -->')).to.equal(true);
-        expect(comment?.body).to.include('**Production is involved.**').and.include('release tag').and.include('No rendered object changes.');
+        expect(comment?.body)
+          .to.include('**Production is involved.**')
+          .and.include('release tag')
+          .and.include('No rendered object changes.');
       } finally {
         result.cleanup();
       }
@@ -301,7 +355,10 @@ describe('deploy-plan', () => {
       const shallow = path.join(root, 'shallow');
       git(root, 'clone', '-q', '--depth=1', '--branch', 'feature', `file://${origin}`, shallow);
       expect(() => git(shallow, 'cat-file', '-e', `${baseSha}^{commit}`)).to.throw();
-      const result = await plan(pullRequest({ base: 'staging', head: 'feature', number: 9, baseSha, headSha }), shallow);
+      const result = await plan(
+        pullRequest({ base: 'staging', head: 'feature', number: 9, baseSha, headSha }),
+        shallow,
+      );
       try {
         expect(result.exitCode, result.stdout + result.stderr).to.equal(0);
         expect(result.stdout).to.include(`base commit ${baseSha} is not in the clone; fetching it from origin`);
@@ -317,7 +374,9 @@ describe('deploy-plan', () => {
       try {
         expect(result.exitCode).to.equal(0);
         expect(result.outputs).to.include({ environment: '', changed: 'false', 'comment-id': '' });
-        expect(result.annotations.some((a) => a.level === 'notice' && /deploys no environment/.test(a.message))).to.equal(true);
+        expect(
+          result.annotations.some((a) => a.level === 'notice' && /deploys no environment/.test(a.message)),
+        ).to.equal(true);
         expect(stub.requests.length).to.equal(before);
       } finally {
         result.cleanup();
@@ -325,10 +384,17 @@ describe('deploy-plan', () => {
     });
 
     it('fails clearly outside a pull request', async () => {
-      const result = await runAction('deploy-plan', { apiUrl: stub.url, cwd: work, env, inputs: { 'github-token': 'ghs_test' } });
+      const result = await runAction('deploy-plan', {
+        apiUrl: stub.url,
+        cwd: work,
+        env,
+        inputs: { 'github-token': 'ghs_test' },
+      });
       try {
         expect(result.exitCode).to.equal(1);
-        expect(errors(result)).to.match(/deploy-plan runs for pull requests, but the push event payload has no pull_request/);
+        expect(errors(result)).to.match(
+          /deploy-plan runs for pull requests, but the push event payload has no pull_request/,
+        );
       } finally {
         result.cleanup();
       }

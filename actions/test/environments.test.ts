@@ -35,14 +35,17 @@ describe('environments registry', function () {
       [{ production: false, requireReleaseTag: false }, false],
     ];
     for (const [flags, expected] of table) {
-      const environment = parseEnvironment('environments/qa.yaml', { ...valid, pipeline: { ...valid.pipeline, ...flags } });
+      const environment = parseEnvironment('environments/qa.yaml', {
+        ...valid,
+        pipeline: { ...valid.pipeline, ...flags },
+      });
       expect(isProduction(environment), JSON.stringify(flags)).to.equal(expected);
     }
     const registry = loadEnvironments(path.join(REPO_ROOT, 'environments'));
     expect(registry.environments.filter(isProduction).map((e) => e.name)).to.deep.equal(['production']);
   });
 
-  it('loads the repository\'s development, staging and production with their routing', function () {
+  it("loads the repository's development, staging and production with their routing", function () {
     const registry = loadEnvironments(path.join(REPO_ROOT, 'environments'));
     expect(registry.names()).to.deep.equal(['development', 'production', 'staging']);
     expect(registry.forBranch('development')?.name).to.equal('development');
@@ -50,7 +53,11 @@ describe('environments registry', function () {
     expect(registry.forBranch('master')).to.equal(undefined);
     expect(registry.forTag('v1.2.3')?.name).to.equal('production');
     expect(registry.forTag('release-1')).to.equal(undefined);
-    expect(registry.get('production').pipeline).to.include({ production: true, requireReleaseTag: true, releaseBranch: 'master' });
+    expect(registry.get('production').pipeline).to.include({
+      production: true,
+      requireReleaseTag: true,
+      releaseBranch: 'master',
+    });
     expect(registry.environments.filter((e) => e.pipeline.production).map((e) => e.name)).to.deep.equal(['production']);
   });
 
@@ -73,11 +80,17 @@ describe('environments registry', function () {
 
   it('names the file and the field of each problem', function () {
     const table: Array<[unknown, RegExp]> = [
-      [{ ...valid, pipeline: { ...valid.pipeline, namespace: 'Airq_QA' } }, /^environments\/qa\.yaml: pipeline\.namespace: must be a DNS label/],
+      [
+        { ...valid, pipeline: { ...valid.pipeline, namespace: 'Airq_QA' } },
+        /^environments\/qa\.yaml: pipeline\.namespace: must be a DNS label/,
+      ],
       [{ ...valid, pipeline: { ...valid.pipeline, url: 'ftp://qa' } }, /^environments\/qa\.yaml: pipeline\.url: /],
       [{ ...valid, pipeline: { ...valid.pipeline, release: 'x'.repeat(54) } }, /pipeline\.release: /],
       [{ ...valid, pipeline: { ...valid.pipeline, branch: ['qa'] } }, /pipeline: Unrecognized key: "branch"/],
-      [{ ...valid, pipeline: { ...valid.pipeline, requireReleaseTag: 'yes' } }, /pipeline\.requireReleaseTag: .*expected boolean/],
+      [
+        { ...valid, pipeline: { ...valid.pipeline, requireReleaseTag: 'yes' } },
+        /pipeline\.requireReleaseTag: .*expected boolean/,
+      ],
       [{ name: 'qa', values: {} }, /pipeline: .*expected object/],
       [{ ...valid, name: 'other' }, /name: "other" must match the file name; rename the file or set name: qa/],
       [{ ...valid, extra: 1 }, /\(top level\): Unrecognized key: "extra"/],
@@ -92,7 +105,9 @@ describe('environments registry', function () {
       'a.yaml': 'name: a\npipeline: {branches: [main], namespace: a, release: a, url: "https://a.example.com"}\n',
       'b.yaml': 'name: b\npipeline: {branches: [main], namespace: b, release: b, url: "https://b.example.com"}\n',
     });
-    expect(() => loadEnvironments(envs)).to.throw(/duplicate\/b\.yaml: pipeline\.branches: branch "main" already deploys a/);
+    expect(() => loadEnvironments(envs)).to.throw(
+      /duplicate\/b\.yaml: pipeline\.branches: branch "main" already deploys a/,
+    );
   });
 
   it('reports unreadable YAML, an empty directory and a missing one with the path', function () {

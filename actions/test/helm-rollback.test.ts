@@ -22,7 +22,13 @@ describe('helm-rollback', () => {
     const chosen: Array<[string, string, number | undefined, number, number]> = [
       // fixture, case, requested, current, target
       ['two-deployed', 'the revision before a healthy current one', undefined, 2, 1],
-      ['auto-rolled-back', 'past the revision an automatic rollback already restored, to the one before it', undefined, 4, 1],
+      [
+        'auto-rolled-back',
+        'past the revision an automatic rollback already restored, to the one before it',
+        undefined,
+        4,
+        1,
+      ],
       ['failed-current', 'the deployed revision when the newest one failed', undefined, 3, 2],
       ['mixed', 'the last superseded revision, past a pending and a failed one', undefined, 5, 3],
       ['mixed', 'an older superseded revision when asked for it', 1, 5, 1],
@@ -40,16 +46,51 @@ describe('helm-rollback', () => {
     }
 
     const refused: Array<[string, HistoryEntry[] | undefined, number | undefined, RegExp]> = [
-      ['a release that does not exist', undefined, undefined, /release "airq" not found in namespace "airq-staging".*helm list -n airq-staging/],
+      [
+        'a release that does not exist',
+        undefined,
+        undefined,
+        /release "airq" not found in namespace "airq-staging".*helm list -n airq-staging/,
+      ],
       ['a release whose history is empty', [], 2, /release "airq" not found/],
-      ['a first install: nothing before it', history('first-install'), undefined, /nothing to roll back to: no revision before the current 1 \(deployed\)/],
-      ['a revision that does not exist', history('two-deployed'), 7, /revision 7 of release "airq" does not exist \(helm keeps revisions 1\.\.2\)/],
+      [
+        'a first install: nothing before it',
+        history('first-install'),
+        undefined,
+        /nothing to roll back to: no revision before the current 1 \(deployed\)/,
+      ],
+      [
+        'a revision that does not exist',
+        history('two-deployed'),
+        7,
+        /revision 7 of release "airq" does not exist \(helm keeps revisions 1\.\.2\)/,
+      ],
       ['the current revision', history('two-deployed'), 2, /revision 2 is the current revision/],
-      ['a failed revision', history('auto-rolled-back'), 3, /revision 3 of release "airq" was never successfully deployed \(failed: Upgrade "airq" failed: context deadline exceeded\)/],
+      [
+        'a failed revision',
+        history('auto-rolled-back'),
+        3,
+        /revision 3 of release "airq" was never successfully deployed \(failed: Upgrade "airq" failed: context deadline exceeded\)/,
+      ],
       ['a pending revision', history('mixed'), 4, /revision 4 of release "airq" never finished \(pending-upgrade\)/],
-      ['the revision an automatic rollback restored', history('auto-rolled-back'), 2, /revision 2 of release "airq" runs what the current revision 4 already runs \(Rollback to 2\): rolling back to it would change nothing/],
-      ['a revision the current one reproduces through a chain of rollbacks', history('chained-rollbacks'), 1, /revision 1 .* runs what the current revision 6 already runs/],
-      ['a release whose only good revisions run what runs now', history('auto-rolled-back').filter((e) => e.revision !== 1), undefined, /has nothing to roll back to/],
+      [
+        'the revision an automatic rollback restored',
+        history('auto-rolled-back'),
+        2,
+        /revision 2 of release "airq" runs what the current revision 4 already runs \(Rollback to 2\): rolling back to it would change nothing/,
+      ],
+      [
+        'a revision the current one reproduces through a chain of rollbacks',
+        history('chained-rollbacks'),
+        1,
+        /revision 1 .* runs what the current revision 6 already runs/,
+      ],
+      [
+        'a release whose only good revisions run what runs now',
+        history('auto-rolled-back').filter((e) => e.revision !== 1),
+        undefined,
+        /has nothing to roll back to/,
+      ],
     ];
     for (const [description, entries, revision, message] of refused) {
       it(`refuses ${description}, saying how to see the history`, () => {
@@ -79,7 +120,13 @@ describe('helm-rollback', () => {
       return runAction('helm-rollback', {
         event: workflowDispatch('master', { environment: 'staging' }),
         apiUrl: stub.url,
-        inputs: { environment: 'staging', reason: 'error rate doubled after 1.1.0', 'github-token': 'ghs_test', timeout: '30s', ...inputs },
+        inputs: {
+          environment: 'staging',
+          reason: 'error rate doubled after 1.1.0',
+          'github-token': 'ghs_test',
+          timeout: '30s',
+          ...inputs,
+        },
         env: {
           PATH: `${binDir}${path.delimiter}${process.env.PATH ?? ''}`,
           HELM_DRIVER: 'memory',
@@ -91,17 +138,29 @@ describe('helm-rollback', () => {
 
     const refusals: Array<[string, string, Record<string, string>, RegExp]> = [
       ['an unknown revision', 'two-deployed', { revision: '7' }, /revision 7 of release "airq" does not exist/],
-      ['a failed revision', 'auto-rolled-back', { revision: '3' }, /revision 3 of release "airq" was never successfully deployed/],
+      [
+        'a failed revision',
+        'auto-rolled-back',
+        { revision: '3' },
+        /revision 3 of release "airq" was never successfully deployed/,
+      ],
       ['the current revision', 'two-deployed', { revision: '2' }, /revision 2 is the current revision/],
       ['a release with nothing to roll back to', 'first-install', {}, /has nothing to roll back to/],
-      ['a release that does not exist', 'two-deployed', { release: 'ghost' }, /release "ghost" not found in namespace "airq-staging"/],
+      [
+        'a release that does not exist',
+        'two-deployed',
+        { release: 'ghost' },
+        /release "ghost" not found in namespace "airq-staging"/,
+      ],
     ];
     for (const [what, fixture, inputs, message] of refusals) {
       it(`refuses ${what}, fails the step and records no deployment`, async () => {
         const result = await run(fixture, inputs);
         try {
           expect(result.exitCode, result.stdout).to.equal(1);
-          expect(errors(result)).to.match(/^helm-rollback refused: /).and.match(message);
+          expect(errors(result))
+            .to.match(/^helm-rollback refused: /)
+            .and.match(message);
           expect(result.summary).to.include('refused').and.include('The release was not changed.');
           expect(stub.deployments).to.have.length(0);
           expect(result.outputs).not.to.have.property('to-revision');
@@ -124,14 +183,17 @@ describe('helm-rollback', () => {
         body: JSON.stringify({ ref: 'a'.repeat(40), environment: 'staging', auto_merge: false, required_contexts: [] }),
       });
       const { id } = (await created.json()) as { id: number };
-      const result = await run('first-install', { 'failed-deployment-id': String(id), reason: 'smoke test of revision 1 (1.1.0) failed' });
+      const result = await run('first-install', {
+        'failed-deployment-id': String(id),
+        reason: 'smoke test of revision 1 (1.1.0) failed',
+      });
       const bad = await run('two-deployed', { 'failed-deployment-id': 'latest' });
       try {
         expect(result.exitCode, result.stdout).to.equal(1);
         expect(errors(result)).to.match(/has nothing to roll back to/);
-        expect(stub.deploymentStatuses.map((status) => [status.deployment_id, status.state, status.description])).to.deep.equal([
-          [id, 'failure', 'smoke test of revision 1 (1.1.0) failed; rolling back'],
-        ]);
+        expect(
+          stub.deploymentStatuses.map((status) => [status.deployment_id, status.state, status.description]),
+        ).to.deep.equal([[id, 'failure', 'smoke test of revision 1 (1.1.0) failed; rolling back']]);
         expect(result.summary).to.include(`GitHub deployment ${id} was marked failed.`);
         expect(bad.exitCode).to.equal(1);
         expect(errors(bad)).to.match(/input "failed-deployment-id": "latest" is not a deployment id/);
@@ -152,19 +214,29 @@ describe('helm-rollback', () => {
       }
     });
 
-    it('does not take helm\'s word for it: a rollback that left no new deployed revision is recorded as a failure', async () => {
+    it("does not take helm's word for it: a rollback that left no new deployed revision is recorded as a failure", async () => {
       // The memory store forgets the rollback when helm exits, so the verifying `helm history` sees the old state.
       const result = await run('two-deployed', {});
       try {
         expect(result.exitCode, result.stdout).to.equal(1);
         expect(result.stdout).to.include('helm rollback airq 1 --namespace airq-staging --wait --timeout 30s');
-        expect(errors(result)).to.match(/to revision 1 failed: helm reported success, but the release's current revision is 2 \(deployed\)/);
+        expect(errors(result)).to.match(
+          /to revision 1 failed: helm reported success, but the release's current revision is 2 \(deployed\)/,
+        );
         expect(stub.deployments).to.have.length(1);
         const [deployment] = stub.deployments;
-        expect(deployment).to.include({ environment: 'staging', transient_environment: true, production_environment: false });
+        expect(deployment).to.include({
+          environment: 'staging',
+          transient_environment: true,
+          production_environment: false,
+        });
         expect(stub.deploymentStatuses.map((status) => status.state)).to.deep.equal(['in_progress', 'failure']);
-        expect(stub.deploymentStatuses[0]?.description).to.equal('Rollback to revision 1 (1.0.0): error rate doubled after 1.1.0');
-        expect(stub.deploymentStatuses[1]?.log_url).to.equal('https://github.com/airq-org/airq/actions/runs/9876543210');
+        expect(stub.deploymentStatuses[0]?.description).to.equal(
+          'Rollback to revision 1 (1.0.0): error rate doubled after 1.1.0',
+        );
+        expect(stub.deploymentStatuses[1]?.log_url).to.equal(
+          'https://github.com/airq-org/airq/actions/runs/9876543210',
+        );
         expect(stub.deploymentStatuses[1]?.environment_url).to.equal('https://airq-staging.example.com');
       } finally {
         result.cleanup();

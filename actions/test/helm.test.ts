@@ -42,11 +42,31 @@ describe('Helm (actions/src/lib/helm.ts)', () => {
   describe('upgradeArgs', () => {
     it('builds an upgrade --install that waits and rolls back with helm 4 flags', () => {
       expect(upgradeArgs(baseOptions, 4)).to.deep.equal([
-        'upgrade', 'airq', 'helm/airq', '--install', '--namespace', 'airq-staging', '--create-namespace',
-        '--values', '/tmp/staging.values.yaml', '--values', 'extra.yaml',
-        '--set-string', 'image.tag=abc123', '--set-string', 'appVersion=1.2.3',
-        '--description', 'Deploy 1.2.3 from commit abc by octocat in run 7',
-        '--history-max', '10', '--timeout', '300s', '--wait', '--rollback-on-failure', '--output', 'json',
+        'upgrade',
+        'airq',
+        'helm/airq',
+        '--install',
+        '--namespace',
+        'airq-staging',
+        '--create-namespace',
+        '--values',
+        '/tmp/staging.values.yaml',
+        '--values',
+        'extra.yaml',
+        '--set-string',
+        'image.tag=abc123',
+        '--set-string',
+        'appVersion=1.2.3',
+        '--description',
+        'Deploy 1.2.3 from commit abc by octocat in run 7',
+        '--history-max',
+        '10',
+        '--timeout',
+        '300s',
+        '--wait',
+        '--rollback-on-failure',
+        '--output',
+        'json',
       ]);
     });
     it('uses --atomic instead of --rollback-on-failure for helm 3', () => {
@@ -71,16 +91,16 @@ describe('Helm (actions/src/lib/helm.ts)', () => {
   });
 
   it('builds a waiting rollback to one revision', () => {
-    expect(rollbackArgs({ release: 'airq', namespace: 'airq-production', revision: 4, timeout: '120s' })).to.deep.equal([
-      'rollback', 'airq', '4', '--namespace', 'airq-production', '--wait', '--timeout', '120s',
-    ]);
+    expect(rollbackArgs({ release: 'airq', namespace: 'airq-production', revision: 4, timeout: '120s' })).to.deep.equal(
+      ['rollback', 'airq', '4', '--namespace', 'airq-production', '--wait', '--timeout', '120s'],
+    );
   });
 
   it("keeps helm's error from its Error: line on, or its last lines when there is none", () => {
     expect(helmErrorLines('level=INFO msg=x\nError: UPGRADE FAILED: boom\n')).to.equal('UPGRADE FAILED: boom');
-    expect(helmErrorLines("Error: values don't meet the specifications:\nairq:\n- at '/api/replicas': got string\n")).to.equal(
-      "values don't meet the specifications: airq: - at '/api/replicas': got string",
-    );
+    expect(
+      helmErrorLines("Error: values don't meet the specifications:\nairq:\n- at '/api/replicas': got string\n"),
+    ).to.equal("values don't meet the specifications: airq: - at '/api/replicas': got string");
     expect(helmErrorLines('a\nb\nc\nd\n')).to.equal('b c d');
     expect(helmErrorLines('')).to.equal('no output on stderr');
   });
@@ -103,7 +123,9 @@ describe('Helm (actions/src/lib/helm.ts)', () => {
           env: { ...process.env, ...memoryStore(name) },
           encoding: 'utf8',
         });
-        expect(JSON.parse(printed), name).to.deep.equal(JSON.parse(readFileSync(path.join(HISTORY_DIR, `${name}.json`), 'utf8')));
+        expect(JSON.parse(printed), name).to.deep.equal(
+          JSON.parse(readFileSync(path.join(HISTORY_DIR, `${name}.json`), 'utf8')),
+        );
       }
     });
 
@@ -111,27 +133,40 @@ describe('Helm (actions/src/lib/helm.ts)', () => {
       const helm = new Helm({ binary, env: memoryStore('mixed') });
       const history = await helm.history('airq', 'airq-staging');
       expect(history?.map((entry) => [entry.revision, entry.status])).to.deep.equal([
-        [1, 'superseded'], [2, 'failed'], [3, 'superseded'], [4, 'pending-upgrade'], [5, 'deployed'],
+        [1, 'superseded'],
+        [2, 'failed'],
+        [3, 'superseded'],
+        [4, 'pending-upgrade'],
+        [5, 'deployed'],
       ]);
       expect(await helm.history('nope', 'airq-staging')).to.equal(undefined);
     });
 
     it('reads the user-supplied values of one revision', async () => {
       const deployed = new Helm({ binary, env: memoryStore('two-deployed') });
-      expect(await deployed.values('airq', 'airq-staging', 1)).to.deep.equal({ appVersion: '1.0.0', image: { tag: '1.0.0' } });
+      expect(await deployed.values('airq', 'airq-staging', 1)).to.deep.equal({
+        appVersion: '1.0.0',
+        image: { tag: '1.0.0' },
+      });
       expect(await deployed.values('other', 'airq-staging')).to.equal(undefined);
     });
 
     it('reads the status of a release, and undefined for a release that does not exist', async () => {
       const helm = new Helm({ binary, env: memoryStore('two-deployed') });
       const status = await helm.status('airq', 'airq-staging');
-      expect(status).to.nested.include({ version: 2, 'info.status': 'deployed', 'info.description': 'Upgrade complete' });
+      expect(status).to.nested.include({
+        version: 2,
+        'info.status': 'deployed',
+        'info.description': 'Upgrade complete',
+      });
       expect(await helm.status('ghost', 'airq-staging')).to.equal(undefined);
     });
 
-    it('turns a failing helm command into a HelmError carrying helm\'s message', async () => {
+    it("turns a failing helm command into a HelmError carrying helm's message", async () => {
       const helm = new Helm({ binary, env: memoryStore('two-deployed') });
-      const error = await helm.rollback({ release: 'airq', namespace: 'airq-staging', revision: 9, timeout: '10s' }).catch((e: unknown) => e);
+      const error = await helm
+        .rollback({ release: 'airq', namespace: 'airq-staging', revision: 9, timeout: '10s' })
+        .catch((e: unknown) => e);
       expect(error).to.be.instanceOf(HelmError);
       expect((error as HelmError).message).to.equal('helm rollback failed (exit 1): release has no 9 version');
     });
@@ -139,7 +174,11 @@ describe('Helm (actions/src/lib/helm.ts)', () => {
     it('renders a chart with values files and --set-string values (helm template)', async () => {
       const chart = fileURLToPath(new URL('./fixtures/chart', import.meta.url));
       const manifests = await new Helm({ binary }).template({
-        release: 'plan', namespace: 'ns1', chart, valuesFiles: [], setString: { 'image.tag': '0000000' },
+        release: 'plan',
+        namespace: 'ns1',
+        chart,
+        valuesFiles: [],
+        setString: { 'image.tag': '0000000' },
       });
       expect(manifests).to.include('image: "ghcr.io/example/fixture:0000000"').and.include('name: plan-web');
     });

@@ -24,10 +24,20 @@ describe('action inputs', function () {
   });
 
   it('reads typed values and falls back to defaults for empty inputs', function () {
-    const inputs = Inputs.fromRecord({ name: ' staging ', flag: 'TRUE', off: 'no', mode: 'client', count: '3', timeout: '2m', list: 'a, b\nc,,' });
+    const inputs = Inputs.fromRecord({
+      name: ' staging ',
+      flag: 'TRUE',
+      off: 'no',
+      mode: 'client',
+      count: '3',
+      timeout: '2m',
+      list: 'a, b\nc,,',
+    });
     expect(inputs.required('name')).to.equal('staging');
     expect(inputs.optional('missing', 'fallback')).to.equal('fallback');
-    expect([inputs.boolean('flag', false), inputs.boolean('off', true), inputs.boolean('missing', true)]).to.deep.equal([true, false, true]);
+    expect([inputs.boolean('flag', false), inputs.boolean('off', true), inputs.boolean('missing', true)]).to.deep.equal(
+      [true, false, true],
+    );
     expect(inputs.oneOf('mode', ['false', 'client', 'server'] as const, 'false')).to.equal('client');
     expect(inputs.integer('count', 1, { min: 1 })).to.equal(3);
     expect(inputs.duration('timeout', '5m')).to.equal(120_000);
@@ -38,10 +48,16 @@ describe('action inputs', function () {
   it('names the input and the expected shape in every error', function () {
     const inputs = Inputs.fromRecord({ timeout: '5 minutes', flag: 'maybe', mode: 'both', count: 'three', big: '500' });
     expect(() => inputs.required('url')).to.throw('input "url" is required but was empty');
-    expect(() => inputs.duration('timeout', '5m')).to.throw('input "timeout": "5 minutes" is not a duration like 5m or 300s');
+    expect(() => inputs.duration('timeout', '5m')).to.throw(
+      'input "timeout": "5 minutes" is not a duration like 5m or 300s',
+    );
     expect(() => inputs.boolean('flag', false)).to.throw('input "flag": "maybe" is not a boolean; use true or false');
-    expect(() => inputs.oneOf('mode', ['false', 'client', 'server'], 'false')).to.throw('input "mode": "both" is not one of "false", "client", "server"');
+    expect(() => inputs.oneOf('mode', ['false', 'client', 'server'], 'false')).to.throw(
+      'input "mode": "both" is not one of "false", "client", "server"',
+    );
     expect(() => inputs.integer('count', 1)).to.throw('input "count": "three" is not a whole number');
-    expect(() => inputs.integer('big', 1, { min: 1, max: 100 })).to.throw('input "big": 500 is out of range; use a number from 1 to 100');
+    expect(() => inputs.integer('big', 1, { min: 1, max: 100 })).to.throw(
+      'input "big": 500 is out of range; use a number from 1 to 100',
+    );
   });
 });

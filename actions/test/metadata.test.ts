@@ -18,7 +18,9 @@ const names = readdirSync(actionsDir).filter((name) => existsSync(path.join(acti
 
 describe('action metadata', function () {
   it('exists for every action source folder', function () {
-    const sources = readdirSync(path.join(actionsDir, 'src')).filter((name) => existsSync(path.join(actionsDir, 'src', name, 'main.ts')));
+    const sources = readdirSync(path.join(actionsDir, 'src')).filter((name) =>
+      existsSync(path.join(actionsDir, 'src', name, 'main.ts')),
+    );
     expect(names.sort()).to.deep.equal(sources.sort());
   });
 
@@ -31,14 +33,20 @@ describe('action metadata', function () {
       expect(manifest.branding?.icon && manifest.branding?.color, `${file}: branding icon and color`).to.be.a('string');
       for (const [input, spec] of Object.entries(manifest.inputs ?? {})) {
         expect(spec?.description, `${file}: inputs.${input}.description`).to.be.a('string').and.not.equal('');
-        expect(spec?.required === true && spec.default !== undefined, `${file}: inputs.${input} is required yet has a default`).to.equal(false);
+        expect(
+          spec?.required === true && spec.default !== undefined,
+          `${file}: inputs.${input} is required yet has a default`,
+        ).to.equal(false);
         expect(input, `${file}: input names are kebab-case`).to.match(/^[a-z][a-z0-9-]*$/);
       }
       for (const [output, spec] of Object.entries(manifest.outputs ?? {})) {
         expect(spec?.description, `${file}: outputs.${output}.description`).to.be.a('string').and.not.equal('');
       }
       expect(manifest.runs).to.deep.equal({ using: 'node24', main: 'dist/index.js' });
-      expect(existsSync(path.join(actionsDir, name, 'dist', 'index.js')), `actions/${name}/dist/index.js; run npm run build:actions`).to.equal(true);
+      expect(
+        existsSync(path.join(actionsDir, name, 'dist', 'index.js')),
+        `actions/${name}/dist/index.js; run npm run build:actions`,
+      ).to.equal(true);
     });
   }
 });

@@ -6,7 +6,13 @@ import path from 'node:path';
 import { kubeBinaries } from '../../test/support/kube-binaries.ts';
 import { startGitHubApiStub, type GitHubApiStub } from '../../test/support/github-api-stub.ts';
 import { Helm } from '../src/lib/helm.ts';
-import { checkChecks, checkTag, checkVersion, compareMeansOnBranch, type CheckRunInfo } from '../src/release-gate/rules.ts';
+import {
+  checkChecks,
+  checkTag,
+  checkVersion,
+  compareMeansOnBranch,
+  type CheckRunInfo,
+} from '../src/release-gate/rules.ts';
 import { runningVersion } from '../src/release-gate/running-version.ts';
 import { memoryStore } from './support/helm-memory.ts';
 import { pushBranch, pushTag, REPOSITORY } from './support/events.ts';
@@ -59,18 +65,43 @@ describe('release-gate', function () {
     });
 
     it('reads the compare API: the branch ahead of (or identical to) the commit means the commit is on it', function () {
-      expect(['ahead', 'identical', 'behind', 'diverged'].map(compareMeansOnBranch)).to.deep.equal([true, true, false, false]);
+      expect(['ahead', 'identical', 'behind', 'diverged'].map(compareMeansOnBranch)).to.deep.equal([
+        true,
+        true,
+        false,
+        false,
+      ]);
     });
 
     it('passes checks only when every other check run and status succeeded', function () {
       const ok = (name: string): CheckRunInfo => ({ name, status: 'completed', conclusion: 'success' });
-      const mine: CheckRunInfo = { name: 'deploy / gate', status: 'in_progress', conclusion: null, details_url: 'https://github.com/o/r/actions/runs/77/job/1' };
+      const mine: CheckRunInfo = {
+        name: 'deploy / gate',
+        status: 'in_progress',
+        conclusion: null,
+        details_url: 'https://github.com/o/r/actions/runs/77/job/1',
+      };
       const sha = 'a'.repeat(40);
       const table: Array<[CheckRunInfo[], Array<{ context: string; state: string }>, 'passed' | 'refused', RegExp]> = [
         [[ok('test'), ok('lint')], [], 'passed', /2 checks passed/],
-        [[ok('test'), { name: 'docs', status: 'completed', conclusion: 'skipped' }, mine], [], 'passed', /2 checks passed/],
-        [[ok('test'), { name: 'lint', status: 'completed', conclusion: 'failure' }], [], 'refused', /failed on aaaaaaaaaaaa: lint \(failure\)/],
-        [[ok('test'), { name: 'e2e', status: 'in_progress', conclusion: null }], [], 'refused', /still running on aaaaaaaaaaaa: e2e \(in_progress\).*wait/],
+        [
+          [ok('test'), { name: 'docs', status: 'completed', conclusion: 'skipped' }, mine],
+          [],
+          'passed',
+          /2 checks passed/,
+        ],
+        [
+          [ok('test'), { name: 'lint', status: 'completed', conclusion: 'failure' }],
+          [],
+          'refused',
+          /failed on aaaaaaaaaaaa: lint \(failure\)/,
+        ],
+        [
+          [ok('test'), { name: 'e2e', status: 'in_progress', conclusion: null }],
+          [],
+          'refused',
+          /still running on aaaaaaaaaaaa: e2e \(in_progress\).*wait/,
+        ],
         [[ok('test')], [{ context: 'ci/legacy', state: 'error' }], 'refused', /ci\/legacy \(error\)/],
         [[], [{ context: 'ci/legacy', state: 'success' }], 'passed', /1 checks passed/],
         [[mine], [], 'refused', /no checks reported.*require-checks: false/],
@@ -85,16 +116,36 @@ describe('release-gate', function () {
 
     it('refuses a commit on which a required check never reported, naming it, and passes once all have', function () {
       const ok = (name: string): CheckRunInfo => ({ name, status: 'completed', conclusion: 'success' });
-      const mine: CheckRunInfo = { name: 'test', status: 'in_progress', conclusion: null, details_url: 'https://github.com/o/r/actions/runs/77/job/1' };
+      const mine: CheckRunInfo = {
+        name: 'test',
+        status: 'in_progress',
+        conclusion: null,
+        details_url: 'https://github.com/o/r/actions/runs/77/job/1',
+      };
       const sha = 'b'.repeat(40);
       const required = ['lint, typecheck, tests', 'test'];
       const table: Array<[CheckRunInfo[], Array<{ context: string; state: string }>, 'passed' | 'refused', RegExp]> = [
-        [[ok('lint, typecheck, tests'), ok('test')], [], 'passed', /2 checks passed on bbbbbbbbbbbb \(required: lint, typecheck, tests, test\)/],
+        [
+          [ok('lint, typecheck, tests'), ok('test')],
+          [],
+          'passed',
+          /2 checks passed on bbbbbbbbbbbb \(required: lint, typecheck, tests, test\)/,
+        ],
         [[ok('lint, typecheck, tests')], [{ context: 'test', state: 'success' }], 'passed', /2 checks passed/],
-        [[ok('lint, typecheck, tests')], [], 'refused', /missing on bbbbbbbbbbbb \(never reported\): test\. let CI run on the commit/],
+        [
+          [ok('lint, typecheck, tests')],
+          [],
+          'refused',
+          /missing on bbbbbbbbbbbb \(never reported\): test\. let CI run on the commit/,
+        ],
         // This run's own check run of the same name does not count as the required check having reported.
         [[ok('lint, typecheck, tests'), mine], [], 'refused', /missing .*: test\./],
-        [[{ name: 'lint, typecheck, tests', status: 'completed', conclusion: 'cancelled' }], [], 'refused', /failed on bbbbbbbbbbbb: lint, typecheck, tests \(cancelled\); missing on bbbbbbbbbbbb \(never reported\): test/],
+        [
+          [{ name: 'lint, typecheck, tests', status: 'completed', conclusion: 'cancelled' }],
+          [],
+          'refused',
+          /failed on bbbbbbbbbbbb: lint, typecheck, tests \(cancelled\); missing on bbbbbbbbbbbb \(never reported\): test/,
+        ],
         [[], [], 'refused', /missing .*: lint, typecheck, tests, test/],
       ];
       for (const [runs, statuses, outcome, message] of table) {
@@ -128,10 +179,14 @@ describe('release-gate', function () {
     const runs: ActionRun[] = [];
 
     function git(cwd: string, ...args: string[]): string {
-      return execFileSync('git', ['-c', 'user.name=Test', '-c', 'user.email=test@example.com', '-c', 'init.defaultBranch=master', ...args], {
-        cwd,
-        encoding: 'utf8',
-      }).trim();
+      return execFileSync(
+        'git',
+        ['-c', 'user.name=Test', '-c', 'user.email=test@example.com', '-c', 'init.defaultBranch=master', ...args],
+        {
+          cwd,
+          encoding: 'utf8',
+        },
+      ).trim();
     }
 
     before(async function () {
@@ -175,7 +230,12 @@ describe('release-gate', function () {
       stub.reset();
     });
 
-    async function gate(tag: string, sha: string, inputs: RunActionOptions['inputs'] = {}, extra: Partial<RunActionOptions> = {}): Promise<ActionRun> {
+    async function gate(
+      tag: string,
+      sha: string,
+      inputs: RunActionOptions['inputs'] = {},
+      extra: Partial<RunActionOptions> = {},
+    ): Promise<ActionRun> {
       const run = await runAction('release-gate', {
         event: pushTag(tag, sha),
         apiUrl: stub.url,
@@ -202,7 +262,9 @@ describe('release-gate', function () {
       const run = await gate('v1.1.0', onSide);
       expect(run.exitCode).to.equal(1);
       expect(errors(run)).to.include('release gate refused v1.1.0 for production:');
-      expect(errors(run)).to.include(`- tagged commit is on the release branch: ${onSide.slice(0, 12)} is not on master (git merge-base --is-ancestor). Fix: merge the change into master first`);
+      expect(errors(run)).to.include(
+        `- tagged commit is on the release branch: ${onSide.slice(0, 12)} is not on master (git merge-base --is-ancestor). Fix: merge the change into master first`,
+      );
       expect(run.summary).to.include('❌ refused');
       expect(run.outputs.version).to.equal('1.1.0');
     });
@@ -216,7 +278,11 @@ describe('release-gate', function () {
     });
 
     it('refuses a run started by a branch push rather than a tag', async function () {
-      const run = await runAction('release-gate', { event: pushBranch('master', onMaster), apiUrl: stub.url, inputs: { 'repository-path': checkout, 'current-version': '1.0.0', 'require-checks': 'false' } });
+      const run = await runAction('release-gate', {
+        event: pushBranch('master', onMaster),
+        apiUrl: stub.url,
+        inputs: { 'repository-path': checkout, 'current-version': '1.0.0', 'require-checks': 'false' },
+      });
       runs.push(run);
       expect(run.exitCode).to.equal(1);
       expect(errors(run)).to.match(/no tag: the run was not started by a tag push/);
@@ -243,7 +309,9 @@ describe('release-gate', function () {
       stub.setCompare('ahead', onMaster, 'master');
       const passed = await gate('v1.1.0', onMaster, { 'repository-path': notAGitRepo, 'github-token': 'test-token' });
       expect(passed.exitCode, passed.stdout).to.equal(0);
-      expect(stub.requestsTo('GET', `/repos/${REPOSITORY.owner}/${REPOSITORY.repo}/compare/${onMaster}...master`)).to.have.length(1);
+      expect(
+        stub.requestsTo('GET', `/repos/${REPOSITORY.owner}/${REPOSITORY.repo}/compare/${onMaster}...master`),
+      ).to.have.length(1);
       expect(stub.requests[0]?.headers.authorization).to.equal('token test-token');
       expect(passed.summary).to.include('GitHub compare API: master is ahead of the commit');
 
@@ -255,7 +323,17 @@ describe('release-gate', function () {
 
     it('unshallows a depth-1 checkout, as actions/checkout leaves it, before judging ancestry', async function () {
       const shallow = path.join(root, `shallow-${Date.now()}`);
-      git(root, 'clone', '--quiet', '--depth', '1', '--branch', 'master', `file://${path.join(root, 'origin.git')}`, shallow);
+      git(
+        root,
+        'clone',
+        '--quiet',
+        '--depth',
+        '1',
+        '--branch',
+        'master',
+        `file://${path.join(root, 'origin.git')}`,
+        shallow,
+      );
       expect(git(shallow, 'rev-parse', '--is-shallow-repository')).to.equal('true');
       const run = await gate('v1.1.0', onMaster, { 'repository-path': shallow });
       expect(run.exitCode, run.stdout).to.equal(0);
@@ -267,34 +345,61 @@ describe('release-gate', function () {
       stub.fail('GET', '/compare/', 404, 'No commit found for SHA: deadbeef');
       const run = await gate('v1.1.0', onMaster, { 'repository-path': notAGitRepo, 'github-token': 'test-token' });
       expect(run.exitCode).to.equal(1);
-      expect(errors(run)).to.match(/tagged commit is on the release branch: No commit found for SHA: deadbeef.*Fix: check out the repository with its history/);
+      expect(errors(run)).to.match(
+        /tagged commit is on the release branch: No commit found for SHA: deadbeef.*Fix: check out the repository with its history/,
+      );
       expect(stub.requestsTo('GET', '/compare/')).to.have.length(1);
     });
 
     it('refuses when neither git nor the API can establish ancestry', async function () {
       const run = await gate('v1.1.0', onMaster, { 'repository-path': notAGitRepo });
       expect(run.exitCode).to.equal(1);
-      expect(errors(run)).to.match(/cannot tell whether .* is on master: git could not .* and no github-token was given/);
+      expect(errors(run)).to.match(
+        /cannot tell whether .* is on master: git could not .* and no github-token was given/,
+      );
     });
 
-    it('requires passing checks when asked, ignoring this run\'s own check runs', async function () {
-      const own = { name: 'deploy / release-gate', status: 'in_progress' as const, conclusion: null, details_url: 'https://github.com/airq-org/airq/actions/runs/9876543210/job/1' };
+    it("requires passing checks when asked, ignoring this run's own check runs", async function () {
+      const own = {
+        name: 'deploy / release-gate',
+        status: 'in_progress' as const,
+        conclusion: null,
+        details_url: 'https://github.com/airq-org/airq/actions/runs/9876543210/job/1',
+      };
       stub.checkRuns.set(onMaster, [{ name: 'ci / test', status: 'completed', conclusion: 'success' }, own]);
-      const passed = await gate('v1.1.0', onMaster, { 'require-checks': 'true', 'required-checks': 'ci / test', 'github-token': 'test-token' });
+      const passed = await gate('v1.1.0', onMaster, {
+        'require-checks': 'true',
+        'required-checks': 'ci / test',
+        'github-token': 'test-token',
+      });
       expect(passed.exitCode, passed.stdout).to.equal(0);
       expect(stub.requestsTo('GET', `/commits/${onMaster}/check-runs`)).to.have.length(1);
       expect(stub.requestsTo('GET', `/commits/${onMaster}/status`)).to.have.length(1);
       expect(passed.summary).to.include('1 checks passed');
 
       stub.checkRuns.set(onMaster, [{ name: 'ci / test', status: 'completed', conclusion: 'failure' }, own]);
-      const refused = await gate('v1.1.0', onMaster, { 'require-checks': 'true', 'required-checks': 'ci / test', 'github-token': 'test-token' });
+      const refused = await gate('v1.1.0', onMaster, {
+        'require-checks': 'true',
+        'required-checks': 'ci / test',
+        'github-token': 'test-token',
+      });
       expect(refused.exitCode).to.equal(1);
       expect(errors(refused)).to.match(/commit's checks passed: failed on [0-9a-f]{12}: ci \/ test \(failure\)/);
     });
 
     it('requires green checks by default: refuses a tag whose commit has a failed and a missing required CI check, naming both', async function () {
-      const required = ['lint, typecheck, tests', 'workflow lint, security rules and routing', 'helm lint and render every environment', 'docker build and container smoke run'];
-      const own = { name: 'production', status: 'in_progress' as const, conclusion: null, details_url: 'https://github.com/airq-org/airq/actions/runs/9876543210/job/7' };
+      const required = [
+        'lint, typecheck, tests',
+        'workflow lint, security rules and routing',
+        'helm lint and render every environment',
+        'docker build and container smoke run',
+      ];
+      const own = {
+        name: 'production',
+        status: 'in_progress' as const,
+        conclusion: null,
+        details_url: 'https://github.com/airq-org/airq/actions/runs/9876543210/job/7',
+      };
       stub.checkRuns.set(onMaster, [
         { name: required[0]!, status: 'completed', conclusion: 'success' },
         { name: required[1]!, status: 'completed', conclusion: 'failure' },
@@ -304,10 +409,17 @@ describe('release-gate', function () {
       // No require-checks input: the default applies, with the required names from environments/production.yaml.
       const run = await gate('v1.1.0', onMaster, { 'require-checks': undefined, 'github-token': 'test-token' });
       expect(run.exitCode, run.stdout).to.equal(1);
-      expect(errors(run)).to.include(`commit's checks passed: failed on ${onMaster.slice(0, 12)}: workflow lint, security rules and routing (failure); missing on ${onMaster.slice(0, 12)} (never reported): docker build and container smoke run`);
-      expect(stub.requestsTo('GET', `/repos/${REPOSITORY.owner}/${REPOSITORY.repo}/commits/${onMaster}/check-runs`)).to.have.length(1);
+      expect(errors(run)).to.include(
+        `commit's checks passed: failed on ${onMaster.slice(0, 12)}: workflow lint, security rules and routing (failure); missing on ${onMaster.slice(0, 12)} (never reported): docker build and container smoke run`,
+      );
+      expect(
+        stub.requestsTo('GET', `/repos/${REPOSITORY.owner}/${REPOSITORY.repo}/commits/${onMaster}/check-runs`),
+      ).to.have.length(1);
 
-      stub.checkRuns.set(onMaster, [...required.map((name) => ({ name, status: 'completed' as const, conclusion: 'success' as const })), own]);
+      stub.checkRuns.set(onMaster, [
+        ...required.map((name) => ({ name, status: 'completed' as const, conclusion: 'success' as const })),
+        own,
+      ]);
       const green = await gate('v1.1.0', onMaster, { 'require-checks': undefined, 'github-token': 'test-token' });
       expect(green.exitCode, green.stdout).to.equal(0);
       expect(green.summary).to.include('4 checks passed');
@@ -315,13 +427,18 @@ describe('release-gate', function () {
 
     it('reads every page of the commit statuses, refusing a failure past the first page', async function () {
       // GitHub pages the statuses of a combined status (30 by default, 100 at most); the failure is the 101st.
-      const statuses = Array.from({ length: 100 }, (_, index) => ({ context: `lint / shard ${index}`, state: 'success' as const }));
+      const statuses = Array.from({ length: 100 }, (_, index) => ({
+        context: `lint / shard ${index}`,
+        state: 'success' as const,
+      }));
       stub.commitStatuses.set(onMaster, [...statuses, { context: 'security / scan', state: 'failure' }]);
       stub.checkRuns.set(onMaster, [{ name: 'ci / test', status: 'completed', conclusion: 'success' }]);
       const refused = await gate('v1.1.0', onMaster, { 'require-checks': 'true', 'github-token': 'test-token' });
       expect(refused.exitCode, refused.stdout).to.equal(1);
       expect(errors(refused)).to.match(/failed on [0-9a-f]{12}: security \/ scan \(failure\)/);
-      expect(stub.requestsTo('GET', `/commits/${onMaster}/status`).map((request) => request.query.page ?? '1')).to.deep.equal(['1', '2']);
+      expect(
+        stub.requestsTo('GET', `/commits/${onMaster}/status`).map((request) => request.query.page ?? '1'),
+      ).to.deep.equal(['1', '2']);
     });
 
     it('refuses require-checks without a token, and fails clearly when the checks API errors', async function () {
@@ -374,7 +491,12 @@ describe('release-gate', function () {
 
       it('treats a release that does not exist yet as a first release', async function () {
         const store = releases('empty.yaml', []);
-        const run = await gate('v0.1.0', onMaster, { 'current-version': '' }, { env: { ...helmEnv, HELM_DRIVER: 'memory', HELM_MEMORY_DRIVER_DATA: store, KUBECONFIG: '/nonexistent' } });
+        const run = await gate(
+          'v0.1.0',
+          onMaster,
+          { 'current-version': '' },
+          { env: { ...helmEnv, HELM_DRIVER: 'memory', HELM_MEMORY_DRIVER_DATA: store, KUBECONFIG: '/nonexistent' } },
+        );
         expect(run.exitCode, run.stdout).to.equal(0);
         expect(run.outputs['current-version']).to.equal('');
         expect(run.summary).to.include('first release: nothing runs in production yet');
@@ -387,9 +509,16 @@ describe('release-gate', function () {
           'apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "https://127.0.0.1:9"}}]\n' +
             'users: [{name: u, user: {token: not-a-real-token}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n',
         );
-        const run = await gate('v1.1.0', onMaster, { 'current-version': '' }, { env: { ...helmEnv, KUBECONFIG: kubeconfig } });
+        const run = await gate(
+          'v1.1.0',
+          onMaster,
+          { 'current-version': '' },
+          { env: { ...helmEnv, KUBECONFIG: kubeconfig } },
+        );
         expect(run.exitCode).to.equal(1);
-        expect(errors(run)).to.match(/cannot read the version production runs from Helm release airq in airq-production: helm \w+ failed .*cluster unreachable.*Fix: give the gate cluster access/s);
+        expect(errors(run)).to.match(
+          /cannot read the version production runs from Helm release airq in airq-production: helm \w+ failed .*cluster unreachable.*Fix: give the gate cluster access/s,
+        );
       });
     });
   });

@@ -57,7 +57,15 @@ describe('smoke-test against the real API', function () {
   });
 
   it('passes against two replicas of the seeded API reporting the expected version', async function () {
-    const run = await runAction('smoke-test', { inputs: { url: balancer!.url, 'expected-version': '1.2.3', 'min-instances': 2, timeout: '30s', interval: '100ms' } });
+    const run = await runAction('smoke-test', {
+      inputs: {
+        url: balancer!.url,
+        'expected-version': '1.2.3',
+        'min-instances': 2,
+        timeout: '30s',
+        interval: '100ms',
+      },
+    });
     runs.push(run);
     expect(run.exitCode, run.stdout + run.stderr).to.equal(0);
     expect(run.outputs).to.deep.equal({ version: '1.2.3', instances: '2' });
@@ -65,7 +73,9 @@ describe('smoke-test against the real API', function () {
   });
 
   it('fails against the same API when it expects another version, reporting what readiness said', async function () {
-    const run = await runAction('smoke-test', { inputs: { url: balancer!.url, 'expected-version': '1.2.4', timeout: '1s', interval: '200ms' } });
+    const run = await runAction('smoke-test', {
+      inputs: { url: balancer!.url, 'expected-version': '1.2.4', timeout: '1s', interval: '200ms' },
+    });
     runs.push(run);
     expect(run.exitCode).to.equal(1);
     expect(errors(run)).to.match(/not ready with version 1\.2\.4: version is "1\.2\.3", expected "1\.2\.4"/);
@@ -73,9 +83,13 @@ describe('smoke-test against the real API', function () {
   });
 
   it('fails when more instances are required than answer', async function () {
-    const run = await runAction('smoke-test', { inputs: { url: apps[0]!.base, 'min-instances': 2, 'instance-requests': 5 } });
+    const run = await runAction('smoke-test', {
+      inputs: { url: apps[0]!.base, 'min-instances': 2, 'instance-requests': 5 },
+    });
     runs.push(run);
     expect(run.exitCode).to.equal(1);
-    expect(errors(run)).to.include('only 1 distinct X-Instance-Id (replica-one) answered 5 requests; expected at least 2');
+    expect(errors(run)).to.include(
+      'only 1 distinct X-Instance-Id (replica-one) answered 5 requests; expected at least 2',
+    );
   });
 });

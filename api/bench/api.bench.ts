@@ -56,11 +56,20 @@ async function bundle(entry: string, name: string): Promise<string> {
   return outfile;
 }
 
-async function startServer(script: string, env: Record<string, string>): Promise<{ child: ChildProcess; port: number }> {
+async function startServer(
+  script: string,
+  env: Record<string, string>,
+): Promise<{ child: ChildProcess; port: number }> {
   const port = await getPort();
-  const child = spawn(process.execPath, [script], { env: { ...process.env, ...env, PORT: String(port) }, stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawn(process.execPath, [script], {
+    env: { ...process.env, ...env, PORT: String(port) },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   for (let i = 0; i < 300; i++) {
-    const ok = await fetch(`http://127.0.0.1:${port}/air_quality?limit=1`).then((r) => r.ok, () => false);
+    const ok = await fetch(`http://127.0.0.1:${port}/air_quality?limit=1`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) return { child, port };
     await sleep(100);
   }
@@ -82,7 +91,9 @@ function rssMb(pid: number, field: 'VmHWM' | 'VmRSS' = 'VmRSS'): number {
 
 /** utime, stime, cutime, cstime and ppid of a process (fields after the command name in /proc/<pid>/stat). */
 function stat(pid: number): { cpu: number; children: number; ppid: number } {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    .replace(/^.*\) /, '')
+    .split(' ');
   const n = (i: number) => Number(fields[i - 3]);
   return { cpu: (n(14) + n(15)) / CLOCK_TICKS, children: (n(16) + n(17)) / CLOCK_TICKS, ppid: n(4) };
 }
@@ -96,7 +107,8 @@ function postmaster(port: string): number | undefined {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const argv = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
-      if (path.basename(argv[0] ?? '') === 'postgres' && argv.some((a, i) => a === '-p' && argv[i + 1] === port)) return Number(entry);
+      if (path.basename(argv[0] ?? '') === 'postgres' && argv.some((a, i) => a === '-p' && argv[i + 1] === port))
+        return Number(entry);
     } catch {
       // Gone meanwhile.
     }
@@ -131,7 +143,11 @@ interface Load {
   postgresMs: number;
 }
 
-async function load(server: { child: ChildProcess; port: number }, limit: number, pg: number | undefined): Promise<Load> {
+async function load(
+  server: { child: ChildProcess; port: number },
+  limit: number,
+  pg: number | undefined,
+): Promise<Load> {
   const url = `http://127.0.0.1:${server.port}/air_quality?limit=${limit}`;
   const connections = Number(args.connections);
   await autocannon({ url, connections, duration: 1 }); // warm-up
@@ -150,7 +166,11 @@ async function load(server: { child: ChildProcess; port: number }, limit: number
 }
 
 /** Reads an export to its end, counting bytes and lines; samples the server's RSS meanwhile. */
-async function exportFrom(port: number, pid: number, accept: string): Promise<{ seconds: number; lines: number; bytes: number; peakRss: number }> {
+async function exportFrom(
+  port: number,
+  pid: number,
+  accept: string,
+): Promise<{ seconds: number; lines: number; bytes: number; peakRss: number }> {
   let bytes = 0;
   let lines = 0;
   let peakRss = rssMb(pid);
@@ -177,7 +197,10 @@ async function exportFrom(port: number, pid: number, accept: string): Promise<{ 
 
 function psqlCopy(url: string, sql: string): { seconds: number; lines: number; bytes: number } {
   const started = process.hrtime.bigint();
-  const copy = spawnSync('psql', [url, '-v', 'ON_ERROR_STOP=1', '-c', `COPY (${sql}) TO STDOUT`], { maxBuffer: 1024 * 1024 * 1024, encoding: 'buffer' });
+  const copy = spawnSync('psql', [url, '-v', 'ON_ERROR_STOP=1', '-c', `COPY (${sql}) TO STDOUT`], {
+    maxBuffer: 1024 * 1024 * 1024,
+    encoding: 'buffer',
+  });
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   if (copy.status !== 0) throw new Error(`psql failed: ${copy.stderr.toString()}`);
   let lines = 0;
@@ -188,7 +211,10 @@ function psqlCopy(url: string, sql: string): { seconds: number; lines: number; b
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const ms = (x: number) => (Number.isFinite(x) ? `${x.toFixed(2)} ms` : 'n/a');
 
-const [appScript, rawScript] = await Promise.all([bundle('api/src/server.ts', 'api-server'), bundle('api/bench/raw-server.ts', 'raw-server')]);
+const [appScript, rawScript] = await Promise.all([
+  bundle('api/src/server.ts', 'api-server'),
+  bundle('api/bench/raw-server.ts', 'raw-server'),
+]);
 const database = await createTestDatabase();
 try {
   const started = Date.now();
@@ -196,11 +222,17 @@ try {
     stations: Array.from({ length: stations }, (_, i) => `st_${String(i).padStart(3, '0')}`),
     perStation: Math.ceil(rows / stations),
   });
-  console.log(`dataset: ${dataset.rows} rows, ${stations} stations (${((Date.now() - started) / 1000).toFixed(1)} s to create)`);
+  console.log(
+    `dataset: ${dataset.rows} rows, ${stations} stations (${((Date.now() - started) / 1000).toFixed(1)} s to create)`,
+  );
   const pg = postmaster(new URL(database.url).port);
   if (pg === undefined) console.log('(PostgreSQL runs elsewhere: its CPU is not measured)');
 
-  const appEnv = { DATABASE_URL: database.url, LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info', SHUTDOWN_DRAIN_MS: '0' };
+  const appEnv = {
+    DATABASE_URL: database.url,
+    LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
+    SHUTDOWN_DRAIN_MS: '0',
+  };
   let app = await startServer(appScript, appEnv);
   const raw = await startServer(rawScript, { DATABASE_URL: database.url });
   console.log(
@@ -216,8 +248,12 @@ try {
       runs.app.push(await load(app, limit, pg));
       runs.raw.push(await load(raw, limit, pg));
     }
-    console.log(`\n(a) GET /air_quality?limit=${limit}, autocannon ${args.connections} connections, ${args.duration} s, ${args.rounds} alternating rounds`);
-    console.log(`${''.padEnd(22)} ${'req/s'.padStart(7)}   ${'p99'.padStart(7)}   ${'server CPU/resp'.padStart(15)}   ${'PostgreSQL CPU/resp'.padStart(19)}   errors`);
+    console.log(
+      `\n(a) GET /air_quality?limit=${limit}, autocannon ${args.connections} connections, ${args.duration} s, ${args.rounds} alternating rounds`,
+    );
+    console.log(
+      `${''.padEnd(22)} ${'req/s'.padStart(7)}   ${'p99'.padStart(7)}   ${'server CPU/resp'.padStart(15)}   ${'PostgreSQL CPU/resp'.padStart(19)}   errors`,
+    );
     const line = (name: string, r: Load) =>
       `${name.padEnd(22)} ${r.reqs.toFixed(0).padStart(7)}   ${`${r.p99} ms`.padStart(7)}   ${ms(r.serverMs).padStart(15)}   ${ms(r.postgresMs).padStart(19)}   ${r.errors}`;
     for (let round = 0; round < runs.app.length; round++) {
@@ -226,7 +262,9 @@ try {
     }
     const appReqs = mean(runs.app.map((r) => r.reqs));
     const rawReqs = mean(runs.raw.map((r) => r.reqs));
-    console.log(`limit=${limit}: app ${appReqs.toFixed(0)} req/s, raw ${rawReqs.toFixed(0)} req/s, ratio app/raw ${(appReqs / rawReqs).toFixed(2)}`);
+    console.log(
+      `limit=${limit}: app ${appReqs.toFixed(0)} req/s, raw ${rawReqs.toFixed(0)} req/s, ratio app/raw ${(appReqs / rawReqs).toFixed(2)}`,
+    );
     console.log(
       `limit=${limit}: CPU per response app ${ms(mean(runs.app.map((r) => r.serverMs)))} vs raw ${ms(mean(runs.raw.map((r) => r.serverMs)))}` +
         ` (ratio ${(mean(runs.app.map((r) => r.serverMs)) / mean(runs.raw.map((r) => r.serverMs))).toFixed(2)});` +
@@ -247,12 +285,22 @@ try {
   );
   const sql = text.replace(/\$1\b/, String(Number(values[0])));
   const before = rssMb(app.child.pid!);
-  const exports: { ndjson: number[]; csv: number[]; copy: number[]; peak: number } = { ndjson: [], csv: [], copy: [], peak: 0 };
+  const exports: { ndjson: number[]; csv: number[]; copy: number[]; peak: number } = {
+    ndjson: [],
+    csv: [],
+    copy: [],
+    peak: 0,
+  };
   console.log(`\n(b) export of every row, ${args['export-rounds']} alternating rounds`);
   const exportLine = (name: string, r: { seconds: number; lines: number; bytes: number }) =>
-    console.log(`${name.padEnd(22)} ${(r.lines / r.seconds).toFixed(0).padStart(8)} rows/s  ${(r.bytes / r.seconds / 1e6).toFixed(1).padStart(6)} MB/s  ${r.seconds.toFixed(2)} s  ${r.lines} lines`);
+    console.log(
+      `${name.padEnd(22)} ${(r.lines / r.seconds).toFixed(0).padStart(8)} rows/s  ${(r.bytes / r.seconds / 1e6).toFixed(1).padStart(6)} MB/s  ${r.seconds.toFixed(2)} s  ${r.lines} lines`,
+    );
   for (let round = 0; round < Number(args['export-rounds']); round++) {
-    for (const [kind, accept] of [['ndjson', 'application/x-ndjson'], ['csv', 'text/csv']] as const) {
+    for (const [kind, accept] of [
+      ['ndjson', 'application/x-ndjson'],
+      ['csv', 'text/csv'],
+    ] as const) {
       const r = await exportFrom(app.port, app.child.pid!, accept);
       exports[kind].push(r.lines / r.seconds);
       exports.peak = Math.max(exports.peak, r.peakRss);
@@ -264,8 +312,12 @@ try {
   }
   const hwm = rssMb(app.child.pid!, 'VmHWM');
   await stop(app.child);
-  console.log(`ratio API/COPY (mean rows/s): NDJSON ${(mean(exports.ndjson) / mean(exports.copy)).toFixed(2)}, CSV ${(mean(exports.csv) / mean(exports.copy)).toFixed(2)}`);
-  console.log(`API RSS (a fresh process): ${before.toFixed(0)} MB before the exports, at most ${exports.peak.toFixed(0)} MB while exporting (sampled every 50 ms); peak (VmHWM) ${hwm.toFixed(0)} MB (target < 150 MB)`);
+  console.log(
+    `ratio API/COPY (mean rows/s): NDJSON ${(mean(exports.ndjson) / mean(exports.copy)).toFixed(2)}, CSV ${(mean(exports.csv) / mean(exports.copy)).toFixed(2)}`,
+  );
+  console.log(
+    `API RSS (a fresh process): ${before.toFixed(0)} MB before the exports, at most ${exports.peak.toFixed(0)} MB while exporting (sampled every 50 ms); peak (VmHWM) ${hwm.toFixed(0)} MB (target < 150 MB)`,
+  );
 } finally {
   await database.drop();
   await stopTestServer();

@@ -25,7 +25,13 @@ const server = http.createServer(async (req, res) => {
       limit + 1,
     );
     const page = await db.query<ReadingRow>(text, values);
-    const body = readingsPage({ version: rows[0]!.version, order: 'desc', rows: page.rows.slice(0, limit), pollutants: POLLUTANTS, next: null });
+    const body = readingsPage({
+      version: rows[0]!.version,
+      order: 'desc',
+      rows: page.rows.slice(0, limit),
+      pollutants: POLLUTANTS,
+      next: null,
+    });
     res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' });
     res.end(JSON.stringify(body));
   } catch (error) {

@@ -14,7 +14,10 @@ export function cacheable(
   normalisedRequest: string,
 ): boolean {
   const tag = `"${version}-${createHash('sha256').update(normalisedRequest).digest('base64url').slice(0, 20)}"`;
-  ctx.set('Cache-Control', `public, max-age=${config.cacheMaxAgeSeconds}, stale-while-revalidate=${config.cacheStaleWhileRevalidateSeconds}`);
+  ctx.set(
+    'Cache-Control',
+    `public, max-age=${config.cacheMaxAgeSeconds}, stale-while-revalidate=${config.cacheStaleWhileRevalidateSeconds}`,
+  );
   ctx.set('ETag', tag);
   ctx.set('X-Dataset-Version', version);
   ctx.vary('Accept');

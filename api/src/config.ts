@@ -28,7 +28,11 @@ const schema = z.object({
       if (value.trim() === '*') return '*';
       const origins = value.split(',').map((origin) => origin.trim());
       for (const origin of origins) {
-        if (!(URL.canParse(origin) && /^https?:$/.test(new URL(origin).protocol) && new URL(origin).origin === origin)) {
+        if (!(
+          URL.canParse(origin) &&
+          /^https?:$/.test(new URL(origin).protocol) &&
+          new URL(origin).origin === origin
+        )) {
           ctx.issues.push({
             code: 'custom',
             input: value,
@@ -39,7 +43,11 @@ const schema = z.object({
       return origins;
     })
     .default('*'),
-  CURSOR_KEY: z.string().min(32, 'must be at least 32 characters (e.g. `openssl rand -base64 32`)').max(1024).optional(),
+  CURSOR_KEY: z
+    .string()
+    .min(32, 'must be at least 32 characters (e.g. `openssl rand -base64 32`)')
+    .max(1024)
+    .optional(),
 });
 
 export interface Config {

@@ -39,7 +39,11 @@ const stationId = z
 const stationParam = z
   .array(stationId)
   .transform((ids) => [...new Set(ids)].sort())
-  .pipe(z.array(z.string()).max(MAX_STATIONS, { error: (issue) => `${(issue.input as unknown[]).length} stations given; at most ${MAX_STATIONS} per request` }))
+  .pipe(
+    z.array(z.string()).max(MAX_STATIONS, {
+      error: (issue) => `${(issue.input as unknown[]).length} stations given; at most ${MAX_STATIONS} per request`,
+    }),
+  )
   .optional()
   .meta({
     description: `Station ids (at most ${MAX_STATIONS} distinct); repeat the parameter or separate ids with commas.`,
@@ -96,7 +100,8 @@ const cursor = z
 
 const interval = z
   .enum(INTERVALS, {
-    error: (issue) => (issue.input === undefined ? 'required: hour or day' : `${quoted(issue.input)} is not hour or day`),
+    error: (issue) =>
+      issue.input === undefined ? 'required: hour or day' : `${quoted(issue.input)} is not hour or day`,
   })
   .meta({ description: 'Bucket size.' });
 
@@ -110,7 +115,9 @@ const filters = {
 
 export const readingsQuery = z.object({
   ...filters,
-  limit: limit(`Readings per page (default ${DEFAULT_LIMIT}). For CSV and NDJSON exports, omit it to stream every matching row.`),
+  limit: limit(
+    `Readings per page (default ${DEFAULT_LIMIT}). For CSV and NDJSON exports, omit it to stream every matching row.`,
+  ),
   cursor,
 });
 export const aggregatesQuery = z.object({
@@ -123,16 +130,27 @@ export const aggregatesQuery = z.object({
 export const noQuery = z.object({});
 
 export const stationPath = z.object({
-  id: z.string().min(1).max(MAX_STATION_LENGTH).meta({ description: 'Station id.', examples: ['aq_salvia'] }),
+  id: z
+    .string()
+    .min(1)
+    .max(MAX_STATION_LENGTH)
+    .meta({ description: 'Station id.', examples: ['aq_salvia'] }),
 });
 
 // ---- Response bodies.
 
 const time = z.iso.datetime().meta({ description: 'UTC, millisecond precision or finer.' });
 const dataset = z
-  .object({ version: z.string().regex(/^[0-9a-f]{12}$/).meta({ description: 'First 12 hex characters of the dataset sha256.' }) })
+  .object({
+    version: z
+      .string()
+      .regex(/^[0-9a-f]{12}$/)
+      .meta({ description: 'First 12 hex characters of the dataset sha256.' }),
+  })
   .meta({ id: 'DatasetRef' });
-const unit = z.enum([...new Set(Object.values(UNITS))] as [string, ...string[]]).meta({ description: 'co in mg/m³, the others in µg/m³.' });
+const unit = z
+  .enum([...new Set(Object.values(UNITS))] as [string, ...string[]])
+  .meta({ description: 'co in mg/m³, the others in µg/m³.' });
 const next = z.string().nullable().meta({ description: 'Relative URL of the next page, null on the last.' });
 
 export const measurement = z
@@ -158,7 +176,9 @@ const stationFields = {
     .meta({ description: 'The newest reading, null for a station without readings.' }),
 };
 export const station = z.object(stationFields).meta({ id: 'Station' });
-export const stationList = z.object({ dataset, count: z.int().min(0), data: z.array(station) }).meta({ id: 'StationList' });
+export const stationList = z
+  .object({ dataset, count: z.int().min(0), data: z.array(station) })
+  .meta({ id: 'StationList' });
 export const stationDetail = z.object({ dataset, ...stationFields }).meta({ id: 'StationDetail' });
 
 const statistic = z.number().nullable();
@@ -180,10 +200,20 @@ export const aggregate = z
   })
   .meta({ id: 'Aggregate' });
 export const aggregatesPage = z
-  .object({ dataset, interval: z.enum(INTERVALS), order: z.enum(ORDERS), count: z.int().min(0), data: z.array(aggregate), next })
+  .object({
+    dataset,
+    interval: z.enum(INTERVALS),
+    order: z.enum(ORDERS),
+    count: z.int().min(0),
+    data: z.array(aggregate),
+    next,
+  })
   .meta({ id: 'AggregatesPage' });
 
-const identity = { version: z.string().meta({ description: 'APP_VERSION.' }), instance: z.string().meta({ description: 'Replica id.' }) };
+const identity = {
+  version: z.string().meta({ description: 'APP_VERSION.' }),
+  instance: z.string().meta({ description: 'Replica id.' }),
+};
 export const live = z.object({ status: z.literal('live'), ...identity }).meta({ id: 'Live' });
 export const ready = z
   .object({
@@ -205,21 +235,31 @@ export const index = z
   .object({
     name: z.string(),
     version: z.string(),
-    links: z.object(Object.fromEntries(Object.entries(INDEX_LINKS).map(([rel, href]) => [rel, z.literal(href)])) as {
-      [K in keyof typeof INDEX_LINKS]: z.ZodLiteral<(typeof INDEX_LINKS)[K]>;
-    }),
+    links: z.object(
+      Object.fromEntries(Object.entries(INDEX_LINKS).map(([rel, href]) => [rel, z.literal(href)])) as {
+        [K in keyof typeof INDEX_LINKS]: z.ZodLiteral<(typeof INDEX_LINKS)[K]>;
+      },
+    ),
   })
   .meta({ id: 'Index' });
 
 export const paramError = z.object({ param: z.string(), detail: z.string() }).meta({ id: 'ParamError' });
 export const problem = z
   .object({
-    type: z.enum(PROBLEM_TYPES.map(problemType) as [string, ...string[]]).meta({ description: 'The kind of problem; see the list in the API description.' }),
+    type: z
+      .enum(PROBLEM_TYPES.map(problemType) as [string, ...string[]])
+      .meta({ description: 'The kind of problem; see the list in the API description.' }),
     title: z.string().meta({ description: 'The HTTP status phrase.' }),
     status: z.int().min(400).max(599),
     detail: z.string().meta({ description: 'What went wrong with this request and how to fix it.' }),
-    instance: z.string().optional().meta({ description: 'The request path; absent when the request could not be parsed.' }),
-    requestId: z.string().optional().meta({ description: 'X-Request-Id of the request; absent when the request could not be parsed.' }),
+    instance: z
+      .string()
+      .optional()
+      .meta({ description: 'The request path; absent when the request could not be parsed.' }),
+    requestId: z
+      .string()
+      .optional()
+      .meta({ description: 'X-Request-Id of the request; absent when the request could not be parsed.' }),
     errors: z.array(paramError).optional().meta({ description: 'invalid-query only: each bad parameter and why.' }),
   })
   .meta({ id: 'Problem', description: 'RFC 9457 problem details.' });

@@ -23,7 +23,10 @@ export function exportStream(format: 'csv' | 'ndjson', pollutants: readonly Poll
       done(null, out ? Buffer.from(out, 'latin1') : undefined);
     },
     flush(done) {
-      if (rest) return done(new Error(`the export's COPY ended inside a line (${rest.length} bytes after the last line break)`));
+      if (rest)
+        return done(
+          new Error(`the export's COPY ended inside a line (${rest.length} bytes after the last line break)`),
+        );
       done(null, !started && format === 'csv' ? csvHeader(pollutants) : undefined);
     },
   });

@@ -23,7 +23,10 @@ export function createHttpServer(app: Koa): http.Server {
     if (error.code === 'ECONNRESET' || !socket.writable) return;
     socket.end(
       error.code === 'HPE_HEADER_OVERFLOW'
-        ? rawProblem('headers-too-large', `the request line and headers exceed ${MAX_HEADER_BYTES} bytes; shorten the query`)
+        ? rawProblem(
+            'headers-too-large',
+            `the request line and headers exceed ${MAX_HEADER_BYTES} bytes; shorten the query`,
+          )
         : rawProblem('bad-request', 'the request is not valid HTTP/1.1'),
     );
   });

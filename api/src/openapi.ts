@@ -30,15 +30,21 @@ const commonHeaders: Headers = {
   'X-Request-Id': header('The request id sent by the client (when well-formed) or a generated UUID.'),
 };
 const corsHeaders: Headers = {
-  'Access-Control-Allow-Origin': header('`*`, or the request\'s Origin when it is among CORS_ORIGINS; absent otherwise.'),
+  'Access-Control-Allow-Origin': header(
+    "`*`, or the request's Origin when it is among CORS_ORIGINS; absent otherwise.",
+  ),
   'Access-Control-Expose-Headers': header('Response headers a browser script may read.'),
 };
 const dataHeaders: Headers = {
   ...commonHeaders,
   ...corsHeaders,
-  'Cache-Control': header('`public, max-age=N, stale-while-revalidate=M` (from CACHE_MAX_AGE_SECONDS and CACHE_STALE_WHILE_REVALIDATE_SECONDS).'),
+  'Cache-Control': header(
+    '`public, max-age=N, stale-while-revalidate=M` (from CACHE_MAX_AGE_SECONDS and CACHE_STALE_WHILE_REVALIDATE_SECONDS).',
+  ),
   ETag: header('Derived from the dataset version and the normalised request (parameter order is irrelevant).'),
-  'X-Dataset-Version': header('Version of the dataset served: first 12 hex characters of its sha256. Caches ban by it.'),
+  'X-Dataset-Version': header(
+    'Version of the dataset served: first 12 hex characters of its sha256. Caches ban by it.',
+  ),
   Vary: header('`Accept` (and `Origin` when CORS_ORIGINS lists origins).'),
 };
 const noStoreHeaders: Headers = { ...commonHeaders, 'Cache-Control': header('`no-store`') };
@@ -64,10 +70,21 @@ const errors = {
   '500': problemResponse(500),
   '503': problemResponse(503, retryAfter),
 };
-const pick = <K extends keyof typeof errors>(...codes: K[]) => Object.fromEntries(codes.map((c) => [c, errors[c]])) as Pick<typeof errors, K>;
+const pick = <K extends keyof typeof errors>(...codes: K[]) =>
+  Object.fromEntries(codes.map((c) => [c, errors[c]])) as Pick<typeof errors, K>;
 const notModified = { description: 'The copy named by `If-None-Match` is current.', headers: dataHeaders };
-const ifNoneMatch = { name: 'If-None-Match', in: 'header' as const, description: 'ETag of a cached copy; answered 304 when current.', schema: { type: 'string' as const } };
-const requestId = { name: 'X-Request-Id', in: 'header' as const, description: 'Echoed back; generated when absent or malformed.', schema: { type: 'string' as const } };
+const ifNoneMatch = {
+  name: 'If-None-Match',
+  in: 'header' as const,
+  description: 'ETag of a cached copy; answered 304 when current.',
+  schema: { type: 'string' as const },
+};
+const requestId = {
+  name: 'X-Request-Id',
+  in: 'header' as const,
+  description: 'Echoed back; generated when absent or malformed.',
+  schema: { type: 'string' as const },
+};
 const json = (schema: z.ZodType) => ({ 'application/json': { schema } });
 
 const operations: Record<string, Record<'get', ZodOpenApiOperationObject>> = {
@@ -78,7 +95,10 @@ const operations: Record<string, Record<'get', ZodOpenApiOperationObject>> = {
       tags: ['about'],
       requestParams: { query: noQuery },
       parameters: [requestId],
-      responses: { '200': { description: 'The index.', headers: { ...commonHeaders, ...corsHeaders }, content: json(index) }, ...pick('400', '405', '431', '406', '500') },
+      responses: {
+        '200': { description: 'The index.', headers: { ...commonHeaders, ...corsHeaders }, content: json(index) },
+        ...pick('400', '405', '431', '406', '500'),
+      },
     },
   },
   '/air_quality': {
@@ -99,7 +119,9 @@ const operations: Record<string, Record<'get', ZodOpenApiOperationObject>> = {
           content: {
             'application/json': { schema: readingsPage },
             'text/csv': {
-              schema: z.string().meta({ description: `Header \`TimeInstant,id_entity,<pollutants>\` (of ${POLLUTANTS.join(', ')}), then one line per reading, ISO UTC times.` }),
+              schema: z.string().meta({
+                description: `Header \`TimeInstant,id_entity,<pollutants>\` (of ${POLLUTANTS.join(', ')}), then one line per reading, ISO UTC times.`,
+              }),
             },
             'application/x-ndjson': {
               schema: z.string().meta({ description: 'One `Reading` object (the `x-item-schema`) per line.' }),
@@ -165,17 +187,24 @@ const operations: Record<string, Record<'get', ZodOpenApiOperationObject>> = {
       tags: ['operations'],
       requestParams: { query: noQuery },
       parameters: [requestId],
-      responses: { '200': { description: 'Alive.', headers: noStoreHeaders, content: json(live) }, ...pick('400', '405', '431', '500') },
+      responses: {
+        '200': { description: 'Alive.', headers: noStoreHeaders, content: json(live) },
+        ...pick('400', '405', '431', '500'),
+      },
     },
   },
   '/health/ready': {
     get: {
       operationId: 'ready',
-      summary: 'Readiness: database reachable and migrated (an active dataset is not required). 503 once shutdown starts.',
+      summary:
+        'Readiness: database reachable and migrated (an active dataset is not required). 503 once shutdown starts.',
       tags: ['operations'],
       requestParams: { query: noQuery },
       parameters: [requestId],
-      responses: { '200': { description: 'Ready.', headers: noStoreHeaders, content: json(ready) }, ...pick('400', '405', '431', '500', '503') },
+      responses: {
+        '200': { description: 'Ready.', headers: noStoreHeaders, content: json(ready) },
+        ...pick('400', '405', '431', '500', '503'),
+      },
     },
   },
   '/metrics': {
@@ -186,7 +215,11 @@ const operations: Record<string, Record<'get', ZodOpenApiOperationObject>> = {
       requestParams: { query: noQuery },
       parameters: [requestId],
       responses: {
-        '200': { description: 'Prometheus text format.', headers: noStoreHeaders, content: { 'text/plain': { schema: z.string() } } },
+        '200': {
+          description: 'Prometheus text format.',
+          headers: noStoreHeaders,
+          content: { 'text/plain': { schema: z.string() } },
+        },
         ...pick('400', '405', '431', '500'),
       },
     },
@@ -202,7 +235,13 @@ const operations: Record<string, Record<'get', ZodOpenApiOperationObject>> = {
         '200': {
           description: 'OpenAPI 3.1 document.',
           headers: { ...commonHeaders, ...corsHeaders },
-          content: json(z.looseObject({ openapi: z.literal('3.1.0'), info: z.looseObject({}), paths: z.record(z.string(), z.unknown()) })),
+          content: json(
+            z.looseObject({
+              openapi: z.literal('3.1.0'),
+              info: z.looseObject({}),
+              paths: z.record(z.string(), z.unknown()),
+            }),
+          ),
         },
         ...pick('400', '405', '431', '500'),
       },
@@ -218,7 +257,10 @@ const operations: Record<string, Record<'get', ZodOpenApiOperationObject>> = {
       responses: {
         '200': {
           description: 'An HTML page.',
-          headers: { ...commonHeaders, 'Content-Security-Policy': header('Scripts, styles and requests from this origin only.') },
+          headers: {
+            ...commonHeaders,
+            'Content-Security-Policy': header('Scripts, styles and requests from this origin only.'),
+          },
           content: { 'text/html': { schema: z.string() } },
         },
         ...pick('400', '405', '431', '500'),
@@ -228,16 +270,22 @@ const operations: Record<string, Record<'get', ZodOpenApiOperationObject>> = {
   '/docs/assets/{file}': {
     get: {
       operationId: 'docsAsset',
-      summary: "A script, style sheet or icon of the reference page (from the swagger-ui-dist package).",
+      summary: 'A script, style sheet or icon of the reference page (from the swagger-ui-dist package).',
       tags: ['about'],
-      requestParams: { path: z.object({ file: z.enum(Object.keys(DOCS_ASSETS) as [string, ...string[]]) }), query: noQuery },
+      requestParams: {
+        path: z.object({ file: z.enum(Object.keys(DOCS_ASSETS) as [string, ...string[]]) }),
+        query: noQuery,
+      },
       parameters: [requestId],
       responses: {
         '200': {
           description: 'The file.',
           headers: commonHeaders,
           content: Object.fromEntries(
-            [...new Set(Object.values(DOCS_ASSETS).map((asset) => asset.type))].map((type) => [type, { schema: z.string() }]),
+            [...new Set(Object.values(DOCS_ASSETS).map((asset) => asset.type))].map((type) => [
+              type,
+              { schema: z.string() },
+            ]),
           ),
         },
         ...pick('400', '404', '405', '431', '500'),
@@ -246,10 +294,14 @@ const operations: Record<string, Record<'get', ZodOpenApiOperationObject>> = {
   },
 };
 
-const problemTable = PROBLEM_TYPES.map((kind) => `| \`${problemType(kind)}\` | ${PROBLEM_KINDS[kind].status} | ${PROBLEM_KINDS[kind].description} |`);
+const problemTable = PROBLEM_TYPES.map(
+  (kind) => `| \`${problemType(kind)}\` | ${PROBLEM_KINDS[kind].status} | ${PROBLEM_KINDS[kind].description} |`,
+);
 
 /** Every route the app serves, as [OpenAPI path, method]. */
-export const ROUTES = Object.entries(operations).flatMap(([path, ops]) => Object.keys(ops).map((method) => [path, method] as const));
+export const ROUTES = Object.entries(operations).flatMap(([path, ops]) =>
+  Object.keys(ops).map((method) => [path, method] as const),
+);
 
 /** OpenAPI 3.1 description of the whole API, served at /openapi.json. */
 export function openApiDocument(version: string) {
@@ -285,4 +337,3 @@ export function cachedOpenApiDocument(version: string): ReturnType<typeof openAp
   if (built?.version !== version) built = { version, doc: openApiDocument(version) };
   return built.doc;
 }
-

@@ -69,7 +69,9 @@ export function parseQuery<S extends z.ZodObject>(querystring: string, schema: S
 /** Checks relations between parameters once each has been validated on its own. */
 export function checkRange(filter: { from: Instant | undefined; to: Instant | undefined }): void {
   if (filter.from && filter.to && filter.from.micros >= filter.to.micros) {
-    throw badParameters([{ param: 'from', detail: `must be before to (${filter.from.iso} is not before ${filter.to.iso})` }]);
+    throw badParameters([
+      { param: 'from', detail: `must be before to (${filter.from.iso} is not before ${filter.to.iso})` },
+    ]);
   }
 }
 

@@ -8,26 +8,58 @@ export const PROBLEM_BASE = 'https://airq.example.com/problems/';
  * OpenAPI document and docs/api.md list these; a client may switch on `type`.
  */
 export const PROBLEM_KINDS = {
-  'invalid-query': { status: 400, description: 'A query parameter is unknown, repeated or invalid; `errors` names each one and why.' },
-  'bad-request': { status: 400, description: 'The request is not valid HTTP (answered before routing, so without `instance` and `requestId`), or Koa refused it with another 4xx.' },
+  'invalid-query': {
+    status: 400,
+    description: 'A query parameter is unknown, repeated or invalid; `errors` names each one and why.',
+  },
+  'bad-request': {
+    status: 400,
+    description:
+      'The request is not valid HTTP (answered before routing, so without `instance` and `requestId`), or Koa refused it with another 4xx.',
+  },
   'not-found': { status: 404, description: 'No route at this path; /openapi.json lists them.' },
-  'unknown-station': { status: 404, description: 'No station with this id in the active dataset; /air_quality/stations lists them.' },
-  'method-not-allowed': { status: 405, description: 'The route exists but not for this method; `Allow` lists the methods it accepts.' },
-  'not-acceptable': { status: 406, description: 'None of the media types in `Accept` is produced here; `detail` lists those that are.' },
-  'cursor-expired': { status: 410, description: 'The `cursor` walks a dataset a seed has replaced since; start again without `cursor`.' },
+  'unknown-station': {
+    status: 404,
+    description: 'No station with this id in the active dataset; /air_quality/stations lists them.',
+  },
+  'method-not-allowed': {
+    status: 405,
+    description: 'The route exists but not for this method; `Allow` lists the methods it accepts.',
+  },
+  'not-acceptable': {
+    status: 406,
+    description: 'None of the media types in `Accept` is produced here; `detail` lists those that are.',
+  },
+  'cursor-expired': {
+    status: 410,
+    description: 'The `cursor` walks a dataset a seed has replaced since; start again without `cursor`.',
+  },
   'headers-too-large': {
     status: 431,
-    description: 'The request line and headers exceed 64 KiB (answered before routing, so without `instance` and `requestId`); shorten the query.',
+    description:
+      'The request line and headers exceed 64 KiB (answered before routing, so without `instance` and `requestId`); shorten the query.',
   },
-  'internal-error': { status: 500, description: 'An unexpected failure; the body carries only the request id, the details are logged.' },
-  'no-dataset': { status: 503, description: 'No dataset has been loaded yet (`npm run db:seed`); retry after `Retry-After` seconds.' },
+  'internal-error': {
+    status: 500,
+    description: 'An unexpected failure; the body carries only the request id, the details are logged.',
+  },
+  'no-dataset': {
+    status: 503,
+    description: 'No dataset has been loaded yet (`npm run db:seed`); retry after `Retry-After` seconds.',
+  },
   'database-unavailable': {
     status: 503,
     description:
       'The database cannot be reached or refuses work (SQLSTATE class 08 connection, 53 insufficient resources, 57P operator intervention, or a network failure); retry after `Retry-After` seconds.',
   },
-  'query-timeout': { status: 503, description: 'The query ran past the statement timeout; narrow the filters or retry.' },
-  'schema-outdated': { status: 503, description: 'Readiness only: the database schema is older than this build needs; run the migrations.' },
+  'query-timeout': {
+    status: 503,
+    description: 'The query ran past the statement timeout; narrow the filters or retry.',
+  },
+  'schema-outdated': {
+    status: 503,
+    description: 'Readiness only: the database schema is older than this build needs; run the migrations.',
+  },
   'shutting-down': { status: 503, description: 'Readiness only: this instance is draining before it stops.' },
 } as const satisfies Record<string, { status: number; description: string }>;
 
@@ -63,7 +95,12 @@ export class Problem extends Error {
   constructor(
     kind: ProblemKind,
     detail: string,
-    options: { errors?: ParamError[]; headers?: Record<string, string>; cause?: unknown; /** bad-request only: Koa's own 4xx. */ status?: number } = {},
+    options: {
+      errors?: ParamError[];
+      headers?: Record<string, string>;
+      cause?: unknown;
+      /** bad-request only: Koa's own 4xx. */ status?: number;
+    } = {},
   ) {
     super(detail, { cause: options.cause });
     this.name = 'Problem';
@@ -89,12 +126,18 @@ export function printable(value: string): string {
 export function badParameters(all: ParamError[]): Problem {
   const errors = all.slice(0, MAX_LISTED_ERRORS);
   if (all.length > MAX_LISTED_ERRORS) {
-    errors.push({ param: '(more)', detail: `${all.length - MAX_LISTED_ERRORS} more problems not listed; fix the ones above first` });
+    errors.push({
+      param: '(more)',
+      detail: `${all.length - MAX_LISTED_ERRORS} more problems not listed; fix the ones above first`,
+    });
   }
   const detail = errors.map((e) => `${e.param}: ${e.detail}`).join('; ');
   return new Problem('invalid-query', `invalid query: ${detail}`, { errors });
 }
 
 export function notAcceptable(offered: readonly string[]): Problem {
-  return new Problem('not-acceptable', `none of the types in the Accept header is available here; ask for one of: ${offered.join(', ')}`);
+  return new Problem(
+    'not-acceptable',
+    `none of the types in the Accept header is available here; ask for one of: ${offered.join(', ')}`,
+  );
 }

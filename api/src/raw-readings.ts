@@ -116,7 +116,9 @@ export function readingsPageBody(args: {
   next: string | null;
 }): Buffer {
   const t = template(args.pollutants);
-  let body = byteString(`{"dataset":{"version":${JSON.stringify(args.version)}},"order":"${args.order}","count":${args.rows.length},"data":[`);
+  let body = byteString(
+    `{"dataset":{"version":${JSON.stringify(args.version)}},"order":"${args.order}","count":${args.rows.length},"data":[`,
+  );
   const values: (string | null)[] = new Array<string | null>(args.pollutants.length);
   for (let i = 0; i < args.rows.length; i++) {
     const row = args.rows[i] as RawRow;

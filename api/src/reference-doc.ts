@@ -36,7 +36,8 @@ function describeSchema(schema: Schema | undefined): string {
   if (schema.enum) return schema.enum.map((v) => `\`${String(v)}\``).join(', ');
   if (schema.type === 'array') return `list of ${describeSchema(schema.items)}`;
   const parts = [String(schema.type ?? 'any')];
-  if (schema.minimum !== undefined || schema.maximum !== undefined) parts.push(`${schema.minimum ?? ''}–${schema.maximum ?? ''}`);
+  if (schema.minimum !== undefined || schema.maximum !== undefined)
+    parts.push(`${schema.minimum ?? ''}–${schema.maximum ?? ''}`);
   if (schema.maxLength !== undefined) parts.push(`≤ ${schema.maxLength} chars`);
   if (schema.pattern) parts.push('ISO 8601');
   return parts.join(', ');
@@ -45,12 +46,24 @@ function describeSchema(schema: Schema | undefined): string {
 /** The generated section, markers included. */
 export function renderReference(): string {
   const doc = openApiDocument('reference') as unknown as {
-    paths: Record<string, Record<string, { summary: string; parameters?: Parameter[]; responses: Record<string, { content?: Record<string, unknown>; $ref?: string }> }>>;
+    paths: Record<
+      string,
+      Record<
+        string,
+        {
+          summary: string;
+          parameters?: Parameter[];
+          responses: Record<string, { content?: Record<string, unknown>; $ref?: string }>;
+        }
+      >
+    >;
   };
   const lines = [START, '', '### Routes', '', '| method | path | what | answers (200) |', '| --- | --- | --- | --- |'];
   for (const [path, operations] of Object.entries(doc.paths)) {
     for (const [method, operation] of Object.entries(operations)) {
-      const types = Object.keys(operation.responses['200']?.content ?? {}).map((t) => `\`${t}\``).join(', ');
+      const types = Object.keys(operation.responses['200']?.content ?? {})
+        .map((t) => `\`${t}\``)
+        .join(', ');
       lines.push(`| ${method.toUpperCase()} | \`${path}\` | ${cell(operation.summary)} | ${types} |`);
     }
   }
@@ -60,17 +73,27 @@ export function renderReference(): string {
     for (const [method, operation] of Object.entries(operations)) {
       const params = (operation.parameters ?? []).filter((p) => p.in === 'query' || p.in === 'path');
       if (!params.length) continue;
-      lines.push('', `\`${method.toUpperCase()} ${path}\``, '', '| name | in | value | default | required | meaning |', '| --- | --- | --- | --- | --- | --- |');
+      lines.push(
+        '',
+        `\`${method.toUpperCase()} ${path}\``,
+        '',
+        '| name | in | value | default | required | meaning |',
+        '| --- | --- | --- | --- | --- | --- |',
+      );
       for (const p of params) {
         const fallback = p.schema?.default === undefined ? '' : `\`${String(p.schema.default)}\``;
-        lines.push(`| \`${p.name}\` | ${p.in} | ${cell(describeSchema(p.schema))} | ${fallback} | ${p.required ? 'yes' : ''} | ${cell(p.description ?? '')} |`);
+        lines.push(
+          `| \`${p.name}\` | ${p.in} | ${cell(describeSchema(p.schema))} | ${fallback} | ${p.required ? 'yes' : ''} | ${cell(p.description ?? '')} |`,
+        );
       }
     }
   }
   lines.push('', 'Routes without parameters refuse any: an unknown parameter is a 400 `invalid-query` naming it.');
   lines.push('', '### Problem types', '', '| type | status | meaning |', '| --- | --- | --- |');
   for (const kind of PROBLEM_TYPES) {
-    lines.push(`| \`${problemType(kind)}\` | ${PROBLEM_KINDS[kind].status} | ${cell(PROBLEM_KINDS[kind].description)} |`);
+    lines.push(
+      `| \`${problemType(kind)}\` | ${PROBLEM_KINDS[kind].status} | ${cell(PROBLEM_KINDS[kind].description)} |`,
+    );
   }
   lines.push('', END);
   return lines.join('\n');

@@ -42,7 +42,12 @@ function createLogger(config: Pick<Config, 'logLevel'>): Logger {
     },
     // pg errors carry their client (connection parameters, sockets): log what explains the error, nothing else.
     serializers: {
-      err: (error: Error & { code?: string }) => ({ type: error.name, message: error.message, code: error.code, stack: error.stack }),
+      err: (error: Error & { code?: string }) => ({
+        type: error.name,
+        message: error.message,
+        code: error.code,
+        stack: error.stack,
+      }),
     },
   };
   // Buffered asynchronous writes, flushed every second and on exit: one write(2) per access-log line cost about 10% of
@@ -93,7 +98,9 @@ async function main(): Promise<void> {
   });
   log.info({ port: config.port, version: config.appVersion }, 'listening');
   if (config.cursorKeyGenerated) {
-    log.warn('CURSOR_KEY is not set: page cursors are sealed with a random key of this process, so other replicas and a restart reject them');
+    log.warn(
+      'CURSOR_KEY is not set: page cursors are sealed with a random key of this process, so other replicas and a restart reject them',
+    );
   }
 
   let stopping = false;

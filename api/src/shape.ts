@@ -2,7 +2,15 @@
  * The public representation of the data: every response body of a data endpoint is shaped here and nowhere else, typed
  * by the contract's schemas (contract.ts) so a body that drifts from the OpenAPI document does not compile.
  */
-import type { AggregatesPage, Measurement, Reading, ReadingsPage, Station, StationDetail, StationList } from './contract.ts';
+import type {
+  AggregatesPage,
+  Measurement,
+  Reading,
+  ReadingsPage,
+  Station,
+  StationDetail,
+  StationList,
+} from './contract.ts';
 import { POLLUTANTS, UNITS, type Order, type Pollutant } from './domain.ts';
 import type { AggregateRow, ReadingRow } from './sql/measurements.ts';
 import type { StationRow } from './sql/stations.ts';

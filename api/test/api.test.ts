@@ -40,7 +40,12 @@ describe('API over a 10,000-row dataset', () => {
 
   async function problem(path: string, status: number, headers?: Record<string, string>) {
     const response = await api.get(path, headers);
-    const body = (await response.json()) as { status: number; title: string; detail: string; errors?: { param: string; detail: string }[] };
+    const body = (await response.json()) as {
+      status: number;
+      title: string;
+      detail: string;
+      errors?: { param: string; detail: string }[];
+    };
     expect(response.status, `${path}: ${JSON.stringify(body)}`).to.equal(status);
     expect(response.headers.get('content-type')).to.equal('application/problem+json');
     expect(body.status).to.equal(status);
@@ -100,7 +105,9 @@ describe('API over a 10,000-row dataset', () => {
     }
 
     it('walks a filtered query with odd page sizes and keeps the filter on every page', async () => {
-      const { readings } = await walk('/air_quality?station=aq_03,aq_07&from=2016-10-02&to=2016-10-03&limit=37&order=asc');
+      const { readings } = await walk(
+        '/air_quality?station=aq_03,aq_07&from=2016-10-02&to=2016-10-03&limit=37&order=asc',
+      );
       expect(readings).to.have.length(2 * 96);
       expect(new Set(readings.map((r) => r.station))).to.deep.equal(new Set(['aq_03', 'aq_07']));
       expect(readings.every((r) => r.measuredAt.startsWith('2016-10-02'))).to.equal(true);
@@ -113,7 +120,9 @@ describe('API over a 10,000-row dataset', () => {
       const commas = await json('/air_quality?station=aq_02,aq_01&limit=1000');
       expect(repeated.data).to.deep.equal(commas.data);
       expect(new Set(repeated.data.map((r) => r.station))).to.deep.equal(new Set(['aq_01', 'aq_02']));
-      const range = await json('/air_quality?station=aq_00&from=2016-10-01T01:00:00Z&to=2016-10-01T02:00:00.003Z&order=asc');
+      const range = await json(
+        '/air_quality?station=aq_00&from=2016-10-01T01:00:00Z&to=2016-10-01T02:00:00.003Z&order=asc',
+      );
       // aq_00's readings sit at +3 ms (+ n % 5 ms): 01:00, 01:15, 01:30, 01:45 and 02:00 at +3 ms is excluded.
       expect(range.data.map((r) => r.measuredAt)).to.deep.equal([
         '2016-10-01T01:00:00.007Z',
@@ -121,13 +130,16 @@ describe('API over a 10,000-row dataset', () => {
         '2016-10-01T01:30:00.004Z',
         '2016-10-01T01:45:00.005Z',
       ]);
-      const offset = await json('/air_quality?station=aq_00&from=2016-10-01T03:00:00%2B02:00&to=2016-10-01T02:00:00Z&order=asc');
+      const offset = await json(
+        '/air_quality?station=aq_00&from=2016-10-01T03:00:00%2B02:00&to=2016-10-01T02:00:00Z&order=asc',
+      );
       expect(offset.data.map((r) => r.measuredAt)).to.deep.equal(range.data.map((r) => r.measuredAt));
     });
 
     it('returns only the requested pollutants', async () => {
       const page = await json('/air_quality?pollutants=pm10,co&limit=5');
-      for (const reading of page.data) expect(reading.measurements.map((m) => m.parameter)).to.deep.equal(['co', 'pm10']);
+      for (const reading of page.data)
+        expect(reading.measurements.map((m) => m.parameter)).to.deep.equal(['co', 'pm10']);
     });
 
     it('returns an empty page, with no next link, for a station that has no readings', async () => {
@@ -174,7 +186,9 @@ describe('API over a 10,000-row dataset', () => {
     });
 
     it('prefers JSON for */* and follows q-values', async () => {
-      expect((await api.get('/air_quality?limit=1', { Accept: '*/*' })).headers.get('content-type')).to.match(/^application\/json/);
+      expect((await api.get('/air_quality?limit=1', { Accept: '*/*' })).headers.get('content-type')).to.match(
+        /^application\/json/,
+      );
       const csv = await api.get('/air_quality?limit=1', { Accept: 'application/json;q=0.5, text/csv' });
       expect(csv.headers.get('content-type')).to.match(/^text\/csv/);
       await csv.text();
@@ -183,7 +197,12 @@ describe('API over a 10,000-row dataset', () => {
 
   describe('caching headers', () => {
     it('marks data responses public with max-age, stale-while-revalidate, ETag, Vary and the dataset version', async () => {
-      for (const path of ['/air_quality?limit=2', '/air_quality/stations', '/air_quality/stations/aq_01', '/air_quality/aggregates?interval=day']) {
+      for (const path of [
+        '/air_quality?limit=2',
+        '/air_quality/stations',
+        '/air_quality/stations/aq_01',
+        '/air_quality/aggregates?interval=day',
+      ]) {
         const response = await api.get(path);
         expect(response.status).to.equal(200);
         expect(response.headers.get('cache-control')).to.equal('public, max-age=30, stale-while-revalidate=90');
@@ -207,11 +226,15 @@ describe('API over a 10,000-row dataset', () => {
     it('answers 304 with no body when If-None-Match names the current ETag, and 200 for a stale one', async () => {
       const first = await api.get('/air_quality/aggregates?interval=hour&limit=3');
       const etag = first.headers.get('etag')!;
-      const again = await api.get('/air_quality/aggregates?interval=hour&limit=3', { 'If-None-Match': `"other", ${etag}` });
+      const again = await api.get('/air_quality/aggregates?interval=hour&limit=3', {
+        'If-None-Match': `"other", ${etag}`,
+      });
       expect(again.status).to.equal(304);
       expect(await again.text()).to.equal('');
       expect(again.headers.get('x-dataset-version')).to.equal(dataset.version);
-      const stale = await api.get('/air_quality/aggregates?interval=hour&limit=3', { 'If-None-Match': '"old-version"' });
+      const stale = await api.get('/air_quality/aggregates?interval=hour&limit=3', {
+        'If-None-Match': '"old-version"',
+      });
       expect(stale.status).to.equal(200);
     });
 
@@ -224,9 +247,16 @@ describe('API over a 10,000-row dataset', () => {
 
   describe('stations', () => {
     it('lists every station with first and last reading, count and latest values', async () => {
-      const body = await json<{ count: number; data: { id: string; firstMeasuredAt: string; lastMeasuredAt: string; readings: number; latest: { measuredAt: string; measurements: unknown[] } }[] }>(
-        '/air_quality/stations',
-      );
+      const body = await json<{
+        count: number;
+        data: {
+          id: string;
+          firstMeasuredAt: string;
+          lastMeasuredAt: string;
+          readings: number;
+          latest: { measuredAt: string; measurements: unknown[] };
+        }[];
+      }>('/air_quality/stations');
       expect(body.count).to.equal(10);
       expect(body.data.map((s) => s.id)).to.deep.equal(dataset.stations);
       const s = body.data[2]!;
@@ -237,7 +267,9 @@ describe('API over a 10,000-row dataset', () => {
     });
 
     it('shows one station by id', async () => {
-      const body = await json<{ id: string; readings: number; dataset: { version: string } }>('/air_quality/stations/aq_05');
+      const body = await json<{ id: string; readings: number; dataset: { version: string } }>(
+        '/air_quality/stations/aq_05',
+      );
       expect(body).to.include({ id: 'aq_05', readings: 1000 });
       expect(body.dataset.version).to.equal(dataset.version);
     });
@@ -250,15 +282,22 @@ describe('API over a 10,000-row dataset', () => {
 
   describe('aggregates', () => {
     it('computes avg, min, max and count per day and station, matching the raw readings', async () => {
-      const body = await json<{ data: { bucket: string; station: string; readings: number; measurements: { parameter: string; avg: number; min: number; max: number; count: number }[] }[] }>(
-        '/air_quality/aggregates?interval=day&station=aq_01&from=2016-10-02&to=2016-10-03',
-      );
+      const body = await json<{
+        data: {
+          bucket: string;
+          station: string;
+          readings: number;
+          measurements: { parameter: string; avg: number; min: number; max: number; count: number }[];
+        }[];
+      }>('/air_quality/aggregates?interval=day&station=aq_01&from=2016-10-02&to=2016-10-03');
       expect(body.data).to.have.length(1);
       const bucket = body.data[0]!;
       expect(bucket).to.include({ bucket: '2016-10-02T00:00:00.000Z', station: 'aq_01', readings: 96 });
       const raw = await json('/air_quality?station=aq_01&from=2016-10-02&to=2016-10-03&limit=1000&pollutants=no2,so2');
       const no2 = raw.data.map((r) => r.measurements.find((m) => m.parameter === 'no2')!.value as number);
-      const so2 = raw.data.map((r) => r.measurements.find((m) => m.parameter === 'so2')!.value).filter((v) => v !== null);
+      const so2 = raw.data
+        .map((r) => r.measurements.find((m) => m.parameter === 'so2')!.value)
+        .filter((v) => v !== null);
       const stat = bucket.measurements.find((m) => m.parameter === 'no2')!;
       expect(stat.min).to.equal(Math.min(...no2));
       expect(stat.max).to.equal(Math.max(...no2));
@@ -284,7 +323,9 @@ describe('API over a 10,000-row dataset', () => {
     });
 
     it('requires an interval of hour or day', async () => {
-      expect((await problem('/air_quality/aggregates', 400)).body.errors).to.deep.equal([{ param: 'interval', detail: 'required: hour or day' }]);
+      expect((await problem('/air_quality/aggregates', 400)).body.errors).to.deep.equal([
+        { param: 'interval', detail: 'required: hour or day' },
+      ]);
       expect((await problem('/air_quality/aggregates?interval=week', 400)).body.errors![0]!.param).to.equal('interval');
     });
   });
@@ -299,7 +340,9 @@ describe('API over a 10,000-row dataset', () => {
 
     it('refuses impossible dates, from not before to, repeated single parameters and limits over 1000', async () => {
       expect((await problem('/air_quality?from=2016-02-30', 400)).body.errors![0]!.param).to.equal('from');
-      expect((await problem('/air_quality?from=2016-10-02&to=2016-10-01', 400)).body.errors![0]!.detail).to.contain('before');
+      expect((await problem('/air_quality?from=2016-10-02&to=2016-10-01', 400)).body.errors![0]!.detail).to.contain(
+        'before',
+      );
       expect((await problem('/air_quality?limit=5&limit=6', 400)).body.errors![0]!.detail).to.contain('give it once');
       expect((await problem('/air_quality?limit=1001', 400)).body.errors![0]!.param).to.equal('limit');
     });
@@ -330,14 +373,18 @@ describe('API over a 10,000-row dataset', () => {
 
     it('answers 405 with Allow, never 501 (a 5xx that would page someone), for methods no route implements', async () => {
       for (const method of ['TRACE', 'PROPFIND', 'BREW']) {
-        const { status, allow, type } = await new Promise<{ status?: number; allow?: string; type?: string }>((resolve, reject) => {
-          const req = http.request(`${api.base}/air_quality`, { method }, (res) => {
-            res.resume();
-            res.on('end', () => resolve({ status: res.statusCode, allow: res.headers.allow, type: res.headers['content-type'] }));
-          });
-          req.on('error', reject);
-          req.end();
-        });
+        const { status, allow, type } = await new Promise<{ status?: number; allow?: string; type?: string }>(
+          (resolve, reject) => {
+            const req = http.request(`${api.base}/air_quality`, { method }, (res) => {
+              res.resume();
+              res.on('end', () =>
+                resolve({ status: res.statusCode, allow: res.headers.allow, type: res.headers['content-type'] }),
+              );
+            });
+            req.on('error', reject);
+            req.end();
+          },
+        );
         if (method === 'BREW') {
           // Node's parser refuses methods it does not know before the app sees them.
           expect(status, method).to.equal(400);
@@ -367,7 +414,10 @@ describe('API over a 10,000-row dataset', () => {
       expect(text.length).to.be.lessThan(4096);
       const body = JSON.parse(text) as { detail: string; errors: { param: string; detail: string }[] };
       expect(body.errors).to.have.length(11);
-      expect(body.errors[10]).to.deep.equal({ param: '(more)', detail: '3990 more problems not listed; fix the ones above first' });
+      expect(body.errors[10]).to.deep.equal({
+        param: '(more)',
+        detail: '3990 more problems not listed; fix the ones above first',
+      });
       expect(body.detail).to.contain('3990 more problems not listed');
     });
 
@@ -404,14 +454,23 @@ describe('API over a 10,000-row dataset', () => {
       const live = await json<Record<string, unknown>>('/health/live');
       expect(live).to.include({ status: 'live', version: 'dev' });
       const ready = await json<Record<string, unknown>>('/health/ready');
-      expect(ready).to.deep.equal({ status: 'ready', version: 'dev', instance: live.instance, dataset: dataset.version });
+      expect(ready).to.deep.equal({
+        status: 'ready',
+        version: 'dev',
+        instance: live.instance,
+        dataset: dataset.version,
+      });
     });
 
     it('exposes request durations by route and status, pool gauges and process metrics', async () => {
       await api.get('/air_quality/stations');
       const text = await (await api.get('/metrics')).text();
-      expect(text).to.match(/http_request_duration_seconds_count\{method="GET",route="\/air_quality\/stations",status="200"\} [1-9]/);
-      expect(text).to.match(/http_request_duration_seconds_count\{method="GET",route="\/air_quality\/stations\/:id",status="404"\} [1-9]/);
+      expect(text).to.match(
+        /http_request_duration_seconds_count\{method="GET",route="\/air_quality\/stations",status="200"\} [1-9]/,
+      );
+      expect(text).to.match(
+        /http_request_duration_seconds_count\{method="GET",route="\/air_quality\/stations\/:id",status="404"\} [1-9]/,
+      );
       expect(text).to.contain('db_pool_connections_total');
       expect(text).to.contain('process_resident_memory_bytes');
     });

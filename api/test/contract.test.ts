@@ -43,7 +43,12 @@ describe('the contract: every response of every route holds to the OpenAPI docum
     return { response, text };
   }
 
-  async function expectProblem(app: RunningApp, url: string, kind: ProblemKind, init: { method?: string; headers?: Record<string, string> } = {}) {
+  async function expectProblem(
+    app: RunningApp,
+    url: string,
+    kind: ProblemKind,
+    init: { method?: string; headers?: Record<string, string> } = {},
+  ) {
     const { response, text } = await call(app, url, init);
     const body = JSON.parse(text) as { type: string; status: number };
     expect(body.type, `${url}: ${text}`).to.equal(PROBLEM_BASE + kind);
@@ -56,7 +61,10 @@ describe('the contract: every response of every route holds to the OpenAPI docum
     const { text } = await call(api, '/air_quality?limit=2');
     const page = JSON.parse(text) as { next: string };
     await call(api, page.next);
-    await call(api, '/air_quality?station=aq_01,aq_02&from=2016-10-01&to=2016-10-01T03:00:00%2B01:00&pollutants=no2&order=asc');
+    await call(
+      api,
+      '/air_quality?station=aq_01,aq_02&from=2016-10-01&to=2016-10-01T03:00:00%2B01:00&pollutants=no2&order=asc',
+    );
     await call(api, '/air_quality?station=aq_01', { headers: { Accept: 'application/x-ndjson' } });
     await call(api, '/air_quality?station=aq_01', { headers: { Accept: 'text/csv' } });
     await call(api, '/air_quality?limit=1', { method: 'HEAD' });
@@ -71,12 +79,24 @@ describe('the contract: every response of every route holds to the OpenAPI docum
     await call(api, '/docs/assets/start.js');
     const { text: index } = await call(api, '/');
     expect(JSON.parse(index)).to.deep.include({
-      links: { data: '/air_quality', aggregates: '/air_quality/aggregates', stations: '/air_quality/stations', docs: '/docs', openapi: '/openapi.json', health: '/health/ready' },
+      links: {
+        data: '/air_quality',
+        aggregates: '/air_quality/aggregates',
+        stations: '/air_quality/stations',
+        docs: '/docs',
+        openapi: '/openapi.json',
+        health: '/health/ready',
+      },
     });
   });
 
   it('answers 304 without a body when the copy named by If-None-Match is current', async () => {
-    for (const url of ['/air_quality?limit=5', '/air_quality/stations', '/air_quality/stations/aq_01', '/air_quality/aggregates?interval=day']) {
+    for (const url of [
+      '/air_quality?limit=5',
+      '/air_quality/stations',
+      '/air_quality/stations/aq_01',
+      '/air_quality/aggregates?interval=day',
+    ]) {
       const { response } = await call(api, url);
       const { response: again } = await call(api, url, { headers: { 'If-None-Match': response.headers.get('etag')! } });
       expect(again.status, url).to.equal(304);
@@ -106,14 +126,21 @@ describe('the contract: every response of every route holds to the OpenAPI docum
 
   it('answers cursor-expired (410) when a seed replaced the dataset a walk started in', async () => {
     const first = JSON.parse((await call(api, '/air_quality?limit=1')).text) as { next: string };
-    const aggregates = JSON.parse((await call(api, '/air_quality/aggregates?interval=day&limit=1')).text) as { next: string };
+    const aggregates = JSON.parse((await call(api, '/air_quality/aggregates?interval=day&limit=1')).text) as {
+      next: string;
+    };
     await createFixtureDataset(database.url, { perStation: 5, label: 'reseeded' });
     await expectProblem(api, first.next, 'cursor-expired');
     await expectProblem(api, aggregates.next, 'cursor-expired');
   });
 
   it('answers no-dataset (503) before the first seed, and shutting-down from readiness while draining', async () => {
-    for (const url of ['/air_quality', '/air_quality/stations', '/air_quality/stations/aq_01', '/air_quality/aggregates?interval=day']) {
+    for (const url of [
+      '/air_quality',
+      '/air_quality/stations',
+      '/air_quality/stations/aq_01',
+      '/air_quality/aggregates?interval=day',
+    ]) {
       await expectProblem(unseeded, url, 'no-dataset');
     }
     await call(unseeded, '/health/ready');

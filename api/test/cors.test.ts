@@ -3,7 +3,14 @@ import { createTestDatabase, type TestDatabase } from '../../test/support/postgr
 import { startApp, type RunningApp } from './support/app-server.ts';
 import { createFixtureDataset } from './support/fixtures.ts';
 
-const PUBLIC = ['/', '/openapi.json', '/air_quality?limit=1', '/air_quality/stations', '/air_quality/stations/aq_01', '/air_quality/aggregates?interval=day&limit=1'];
+const PUBLIC = [
+  '/',
+  '/openapi.json',
+  '/air_quality?limit=1',
+  '/air_quality/stations',
+  '/air_quality/stations/aq_01',
+  '/air_quality/aggregates?interval=day&limit=1',
+];
 
 describe('CORS on the public read-only routes', () => {
   let database: TestDatabase;
@@ -24,7 +31,11 @@ describe('CORS on the public read-only routes', () => {
   const preflight = (app: RunningApp, path: string, origin: string, method = 'GET') =>
     fetch(app.base + path, {
       method: 'OPTIONS',
-      headers: { Origin: origin, 'Access-Control-Request-Method': method, 'Access-Control-Request-Headers': 'if-none-match' },
+      headers: {
+        Origin: origin,
+        'Access-Control-Request-Method': method,
+        'Access-Control-Request-Headers': 'if-none-match',
+      },
     });
 
   describe('with the default (any origin)', () => {
@@ -33,7 +44,10 @@ describe('CORS on the public read-only routes', () => {
         const response = await open.get(path, { Origin: 'https://anywhere.example' });
         expect(response.headers.get('access-control-allow-origin'), path).to.equal('*');
         expect(response.headers.get('access-control-allow-credentials'), path).to.equal(null);
-        expect(response.headers.get('access-control-expose-headers'), path).to.contain('ETag').and.contain('Link').and.contain('X-Request-Id');
+        expect(response.headers.get('access-control-expose-headers'), path)
+          .to.contain('ETag')
+          .and.contain('Link')
+          .and.contain('X-Request-Id');
         expect(response.headers.get('vary') ?? '', path).to.not.contain('Origin');
       }
     });

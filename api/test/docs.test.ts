@@ -20,7 +20,9 @@ describe('in a real browser (Chromium): GET /docs, and CORS', function () {
 
   before(async () => {
     if (!existsSync(CHROMIUM)) {
-      throw new Error(`${CHROMIUM} not found: install Chromium (apt-get install -y chromium) or set CHROMIUM to its path`);
+      throw new Error(
+        `${CHROMIUM} not found: install Chromium (apt-get install -y chromium) or set CHROMIUM to its path`,
+      );
     }
     database = await createTestDatabase();
     await createFixtureDataset(database.url, { perStation: 2 });
@@ -39,18 +41,27 @@ describe('in a real browser (Chromium): GET /docs, and CORS', function () {
     const complaints: string[] = [];
     page.on('request', (request) => requested.push(request.url()));
     page.on('console', (message) => {
-      if (message.type() === 'error' || /Content Security Policy/i.test(message.text())) complaints.push(message.text());
+      if (message.type() === 'error' || /Content Security Policy/i.test(message.text()))
+        complaints.push(message.text());
     });
     page.on('pageerror', (error) => complaints.push(error.message));
 
     const response = await page.goto(`${api.base}/docs`);
     expect(response?.status()).to.equal(200);
-    expect(response?.headers()['content-security-policy']).to.contain("script-src 'self'").and.contain("default-src 'none'");
+    expect(response?.headers()['content-security-policy'])
+      .to.contain("script-src 'self'")
+      .and.contain("default-src 'none'");
 
-    const doc = (await (await api.get('/openapi.json')).json()) as { paths: Record<string, Record<string, { operationId: string }>> };
+    const doc = (await (await api.get('/openapi.json')).json()) as {
+      paths: Record<string, Record<string, { operationId: string }>>;
+    };
     const operations = Object.values(doc.paths).flatMap((ops) => Object.values(ops));
-    await page.waitForFunction(`document.querySelectorAll('.opblock').length === ${operations.length}`, undefined, { timeout: 60_000 });
-    const shown = await page.$$eval('.opblock .opblock-summary-path', (nodes) => nodes.map((node) => node.getAttribute('data-path')));
+    await page.waitForFunction(`document.querySelectorAll('.opblock').length === ${operations.length}`, undefined, {
+      timeout: 60_000,
+    });
+    const shown = await page.$$eval('.opblock .opblock-summary-path', (nodes) =>
+      nodes.map((node) => node.getAttribute('data-path')),
+    );
     expect([...shown].sort()).to.deep.equal(Object.keys(doc.paths).sort());
     expect(await page.textContent('.info .title')).to.contain('airq air-quality API');
 
@@ -76,15 +87,23 @@ describe('in a real browser (Chromium): GET /docs, and CORS', function () {
           try {
             // X-Request-Id is not a CORS-safelisted header: the browser sends a preflight first.
             const response = await fetch(target, { headers: { 'X-Request-Id': 'from-another-origin' } });
-            return { status: response.status, etag: response.headers.get('ETag'), requestId: response.headers.get('X-Request-Id') };
+            return {
+              status: response.status,
+              etag: response.headers.get('ETag'),
+              requestId: response.headers.get('X-Request-Id'),
+            };
           } catch (error) {
             return { error: String(error) };
           }
         }, url);
       const allowed = await read(`${api.base}/air_quality/stations`);
       expect(allowed).to.deep.include({ status: 200, requestId: 'from-another-origin' });
-      expect(allowed).to.have.property('etag').that.matches(/^"[0-9a-f]{12}-/);
-      expect(await read(`${listed.base}/air_quality/stations`)).to.have.property('error').that.contains('Failed to fetch');
+      expect(allowed)
+        .to.have.property('etag')
+        .that.matches(/^"[0-9a-f]{12}-/);
+      expect(await read(`${listed.base}/air_quality/stations`))
+        .to.have.property('error')
+        .that.contains('Failed to fetch');
     } finally {
       await page.close();
       await listed.close();

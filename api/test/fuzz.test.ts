@@ -19,7 +19,7 @@ function prng(seed: number): () => number {
 const NASTY_VALUES = [
   "' OR 1=1 --",
   "'; DROP TABLE measurements; --",
-  'aq_01\'); SELECT pg_sleep(10); --',
+  "aq_01'); SELECT pg_sleep(10); --",
   '$1',
   '\\x00',
   '%00',
@@ -54,9 +54,47 @@ const NASTY_VALUES = [
   'eyJ9.eyJ9',
   'WyIyMDE2LTEwLTAxIDAwOjAwOjAwKzAwIiwiYXFfMDEiLCJ4Il0.AAAAAAAAAAAAAAAAAAAAAA',
 ];
-const NAMES = ['station', 'from', 'to', 'pollutants', 'limit', 'cursor', 'order', 'interval', 'colour', '', 'LIMIT', 'station[]', '__proto__', 'constructor', '%FF', 'a'.repeat(300)];
-const PATHS = ['/air_quality', '/air_quality/aggregates', '/air_quality/stations', '/air_quality/stations/', '/health/ready', '/health/live', '/metrics', '/openapi.json', '/air_quality/x/y', '//air_quality', '/air_quality/..%2F..%2Fetc%2Fpasswd'];
-const ACCEPTS = ['*/*', 'text/csv', 'application/x-ndjson', 'image/png', 'text/*;q=0.1', ';;;', 'application/json;q=abc', ''];
+const NAMES = [
+  'station',
+  'from',
+  'to',
+  'pollutants',
+  'limit',
+  'cursor',
+  'order',
+  'interval',
+  'colour',
+  '',
+  'LIMIT',
+  'station[]',
+  '__proto__',
+  'constructor',
+  '%FF',
+  'a'.repeat(300),
+];
+const PATHS = [
+  '/air_quality',
+  '/air_quality/aggregates',
+  '/air_quality/stations',
+  '/air_quality/stations/',
+  '/health/ready',
+  '/health/live',
+  '/metrics',
+  '/openapi.json',
+  '/air_quality/x/y',
+  '//air_quality',
+  '/air_quality/..%2F..%2Fetc%2Fpasswd',
+];
+const ACCEPTS = [
+  '*/*',
+  'text/csv',
+  'application/x-ndjson',
+  'image/png',
+  'text/*;q=0.1',
+  ';;;',
+  'application/json;q=abc',
+  '',
+];
 
 function pick<T>(random: () => number, items: readonly T[]): T {
   return items[Math.floor(random() * items.length)] as T;
@@ -64,7 +102,9 @@ function pick<T>(random: () => number, items: readonly T[]): T {
 
 function enc(value: string, random: () => number): string {
   // Half the values go raw (bad percent-encoding included), half properly encoded.
-  return random() < 0.5 ? value.replace(/[^\x21-\x7e]/g, (c) => encodeURIComponent(c)).replace(/[#]/g, '%23') : encodeURIComponent(value);
+  return random() < 0.5
+    ? value.replace(/[^\x21-\x7e]/g, (c) => encodeURIComponent(c)).replace(/[#]/g, '%23')
+    : encodeURIComponent(value);
 }
 
 function generate(random: () => number): { method: string; path: string; headers: Record<string, string> } {
@@ -72,7 +112,8 @@ function generate(random: () => number): { method: string; path: string; headers
   if (path === '/air_quality/stations/') path += enc(pick(random, NASTY_VALUES), random);
   const params: string[] = [];
   const count = Math.floor(random() * 6);
-  for (let i = 0; i < count; i++) params.push(`${enc(pick(random, NAMES), random)}=${enc(pick(random, NASTY_VALUES), random)}`);
+  for (let i = 0; i < count; i++)
+    params.push(`${enc(pick(random, NAMES), random)}=${enc(pick(random, NASTY_VALUES), random)}`);
   if (random() < 0.05) params.push(`station=${'x'.repeat(10_000)}`);
   if (random() < 0.05) params.push(Array.from({ length: 900 }, (_, i) => `p${i}=${i}`).join('&'));
   const headers: Record<string, string> = { Accept: pick(random, ACCEPTS) };
@@ -106,7 +147,14 @@ describe('API under a few thousand generated bad requests', () => {
     const send = (request: ReturnType<typeof generate>) =>
       new Promise<void>((resolve, reject) => {
         const req = http.request(
-          { host: url.hostname, port: url.port, method: request.method, path: request.path, headers: request.headers, agent },
+          {
+            host: url.hostname,
+            port: url.port,
+            method: request.method,
+            path: request.path,
+            headers: request.headers,
+            agent,
+          },
           (res) => {
             const chunks: Buffer[] = [];
             res.on('data', (c: Buffer) => chunks.push(c));
@@ -119,7 +167,12 @@ describe('API under a few thousand generated bad requests', () => {
                 failures.push(`${status} without problem+json: ${request.path.slice(0, 200)}`);
               }
               try {
-                contract.check(request.method, request.path, { status, contentType: type }, Buffer.concat(chunks).toString('utf8'));
+                contract.check(
+                  request.method,
+                  request.path,
+                  { status, contentType: type },
+                  Buffer.concat(chunks).toString('utf8'),
+                );
               } catch (error) {
                 failures.push((error as Error).message.slice(0, 500));
               }
@@ -151,7 +204,10 @@ describe('API under a few thousand generated bad requests', () => {
     const response = await api.get(`/air_quality?station=${'x'.repeat(10_240)}`);
     expect(response.status).to.equal(400);
     const body = (await response.json()) as { errors: { param: string; detail: string }[] };
-    expect(body.errors[0]).to.deep.equal({ param: 'station', detail: `${JSON.stringify(`${'x'.repeat(60)}…`)}: longer than 200 characters` });
+    expect(body.errors[0]).to.deep.equal({
+      param: 'station',
+      detail: `${JSON.stringify(`${'x'.repeat(60)}…`)}: longer than 200 characters`,
+    });
   });
 
   it('answers a request whose headers exceed 64 KiB with a 431 problem document', async () => {

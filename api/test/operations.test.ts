@@ -16,7 +16,12 @@ import { listReadings } from '../src/sql/measurements.ts';
 import { startApp, type RunningApp } from './support/app-server.ts';
 import { createFixtureDataset } from './support/fixtures.ts';
 
-type Doc = { paths: Record<string, Record<string, { parameters: { name: string; in: string }[]; responses: Record<string, unknown> }>> };
+type Doc = {
+  paths: Record<
+    string,
+    Record<string, { parameters: { name: string; in: string }[]; responses: Record<string, unknown> }>
+  >;
+};
 
 describe('API operations: readiness, OpenAPI, configuration, internal errors', () => {
   let database: TestDatabase;
@@ -93,7 +98,10 @@ describe('API operations: readiness, OpenAPI, configuration, internal errors', (
     // What pg reports while a headless Service's name has no address (its only pod restarting); made without a DNS query.
     const enotfound = () =>
       Object.assign(new Error('getaddrinfo ENOTFOUND airq-postgresql.airq-development.svc'), {
-        errno: -3008, code: 'ENOTFOUND', syscall: 'getaddrinfo', hostname: 'airq-postgresql.airq-development.svc',
+        errno: -3008,
+        code: 'ENOTFOUND',
+        syscall: 'getaddrinfo',
+        hostname: 'airq-postgresql.airq-development.svc',
       });
     const unresolvable = await startApp('postgres://postgres@127.0.0.1:9/none');
     const pool = unresolvable.db as unknown as { connect: () => Promise<never>; query: () => Promise<never> };
@@ -137,7 +145,7 @@ describe('API operations: readiness, OpenAPI, configuration, internal errors', (
 
     it('is a valid OpenAPI 3.1 document', async () => {
       const validator = new Validator();
-      const result = await validator.validate(doc as unknown as Parameters<Validator["validate"]>[0]);
+      const result = await validator.validate(doc as unknown as Parameters<Validator['validate']>[0]);
       expect(result.errors ?? [], JSON.stringify(result.errors)).to.deep.equal([]);
       expect(result.valid).to.equal(true);
       expect((doc as unknown as { openapi: string }).openapi).to.equal('3.1.0');
@@ -148,18 +156,32 @@ describe('API operations: readiness, OpenAPI, configuration, internal errors', (
       const deps = { config: { cacheMaxAgeSeconds: 60 } } as RouteDeps;
       for (const routes of ROUTE_MODULES) routes(router, deps);
       const served = router.stack
-        .flatMap((layer) => layer.methods.filter((m) => m !== 'HEAD').map((m) => `${m.toLowerCase()} ${String(layer.path).replace(/:(\w+)/g, '{$1}')}`))
+        .flatMap((layer) =>
+          layer.methods
+            .filter((m) => m !== 'HEAD')
+            .map((m) => `${m.toLowerCase()} ${String(layer.path).replace(/:(\w+)/g, '{$1}')}`),
+        )
         .sort();
-      const described = Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m} ${path}`)).sort();
+      const described = Object.entries(doc.paths)
+        .flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m} ${path}`))
+        .sort();
       expect(described).to.deep.equal(served);
       expect(ROUTES.map(([p, m]) => `${m} ${p}`).sort()).to.deep.equal(served);
     });
 
     it('describes every query parameter each data route accepts, and the errors it can answer', () => {
-      const names = (path: string) => doc.paths[path]!.get!.parameters.filter((p) => p.in === 'query').map((p) => p.name).sort();
+      const names = (path: string) =>
+        doc.paths[path]!.get!.parameters.filter((p) => p.in === 'query')
+          .map((p) => p.name)
+          .sort();
       expect(names('/air_quality')).to.deep.equal(Object.keys(readingsQuery.shape).sort());
       expect(names('/air_quality/aggregates')).to.deep.equal(Object.keys(aggregatesQuery.shape).sort());
-      for (const path of ['/air_quality', '/air_quality/stations', '/air_quality/stations/{id}', '/air_quality/aggregates']) {
+      for (const path of [
+        '/air_quality',
+        '/air_quality/stations',
+        '/air_quality/stations/{id}',
+        '/air_quality/aggregates',
+      ]) {
         const paged = path === '/air_quality' || path === '/air_quality/aggregates';
         expect(Object.keys(doc.paths[path]!.get!.responses).sort(), path).to.deep.equal(
           ['200', '304', '400', '404', '405', '406', '431', '500', '503', ...(paged ? ['410'] : [])].sort(),
@@ -236,7 +258,13 @@ describe('API operations: readiness, OpenAPI, configuration, internal errors', (
   });
 
   describe('a seed switching datasets between the two queries of a request', () => {
-    const all: ReadingFilter = { stations: undefined, from: undefined, to: undefined, pollutants: [...POLLUTANTS], order: 'desc' };
+    const all: ReadingFilter = {
+      stations: undefined,
+      from: undefined,
+      to: undefined,
+      pollutants: [...POLLUTANTS],
+      order: 'desc',
+    };
 
     it('reads the new dataset when the one the request started with was dropped by the switch', async () => {
       const before = (await activeDataset(api.db))!;
@@ -247,7 +275,12 @@ describe('API operations: readiness, OpenAPI, configuration, internal errors', (
       await client.query(`DROP TABLE measurements_fixture_${before.id}`);
       await client.end();
 
-      const read = await readConsistently(api.db, before, (d) => listReadings(api.db, d.id, all, undefined, 5), (r) => !r.length);
+      const read = await readConsistently(
+        api.db,
+        before,
+        (d) => listReadings(api.db, d.id, all, undefined, 5),
+        (r) => !r.length,
+      );
       expect(read.dataset.version).to.equal(next.version);
       expect(read.result).to.have.length(5);
       const page = (await (await api.get('/air_quality?limit=5')).json()) as { dataset: { version: string } };
@@ -257,7 +290,12 @@ describe('API operations: readiness, OpenAPI, configuration, internal errors', (
     it('keeps an empty answer when the dataset did not change', async () => {
       const current = (await activeDataset(api.db))!;
       const nowhere = { ...all, stations: ['nowhere'] };
-      const read = await readConsistently(api.db, current, (d) => listReadings(api.db, d.id, nowhere, undefined, 5), (r) => !r.length);
+      const read = await readConsistently(
+        api.db,
+        current,
+        (d) => listReadings(api.db, d.id, nowhere, undefined, 5),
+        (r) => !r.length,
+      );
       expect(read.dataset).to.equal(current);
       expect(read.result).to.deep.equal([]);
     });

@@ -25,7 +25,10 @@ async function startServer(databaseUrl: string, env: Record<string, string> = {}
   child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   for (let i = 0; ; i++) {
-    const status = await fetch(`http://127.0.0.1:${port}/health/live`).then((r) => r.status, () => 0);
+    const status = await fetch(`http://127.0.0.1:${port}/health/live`).then(
+      (r) => r.status,
+      () => 0,
+    );
     if (status === 200) break;
     if (child.exitCode !== null || i > 300) throw new Error(`server.ts did not start:\n${output}`);
     await sleep(100);
@@ -34,19 +37,24 @@ async function startServer(databaseUrl: string, env: Record<string, string> = {}
 }
 
 /** Starts an export and reads only its first chunk, then stops reading, like a slow client. */
-function slowExport(port: number): Promise<{ response: http.IncomingMessage; ended: Promise<{ complete: boolean; error?: string }> }> {
+function slowExport(
+  port: number,
+): Promise<{ response: http.IncomingMessage; ended: Promise<{ complete: boolean; error?: string }> }> {
   return new Promise((resolve, reject) => {
-    const req = http.get({ host: '127.0.0.1', port, path: '/air_quality', headers: { Accept: 'application/x-ndjson' } }, (response) => {
-      const ended = new Promise<{ complete: boolean; error?: string }>((done) => {
-        response.on('end', () => done({ complete: response.complete }));
-        response.on('error', (error) => done({ complete: false, error: error.message }));
-        response.on('close', () => done({ complete: response.complete }));
-      });
-      response.once('data', () => {
-        response.pause();
-        resolve({ response, ended });
-      });
-    });
+    const req = http.get(
+      { host: '127.0.0.1', port, path: '/air_quality', headers: { Accept: 'application/x-ndjson' } },
+      (response) => {
+        const ended = new Promise<{ complete: boolean; error?: string }>((done) => {
+          response.on('end', () => done({ complete: response.complete }));
+          response.on('error', (error) => done({ complete: false, error: error.message }));
+          response.on('close', () => done({ complete: response.complete }));
+        });
+        response.once('data', () => {
+          response.pause();
+          resolve({ response, ended });
+        });
+      },
+    );
     req.on('error', reject);
   });
 }
@@ -81,7 +89,10 @@ describe('the API when its database fails', function () {
     await postgres.start();
     let status = 0;
     for (let i = 0; i < 50 && status !== 200; i++) {
-      status = await fetch(`http://127.0.0.1:${server.port}/air_quality?limit=1`).then((r) => r.status, () => -1);
+      status = await fetch(`http://127.0.0.1:${server.port}/air_quality?limit=1`).then(
+        (r) => r.status,
+        () => -1,
+      );
       if (status !== 200) await sleep(200);
     }
     expect(server.child.exitCode, `server.ts exited:\n${server.output()}`).to.equal(null);
@@ -97,7 +108,11 @@ describe('the API when its database freezes', function () {
   before(async () => {
     postgres = await startOwnedPostgres();
     await createFixtureDataset(postgres.url, { perStation: 100 });
-    api = await startApp(postgres.url, { dbConnectTimeoutMs: 1_000, dbQueryTimeoutMs: 1_500, dbStatementTimeoutMs: 1_000 });
+    api = await startApp(postgres.url, {
+      dbConnectTimeoutMs: 1_000,
+      dbQueryTimeoutMs: 1_500,
+      dbStatementTimeoutMs: 1_000,
+    });
   });
   after(async () => {
     postgres?.thaw();

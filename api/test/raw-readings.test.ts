@@ -83,17 +83,28 @@ describe('readings written from PostgreSQL text', () => {
     ];
     for (const [text, json] of cases) {
       expect(jsonNumber(text), String(text)).to.equal(json);
-      if (text) expect(jsonNumber(text), String(text)).to.equal(JSON.stringify(Number.isFinite(Number(text)) ? Number(text) : null));
+      if (text)
+        expect(jsonNumber(text), String(text)).to.equal(
+          JSON.stringify(Number.isFinite(Number(text)) ? Number(text) : null),
+        );
     }
   });
 
   it('writes a page byte for byte as JSON.stringify of the generically shaped rows', async () => {
     const expected = await parsedRows();
-    const filter = { stations: undefined, from: undefined, to: undefined, pollutants: [...POLLUTANTS], order: 'desc' as const };
+    const filter = {
+      stations: undefined,
+      from: undefined,
+      to: undefined,
+      pollutants: [...POLLUTANTS],
+      order: 'desc' as const,
+    };
     const raw = await listReadings(api.db, dataset.id, filter, undefined, 1000);
     const args = { version: dataset.version, order: 'desc' as const, pollutants: POLLUTANTS, next: 'next?cursor="x"' };
     expect(raw).to.have.length(expected.length);
-    expect(readingsPageBody({ ...args, rows: raw }).toString('utf8')).to.equal(JSON.stringify(readingsPage({ ...args, rows: expected })));
+    expect(readingsPageBody({ ...args, rows: raw }).toString('utf8')).to.equal(
+      JSON.stringify(readingsPage({ ...args, rows: expected })),
+    );
   });
 
   it('serves /air_quality with exactly that body, for every pollutant subset order given', async () => {
@@ -101,8 +112,14 @@ describe('readings written from PostgreSQL text', () => {
     const response = await api.get('/air_quality?limit=1000');
     expect(response.headers.get('content-type')).to.equal('application/json; charset=utf-8');
     const body = await response.text();
-    expect(body).to.equal(JSON.stringify(readingsPage({ version: dataset.version, order: 'desc', rows, pollutants: POLLUTANTS, next: null })));
-    const subset = (await (await api.get('/air_quality?limit=3&pollutants=pm2_5,so2')).json()) as { data: ReturnType<typeof reading>[] };
+    expect(body).to.equal(
+      JSON.stringify(
+        readingsPage({ version: dataset.version, order: 'desc', rows, pollutants: POLLUTANTS, next: null }),
+      ),
+    );
+    const subset = (await (await api.get('/air_quality?limit=3&pollutants=pm2_5,so2')).json()) as {
+      data: ReturnType<typeof reading>[];
+    };
     expect(subset.data).to.deep.equal(rows.slice(0, 3).map((row) => reading(row, ['so2', 'pm2_5'])));
   });
 
@@ -145,7 +162,9 @@ describe('readings written from PostgreSQL text', () => {
     expect(await (await api.get('/air_quality?station=nowhere', { Accept: 'text/csv' })).text()).to.equal(
       'TimeInstant,id_entity,so2,no2,co,o3,pm10,pm2_5\n',
     );
-    expect(await (await api.get('/air_quality?station=nowhere', { Accept: 'application/x-ndjson' })).text()).to.equal('');
+    expect(await (await api.get('/air_quality?station=nowhere', { Accept: 'application/x-ndjson' })).text()).to.equal(
+      '',
+    );
   });
 
   it('continues an export from a cursor and bounds it by limit, with the filter quoted into COPY', async () => {
@@ -156,7 +175,12 @@ describe('readings written from PostgreSQL text', () => {
     };
     const page2 = (await (await api.get(first.next)).json()) as { data: unknown[] };
     const exported = await (await api.get(first.next, { Accept: 'application/x-ndjson' })).text();
-    expect(exported.trimEnd().split('\n').map((line) => JSON.parse(line) as unknown)).to.deep.equal(page2.data);
+    expect(
+      exported
+        .trimEnd()
+        .split('\n')
+        .map((line) => JSON.parse(line) as unknown),
+    ).to.deep.equal(page2.data);
   });
 
   it('ends the COPY and frees its connection when the client hangs up mid-export', async () => {
@@ -171,17 +195,22 @@ describe('readings written from PostgreSQL text', () => {
       );
       const port = new URL(api.base).port;
       await new Promise<void>((resolve, reject) => {
-        const request = http.get({ host: '127.0.0.1', port, path: '/air_quality', headers: { Accept: 'application/x-ndjson' } }, (res) => {
-          res.once('data', () => {
-            // Read nothing more: the server stalls on backpressure, then sees the hang-up.
-            res.pause();
-            setTimeout(() => {
-              request.destroy();
-              resolve();
-            }, 200);
-          });
-        });
-        request.on('error', (error) => ((error as { code?: string }).code === 'ECONNRESET' ? undefined : reject(error)));
+        const request = http.get(
+          { host: '127.0.0.1', port, path: '/air_quality', headers: { Accept: 'application/x-ndjson' } },
+          (res) => {
+            res.once('data', () => {
+              // Read nothing more: the server stalls on backpressure, then sees the hang-up.
+              res.pause();
+              setTimeout(() => {
+                request.destroy();
+                resolve();
+              }, 200);
+            });
+          },
+        );
+        request.on('error', (error) =>
+          (error as { code?: string }).code === 'ECONNRESET' ? undefined : reject(error),
+        );
       });
       let copies = -1;
       for (let i = 0; i < 100 && copies !== 0; i++) {

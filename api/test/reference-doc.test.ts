@@ -10,7 +10,13 @@ describe('docs/api.md', () => {
 
   it('lists every route, parameter and problem type of the OpenAPI document', () => {
     const section = renderReference();
-    for (const text of ['`/air_quality/aggregates`', '`interval`', '`pollutants`', 'problems/database-unavailable', 'problems/cursor-expired']) {
+    for (const text of [
+      '`/air_quality/aggregates`',
+      '`interval`',
+      '`pollutants`',
+      'problems/database-unavailable',
+      'problems/cursor-expired',
+    ]) {
       expect(section).to.contain(text);
     }
   });

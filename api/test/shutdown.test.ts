@@ -10,7 +10,12 @@ type Outcome = { kind: 'ok' | 'refused' | 'reset' | 'cut'; at: number; status?: 
 
 let completed = 0;
 
-function request(port: number, path: string, agent: http.Agent, accept = 'application/json'): Promise<{ outcome: Outcome; body: string }> {
+function request(
+  port: number,
+  path: string,
+  agent: http.Agent,
+  accept = 'application/json',
+): Promise<{ outcome: Outcome; body: string }> {
   return new Promise((resolve) => {
     const req = http.get({ host: '127.0.0.1', port, path, agent, headers: { Accept: accept } }, (res) => {
       let body = '';
@@ -20,7 +25,9 @@ function request(port: number, path: string, agent: http.Agent, accept = 'applic
         const complete = res.complete;
         if (complete) completed++;
         resolve({
-          outcome: complete ? { kind: 'ok', at: Date.now(), status: res.statusCode } : { kind: 'cut', at: Date.now(), detail: 'incomplete body' },
+          outcome: complete
+            ? { kind: 'ok', at: Date.now(), status: res.statusCode }
+            : { kind: 'cut', at: Date.now(), detail: 'incomplete body' },
           body,
         });
       });
@@ -92,7 +99,10 @@ describe('graceful shutdown of server.ts under load', function () {
     const workers = Array.from({ length: 12 }, async () => {
       while (running) {
         const { outcome, body } = await request(port, '/air_quality?limit=100', agent);
-        if (outcome.kind === 'ok' && (outcome.status !== 200 || (JSON.parse(body) as { count: number }).count !== 100)) {
+        if (
+          outcome.kind === 'ok' &&
+          (outcome.status !== 200 || (JSON.parse(body) as { count: number }).count !== 100)
+        ) {
           outcome.kind = 'cut';
           outcome.detail = `status ${outcome.status}`;
         }
@@ -134,7 +144,9 @@ describe('graceful shutdown of server.ts under load', function () {
     // response the clients completed was counted there: the failed attempts never reached the process.
     const complete = output.stdout.split('\n').find((line) => line.includes('"shutdown: complete"'));
     expect(complete, 'shutdown log line').to.be.a('string');
-    const stats = (JSON.parse(complete!) as { connections: { requests: number; unfinished: number; withoutRequest: number } }).connections;
+    const stats = (
+      JSON.parse(complete!) as { connections: { requests: number; unfinished: number; withoutRequest: number } }
+    ).connections;
     expect(stats.unfinished, 'requests cut by the server').to.equal(0);
     expect(stats.withoutRequest, 'accepted connections closed without a request').to.equal(0);
     expect(stats.requests, 'requests received = responses completed').to.equal(completed);
@@ -144,12 +156,15 @@ describe('graceful shutdown of server.ts under load', function () {
     const { port, server, output, exited } = await startServer({ SHUTDOWN_DRAIN_MS: '0', SHUTDOWN_FINISH_MS: '1500' });
     // A client that reads one chunk and stops: the export can never finish.
     const response = await new Promise<http.IncomingMessage>((resolve) =>
-      http.get({ host: '127.0.0.1', port, path: '/air_quality', headers: { Accept: 'application/x-ndjson' } }, (res) => {
-        res.once('data', () => {
-          res.pause();
-          resolve(res);
-        });
-      }),
+      http.get(
+        { host: '127.0.0.1', port, path: '/air_quality', headers: { Accept: 'application/x-ndjson' } },
+        (res) => {
+          res.once('data', () => {
+            res.pause();
+            resolve(res);
+          });
+        },
+      ),
     );
     response.on('error', () => {});
     server.kill('SIGTERM');

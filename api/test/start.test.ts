@@ -18,7 +18,11 @@ describe('npm start without DATABASE_URL', function () {
     const env: NodeJS.ProcessEnv = { ...process.env, AIRQ_DATA_DIR: dataDir, PORT: String(port), LOG_LEVEL: 'warn' };
     delete env.DATABASE_URL;
     // `npm start` is `tsx api/src/server.ts`; the same entry point through the same loader.
-    const child = spawn(process.execPath, ['--import', 'tsx', 'api/src/server.ts'], { cwd: REPO_ROOT, env, stdio: ['ignore', 'inherit', 'inherit'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', 'api/src/server.ts'], {
+      cwd: REPO_ROOT,
+      env,
+      stdio: ['ignore', 'inherit', 'inherit'],
+    });
     const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
     try {
       let ready: { status: string; dataset: string | null } | undefined;
@@ -30,9 +34,17 @@ describe('npm start without DATABASE_URL', function () {
         }
         await sleep(100);
       }
-      const bundled = createHash('sha256').update(readFileSync(path.join(REPO_ROOT, 'db/data/environment_airq_measurand.csv'))).digest('hex');
-      expect(ready, 'readiness of the started server').to.deep.include({ status: 'ready', dataset: bundled.slice(0, 12) });
-      const page = (await (await fetch(`http://127.0.0.1:${port}/air_quality`)).json()) as { count: number; dataset: { version: string } };
+      const bundled = createHash('sha256')
+        .update(readFileSync(path.join(REPO_ROOT, 'db/data/environment_airq_measurand.csv')))
+        .digest('hex');
+      expect(ready, 'readiness of the started server').to.deep.include({
+        status: 'ready',
+        dataset: bundled.slice(0, 12),
+      });
+      const page = (await (await fetch(`http://127.0.0.1:${port}/air_quality`)).json()) as {
+        count: number;
+        dataset: { version: string };
+      };
       expect(page.count).to.equal(100);
       expect(page.dataset.version).to.equal(bundled.slice(0, 12));
     } finally {

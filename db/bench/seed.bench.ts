@@ -97,7 +97,9 @@ try {
   await pipeline(generateCsv({ stations: STATIONS, start: '2016-10-01', days, seed: 42 }), createWriteStream(file));
   const rows = STATIONS * days * 96;
   const bytes = (await stat(file)).size;
-  console.log(`generated ${fmt(rows)} rows (${(bytes / 1e6).toFixed(0)} MB) in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  console.log(
+    `generated ${fmt(rows)} rows (${(bytes / 1e6).toFixed(0)} MB) in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+  );
 
   const db = await createTestDatabase();
   try {
@@ -107,28 +109,63 @@ try {
     const reported = Number(/, ([\d.]+) s, /.exec(seeder.output)?.[1]);
 
     // psql \copy into an empty table identical to a measurements partition (same constraints and indexes).
-    await sql(db.url, `CREATE TABLE bench_copy (LIKE measurements INCLUDING ALL); ALTER TABLE bench_copy ALTER COLUMN dataset_id SET DEFAULT 0`);
+    await sql(
+      db.url,
+      `CREATE TABLE bench_copy (LIKE measurements INCLUDING ALL); ALTER TABLE bench_copy ALTER COLUMN dataset_id SET DEFAULT 0`,
+    );
     const copyColumns = '(measured_at, station_id, so2, no2, co, o3, pm10, pm2_5)';
     started = performance.now();
-    await run('psql', [db.url, '-v', 'ON_ERROR_STOP=1', '-c', `\\copy bench_copy ${copyColumns} FROM '${file}' WITH (FORMAT csv, HEADER true)`], env);
+    await run(
+      'psql',
+      [
+        db.url,
+        '-v',
+        'ON_ERROR_STOP=1',
+        '-c',
+        `\\copy bench_copy ${copyColumns} FROM '${file}' WITH (FORMAT csv, HEADER true)`,
+      ],
+      env,
+    );
     const psqlIndexed = (performance.now() - started) / 1000;
 
     // Same end state the other way round: \copy into a bare table, then build the two indexes.
-    await sql(db.url, `CREATE TABLE bench_bare (LIKE measurements INCLUDING DEFAULTS INCLUDING CONSTRAINTS); ALTER TABLE bench_bare ALTER COLUMN dataset_id SET DEFAULT 0`);
+    await sql(
+      db.url,
+      `CREATE TABLE bench_bare (LIKE measurements INCLUDING DEFAULTS INCLUDING CONSTRAINTS); ALTER TABLE bench_bare ALTER COLUMN dataset_id SET DEFAULT 0`,
+    );
     started = performance.now();
-    await run('psql', [db.url, '-v', 'ON_ERROR_STOP=1', '-c', `\\copy bench_bare ${copyColumns} FROM '${file}' WITH (FORMAT csv, HEADER true)`], env);
-    await sql(db.url, `SET maintenance_work_mem = '256MB'; CREATE UNIQUE INDEX ON bench_bare (dataset_id, measured_at, station_id); CREATE INDEX ON bench_bare (dataset_id, station_id, measured_at)`);
+    await run(
+      'psql',
+      [
+        db.url,
+        '-v',
+        'ON_ERROR_STOP=1',
+        '-c',
+        `\\copy bench_bare ${copyColumns} FROM '${file}' WITH (FORMAT csv, HEADER true)`,
+      ],
+      env,
+    );
+    await sql(
+      db.url,
+      `SET maintenance_work_mem = '256MB'; CREATE UNIQUE INDEX ON bench_bare (dataset_id, measured_at, station_id); CREATE INDEX ON bench_bare (dataset_id, station_id, measured_at)`,
+    );
     const psqlBare = (performance.now() - started) / 1000;
 
     const seederRate = rows / reported;
-    console.log(`seeder (db/src/cli.ts seed)        ${fmt(seederRate)} rows/s  (${reported.toFixed(2)} s as reported; ${seeder.seconds.toFixed(2)} s with process start-up)`);
+    console.log(
+      `seeder (db/src/cli.ts seed)        ${fmt(seederRate)} rows/s  (${reported.toFixed(2)} s as reported; ${seeder.seconds.toFixed(2)} s with process start-up)`,
+    );
     console.log(`  ${/phases: .*/.exec(seeder.output)?.[0] ?? ''}`);
     console.log(`psql \\copy, identical table        ${fmt(rows / psqlIndexed)} rows/s  (${psqlIndexed.toFixed(2)} s)`);
     console.log(`psql \\copy, bare table + indexes   ${fmt(rows / psqlBare)} rows/s  (${psqlBare.toFixed(2)} s)`);
-    console.log(`ratio seeder / psql (identical table)          ${(psqlIndexed / reported).toFixed(2)}  (target >= 0.8)`);
+    console.log(
+      `ratio seeder / psql (identical table)          ${(psqlIndexed / reported).toFixed(2)}  (target >= 0.8)`,
+    );
     console.log(`ratio seeder / psql (bare table, then indexes) ${(psqlBare / reported).toFixed(2)}`);
     console.log(`ratio incl. the seeder's process start-up      ${(psqlIndexed / seeder.seconds).toFixed(2)}`);
-    console.log(`seeder peak RSS (VmHWM)            ${((seeder.peakRssKb ?? 0) / 1024).toFixed(0)} MB  (target < 200 MB)`);
+    console.log(
+      `seeder peak RSS (VmHWM)            ${((seeder.peakRssKb ?? 0) / 1024).toFixed(0)} MB  (target < 200 MB)`,
+    );
   } finally {
     await db.drop();
   }

@@ -5,7 +5,15 @@ import { parseArgs } from 'node:util';
 import { GENERATE_DEFAULTS, generateCsv } from './generate.ts';
 import { openDatabase } from './local-database.ts';
 import { migrate } from './migrate.ts';
-import { BUNDLED_DATASET, DATABASE_TIMEOUT_MS, InvalidInputError, UsageError, seed, type SeedProgress, type SeedResult } from './seed.ts';
+import {
+  BUNDLED_DATASET,
+  DATABASE_TIMEOUT_MS,
+  InvalidInputError,
+  UsageError,
+  seed,
+  type SeedProgress,
+  type SeedResult,
+} from './seed.ts';
 
 // Exit codes: 0 done (or already loaded), 1 invalid input, 2 usage, 3 anything else (database unreachable...).
 const EXIT_INVALID = 1;
@@ -36,7 +44,10 @@ function summaryLine(file: string, result: SeedResult): string {
   if (result.status === 'already-active') {
     return `${file} is already the active dataset ${result.version} (${formatNumber(result.rows)} rows, ${result.stations} stations); nothing to do`;
   }
-  const range = result.firstAt && result.lastAt ? `${result.firstAt.toISOString()} .. ${result.lastAt.toISOString()}` : 'no time range';
+  const range =
+    result.firstAt && result.lastAt
+      ? `${result.firstAt.toISOString()} .. ${result.lastAt.toISOString()}`
+      : 'no time range';
   const seconds = result.seconds.toFixed(2);
   const rate = formatNumber(result.rows / Math.max(result.seconds, 1e-3));
   return `loaded ${file}: ${formatNumber(result.rows)} rows, ${result.stations} stations, ${range}, ${seconds} s, ${rate} rows/s; dataset ${result.version} is active`;
@@ -60,7 +71,10 @@ function integer(name: string, value: string | undefined, fallback: number): num
 function environmentInteger(name: string, fallback: number): number {
   const value = process.env[name];
   if (value === undefined || value === '') return fallback;
-  if (!/^[1-9]\d*$/.test(value)) throw new UsageError(`environment variable ${name}=${JSON.stringify(value)}: expected a whole number of milliseconds`);
+  if (!/^[1-9]\d*$/.test(value))
+    throw new UsageError(
+      `environment variable ${name}=${JSON.stringify(value)}: expected a whole number of milliseconds`,
+    );
   return Number(value);
 }
 
@@ -83,7 +97,11 @@ async function main(argv: string[]): Promise<number> {
     const database = await openDatabase(process.env);
     try {
       const result = await migrate(database.url);
-      console.log(result.applied.length ? `applied ${result.applied.join(', ')}` : `schema is up to date (version ${result.current})`);
+      console.log(
+        result.applied.length
+          ? `applied ${result.applied.join(', ')}`
+          : `schema is up to date (version ${result.current})`,
+      );
     } finally {
       await database.close();
     }
@@ -120,7 +138,11 @@ async function main(argv: string[]): Promise<number> {
     if (progress) process.stderr.write('\r\x1b[K');
     console.log(summaryLine(file, result));
     if (process.env.LOG_LEVEL === 'debug') {
-      err(`phases: ${Object.entries(result.phases).map(([name, s]) => `${name} ${s.toFixed(2)} s`).join(', ')}`);
+      err(
+        `phases: ${Object.entries(result.phases)
+          .map(([name, s]) => `${name} ${s.toFixed(2)} s`)
+          .join(', ')}`,
+      );
     }
     if (result.notification) err(result.notification.message);
     return 0;

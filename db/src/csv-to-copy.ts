@@ -61,8 +61,10 @@ function quotesIn(text: string): number {
 function utf16(start: Buffer): string | undefined {
   if (start[0] === 0xff && start[1] === 0xfe) return 'UTF-16 (little-endian)';
   if (start[0] === 0xfe && start[1] === 0xff) return 'UTF-16 (big-endian)';
-  if (start.length >= 4 && start[1] === 0 && start[3] === 0 && start[0] !== 0) return 'UTF-16 (little-endian, no byte-order mark)';
-  if (start.length >= 4 && start[0] === 0 && start[2] === 0 && start[1] !== 0) return 'UTF-16 (big-endian, no byte-order mark)';
+  if (start.length >= 4 && start[1] === 0 && start[3] === 0 && start[0] !== 0)
+    return 'UTF-16 (little-endian, no byte-order mark)';
+  if (start.length >= 4 && start[0] === 0 && start[2] === 0 && start[1] !== 0)
+    return 'UTF-16 (big-endian, no byte-order mark)';
   return undefined;
 }
 
@@ -100,7 +102,9 @@ export class CsvToCopy extends Transform {
       if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
       const encoding = utf16(chunk);
       if (encoding) {
-        this.problems.push(`${this.label}: the file is ${encoding}; save it as UTF-8 (the header starts TimeInstant,id_entity,...)`);
+        this.problems.push(
+          `${this.label}: the file is ${encoding}; save it as UTF-8 (the header starts TimeInstant,id_entity,...)`,
+        );
         this.fatal = new InvalidInputError(this.problems);
         return callback(this.fatal);
       }
@@ -133,13 +137,17 @@ export class CsvToCopy extends Transform {
     if (this.fatal) return callback(this.fatal);
     if (!this.columns) {
       return callback(
-        new InvalidInputError([`${this.label}: the file is empty; expected the header ${HEADER_LINE} and one reading per line`]),
+        new InvalidInputError([
+          `${this.label}: the file is empty; expected the header ${HEADER_LINE} and one reading per line`,
+        ]),
       );
     }
     if (this.problems.length) return callback(new InvalidInputError(this.problems));
     if (this.rows === 0) {
       return callback(
-        new InvalidInputError([`${this.label}: the file has a header but no readings; expected one line per station and time`]),
+        new InvalidInputError([
+          `${this.label}: the file has a header but no readings; expected one line per station and time`,
+        ]),
       );
     }
     if (this.pending) this.push(this.pending);

@@ -150,7 +150,10 @@ async function retiredPartitions(db: Queryable): Promise<{ relname: string; pend
  * those still reading a retired partition (a slow export) at most `lockTimeoutMs`, and a partition still in use is
  * left, detach pending, for the next seed. Must run outside a transaction. Returns the tables dropped and those left.
  */
-export async function dropRetiredPartitions(db: Queryable, lockTimeoutMs = 3_000): Promise<{ dropped: string[]; left: string[] }> {
+export async function dropRetiredPartitions(
+  db: Queryable,
+  lockTimeoutMs = 3_000,
+): Promise<{ dropped: string[]; left: string[] }> {
   const dropped: string[] = [];
   const left: string[] = [];
   await db.query(`SET lock_timeout = ${Math.max(1, Math.floor(lockTimeoutMs))}`);

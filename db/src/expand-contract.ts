@@ -11,12 +11,21 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 
 const BREAKING: Array<[RegExp, string]> = [
-  [/\bDROP\s+(?:TABLE|VIEW|MATERIALIZED\s+VIEW|FUNCTION|TYPE|SCHEMA|SEQUENCE)\b/gi, 'drops what the previous release may read'],
-  [/\bALTER\s+TABLE\b[^;]*?\bDROP\s+(?!CONSTRAINT\b|DEFAULT\b|NOT\s+NULL\b|IDENTITY\b|EXPRESSION\b)(?:COLUMN\s+)?(?:IF\s+EXISTS\s+)?\w+/gi, 'drops a column the previous release may read'],
+  [
+    /\bDROP\s+(?:TABLE|VIEW|MATERIALIZED\s+VIEW|FUNCTION|TYPE|SCHEMA|SEQUENCE)\b/gi,
+    'drops what the previous release may read',
+  ],
+  [
+    /\bALTER\s+TABLE\b[^;]*?\bDROP\s+(?!CONSTRAINT\b|DEFAULT\b|NOT\s+NULL\b|IDENTITY\b|EXPRESSION\b)(?:COLUMN\s+)?(?:IF\s+EXISTS\s+)?\w+/gi,
+    'drops a column the previous release may read',
+  ],
   [/\bRENAME\b/gi, 'renames what the previous release refers to by name'],
   [/\bALTER\s+COLUMN\s+\w+\s+(?:SET\s+DATA\s+)?TYPE\b/gi, 'changes a column type the previous release reads'],
   [/\bALTER\s+COLUMN\s+\w+\s+SET\s+NOT\s+NULL\b/gi, 'makes a column NOT NULL the previous release may leave empty'],
-  [/\bADD\s+(?:COLUMN\s+)?(?:IF\s+NOT\s+EXISTS\s+)?\w+\s+[^,;]*?\bNOT\s+NULL\b(?![^,;]*\bDEFAULT\b)[^,;]*/gi, 'adds a NOT NULL column without a default, which the previous release does not write'],
+  [
+    /\bADD\s+(?:COLUMN\s+)?(?:IF\s+NOT\s+EXISTS\s+)?\w+\s+[^,;]*?\bNOT\s+NULL\b(?![^,;]*\bDEFAULT\b)[^,;]*/gi,
+    'adds a NOT NULL column without a default, which the previous release does not write',
+  ],
 ];
 
 const MARKER = /^--\s*contract of (\d{3,}):\s*\S/m;
@@ -28,7 +37,9 @@ function code(sql: string): string {
 
 /** Every breach of the rule in the migrations of `dir`, as `file:line: what; how to fix` ([] when none). */
 export function expandContractProblems(dir: string): string[] {
-  const files = readdirSync(dir).filter((file) => /^\d{3,}_.*\.sql$/.test(file)).sort();
+  const files = readdirSync(dir)
+    .filter((file) => /^\d{3,}_.*\.sql$/.test(file))
+    .sort();
   const versions = new Set(files.map((file) => Number(file.slice(0, file.indexOf('_')))));
   const problems: string[] = [];
   for (const file of files) {
@@ -39,7 +50,9 @@ export function expandContractProblems(dir: string): string[] {
     if (marker) {
       const expand = Number(marker[1]);
       if (expand >= version || !versions.has(expand)) {
-        problems.push(`${where}: "-- contract of ${marker[1]}" must name an earlier migration of ${dir} (the expand step this contracts)`);
+        problems.push(
+          `${where}: "-- contract of ${marker[1]}" must name an earlier migration of ${dir} (the expand step this contracts)`,
+        );
       }
       continue;
     }

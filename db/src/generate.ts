@@ -129,7 +129,8 @@ export function generateCsv(options: GenerateOptions): Readable {
       }
       for (let i = 0; i < jitter.length; i++) jitter[i] = Math.floor(random() * 36);
       jitter.sort((x, y) => x - y);
-      for (let p = 0; p < drift.length; p++) drift[p] = Math.min(1.6, Math.max(0.6, drift[p]! + (random() - 0.5) * 0.02));
+      for (let p = 0; p < drift.length; p++)
+        drift[p] = Math.min(1.6, Math.max(0.6, drift[p]! + (random() - 0.5) * 0.02));
     }
     const station = order[stationInSlot]!;
     const ms = startMs + slot * SLOT_MS + jitter[stationInSlot]!;

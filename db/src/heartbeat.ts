@@ -22,7 +22,11 @@ export function watchDatabase(databaseUrl: string, timeoutMs: number, silent: (e
       stopped = true;
       clearInterval(check);
       if (client) destroyConnection(client);
-      silent(new Error(`the database did not answer for ${timeoutMs / 1000} s (frozen or unreachable); retry once it answers`));
+      silent(
+        new Error(
+          `the database did not answer for ${timeoutMs / 1000} s (frozen or unreachable); retry once it answers`,
+        ),
+      );
     },
     Math.max(50, Math.floor(timeoutMs / 10)),
   );

@@ -65,18 +65,27 @@ export async function notifyCache(target: CacheNotification, version: string): P
     }
     if (!unresolved) {
       // Every address of this resolution must accept; one banned in an earlier attempt is not banned again.
-      const pending = addresses.map((address) => targetOf(base, address)).filter(({ label }) => !outcome.get(label)?.ok);
-      await Promise.all(pending.map(async ({ url, label }) => outcome.set(label, await sendBan(url, headers, target.timeoutMs))));
+      const pending = addresses
+        .map((address) => targetOf(base, address))
+        .filter(({ label }) => !outcome.get(label)?.ok);
+      await Promise.all(
+        pending.map(async ({ url, label }) => outcome.set(label, await sendBan(url, headers, target.timeoutMs))),
+      );
       current = addresses.map((address) => targetOf(base, address).label);
       if (current.every((label) => outcome.get(label)?.ok)) {
-        return { ok: true, message: `cache notified: ${current.map((label) => `BAN ${label} ${outcome.get(label)!.text}`).join('; ')}` };
+        return {
+          ok: true,
+          message: `cache notified: ${current.map((label) => `BAN ${label} ${outcome.get(label)!.text}`).join('; ')}`,
+        };
       }
     }
     if (attempt < attempts) await new Promise((resolve) => setTimeout(resolve, target.retryDelayMs ?? 1_000));
   }
   const failures = unresolved
     ? [`BAN ${base.href} ${unresolved}`]
-    : current.filter((label) => !outcome.get(label)?.ok).map((label) => `BAN ${label} ${outcome.get(label)?.text ?? 'not sent'}`);
+    : current
+        .filter((label) => !outcome.get(label)?.ok)
+        .map((label) => `BAN ${label} ${outcome.get(label)?.text ?? 'not sent'}`);
   return {
     ok: false,
     message:

@@ -84,7 +84,9 @@ export function checkTimeZone(zone: string): void {
   try {
     new Intl.DateTimeFormat('en-US', { timeZone: zone });
   } catch {
-    throw new UsageError(`--timezone ${JSON.stringify(zone)}: unknown time zone; use an IANA name such as UTC or Europe/Madrid`);
+    throw new UsageError(
+      `--timezone ${JSON.stringify(zone)}: unknown time zone; use an IANA name such as UTC or Europe/Madrid`,
+    );
   }
 }
 
@@ -154,7 +156,10 @@ export async function seed(options: SeedOptions): Promise<SeedResult> {
     return client;
   };
   try {
-    return await seedUnderLock({ ...options, label, timezone, maxErrors, log: options.log ?? (() => {}), clock, track }, file);
+    return await seedUnderLock(
+      { ...options, label, timezone, maxErrors, log: options.log ?? (() => {}), clock, track },
+      file,
+    );
   } catch (error) {
     throw silence ?? error;
   } finally {
@@ -166,11 +171,14 @@ export async function seed(options: SeedOptions): Promise<SeedResult> {
 async function fileSize(file: string, label: string): Promise<number> {
   try {
     const info = await stat(file);
-    if (!info.isFile()) throw new InvalidInputError([`${label}: not a regular file; pass --file with the path of a CSV file`]);
+    if (!info.isFile())
+      throw new InvalidInputError([`${label}: not a regular file; pass --file with the path of a CSV file`]);
     return info.size;
   } catch (error) {
     if (error instanceof InvalidInputError) throw error;
-    throw new InvalidInputError([`${label}: cannot read it (${(error as NodeJS.ErrnoException).code}); pass --file with the path of a CSV file`]);
+    throw new InvalidInputError([
+      `${label}: cannot read it (${(error as NodeJS.ErrnoException).code}); pass --file with the path of a CSV file`,
+    ]);
   }
 }
 
@@ -274,7 +282,9 @@ async function load(job: LoadJob): Promise<LoadedDataset> {
       // Zoneless timestamps are read by PostgreSQL in the session's zone, which handles DST as the zone does.
       await client.query(`SET TimeZone = ${pg.escapeLiteral(job.timezone)}`);
     } catch {
-      throw new UsageError(`--timezone ${JSON.stringify(job.timezone)}: PostgreSQL does not know this time zone; use an IANA name such as UTC`);
+      throw new UsageError(
+        `--timezone ${JSON.stringify(job.timezone)}: PostgreSQL does not know this time zone; use an IANA name such as UTC`,
+      );
     }
     await client.query(`SET maintenance_work_mem = '256MB'`);
     const validator = await copyFile(client, table, job);
@@ -284,7 +294,12 @@ async function load(job: LoadJob): Promise<LoadedDataset> {
     await client.query(`ANALYZE ${table}`);
     const { rows } = await client.query(`SELECT min(measured_at) AS first, max(measured_at) AS last FROM ${table}`);
     job.clock.phase('analyze');
-    return { rows: validator.rows, stations: [...validator.stations].sort(), firstAt: rows[0].first, lastAt: rows[0].last };
+    return {
+      rows: validator.rows,
+      stations: [...validator.stations].sort(),
+      firstAt: rows[0].first,
+      lastAt: rows[0].last,
+    };
   } finally {
     await client.end().catch(() => {});
   }
@@ -301,7 +316,12 @@ async function copyFile(client: pg.Client, table: string, job: LoadJob): Promise
   const progress = job.progress;
   const timer = progress
     ? setInterval(() => {
-        progress({ bytes: hashing.bytes, totalBytes: job.totalBytes, rows: validator.rows, seconds: job.clock.elapsed() });
+        progress({
+          bytes: hashing.bytes,
+          totalBytes: job.totalBytes,
+          rows: validator.rows,
+          seconds: job.clock.elapsed(),
+        });
       }, 1000)
     : undefined;
   try {
@@ -312,7 +332,9 @@ async function copyFile(client: pg.Client, table: string, job: LoadJob): Promise
     if (timer) clearInterval(timer);
   }
   if (hashing.digest() !== job.sha256) {
-    throw new InvalidInputError([`${job.label}: the file changed while it was being loaded; seed it again once it is complete`]);
+    throw new InvalidInputError([
+      `${job.label}: the file changed while it was being loaded; seed it again once it is complete`,
+    ]);
   }
   return validator;
 }

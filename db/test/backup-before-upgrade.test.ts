@@ -38,7 +38,9 @@ describe('the pre-upgrade backup hook dumps the database exactly when the upgrad
     await client.end();
     if (major(pgDump.stdout) < major(server)) {
       // pg_dump refuses newer servers. .ci/run runs db/test a second time with TEST_DATABASE_URL on a server pg_dump can dump.
-      console.warn(`      SKIPPED: ${pgDump.stdout.trim()} cannot dump PostgreSQL ${server}; set TEST_DATABASE_URL to a server of version ${major(pgDump.stdout)} or older`);
+      console.warn(
+        `      SKIPPED: ${pgDump.stdout.trim()} cannot dump PostgreSQL ${server}; set TEST_DATABASE_URL to a server of version ${major(pgDump.stdout)} or older`,
+      );
       await database.drop();
       this.skip();
     }
@@ -78,7 +80,10 @@ describe('the pre-upgrade backup hook dumps the database exactly when the upgrad
   it("reads the new image's newest migration in the init container", function () {
     const [command, ...args] = init;
     execFileSync(command!, args, { cwd: REPO_ROOT });
-    const newest = readdirSync(path.join(REPO_ROOT, 'db/migrations')).filter((f) => /^\d+_.*\.sql$/.test(f)).sort().at(-1)!;
+    const newest = readdirSync(path.join(REPO_ROOT, 'db/migrations'))
+      .filter((f) => /^\d+_.*\.sql$/.test(f))
+      .sort()
+      .at(-1)!;
     expect(readFileSync(path.join(work, 'latest'), 'utf8')).to.equal(String(parseInt(newest, 10)));
   });
 
@@ -99,7 +104,9 @@ describe('the pre-upgrade backup hook dumps the database exactly when the upgrad
     expect(files[0]).to.match(new RegExp(`^airq-before-migration-${latest + 1}-\\d{8}T\\d{6}Z\\.dump$`));
     expect(result.output).to.include(`schema at migration ${latest}, the new release migrates to ${latest + 1}: wrote`);
     const listing = execFileSync('pg_restore', ['--list', path.join(backups, files[0]!)], { encoding: 'utf8' });
-    expect(listing).to.match(/TABLE public datasets/).and.match(/TABLE public schema_migrations/);
+    expect(listing)
+      .to.match(/TABLE public datasets/)
+      .and.match(/TABLE public schema_migrations/);
     expect(existsSync(path.join(backups, `${files[0]}.partial`))).to.equal(false);
   });
 });

@@ -77,7 +77,9 @@ describe('db CLI', () => {
     expect(badNumber.code).to.equal(2);
     expect(badNumber.stderr).to.match(/^--max-errors "many": expected a whole number\n/);
     expect(badZone.code).to.equal(2);
-    expect(badZone.stderr).to.match(/^--timezone "Europe\/Atlantis": unknown time zone; use an IANA name such as UTC or Europe\/Madrid\n/);
+    expect(badZone.stderr).to.match(
+      /^--timezone "Europe\/Atlantis": unknown time zone; use an IANA name such as UTC or Europe\/Madrid\n/,
+    );
     expect(unknownCommand.code).to.equal(2);
     expect(unknownCommand.stderr).to.match(/^unknown command "load"; expected migrate, seed or generate\n\nusage:/);
   });
@@ -114,7 +116,9 @@ describe('db CLI', () => {
 
     const retry = await cli('seed', '--file', file);
     expect(retry.code, retry.stderr).to.equal(0);
-    expect(retry.stderr).to.equal(`cleaned up after an interrupted seed: dataset ${loading[0].id}, table measurements_${loading[0].id}\n`);
+    expect(retry.stderr).to.equal(
+      `cleaned up after an interrupted seed: dataset ${loading[0].id}, table measurements_${loading[0].id}\n`,
+    );
     expect(retry.stdout).to.match(/^loaded .*large\.csv: 307,200 rows, 100 stations, /);
     const { rows: statuses } = await client.query(`SELECT status FROM datasets WHERE id = $1`, [loading[0].id]);
     expect(statuses[0].status).to.equal('failed');

@@ -65,11 +65,14 @@ describe('station ids and encodings in CSV input', () => {
     const stations = ['aq_\u001b[31mred', 'aq_\u009b2J', 'aq\u0000x', 'x'.repeat(201)];
     const error = await validate(Readable.from([Buffer.from(HEADER + stations.map(row).join('') + row('aq_ok'))]));
     expect(error.problems).to.have.length(4);
-    expect(error.problems[0]).to.equal('big.csv:2: column "id_entity": "aq_\\u001b[31mred": contains control characters or invalid UTF-8');
+    expect(error.problems[0]).to.equal(
+      'big.csv:2: column "id_entity": "aq_\\u001b[31mred": contains control characters or invalid UTF-8',
+    );
     expect(error.problems[3]).to.match(/^big\.csv:5: column "id_entity": "x{57}\.\.\.": longer than 200 characters$/);
     // eslint-disable-next-line no-control-regex
     for (const problem of error.problems) expect(problem).to.not.match(/[\u0000-\u001f\u007f-\u009f]/);
-    for (const station of stations) expect(apiStationIdProblem(station), station).to.equal(stationIdProblem(station)).and.not.equal(null);
+    for (const station of stations)
+      expect(apiStationIdProblem(station), station).to.equal(stationIdProblem(station)).and.not.equal(null);
   });
 
   it('names UTF-16 as the encoding of a UTF-16 file, with or without a byte-order mark', async () => {
@@ -79,7 +82,9 @@ describe('station ids and encodings in CSV input', () => {
       [Buffer.from(text, 'utf16le'), 'UTF-16 (little-endian, no byte-order mark)'],
     ] as const) {
       const error = await validate(Readable.from([bytes]));
-      expect(error.message).to.equal(`big.csv: the file is ${name}; save it as UTF-8 (the header starts TimeInstant,id_entity,...)`);
+      expect(error.message).to.equal(
+        `big.csv: the file is ${name}; save it as UTF-8 (the header starts TimeInstant,id_entity,...)`,
+      );
     }
   });
 });

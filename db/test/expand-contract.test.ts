@@ -43,9 +43,15 @@ describe('migrations follow the expand/contract rule (a rollback runs the previo
   });
 
   const breaking: Array<[string, RegExp]> = [
-    ['ALTER TABLE stations DROP COLUMN name;', /002_break\.sql:2: "ALTER TABLE stations DROP COLUMN name" drops a column the previous release may read/],
+    [
+      'ALTER TABLE stations DROP COLUMN name;',
+      /002_break\.sql:2: "ALTER TABLE stations DROP COLUMN name" drops a column the previous release may read/,
+    ],
     ['ALTER TABLE stations DROP name;', /drops a column/],
-    ['ALTER TABLE stations RENAME COLUMN name TO title;', /"RENAME" renames what the previous release refers to by name/],
+    [
+      'ALTER TABLE stations RENAME COLUMN name TO title;',
+      /"RENAME" renames what the previous release refers to by name/,
+    ],
     ['ALTER TABLE stations RENAME TO places;', /renames/],
     ['DROP TABLE stations;', /"DROP TABLE" drops what the previous release may read/],
     ['ALTER TABLE stations ALTER COLUMN name TYPE varchar(20);', /changes a column type/],
@@ -57,19 +63,30 @@ describe('migrations follow the expand/contract rule (a rollback runs the previo
       const found = problems('002_break.sql', `-- an unmarked change\n${sql}\n`);
       expect(found).to.have.length.greaterThan(0);
       expect(found.join('\n')).to.match(message);
-      expect(found[0]).to.match(/Expand now \(add, copy, write both\), and contract in a later release with a header line "-- contract of NNN/);
+      expect(found[0]).to.match(
+        /Expand now \(add, copy, write both\), and contract in a later release with a header line "-- contract of NNN/,
+      );
     });
   }
 
   it('allows a contract step that names the earlier expand migration it completes', function () {
     writeFileSync(path.join(dir, '002_station_title.sql'), 'ALTER TABLE stations ADD COLUMN title text;\n');
-    expect(problems('003_drop_station_name.sql', '-- contract of 002: releases since 002 read title, not name\nALTER TABLE stations DROP COLUMN name;\n')).to.deep.equal([]);
+    expect(
+      problems(
+        '003_drop_station_name.sql',
+        '-- contract of 002: releases since 002 read title, not name\nALTER TABLE stations DROP COLUMN name;\n',
+      ),
+    ).to.deep.equal([]);
   });
 
   it('refuses a contract marker that names no earlier migration', function () {
-    expect(problems('002_drop.sql', '-- contract of 002: nothing reads it\nALTER TABLE stations DROP COLUMN name;\n')).to.deep.equal([
+    expect(
+      problems('002_drop.sql', '-- contract of 002: nothing reads it\nALTER TABLE stations DROP COLUMN name;\n'),
+    ).to.deep.equal([
       `${path.join(dir, '002_drop.sql')}: "-- contract of 002" must name an earlier migration of ${dir} (the expand step this contracts)`,
     ]);
-    expect(problems('002_drop.sql', '-- contract of 007: nothing reads it\nALTER TABLE stations DROP COLUMN name;\n')).to.have.length(1);
+    expect(
+      problems('002_drop.sql', '-- contract of 007: nothing reads it\nALTER TABLE stations DROP COLUMN name;\n'),
+    ).to.have.length(1);
   });
 });

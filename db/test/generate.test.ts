@@ -23,7 +23,9 @@ describe('generate', () => {
   });
 
   it('is what db/data/generated-week.csv was made from (default options)', async () => {
-    expect(await text(GENERATE_DEFAULTS)).to.equal(await readFile(path.join(REPO_ROOT, 'db/data/generated-week.csv'), 'utf8'));
+    expect(await text(GENERATE_DEFAULTS)).to.equal(
+      await readFile(path.join(REPO_ROOT, 'db/data/generated-week.csv'), 'utf8'),
+    );
   });
 
   it('writes one reading per station every 15 minutes, with a few ms of jitter, that the seeder accepts', async () => {
@@ -37,7 +39,12 @@ describe('generate', () => {
       const ms = Date.parse(`${time!.replace(' ', 'T')}Z`);
       byStation.set(station!, [...(byStation.get(station!) ?? []), ms]);
     }
-    expect([...byStation.keys()].sort()).to.deep.equal(['aq_alonso_quijano', 'aq_distrito_telefonica', 'aq_jaen', 'aq_salvia']);
+    expect([...byStation.keys()].sort()).to.deep.equal([
+      'aq_alonso_quijano',
+      'aq_distrito_telefonica',
+      'aq_jaen',
+      'aq_salvia',
+    ]);
     for (const times of byStation.values()) {
       expect(times).to.have.length(288);
       for (let i = 1; i < times.length; i++) expect(Math.abs(times[i]! - times[i - 1]! - 900_000)).to.be.lessThan(40);
@@ -72,8 +79,12 @@ describe('generate', () => {
   });
 
   it('refuses options that cannot make a dataset, naming the flag', () => {
-    expect(() => generateCsv({ ...options, start: '2016-02-30' })).to.throw('--start 2016-02-30: expected a calendar date like 2016-10-01');
-    expect(() => generateCsv({ ...options, stations: 0 })).to.throw('--stations 0: expected a whole number from 1 to 100000');
+    expect(() => generateCsv({ ...options, start: '2016-02-30' })).to.throw(
+      '--start 2016-02-30: expected a calendar date like 2016-10-01',
+    );
+    expect(() => generateCsv({ ...options, stations: 0 })).to.throw(
+      '--stations 0: expected a whole number from 1 to 100000',
+    );
     expect(() => generateCsv({ ...options, days: 0 })).to.throw('--days 0: expected a whole number from 1 to 36500');
   });
 });

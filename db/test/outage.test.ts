@@ -16,7 +16,7 @@ async function copyUnderway(url: string, child: { exitCode: number | null }): Pr
   client.on('error', () => {});
   await client.connect();
   try {
-    for (const deadline = Date.now() + 120_000; Date.now() < deadline && child.exitCode === null; ) {
+    for (const deadline = Date.now() + 120_000; Date.now() < deadline && child.exitCode === null;) {
       const { rows } = await client.query<{ n: number }>(
         'SELECT coalesce(max(tuples_processed), 0)::int AS n FROM pg_stat_progress_copy WHERE datname = current_database()',
       );
@@ -44,7 +44,10 @@ describe('the seeder when its database fails or freezes', function () {
     frozenFile = path.join(dir, 'large-frozen.csv');
     // 100 stations × 32 days × 96 readings = 307,200 rows, ~45 MB: long enough to be caught mid-COPY.
     await pipeline(generateCsv({ stations: 100, start: '2017-01-01', days: 32, seed: 7 }), createWriteStream(file));
-    await pipeline(generateCsv({ stations: 100, start: '2017-01-01', days: 32, seed: 8 }), createWriteStream(frozenFile));
+    await pipeline(
+      generateCsv({ stations: 100, start: '2017-01-01', days: 32, seed: 8 }),
+      createWriteStream(frozenFile),
+    );
   });
   after(async () => {
     postgres?.thaw();

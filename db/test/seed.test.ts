@@ -5,7 +5,14 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { REPO_ROOT } from '../../test/support/repo-root.ts';
-import { BUNDLED_DATASET, InvalidInputError, UsageError, seed, seedBundledWhenEmpty, type SeedOptions } from '../src/seed.ts';
+import {
+  BUNDLED_DATASET,
+  InvalidInputError,
+  UsageError,
+  seed,
+  seedBundledWhenEmpty,
+  type SeedOptions,
+} from '../src/seed.ts';
 import { createTestDatabase, type TestDatabase } from '../../test/support/postgres.ts';
 
 const HEADER = 'TimeInstant,id_entity,so2,no2,co,o3,pm10,pm2_5';
@@ -52,7 +59,11 @@ describe('seed', () => {
   }
 
   /** Seeds `content`, expects it refused with exactly `problems`, and checks that nothing changed. */
-  async function expectRefused(content: string, problems: (file: string) => string[], options: Partial<SeedOptions> = {}) {
+  async function expectRefused(
+    content: string,
+    problems: (file: string) => string[],
+    options: Partial<SeedOptions> = {},
+  ) {
     const file = await csv(content);
     const before = await state();
     let error: unknown;
@@ -106,10 +117,10 @@ describe('seed', () => {
     });
 
     it('refuses lines with too few or too many columns', async () => {
-      await expectRefused(`${HEADER}\n${reading('a', 0)}\n2016-10-01 00:15:00.000,a,1,2\n${reading('a', 30)},7\n`, (f) => [
-        `${f}:3: expected 8 columns (${HEADER}), found 4`,
-        `${f}:4: expected 8 columns (${HEADER}), found 9`,
-      ]);
+      await expectRefused(
+        `${HEADER}\n${reading('a', 0)}\n2016-10-01 00:15:00.000,a,1,2\n${reading('a', 30)},7\n`,
+        (f) => [`${f}:3: expected 8 columns (${HEADER}), found 4`, `${f}:4: expected 8 columns (${HEADER}), found 9`],
+      );
     });
 
     it('refuses unparseable and impossible timestamps', async () => {
@@ -146,7 +157,9 @@ describe('seed', () => {
     });
 
     it('refuses an empty station id', async () => {
-      await expectRefused(`${HEADER}\n${reading('', 0)}\n`, (f) => [`${f}:2: column "id_entity": the station id is empty`]);
+      await expectRefused(`${HEADER}\n${reading('', 0)}\n`, (f) => [
+        `${f}:2: column "id_entity": the station id is empty`,
+      ]);
     });
 
     it('refuses a repeated station and time, naming both lines', async () => {
@@ -174,7 +187,14 @@ describe('seed', () => {
     });
 
     it('refuses station ids the API could not be asked for: a line break inside quotes, a NUL', async () => {
-      const lines = [HEADER, '', reading('a', 0), reading('a\u0000b', 0), '2016-10-01 00:00:00.004,"c', 'd",1,2,3,4,5,6'];
+      const lines = [
+        HEADER,
+        '',
+        reading('a', 0),
+        reading('a\u0000b', 0),
+        '2016-10-01 00:00:00.004,"c',
+        'd",1,2,3,4,5,6',
+      ];
       await expectRefused(lines.join('\n'), (f) => [
         `${f}:4: column "id_entity": "a\\u0000b": contains control characters or invalid UTF-8`,
         `${f}:5: column "id_entity": "c\\nd": contains control characters or invalid UTF-8`,
@@ -254,7 +274,9 @@ describe('seed', () => {
     });
 
     it('reads zoneless timestamps in the given time zone, keeping milliseconds', async () => {
-      const result = await run(await csv(`${HEADER}\n2016-10-01 00:15:00.012,a,1,1,1,1,1,1\n`), { timezone: 'Europe/Madrid' });
+      const result = await run(await csv(`${HEADER}\n2016-10-01 00:15:00.012,a,1,1,1,1,1,1\n`), {
+        timezone: 'Europe/Madrid',
+      });
       expect(result.firstAt?.toISOString()).to.equal('2016-09-30T22:15:00.012Z');
     });
   });
@@ -274,7 +296,9 @@ describe('seed', () => {
         `SELECT inhrelid::regclass::text AS name FROM pg_inherits WHERE inhparent = 'measurements'::regclass`,
       );
       expect(partitions.rows.map((r) => r.name)).to.deep.equal([`measurements_${result.datasetId}`]);
-      const stations = await client.query(`SELECT id FROM stations WHERE dataset_id = $1 ORDER BY id`, [result.datasetId]);
+      const stations = await client.query(`SELECT id FROM stations WHERE dataset_id = $1 ORDER BY id`, [
+        result.datasetId,
+      ]);
       expect(stations.rows.map((r) => r.id)).to.deep.equal(['x', 'y']);
     });
 
@@ -292,7 +316,9 @@ describe('seed', () => {
       const results = await Promise.all([run(file), run(file)]);
       expect(results.map((r) => r.status).sort()).to.deep.equal(['already-active', 'loaded']);
       expect(results[0]!.datasetId).to.equal(results[1]!.datasetId);
-      const { rows } = await client.query(`SELECT count(*)::int AS n FROM datasets WHERE sha256 = $1`, [results[0]!.sha256]);
+      const { rows } = await client.query(`SELECT count(*)::int AS n FROM datasets WHERE sha256 = $1`, [
+        results[0]!.sha256,
+      ]);
       expect(rows[0].n).to.equal(1);
     });
 
@@ -332,8 +358,13 @@ describe('seed', () => {
         let probes = 0;
         while (!seeded) {
           await probe
-            .query(`SELECT count(*) FROM measurements WHERE dataset_id = (SELECT id FROM datasets WHERE status = 'active')`)
-            .then(() => probes++, (error: Error) => probeErrors.push(error.message));
+            .query(
+              `SELECT count(*) FROM measurements WHERE dataset_id = (SELECT id FROM datasets WHERE status = 'active')`,
+            )
+            .then(
+              () => probes++,
+              (error: Error) => probeErrors.push(error.message),
+            );
         }
         const result = await seeding;
         expect(result.status, 'seeded while the slow reader is still reading').to.equal('loaded');

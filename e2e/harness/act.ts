@@ -1,5 +1,15 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
 import type { GitHubEvent } from '../../actions/test/support/events.ts';
@@ -41,8 +51,16 @@ export function actTools(): ActToolsLookup {
     dockerPlugins: found.binDir,
     registry: path.join(found.binDir, 'registry'),
   };
-  const absent = [tools.act, path.join(tools.nodeDir, 'node'), path.join(found.binDir, 'cli-plugins', 'docker-buildx'), tools.registry].filter((file) => !existsSync(file));
-  if (absent.length) return { missing: `${absent.join(', ')} missing: run bash e2e/tools/build.sh (it builds act, buildx and the registry, and fetches Node 24)` };
+  const absent = [
+    tools.act,
+    path.join(tools.nodeDir, 'node'),
+    path.join(found.binDir, 'cli-plugins', 'docker-buildx'),
+    tools.registry,
+  ].filter((file) => !existsSync(file));
+  if (absent.length)
+    return {
+      missing: `${absent.join(', ')} missing: run bash e2e/tools/build.sh (it builds act, buildx and the registry, and fetches Node 24)`,
+    };
   return { tools };
 }
 
@@ -61,8 +79,12 @@ export interface StandIn {
 export function standIns(repo: string, workflow: string, job?: string): StandIn[] {
   const found = new Map<string, StandIn>();
   const visit = (file: string, only?: string) => {
-    type Job = { needs?: string | string[]; uses?: string; steps?: { uses?: string; with?: Record<string, unknown> }[] };
-    const jobs = ((parse(readFileSync(path.join(repo, file), 'utf8')) as { jobs?: Record<string, Job> }).jobs) ?? {};
+    type Job = {
+      needs?: string | string[];
+      uses?: string;
+      steps?: { uses?: string; with?: Record<string, unknown> }[];
+    };
+    const jobs = (parse(readFileSync(path.join(repo, file), 'utf8')) as { jobs?: Record<string, Job> }).jobs ?? {};
     const wanted = new Set<string>();
     const want = (id: string) => {
       if (wanted.has(id) || !jobs[id]) return;
@@ -82,7 +104,9 @@ export function standIns(repo: string, workflow: string, job?: string): StandIn[
         const uses = `${owner}/${name}@${ref}`;
         const dir = path.join(STAND_INS_DIR, `${owner}-${name}`);
         if (!existsSync(path.join(dir, 'action.yml'))) {
-          throw new Error(`${file}: ${owner}/${name} (job ${id}) has no stand-in; write ${path.relative(REPO_ROOT, dir)}/action.yml honouring its documented inputs and outputs`);
+          throw new Error(
+            `${file}: ${owner}/${name} (job ${id}) has no stand-in; write ${path.relative(REPO_ROOT, dir)}/action.yml honouring its documented inputs and outputs`,
+          );
         }
         found.set(uses, { uses, dir });
       }
@@ -93,11 +117,15 @@ export function standIns(repo: string, workflow: string, job?: string): StandIn[
 }
 
 const git = (cwd: string, ...args: string[]) =>
-  execFileSync('git', ['-c', 'user.name=Octo Cat', '-c', 'user.email=octocat@example.com', '-c', 'init.defaultBranch=master', ...args], {
-    cwd,
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'pipe'],
-  }).trim();
+  execFileSync(
+    'git',
+    ['-c', 'user.name=Octo Cat', '-c', 'user.email=octocat@example.com', '-c', 'init.defaultBranch=master', ...args],
+    {
+      cwd,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  ).trim();
 
 /**
  * act v0.2.89 validates workflows against a schema that predates `concurrency.queue` and refuses them; it models no
@@ -111,7 +139,10 @@ function withoutConcurrencyQueue(workflowsDir: string): void {
       if (!/^\s+queue:\s*\S+\s*$/.test(line)) return true;
       // Only inside a concurrency mapping: the nearest less-indented line above is `concurrency:`.
       const indent = line.search(/\S/);
-      const parent = lines.slice(0, index).reverse().find((above) => above.trim() && above.search(/\S/) < indent);
+      const parent = lines
+        .slice(0, index)
+        .reverse()
+        .find((above) => above.trim() && above.search(/\S/) < indent);
       return !/^\s*concurrency:\s*$/.test(parent ?? '');
     });
     if (kept.length !== lines.length) writeFileSync(path.join(workflowsDir, file), kept.join('\n'));
@@ -136,7 +167,10 @@ export interface WorkingCopy {
 export function makeWorkingCopy(root: string): WorkingCopy {
   const dir = path.join(root, 'repo');
   mkdirSync(dir, { recursive: true });
-  const files = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: REPO_ROOT, encoding: 'utf8' })
+  const files = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], {
+    cwd: REPO_ROOT,
+    encoding: 'utf8',
+  })
     .split('\0')
     .filter((file) => file && existsSync(path.join(REPO_ROOT, file)));
   for (const file of files) {
@@ -151,7 +185,15 @@ export function makeWorkingCopy(root: string): WorkingCopy {
   git(dir, 'add', '--all');
   git(dir, 'commit', '--quiet', '-m', 'the working copy under test');
   withoutConcurrencyQueue(path.join(dir, '.github', 'workflows'));
-  git(dir, 'commit', '--quiet', '--all', '--allow-empty', '-m', "for act: no concurrency.queue (its schema predates it; act runs no concurrency at all)");
+  git(
+    dir,
+    'commit',
+    '--quiet',
+    '--all',
+    '--allow-empty',
+    '-m',
+    'for act: no concurrency.queue (its schema predates it; act runs no concurrency at all)',
+  );
   // Detached, so that any branch can be pointed anywhere; commits go on top of whatever is checked out.
   git(dir, 'checkout', '--quiet', '--detach');
   return {
@@ -221,10 +263,18 @@ export interface WorkflowRun {
  */
 export function seedToolCache(cacheDir: string): void {
   const { helm, kubectl } = kubeBinaries();
-  for (const [tool, binary] of [['helm', helm], ['kubectl', kubectl]] as const) {
-    const version = tool === 'helm'
-      ? execFileSync(binary, ['version', '--template', '{{.Version}}'], { encoding: 'utf8' }).trim()
-      : (JSON.parse(execFileSync(binary, ['version', '--client', '-o', 'json'], { encoding: 'utf8' })) as { clientVersion: { gitVersion: string } }).clientVersion.gitVersion;
+  for (const [tool, binary] of [
+    ['helm', helm],
+    ['kubectl', kubectl],
+  ] as const) {
+    const version =
+      tool === 'helm'
+        ? execFileSync(binary, ['version', '--template', '{{.Version}}'], { encoding: 'utf8' }).trim()
+        : (
+            JSON.parse(execFileSync(binary, ['version', '--client', '-o', 'json'], { encoding: 'utf8' })) as {
+              clientVersion: { gitVersion: string };
+            }
+          ).clientVersion.gitVersion;
     const dir = path.join(cacheDir, 'tool_cache', tool, version.replace(/^v/, ''), 'x64');
     mkdirSync(dir, { recursive: true });
     rmSync(path.join(dir, tool), { force: true });
@@ -259,28 +309,48 @@ export async function runWorkflow(options: RunOptions): Promise<WorkflowRun> {
   // Every run logs in and out of its own docker config; the buildx plugin comes from the tool build.
   const dockerConfig = path.join(scratch, 'docker');
   mkdirSync(path.join(dockerConfig, 'cli-plugins'), { recursive: true });
-  symlinkSync(path.join(options.tools.dockerPlugins, 'cli-plugins', 'docker-buildx'), path.join(dockerConfig, 'cli-plugins', 'docker-buildx'));
+  symlinkSync(
+    path.join(options.tools.dockerPlugins, 'cli-plugins', 'docker-buildx'),
+    path.join(dockerConfig, 'cli-plugins', 'docker-buildx'),
+  );
   const secretFile = path.join(scratch, 'secrets.env');
   // dotenv: one line per secret; a multi-line value (a kubeconfig) in double quotes with \n escapes.
-  writeFileSync(secretFile, Object.entries(options.secrets ?? {}).map(([name, value]) => `${name}=${JSON.stringify(value)}`).join('\n') + '\n', { mode: 0o600 });
+  writeFileSync(
+    secretFile,
+    Object.entries(options.secrets ?? {})
+      .map(([name, value]) => `${name}=${JSON.stringify(value)}`)
+      .join('\n') + '\n',
+    { mode: 0o600 },
+  );
 
   const args = [
     options.event.eventName,
-    '--workflows', options.workflow,
-    '--eventpath', eventFile,
-    '--platform', `${RUNNER_LABEL}=-self-hosted`,
+    '--workflows',
+    options.workflow,
+    '--eventpath',
+    eventFile,
+    '--platform',
+    `${RUNNER_LABEL}=-self-hosted`,
     '--action-offline-mode',
-    '--action-cache-path', options.cacheDir,
+    '--action-cache-path',
+    options.cacheDir,
     '--no-cache-server',
     '--json',
-    '--secret-file', secretFile,
-    '--env', `GITHUB_API_URL=${options.apiUrl}`,
-    '--env', `GITHUB_REPOSITORY=${FULL_NAME}`,
-    '--env', `GITHUB_REPOSITORY_OWNER=${OWNER}`,
-    '--env', 'GITHUB_ACTOR=octocat',
-    '--secret', 'GITHUB_TOKEN=ghs_act_e2e',
+    '--secret-file',
+    secretFile,
+    '--env',
+    `GITHUB_API_URL=${options.apiUrl}`,
+    '--env',
+    `GITHUB_REPOSITORY=${FULL_NAME}`,
+    '--env',
+    `GITHUB_REPOSITORY_OWNER=${OWNER}`,
+    '--env',
+    'GITHUB_ACTOR=octocat',
+    '--secret',
+    'GITHUB_TOKEN=ghs_act_e2e',
   ];
-  for (const standIn of standIns(options.repo, options.workflow, options.job)) args.push('--local-repository', `${standIn.uses}=${standIn.dir}`);
+  for (const standIn of standIns(options.repo, options.workflow, options.job))
+    args.push('--local-repository', `${standIn.uses}=${standIn.dir}`);
   for (const [name, value] of Object.entries(options.inputs ?? {})) args.push('--input', `${name}=${value}`);
   for (const [name, value] of Object.entries(options.vars ?? {})) args.push('--var', `${name}=${value}`);
   if (options.job) args.push('--job', options.job);
@@ -297,7 +367,12 @@ export async function runWorkflow(options: RunOptions): Promise<WorkflowRun> {
 
   const lines: ActLogLine[] = [];
   const exitCode = await new Promise<number>((resolve, reject) => {
-    const child = spawn(options.tools.act, args, { cwd: options.repo, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const child = spawn(options.tools.act, args, {
+      cwd: options.repo,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
     let buffer = '';
     const take = (chunk: string) => {
       buffer += chunk;
@@ -350,7 +425,9 @@ export async function runWorkflow(options: RunOptions): Promise<WorkflowRun> {
     const plain = text.replace(ANSI_ESCAPE, '').trimEnd();
     return plain.length > 400 ? `…${plain.slice(-400)}` : plain;
   };
-  const log = lines.map((line) => readable(line.job ? `[${line.job.trim()}] ${line.msg ?? ''}` : line.msg ?? '')).join('\n');
+  const log = lines
+    .map((line) => readable(line.job ? `[${line.job.trim()}] ${line.msg ?? ''}` : (line.msg ?? '')))
+    .join('\n');
   return { exitCode, log, steps, jobs, summaries };
 }
 
@@ -358,13 +435,19 @@ const ANSI_ESCAPE = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*[A-Za-z]`, '
 
 /** "  ✅  Success - Main helm upgrade [2.1s]" → "helm upgrade". */
 function stepName(message: string): string {
-  return message.replace(/^\s*\S+\s+(Success|Failure|Skipped)\s+-\s+(Main|Pre|Post)\s+/, '').replace(/\s*\[[^\]]*\]\s*$/, '').trim();
+  return message
+    .replace(/^\s*\S+\s+(Success|Failure|Skipped)\s+-\s+(Main|Pre|Post)\s+/, '')
+    .replace(/\s*\[[^\]]*\]\s*$/, '')
+    .trim();
 }
 
 /** A step by job and step name, or an error listing what ran. */
 export function stepOf(run: WorkflowRun, job: string, step: string): StepResult {
   const found = run.steps.find((s) => s.job === job && s.step === step);
-  if (!found) throw new Error(`no step "${step}" in job "${job}"; steps that ran:\n  ${run.steps.map((s) => `${s.job} / ${s.step}: ${s.result}`).join('\n  ')}`);
+  if (!found)
+    throw new Error(
+      `no step "${step}" in job "${job}"; steps that ran:\n  ${run.steps.map((s) => `${s.job} / ${s.step}: ${s.result}`).join('\n  ')}`,
+    );
   return found;
 }
 

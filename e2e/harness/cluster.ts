@@ -1,14 +1,44 @@
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { kwokStagesConfig } from './stages.ts';
 import {
-  acquireNodeLock, containerdConfig, imageStoreDir, cniConfig, corefile, createBridge, importImage, kubeletConfig, kubeProxyConfig, localVolumes,
-  NODE_NAME, NODE_NETWORK, nodeStatePath, PAUSE_IMAGE, podProcesses, readNodeState, removePodContainers, staticBinaryImage, teardownNode, type NodeLock, type NodeState,
+  acquireNodeLock,
+  containerdConfig,
+  imageStoreDir,
+  cniConfig,
+  corefile,
+  createBridge,
+  importImage,
+  kubeletConfig,
+  kubeProxyConfig,
+  localVolumes,
+  NODE_NAME,
+  NODE_NETWORK,
+  nodeStatePath,
+  PAUSE_IMAGE,
+  podProcesses,
+  readNodeState,
+  removePodContainers,
+  staticBinaryImage,
+  teardownNode,
+  type NodeLock,
+  type NodeState,
 } from './node.ts';
 import getPort from 'get-port';
 
@@ -55,7 +85,12 @@ export interface Cluster {
   /** Start-up time in ms, from the first process to a cluster that schedules and runs pods. */
   startupMs: number;
   /** A request to the API server as cluster admin; throws on a non-2xx answer unless `allowStatus` lists it. */
-  api<T = unknown>(method: string, apiPath: string, body?: unknown, allowStatus?: number[]): Promise<{ status: number; body: T }>;
+  api<T = unknown>(
+    method: string,
+    apiPath: string,
+    body?: unknown,
+    allowStatus?: number[],
+  ): Promise<{ status: number; body: T }>;
   /** Resident memory (MiB) of each component, and of the real node's pods (their processes and shims) together. */
   memory(): Record<string, number>;
   /** The last `lines` lines of every component's log, for a failure report. */
@@ -65,7 +100,16 @@ export interface Cluster {
 
 const FAKE_NODES_SERVICE_CIDR = '10.96.0.0/16';
 const FAKE_NODES_KUBERNETES_SERVICE_IP = '10.96.0.1';
-type Component = 'etcd' | 'kube-apiserver' | 'kube-controller-manager' | 'kube-scheduler' | 'kwok' | 'containerd' | 'kubelet' | 'kube-proxy' | 'coredns';
+type Component =
+  | 'etcd'
+  | 'kube-apiserver'
+  | 'kube-controller-manager'
+  | 'kube-scheduler'
+  | 'kwok'
+  | 'containerd'
+  | 'kubelet'
+  | 'kube-proxy'
+  | 'coredns';
 
 const running = new Set<ChildProcess>();
 /** Real nodes of this process, torn down on exit if stop() did not run. */
@@ -199,10 +243,36 @@ function openssl(dir: string, args: string[]): void {
 
 /** A certificate `<name>.crt`/`<name>.key` signed by the cluster CA. */
 function signCertificate(dir: string, name: string, subject: string, extensions: string): void {
-  openssl(dir, ['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', subject]);
+  openssl(dir, [
+    'req',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    `${name}.key`,
+    '-out',
+    `${name}.csr`,
+    '-subj',
+    subject,
+  ]);
   writeFileSync(path.join(dir, `${name}.ext`), extensions);
-  openssl(dir, ['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial',
-    '-out', `${name}.crt`, '-days', '7', '-extfile', `${name}.ext`]);
+  openssl(dir, [
+    'x509',
+    '-req',
+    '-in',
+    `${name}.csr`,
+    '-CA',
+    'ca.crt',
+    '-CAkey',
+    'ca.key',
+    '-CAcreateserial',
+    '-out',
+    `${name}.crt`,
+    '-days',
+    '7',
+    '-extfile',
+    `${name}.ext`,
+  ]);
 }
 
 const CLIENT_EXTENSIONS = 'extendedKeyUsage=clientAuth\nkeyUsage=critical,digitalSignature,keyEncipherment\n';
@@ -213,27 +283,71 @@ const CLIENT_EXTENSIONS = 'extendedKeyUsage=clientAuth\nkeyUsage=critical,digita
  * kube-proxy's client certificate.
  */
 function generateCertificates(dir: string, apiAddresses: string[], realNode: boolean): void {
-  openssl(dir, ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '7',
-    '-subj', '/CN=airq-e2e-ca', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign,digitalSignature']);
-  const sans = [...apiAddresses.map((ip) => `IP:${ip}`), 'DNS:localhost', 'DNS:kubernetes', 'DNS:kubernetes.default',
-    'DNS:kubernetes.default.svc', 'DNS:kubernetes.default.svc.cluster.local'];
-  signCertificate(dir, 'apiserver', '/CN=kube-apiserver',
-    `subjectAltName=${sans.join(',')}\nextendedKeyUsage=serverAuth\nkeyUsage=critical,digitalSignature,keyEncipherment\n`);
+  openssl(dir, [
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    'ca.key',
+    '-out',
+    'ca.crt',
+    '-days',
+    '7',
+    '-subj',
+    '/CN=airq-e2e-ca',
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign,digitalSignature',
+  ]);
+  const sans = [
+    ...apiAddresses.map((ip) => `IP:${ip}`),
+    'DNS:localhost',
+    'DNS:kubernetes',
+    'DNS:kubernetes.default',
+    'DNS:kubernetes.default.svc',
+    'DNS:kubernetes.default.svc.cluster.local',
+  ];
+  signCertificate(
+    dir,
+    'apiserver',
+    '/CN=kube-apiserver',
+    `subjectAltName=${sans.join(',')}\nextendedKeyUsage=serverAuth\nkeyUsage=critical,digitalSignature,keyEncipherment\n`,
+  );
   openssl(dir, ['genrsa', '-out', 'sa.key', '2048']);
   openssl(dir, ['rsa', '-in', 'sa.key', '-pubout', '-out', 'sa.pub']);
   if (!realNode) return;
-  signCertificate(dir, 'kubelet-serving', `/CN=system:node:${NODE_NAME}`,
-    `subjectAltName=IP:${NODE_NETWORK.gateway},DNS:${NODE_NAME}\nextendedKeyUsage=serverAuth\nkeyUsage=critical,digitalSignature,keyEncipherment\n`);
+  signCertificate(
+    dir,
+    'kubelet-serving',
+    `/CN=system:node:${NODE_NAME}`,
+    `subjectAltName=IP:${NODE_NETWORK.gateway},DNS:${NODE_NAME}\nextendedKeyUsage=serverAuth\nkeyUsage=critical,digitalSignature,keyEncipherment\n`,
+  );
   signCertificate(dir, 'kubelet-client', `/O=system:nodes/CN=system:node:${NODE_NAME}`, CLIENT_EXTENSIONS);
-  signCertificate(dir, 'apiserver-kubelet-client', '/O=system:masters/CN=kube-apiserver-kubelet-client', CLIENT_EXTENSIONS);
+  signCertificate(
+    dir,
+    'apiserver-kubelet-client',
+    '/O=system:masters/CN=kube-apiserver-kubelet-client',
+    CLIENT_EXTENSIONS,
+  );
   signCertificate(dir, 'kube-proxy', '/CN=system:kube-proxy', CLIENT_EXTENSIONS);
 }
 
 /** A kubeconfig authenticating with token `token`, or with the client certificate `<dir>/<name>.crt` when given. */
-function kubeconfigYaml(server: string, caPem: string, token: string, clientCert?: { dir: string; name: string }): string {
+function kubeconfigYaml(
+  server: string,
+  caPem: string,
+  token: string,
+  clientCert?: { dir: string; name: string },
+): string {
   const ca = Buffer.from(caPem).toString('base64');
   const user = clientCert
-    ? [`    client-certificate: ${path.join(clientCert.dir, `${clientCert.name}.crt`)}`, `    client-key: ${path.join(clientCert.dir, `${clientCert.name}.key`)}`]
+    ? [
+        `    client-certificate: ${path.join(clientCert.dir, `${clientCert.name}.crt`)}`,
+        `    client-key: ${path.join(clientCert.dir, `${clientCert.name}.key`)}`,
+      ]
     : [`    token: ${token}`];
   return [
     'apiVersion: v1',
@@ -297,19 +411,25 @@ class Components {
     for (;;) {
       for (const [name, child] of this.processes) {
         if (child.exitCode !== null || child.signalCode !== null) {
-          throw new Error(`e2e cluster: ${name} exited (${child.exitCode ?? child.signalCode}) while waiting for ${what}; its log is ${this.logFile(name)}\n${this.logTails()}`);
+          throw new Error(
+            `e2e cluster: ${name} exited (${child.exitCode ?? child.signalCode}) while waiting for ${what}; its log is ${this.logFile(name)}\n${this.logTails()}`,
+          );
         }
       }
       if (await check().catch(() => false)) return;
       if (Date.now() > this.deadline) {
-        throw new Error(`e2e cluster: timed out waiting for ${what}; component logs are in ${this.dir} (AIRQ_E2E_KEEP=1 keeps them)\n${this.logTails()}`);
+        throw new Error(
+          `e2e cluster: timed out waiting for ${what}; component logs are in ${this.dir} (AIRQ_E2E_KEEP=1 keeps them)\n${this.logTails()}`,
+        );
       }
       await sleep(250);
     }
   }
 
   logTails(lines = 30): string {
-    return this.order.map((name) => `----- ${name} (${this.logFile(name)}) -----\n${tail(this.logFile(name), lines)}`).join('\n');
+    return this.order
+      .map((name) => `----- ${name} (${this.logFile(name)}) -----\n${tail(this.logFile(name), lines)}`)
+      .join('\n');
   }
 
   /** Resident memory (MiB) of each component. */
@@ -352,7 +472,9 @@ function clusterRequest(
         headers: {
           ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
           accept: 'application/json',
-          ...(options.payload ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(options.payload) } : {}),
+          ...(options.payload
+            ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(options.payload) }
+            : {}),
         },
         ...(options.timeoutMs ? { timeout: options.timeoutMs } : {}),
       },
@@ -382,8 +504,16 @@ interface ControlPlane {
 /** Addresses of the cluster: pods on a real node reach the API server at the bridge's gateway; otherwise nothing leaves loopback. */
 function clusterNetwork(realNode: boolean) {
   return realNode
-    ? { apiHost: NODE_NETWORK.gateway, serviceCidr: NODE_NETWORK.serviceCidr, kubernetesServiceIp: NODE_NETWORK.kubernetesServiceIp }
-    : { apiHost: '127.0.0.1', serviceCidr: FAKE_NODES_SERVICE_CIDR, kubernetesServiceIp: FAKE_NODES_KUBERNETES_SERVICE_IP };
+    ? {
+        apiHost: NODE_NETWORK.gateway,
+        serviceCidr: NODE_NETWORK.serviceCidr,
+        kubernetesServiceIp: NODE_NETWORK.kubernetesServiceIp,
+      }
+    : {
+        apiHost: '127.0.0.1',
+        serviceCidr: FAKE_NODES_SERVICE_CIDR,
+        kubernetesServiceIp: FAKE_NODES_KUBERNETES_SERVICE_IP,
+      };
 }
 
 /** The real node's network state, recorded before anything exists outside the directory (so the reaper can always undo it), and its bridge. */
@@ -408,7 +538,13 @@ async function startControlPlane(components: Components, dir: string, realNode: 
   const caPem = readFileSync(path.join(dir, 'ca.crt'), 'utf8');
   const token = randomBytes(24).toString('hex');
   writeFileSync(path.join(dir, 'tokens.csv'), `${token},airq-e2e-admin,airq-e2e-admin,"system:masters"\n`);
-  const [etcdClient, etcdPeer, apiPort, kcmPort, schedulerPort] = await Promise.all([getPort(), getPort(), getPort(), getPort(), getPort()]);
+  const [etcdClient, etcdPeer, apiPort, kcmPort, schedulerPort] = await Promise.all([
+    getPort(),
+    getPort(),
+    getPort(),
+    getPort(),
+    getPort(),
+  ]);
   const server = `https://${apiHost}:${apiPort}`;
   const kubeconfig = path.join(dir, 'kubeconfig');
   writeFileSync(kubeconfig, kubeconfigYaml(server, caPem, token), { mode: 0o600 });
@@ -416,8 +552,14 @@ async function startControlPlane(components: Components, dir: string, realNode: 
   const probe = (url: string) => clusterRequest(url, { caPem, verify: false, timeoutMs: 5_000 });
   const api = async <T>(method: string, apiPath: string, body?: unknown, allowStatus: number[] = []) => {
     const payload = body === undefined ? undefined : JSON.stringify(body);
-    const { status, text } = await clusterRequest(`${server}${apiPath}`, { caPem, method, token, ...(payload ? { payload } : {}) });
-    if ((status < 200 || status > 299) && !allowStatus.includes(status)) throw new Error(`${method} ${apiPath}: HTTP ${status}: ${text}`);
+    const { status, text } = await clusterRequest(`${server}${apiPath}`, {
+      caPem,
+      method,
+      token,
+      ...(payload ? { payload } : {}),
+    });
+    if ((status < 200 || status > 299) && !allowStatus.includes(status))
+      throw new Error(`${method} ${apiPath}: HTTP ${status}: ${text}`);
     return { status, body: (text ? JSON.parse(text) : undefined) as T };
   };
 
@@ -433,7 +575,9 @@ async function startControlPlane(components: Components, dir: string, realNode: 
     '--unsafe-no-fsync=true',
     '--log-level=warn',
   ]);
-  await components.waitFor('etcd /health', async () => (await probe(`http://127.0.0.1:${etcdClient}/health`)).text.includes('"true"'));
+  await components.waitFor('etcd /health', async () =>
+    (await probe(`http://127.0.0.1:${etcdClient}/health`)).text.includes('"true"'),
+  );
 
   components.launch('kube-apiserver', [
     `--etcd-servers=http://127.0.0.1:${etcdClient}`,
@@ -453,12 +597,12 @@ async function startControlPlane(components: Components, dir: string, realNode: 
     `--token-auth-file=${path.join(dir, 'tokens.csv')}`,
     ...(realNode
       ? [
-        '--authorization-mode=Node,RBAC',
-        `--kubelet-client-certificate=${path.join(dir, 'apiserver-kubelet-client.crt')}`,
-        `--kubelet-client-key=${path.join(dir, 'apiserver-kubelet-client.key')}`,
-        `--kubelet-certificate-authority=${path.join(dir, 'ca.crt')}`,
-        '--kubelet-preferred-address-types=InternalIP',
-      ]
+          '--authorization-mode=Node,RBAC',
+          `--kubelet-client-certificate=${path.join(dir, 'apiserver-kubelet-client.crt')}`,
+          `--kubelet-client-key=${path.join(dir, 'apiserver-kubelet-client.key')}`,
+          `--kubelet-certificate-authority=${path.join(dir, 'ca.crt')}`,
+          '--kubelet-preferred-address-types=InternalIP',
+        ]
       : ['--authorization-mode=RBAC']),
     `--service-account-issuer=https://kubernetes.default.svc.cluster.local`,
     `--service-account-key-file=${path.join(dir, 'sa.pub')}`,
@@ -471,7 +615,10 @@ async function startControlPlane(components: Components, dir: string, realNode: 
     '--profiling=false',
     '--v=1',
   ]);
-  await components.waitFor('kube-apiserver /readyz', async () => (await clusterRequest(`${server}/readyz`, { caPem, token, timeoutMs: 5_000 })).status === 200);
+  await components.waitFor(
+    'kube-apiserver /readyz',
+    async () => (await clusterRequest(`${server}/readyz`, { caPem, token, timeoutMs: 5_000 })).status === 200,
+  );
 
   const componentFlags = (port: number) => [
     `--kubeconfig=${kubeconfig}`,
@@ -502,7 +649,12 @@ async function startControlPlane(components: Components, dir: string, realNode: 
 }
 
 /** kwok and `count` fake nodes (each 32 CPU, 64 GiB, 110 pods, in a zone of its own) for it to play the kubelet of. */
-async function startFakeNodes(components: Components, dir: string, plane: ControlPlane, count: number): Promise<string[]> {
+async function startFakeNodes(
+  components: Components,
+  dir: string,
+  plane: ControlPlane,
+  count: number,
+): Promise<string[]> {
   const nodeNames = Array.from({ length: count }, (_, index) => `kwok-node-${index}`);
   if (!count) return nodeNames;
   const stagesFile = path.join(dir, 'kwok-stages.yaml');
@@ -541,12 +693,20 @@ async function startFakeNodes(components: Components, dir: string, plane: Contro
 /** Every node Ready, and the default ServiceAccount there (the ServiceAccount admission plugin rejects pods until it is). */
 async function waitUntilSchedulable(components: Components, plane: ControlPlane, nodeCount: number): Promise<void> {
   await components.waitFor(`${nodeCount} node(s) Ready`, async () => {
-    const { body } = await plane.api<{ items: { status?: { conditions?: { type: string; status: string }[] } }[] }>('GET', '/api/v1/nodes');
-    const ready = body.items.filter((item) => item.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
+    const { body } = await plane.api<{ items: { status?: { conditions?: { type: string; status: string }[] } }[] }>(
+      'GET',
+      '/api/v1/nodes',
+    );
+    const ready = body.items.filter((item) =>
+      item.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
+    );
     return ready.length === nodeCount;
   });
-  await components.waitFor('ServiceAccount default/default', async () =>
-    (await plane.api('GET', '/api/v1/namespaces/default/serviceaccounts/default', undefined, [404])).status === 200);
+  await components.waitFor(
+    'ServiceAccount default/default',
+    async () =>
+      (await plane.api('GET', '/api/v1/namespaces/default/serviceaccounts/default', undefined, [404])).status === 200,
+  );
 }
 
 /**
@@ -558,7 +718,9 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   const started = Date.now();
   const deadline = started + (options.startTimeoutMs ?? (options.realNode ? 240_000 : 120_000));
   const realNode = options.realNode;
-  const lock: NodeLock | undefined = realNode ? await acquireNodeLock(Math.max(deadline - Date.now(), 1_000)) : undefined;
+  const lock: NodeLock | undefined = realNode
+    ? await acquireNodeLock(Math.max(deadline - Date.now(), 1_000))
+    : undefined;
   for (const dir of reapOrphanedClusters(tmpdir(), { withNodes: Boolean(lock) })) {
     console.warn(`  e2e: removed the cluster of a killed test run (${dir})`);
   }
@@ -604,7 +766,18 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       return usage;
     };
     const { server, kubeconfig, api } = plane;
-    return { dir, kubeconfig, server, nodeNames, node, startupMs: Date.now() - started, api, memory, logTails: (lines) => components.logTails(lines), stop };
+    return {
+      dir,
+      kubeconfig,
+      server,
+      nodeNames,
+      node,
+      startupMs: Date.now() - started,
+      api,
+      memory,
+      logTails: (lines) => components.logTails(lines),
+      stop,
+    };
   } catch (error) {
     await stop().catch(() => undefined);
     throw error;
@@ -633,26 +806,45 @@ async function startRealNode(ctx: RealNodeContext): Promise<RealNode> {
   const containerdToml = path.join(dir, 'containerd.toml');
   writeFileSync(containerdToml, containerdConfig(dir, cniConfDir, ctx.realNode.registries));
   launch('containerd', ['--config', containerdToml, '--log-level', 'warn'], '/usr/bin/containerd');
-  await waitFor('containerd', async () => spawnSync('ctr', ['--address', socket, 'version'], { stdio: 'ignore', timeout: 5_000 }).status === 0);
+  await waitFor(
+    'containerd',
+    async () => spawnSync('ctr', ['--address', socket, 'version'], { stdio: 'ignore', timeout: 5_000 }).status === 0,
+  );
 
   const pauseArchive = path.join(dir, 'pause-image.tar');
   staticBinaryImage(path.join(binDir, 'pause'), PAUSE_IMAGE, pauseArchive);
   for (const archive of [pauseArchive, ...(ctx.realNode.images ?? [])]) importImage(socket, archive);
 
   const [kubeletPort, kubeletHealthz, proxyHealthz, proxyMetrics, dnsHealth, dnsReady] = await Promise.all([
-    getPort(), getPort(), getPort(), getPort(), getPort(), getPort(),
+    getPort(),
+    getPort(),
+    getPort(),
+    getPort(),
+    getPort(),
+    getPort(),
   ]);
   const kubeletDir = path.join(dir, 'kubelet');
   mkdirSync(kubeletDir, { recursive: true });
   const resolvConf = path.join(dir, 'pod-resolv.conf');
   writeFileSync(resolvConf, '');
   const kubeletKubeconfig = path.join(dir, 'kubelet.kubeconfig');
-  writeFileSync(kubeletKubeconfig, kubeconfigYaml(server, caPem, token, { dir, name: 'kubelet-client' }), { mode: 0o600 });
+  writeFileSync(kubeletKubeconfig, kubeconfigYaml(server, caPem, token, { dir, name: 'kubelet-client' }), {
+    mode: 0o600,
+  });
   const kubeletYaml = path.join(dir, 'kubelet.yaml');
-  writeFileSync(kubeletYaml, kubeletConfig({
-    dir: kubeletDir, socket, caFile: path.join(dir, 'ca.crt'), certFile: path.join(dir, 'kubelet-serving.crt'),
-    keyFile: path.join(dir, 'kubelet-serving.key'), resolvConf, port: kubeletPort, healthzPort: kubeletHealthz,
-  }));
+  writeFileSync(
+    kubeletYaml,
+    kubeletConfig({
+      dir: kubeletDir,
+      socket,
+      caFile: path.join(dir, 'ca.crt'),
+      certFile: path.join(dir, 'kubelet-serving.crt'),
+      keyFile: path.join(dir, 'kubelet-serving.key'),
+      resolvConf,
+      port: kubeletPort,
+      healthzPort: kubeletHealthz,
+    }),
+  );
   launch('kubelet', [
     `--config=${kubeletYaml}`,
     `--kubeconfig=${kubeletKubeconfig}`,
@@ -676,14 +868,24 @@ async function startRealNode(ctx: RealNodeContext): Promise<RealNode> {
 
   await createLocalStorage(api, dir, ctx.realNode.volumes ?? { count: 4, size: '20Gi', owner: 999 });
 
-  await waitFor('kubelet /healthz', async () => (await probe(`http://127.0.0.1:${kubeletHealthz}/healthz`)).status === 200);
-  await waitFor('kube-proxy /healthz', async () => (await probe(`http://127.0.0.1:${proxyHealthz}/healthz`)).status === 200);
+  await waitFor(
+    'kubelet /healthz',
+    async () => (await probe(`http://127.0.0.1:${kubeletHealthz}/healthz`)).status === 200,
+  );
+  await waitFor(
+    'kube-proxy /healthz',
+    async () => (await probe(`http://127.0.0.1:${proxyHealthz}/healthz`)).status === 200,
+  );
   await waitFor('CoreDNS /ready', async () => (await probe(`http://127.0.0.1:${dnsReady}/ready`)).status === 200);
   return { name: NODE_NAME, containerdSocket: socket, importImage: (archive) => importImage(socket, archive) };
 }
 
 /** The default StorageClass (no provisioner) and `volumes.count` hostPath PersistentVolumes on the real node. */
-async function createLocalStorage(api: Cluster['api'], dir: string, volumes: { count: number; size: string; owner: number }): Promise<void> {
+async function createLocalStorage(
+  api: Cluster['api'],
+  dir: string,
+  volumes: { count: number; size: string; owner: number },
+): Promise<void> {
   await api('POST', '/apis/storage.k8s.io/v1/storageclasses', {
     apiVersion: 'storage.k8s.io/v1',
     kind: 'StorageClass',
@@ -704,7 +906,13 @@ async function createLocalStorage(api: Cluster['api'], dir: string, volumes: { c
         persistentVolumeReclaimPolicy: 'Retain',
         storageClassName: 'airq-e2e-local',
         hostPath: { path: volume.path, type: 'Directory' },
-        nodeAffinity: { required: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'In', values: [NODE_NAME] }] }] } },
+        nodeAffinity: {
+          required: {
+            nodeSelectorTerms: [
+              { matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'In', values: [NODE_NAME] }] },
+            ],
+          },
+        },
       },
     });
   }

@@ -22,7 +22,8 @@ export function dockerMissing(): string | undefined {
       return `${tool} is not on PATH (apt-get install docker.io; .ci/run installs it), and DOCKER_HOST is not set`;
     }
   }
-  if (process.getuid?.() !== 0) return 'the project runs its own dockerd only as root; set DOCKER_HOST to a running engine';
+  if (process.getuid?.() !== 0)
+    return 'the project runs its own dockerd only as root; set DOCKER_HOST to a running engine';
   return undefined;
 }
 
@@ -70,7 +71,9 @@ export function composeBinary(): { path: string; missing?: undefined } | { path?
   const fromEnv = process.env.AIRQ_TOOLS_BIN;
   if (fromEnv) {
     const binary = path.join(fromEnv, 'docker-compose');
-    return existsSync(binary) ? { path: binary } : { missing: `AIRQ_TOOLS_BIN=${fromEnv} lacks docker-compose; run bash e2e/tools/build.sh` };
+    return existsSync(binary)
+      ? { path: binary }
+      : { missing: `AIRQ_TOOLS_BIN=${fromEnv} lacks docker-compose; run bash e2e/tools/build.sh` };
   }
   const tools = controlPlaneTools();
   if (tools.binDir === undefined) return { missing: tools.missing };
@@ -84,7 +87,12 @@ export interface CommandResult {
 }
 
 /** Runs a command to completion without blocking the event loop; `env` is added to this process's environment. */
-export function runCommand(command: string, args: string[], env: Record<string, string> = {}, cwd = REPO_ROOT): Promise<CommandResult> {
+export function runCommand(
+  command: string,
+  args: string[],
+  env: Record<string, string> = {},
+  cwd = REPO_ROOT,
+): Promise<CommandResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';

@@ -16,7 +16,8 @@ export interface ProjectImage {
   standIn: boolean;
 }
 
-export type ImagesLookup = { images: Record<ProjectImage['name'], ProjectImage>; missing?: undefined } | { images?: undefined; missing: string };
+export type ImagesLookup =
+  { images: Record<ProjectImage['name'], ProjectImage>; missing?: undefined } | { images?: undefined; missing: string };
 
 /** `repository` and `tag` of a reference, for the chart's `image.repository` / `image.tag` values. */
 export function splitRef(ref: string): { repository: string; tag: string } {
@@ -32,8 +33,13 @@ export function splitRef(ref: string): { repository: string; tag: string } {
 export function projectImages(): ImagesLookup {
   let dir = process.env.AIRQ_IMAGES;
   if (!dir) {
-    if (!existsSync(IMAGES_SCRIPT)) return { missing: `${IMAGES_SCRIPT} does not exist (the image build lands with the container images)` };
-    const run = spawnSync('bash', [IMAGES_SCRIPT], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 * 1024 * 1024 });
+    if (!existsSync(IMAGES_SCRIPT))
+      return { missing: `${IMAGES_SCRIPT} does not exist (the image build lands with the container images)` };
+    const run = spawnSync('bash', [IMAGES_SCRIPT], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+      maxBuffer: 64 * 1024 * 1024,
+    });
     dir = /^AIRQ_IMAGES=(.+)$/m.exec(run.stdout)?.[1];
     if (run.status !== 0 || !dir) {
       process.stderr.write(run.stderr.split('\n').slice(-40).join('\n'));
@@ -41,8 +47,13 @@ export function projectImages(): ImagesLookup {
     }
   }
   const list = JSON.parse(readFileSync(path.join(dir, 'images.json'), 'utf8')) as ProjectImage[];
-  const byName = Object.fromEntries(list.map((image) => [image.name, image])) as Record<ProjectImage['name'], ProjectImage>;
-  const absent = (['api', 'postgres', 'varnish'] as const).filter((name) => !byName[name] || !existsSync(byName[name].archive));
+  const byName = Object.fromEntries(list.map((image) => [image.name, image])) as Record<
+    ProjectImage['name'],
+    ProjectImage
+  >;
+  const absent = (['api', 'postgres', 'varnish'] as const).filter(
+    (name) => !byName[name] || !existsSync(byName[name].archive),
+  );
   if (absent.length) return { missing: `${dir}/images.json lacks an archive for ${absent.join(', ')}` };
   return { images: byName };
 }

@@ -21,7 +21,11 @@ export class KubeCli {
   constructor(kubeconfig: string) {
     this.kubeconfig = kubeconfig;
     const { binDir } = kubeBinaries();
-    this.env = { ...(process.env as Record<string, string>), KUBECONFIG: kubeconfig, PATH: `${binDir}${path.delimiter}${process.env.PATH ?? ''}` };
+    this.env = {
+      ...(process.env as Record<string, string>),
+      KUBECONFIG: kubeconfig,
+      PATH: `${binDir}${path.delimiter}${process.env.PATH ?? ''}`,
+    };
   }
 
   /** Runs a binary; a non-zero exit throws with the command and its stderr. */
@@ -56,14 +60,20 @@ export class KubeCli {
     const manifest = await this.exec('helm', ['get', 'manifest', release, '-n', namespace]);
     return parseAllDocuments(manifest)
       .map((doc) => doc.toJS() as { kind?: string; metadata?: { name?: string } } | null)
-      .filter((object): object is { kind: string; metadata: { name: string } } => Boolean(object?.kind && object.metadata?.name))
+      .filter((object): object is { kind: string; metadata: { name: string } } =>
+        Boolean(object?.kind && object.metadata?.name),
+      )
       .map((object) => `${object.kind}/${object.metadata.name}`);
   }
 
   /** The container images of a Deployment's pod template. */
   async deploymentImages(name: string, namespace: string): Promise<string[]> {
     const deployment = await this.kubectlJson<{ spec: { template: { spec: { containers: { image: string }[] } } } }>([
-      'get', 'deployment', name, '-n', namespace,
+      'get',
+      'deployment',
+      name,
+      '-n',
+      namespace,
     ]);
     return deployment.spec.template.spec.containers.map((container) => container.image);
   }

@@ -1,6 +1,18 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
 
@@ -64,9 +76,13 @@ export interface NodeLock {
  * process dies, even by SIGKILL, the pipe closes and the lock is released, and the next holder reaps what it left.
  */
 export async function acquireNodeLock(timeoutMs: number): Promise<NodeLock> {
-  const child = spawn('flock', ['-w', String(Math.ceil(timeoutMs / 1000)), LOCK_FILE, 'sh', '-c', 'echo locked; exec cat >/dev/null'], {
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    'flock',
+    ['-w', String(Math.ceil(timeoutMs / 1000)), LOCK_FILE, 'sh', '-c', 'echo locked; exec cat >/dev/null'],
+    {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    },
+  );
   let stderr = '';
   child.stderr.on('data', (chunk) => (stderr += chunk));
   await new Promise<void>((resolve, reject) => {
@@ -75,9 +91,15 @@ export async function acquireNodeLock(timeoutMs: number): Promise<NodeLock> {
       out += chunk;
       if (out.includes('locked')) resolve();
     });
-    child.once('error', (error) => reject(new Error(`e2e node: cannot run flock for ${LOCK_FILE}: ${error.message}; install util-linux`)));
+    child.once('error', (error) =>
+      reject(new Error(`e2e node: cannot run flock for ${LOCK_FILE}: ${error.message}; install util-linux`)),
+    );
     child.once('exit', (code) =>
-      reject(new Error(`e2e node: another real-node cluster held ${LOCK_FILE} for ${timeoutMs / 1000} s (flock exited ${code}${stderr ? `: ${stderr.trim()}` : ''}); one real node per machine: wait for the other run or stop it`)),
+      reject(
+        new Error(
+          `e2e node: another real-node cluster held ${LOCK_FILE} for ${timeoutMs / 1000} s (flock exited ${code}${stderr ? `: ${stderr.trim()}` : ''}); one real node per machine: wait for the other run or stop it`,
+        ),
+      ),
     );
   });
   child.stdout.removeAllListeners('data');
@@ -99,7 +121,19 @@ function tryRun(file: string, args: string[]): boolean {
 }
 
 function iptablesRules(): string[][] {
-  const forward = ['-i', NODE_NETWORK.bridge, '!', '-o', NODE_NETWORK.bridge, '-m', 'comment', '--comment', RULE_COMMENT, '-j', 'DROP'];
+  const forward = [
+    '-i',
+    NODE_NETWORK.bridge,
+    '!',
+    '-o',
+    NODE_NETWORK.bridge,
+    '-m',
+    'comment',
+    '--comment',
+    RULE_COMMENT,
+    '-j',
+    'DROP',
+  ];
   return [['filter', 'FORWARD', ...forward]];
 }
 
@@ -151,7 +185,9 @@ function processTable(): Map<number, { ppid: number; cmdline: string[] }> {
  */
 export function podProcesses(socket: string): { shims: number[]; containers: number[] } {
   const table = processTable();
-  const shims = [...table].filter(([, p]) => p.cmdline[0]?.includes('containerd-shim') && p.cmdline.includes(socket)).map(([pid]) => pid);
+  const shims = [...table]
+    .filter(([, p]) => p.cmdline[0]?.includes('containerd-shim') && p.cmdline.includes(socket))
+    .map(([pid]) => pid);
   const containers: number[] = [];
   const below = new Set(shims);
   let grew = true;
@@ -229,7 +265,11 @@ export function removePodContainers(state: NodeState): void {
   const { shims, containers } = podProcesses(state.containerdSocket);
   kill(containers);
   waitGone(containers, 5_000);
-  const ctr = (...args: string[]) => spawnSync('ctr', ['--address', state.containerdSocket, '--namespace', 'k8s.io', ...args], { encoding: 'utf8', timeout: 15_000 });
+  const ctr = (...args: string[]) =>
+    spawnSync('ctr', ['--address', state.containerdSocket, '--namespace', 'k8s.io', ...args], {
+      encoding: 'utf8',
+      timeout: 15_000,
+    });
   const ids = (ctr('containers', 'ls', '-q').stdout ?? '').split('\n').filter(Boolean);
   for (const id of ids) {
     ctr('tasks', 'delete', '--force', id);
@@ -256,18 +296,22 @@ export function teardownNode(state: NodeState): string[] {
   for (const point of mountsUnder(state.mountRoots)) {
     if (!tryRun('umount', [point]) && !tryRun('umount', ['-l', point])) problems.push(`could not unmount ${point}`);
   }
-  if (existsSync(`/sys/class/net/${state.bridge}`) && !tryRun('ip', ['link', 'del', state.bridge])) problems.push(`could not delete bridge ${state.bridge}`);
+  if (existsSync(`/sys/class/net/${state.bridge}`) && !tryRun('ip', ['link', 'del', state.bridge]))
+    problems.push(`could not delete bridge ${state.bridge}`);
   tryRun('ip', ['route', 'del', state.serviceCidr]);
   for (const [table, chain, ...rule] of iptablesRules()) {
     while (tryRun('iptables', ['-t', table!, '-D', chain!, ...rule]));
   }
-  if (existsSync(state.kubeProxy) && !tryRun(state.kubeProxy, ['--cleanup', '--v=0'])) problems.push('kube-proxy --cleanup failed');
+  if (existsSync(state.kubeProxy) && !tryRun(state.kubeProxy, ['--cleanup', '--v=0']))
+    problems.push('kube-proxy --cleanup failed');
   removeKubeletChains();
   // Files outside the directory whose paths are fixed: libcni's result cache and kubelet's log symlinks.
   removeMatching('/var/lib/cni/results', (name) => name.startsWith(`${CNI_NETWORK}-`));
   removeMatching('/var/log/containers', (name) => {
     try {
-      return state.mountRoots.some((root) => readlinkSync(path.join('/var/log/containers', name)).startsWith(`${root}/`));
+      return state.mountRoots.some((root) =>
+        readlinkSync(path.join('/var/log/containers', name)).startsWith(`${root}/`),
+      );
     } catch {
       return false;
     }
@@ -282,7 +326,10 @@ export function teardownNode(state: NodeState): string[] {
  * images — about 1.5 GB of archives — are imported once per machine instead of once per run.
  */
 export function imageStoreDir(): string {
-  return process.env.AIRQ_NODE_IMAGE_STORE ?? path.join(process.env.AIRQ_TOOLS_CACHE ?? path.join(homedir(), '.cache', 'airq-tools'), 'node-containerd-root');
+  return (
+    process.env.AIRQ_NODE_IMAGE_STORE ??
+    path.join(process.env.AIRQ_TOOLS_CACHE ?? path.join(homedir(), '.cache', 'airq-tools'), 'node-containerd-root')
+  );
 }
 
 export function containerdConfig(dir: string, cniConfDir: string, registries: string[] = []): string {
@@ -291,8 +338,10 @@ export function containerdConfig(dir: string, cniConfDir: string, registries: st
   const hostsDir = path.join(root, 'certs.d');
   for (const registry of registries) {
     mkdirSync(path.join(hostsDir, registry), { recursive: true });
-    writeFileSync(path.join(hostsDir, registry, 'hosts.toml'),
-      `server = "http://${registry}"\n\n[host."http://${registry}"]\n  capabilities = ["pull", "resolve"]\n`);
+    writeFileSync(
+      path.join(hostsDir, registry, 'hosts.toml'),
+      `server = "http://${registry}"\n\n[host."http://${registry}"]\n  capabilities = ["pull", "resolve"]\n`,
+    );
   }
   return `version = 2
 root = "${imageStoreDir()}"
@@ -469,7 +518,17 @@ export function staticBinaryImage(binary: string, ref: string, out: string): voi
   const name = path.basename(binary);
   copyFileSync(binary, path.join(work, 'rootfs', name));
   chmodSync(path.join(work, 'rootfs', name), 0o755);
-  run('tar', ['--owner=0', '--group=0', '--numeric-owner', '--mtime=1970-01-01', '-C', path.join(work, 'rootfs'), '-cf', path.join(work, 'layer.tar'), name]);
+  run('tar', [
+    '--owner=0',
+    '--group=0',
+    '--numeric-owner',
+    '--mtime=1970-01-01',
+    '-C',
+    path.join(work, 'rootfs'),
+    '-cf',
+    path.join(work, 'layer.tar'),
+    name,
+  ]);
   const diffId = `sha256:${sha256(readFileSync(path.join(work, 'layer.tar')))}`;
   const config = JSON.stringify({
     architecture: 'amd64',
@@ -479,7 +538,10 @@ export function staticBinaryImage(binary: string, ref: string, out: string): voi
   });
   const configName = `${sha256(config)}.json`;
   writeFileSync(path.join(work, configName), config);
-  writeFileSync(path.join(work, 'manifest.json'), JSON.stringify([{ Config: configName, RepoTags: [ref], Layers: ['layer.tar'] }]));
+  writeFileSync(
+    path.join(work, 'manifest.json'),
+    JSON.stringify([{ Config: configName, RepoTags: [ref], Layers: ['layer.tar'] }]),
+  );
   run('tar', ['-C', work, '-cf', out, 'manifest.json', configName, 'layer.tar']);
   rmSync(work, { recursive: true, force: true });
 }
@@ -494,7 +556,9 @@ export function importImage(socket: string, archive: string): void {
   const marker = path.join(imageStoreDir(), 'airq-imported', key);
   if (existsSync(marker)) {
     const refs = readFileSync(marker, 'utf8').split('\n').filter(Boolean);
-    const listed = new Set(run('ctr', ['--address', socket, '--namespace', 'k8s.io', 'images', 'ls', '-q']).split('\n'));
+    const listed = new Set(
+      run('ctr', ['--address', socket, '--namespace', 'k8s.io', 'images', 'ls', '-q']).split('\n'),
+    );
     if (refs.length && refs.every((ref) => listed.has(ref))) return;
   }
   let output: string;
@@ -517,7 +581,12 @@ export function importImage(socket: string, archive: string): void {
 // ----- storage -----
 
 /** hostPath PersistentVolumes in the node's directory, for a no-provisioner default StorageClass. */
-export function localVolumes(dir: string, count: number, size: string, owner: number): { name: string; path: string; size: string }[] {
+export function localVolumes(
+  dir: string,
+  count: number,
+  size: string,
+  owner: number,
+): { name: string; path: string; size: string }[] {
   return Array.from({ length: count }, (_, index) => {
     const volume = path.join(dir, 'volumes', `pv-${index}`);
     mkdirSync(volume, { recursive: true });

@@ -34,13 +34,16 @@ export async function startRegistry(binary: string, dir: string): Promise<Regist
   const port = await getPort();
   const host = `127.0.0.1:${port}`;
   const config = path.join(dir, 'config.yml');
-  writeFileSync(config, [
-    'version: 0.1',
-    'log: {level: warn}',
-    `storage: {filesystem: {rootdirectory: ${JSON.stringify(path.join(dir, 'storage'))}}, delete: {enabled: true}}`,
-    `http: {addr: ${JSON.stringify(host)}}`,
-    '',
-  ].join('\n'));
+  writeFileSync(
+    config,
+    [
+      'version: 0.1',
+      'log: {level: warn}',
+      `storage: {filesystem: {rootdirectory: ${JSON.stringify(path.join(dir, 'storage'))}}, delete: {enabled: true}}`,
+      `http: {addr: ${JSON.stringify(host)}}`,
+      '',
+    ].join('\n'),
+  );
   const logFile = path.join(dir, 'registry.log');
   const log = openSync(logFile, 'a');
   const child: ChildProcess = spawn(binary, ['serve', config], { stdio: ['ignore', log, log], detached: true });

@@ -14,28 +14,39 @@ export interface ServiceEntry {
   stop(): Promise<void>;
 }
 
-export async function startServiceEntry(cluster: Cluster, target: { namespace: string; service: string; port: number }): Promise<ServiceEntry> {
+export async function startServiceEntry(
+  cluster: Cluster,
+  target: { namespace: string; service: string; port: number },
+): Promise<ServiceEntry> {
   const sockets = new Set<Socket>();
   const server: Server = createServer((client) => {
     sockets.add(client);
     client.on('close', () => sockets.delete(client));
     client.pause();
     cluster
-      .api<{ spec?: { clusterIP?: string } }>('GET', `/api/v1/namespaces/${target.namespace}/services/${target.service}`, undefined, [404])
-      .then(({ body }) => {
-        const ip = body?.spec?.clusterIP;
-        if (!ip) {
-          client.destroy();
-          return;
-        }
-        const upstream = connect(target.port, ip);
-        sockets.add(upstream);
-        upstream.on('close', () => sockets.delete(upstream));
-        upstream.on('error', () => client.destroy());
-        client.on('error', () => upstream.destroy());
-        client.pipe(upstream).pipe(client);
-        client.resume();
-      }, () => client.destroy());
+      .api<{ spec?: { clusterIP?: string } }>(
+        'GET',
+        `/api/v1/namespaces/${target.namespace}/services/${target.service}`,
+        undefined,
+        [404],
+      )
+      .then(
+        ({ body }) => {
+          const ip = body?.spec?.clusterIP;
+          if (!ip) {
+            client.destroy();
+            return;
+          }
+          const upstream = connect(target.port, ip);
+          sockets.add(upstream);
+          upstream.on('close', () => sockets.delete(upstream));
+          upstream.on('error', () => client.destroy());
+          client.on('error', () => upstream.destroy());
+          client.pipe(upstream).pipe(client);
+          client.resume();
+        },
+        () => client.destroy(),
+      );
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;

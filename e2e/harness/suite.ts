@@ -16,14 +16,16 @@ export interface ClusterSuite {
  * cluster (by PID) afterwards, pass or fail. Skips the suite loudly when the toolchain cannot be had — and fails
  * instead under CI=true.
  */
-export function useCluster(options: {
-  nodes?: number;
-  realNode?: boolean;
-  /** Plain-HTTP registries (host:port) the real node pulls from; read when the cluster starts. */
-  registries?: () => string[];
-  /** How long start-up may take, waiting for another run's real node included (cluster.ts's default otherwise). */
-  startTimeoutMs?: number;
-} = {}): ClusterSuite {
+export function useCluster(
+  options: {
+    nodes?: number;
+    realNode?: boolean;
+    /** Plain-HTTP registries (host:port) the real node pulls from; read when the cluster starts. */
+    registries?: () => string[];
+    /** How long start-up may take, waiting for another run's real node included (cluster.ts's default otherwise). */
+    startTimeoutMs?: number;
+  } = {},
+): ClusterSuite {
   let current: Cluster | undefined;
   let images: Record<ProjectImage['name'], ProjectImage> | undefined;
 
@@ -47,7 +49,12 @@ export function useCluster(options: {
       nodes: options.nodes,
       ...(options.startTimeoutMs ? { startTimeoutMs: options.startTimeoutMs } : {}),
       ...(options.realNode
-        ? { realNode: { images: images ? [images.api.archive, images.postgres.archive, images.varnish.archive] : [], registries: options.registries?.() ?? [] } }
+        ? {
+            realNode: {
+              images: images ? [images.api.archive, images.postgres.archive, images.varnish.archive] : [],
+              registries: options.registries?.() ?? [],
+            },
+          }
         : {}),
     });
     const nodes = current.node ? `real node ${current.node.name}` : `${current.nodeNames.length} fake nodes`;

@@ -4,7 +4,13 @@ import path from 'node:path';
 import { REPO_ROOT } from '../../test/support/repo-root.ts';
 
 export const BUILD_SCRIPT = path.join(REPO_ROOT, 'e2e', 'tools', 'build.sh');
-export const CONTROL_PLANE_BINARIES = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kwok'] as const;
+export const CONTROL_PLANE_BINARIES = [
+  'etcd',
+  'kube-apiserver',
+  'kube-controller-manager',
+  'kube-scheduler',
+  'kwok',
+] as const;
 export const NODE_BINARIES = ['kubelet', 'kube-proxy', 'coredns', 'pause'] as const;
 
 export type ToolsLookup = { binDir: string; missing?: undefined } | { binDir?: undefined; missing: string };
@@ -21,8 +27,13 @@ function hasGo(): boolean {
 export function controlPlaneTools(): ToolsLookup {
   const fromEnv = process.env.AIRQ_TOOLS_BIN;
   if (fromEnv) {
-    const absent = [...CONTROL_PLANE_BINARIES, ...NODE_BINARIES].filter((name) => !existsSync(path.join(fromEnv, name)));
-    if (absent.length) return { missing: `AIRQ_TOOLS_BIN=${fromEnv} lacks ${absent.join(', ')}; unset it or run bash e2e/tools/build.sh` };
+    const absent = [...CONTROL_PLANE_BINARIES, ...NODE_BINARIES].filter(
+      (name) => !existsSync(path.join(fromEnv, name)),
+    );
+    if (absent.length)
+      return {
+        missing: `AIRQ_TOOLS_BIN=${fromEnv} lacks ${absent.join(', ')}; unset it or run bash e2e/tools/build.sh`,
+      };
     return { binDir: fromEnv };
   }
   // The script needs Go only to build; on a warm cache it just prints the directory.
@@ -39,10 +50,20 @@ export function controlPlaneTools(): ToolsLookup {
 /** What a real node needs from the machine besides the tools: why it cannot run here, or undefined. */
 export function realNodeMissing(): string | undefined {
   if (process.getuid?.() !== 0) return 'a real node needs root (containerd, a bridge, iptables, mounts)';
-  const commands: [string, string][] = [['containerd', 'containerd'], ['ctr', 'containerd'], ['runc', 'runc'], ['iptables', 'iptables'],
-    ['ip', 'iproute2'], ['flock', 'util-linux'], ['umount', 'mount']];
-  const absent = commands.filter(([command]) => spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status !== 0);
-  if (!existsSync('/usr/lib/cni/bridge') || !existsSync('/usr/lib/cni/host-local')) absent.push(['/usr/lib/cni/bridge', 'containernetworking-plugins']);
+  const commands: [string, string][] = [
+    ['containerd', 'containerd'],
+    ['ctr', 'containerd'],
+    ['runc', 'runc'],
+    ['iptables', 'iptables'],
+    ['ip', 'iproute2'],
+    ['flock', 'util-linux'],
+    ['umount', 'mount'],
+  ];
+  const absent = commands.filter(
+    ([command]) => spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status !== 0,
+  );
+  if (!existsSync('/usr/lib/cni/bridge') || !existsSync('/usr/lib/cni/host-local'))
+    absent.push(['/usr/lib/cni/bridge', 'containernetworking-plugins']);
   if (absent.length) {
     return `missing ${absent.map(([command]) => command).join(', ')}: apt-get install ${[...new Set(absent.map(([, pkg]) => pkg))].join(' ')}`;
   }

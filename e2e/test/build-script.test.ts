@@ -59,14 +59,20 @@ describe('e2e/tools/build.sh', function () {
     for (const tool of Object.keys(TOOLS)) fakeTool(cache, tool, true);
     const run = runScript(cache);
     expect(run.status, run.stderr).to.equal(0);
-    for (const tool of Object.keys(TOOLS)) expect(run.stderr).to.include(`reusing ${tool} from ${path.join(cache, tool)}`);
+    for (const tool of Object.keys(TOOLS))
+      expect(run.stderr).to.include(`reusing ${tool} from ${path.join(cache, tool)}`);
     const binDir = /^AIRQ_TOOLS_BIN=(.+)$/m.exec(run.stdout)?.[1] ?? '';
     expect(binDir).to.equal(path.join(cache, SET_DIR));
     for (const [tool, binaries] of Object.entries(TOOLS)) {
-      for (const binary of binaries) expect(readlinkSync(path.join(binDir, LINKED_AS[binary] ?? binary))).to.equal(path.join(cache, tool, 'bin', binary));
+      for (const binary of binaries)
+        expect(readlinkSync(path.join(binDir, LINKED_AS[binary] ?? binary))).to.equal(
+          path.join(cache, tool, 'bin', binary),
+        );
     }
     // Where the docker CLI looks for plugins when DOCKER_CONFIG is the set directory.
-    expect(readlinkSync(path.join(binDir, 'cli-plugins', 'docker-compose'))).to.equal(path.join(cache, 'compose-v2.40.3', 'bin', 'docker-compose'));
+    expect(readlinkSync(path.join(binDir, 'cli-plugins', 'docker-compose'))).to.equal(
+      path.join(cache, 'compose-v2.40.3', 'bin', 'docker-compose'),
+    );
   });
 
   it('rebuilds a marked tool that lacks one of its binaries (a cache from an older build.sh)', function () {
@@ -77,7 +83,9 @@ describe('e2e/tools/build.sh', function () {
     const run = runScript(cache);
     expect(run.status).to.equal(2);
     expect(run.stderr).to.include('kubernetes-v1.35.4 lacks kubelet kube-proxy (an older build); rebuilding it');
-    expect(run.stderr).to.include(`go not found on PATH: install Go >= 1.25 (https://go.dev/dl) to build kubernetes-v1.35.4 into ${path.join(cache, 'kubernetes-v1.35.4')}`);
+    expect(run.stderr).to.include(
+      `go not found on PATH: install Go >= 1.25 (https://go.dev/dl) to build kubernetes-v1.35.4 into ${path.join(cache, 'kubernetes-v1.35.4')}`,
+    );
   });
 
   it('redoes a half-built tool (no marker), and without Go says which directory it could not build and how to fix it', function () {
@@ -87,7 +95,9 @@ describe('e2e/tools/build.sh', function () {
     const run = runScript(cache);
     expect(run.status).to.equal(2);
     expect(run.stderr).to.include('reusing kubernetes-v1.35.4');
-    expect(run.stderr).to.include(`go not found on PATH: install Go >= 1.25 (https://go.dev/dl) to build etcd-v3.6.16 into ${path.join(cache, 'etcd-v3.6.16')}`);
+    expect(run.stderr).to.include(
+      `go not found on PATH: install Go >= 1.25 (https://go.dev/dl) to build etcd-v3.6.16 into ${path.join(cache, 'etcd-v3.6.16')}`,
+    );
     expect(run.stdout).not.to.include('AIRQ_TOOLS_BIN=');
   });
 

@@ -61,9 +61,13 @@ describe('images and compose on a real Docker engine', function () {
     });
 
     it('passes the container smoke run of the workflows: migrate, seed, serve, read-only root, non-root', async function () {
-      const smoke = await runCommand('bash', ['.github/scripts/container-smoke.sh', imageRef(images, 'api'), '9.8.7-smoke'], {
-        DOCKER_HOST: engine!.host,
-      });
+      const smoke = await runCommand(
+        'bash',
+        ['.github/scripts/container-smoke.sh', imageRef(images, 'api'), '9.8.7-smoke'],
+        {
+          DOCKER_HOST: engine!.host,
+        },
+      );
       expect(smoke.code, describeResult(smoke)).to.equal(0);
       expect(smoke.stdout).to.include('seed: loaded db/data/environment_airq_measurand.csv: 960 rows, 10 stations');
       expect(smoke.stdout).to.include('container smoke passed');
@@ -71,9 +75,13 @@ describe('images and compose on a real Docker engine', function () {
     });
 
     it('fails the container smoke run for an image that cannot migrate, naming the step', async function () {
-      const smoke = await runCommand('bash', ['.github/scripts/container-smoke.sh', imageRef(images, 'node'), '1.0.0'], {
-        DOCKER_HOST: engine!.host,
-      });
+      const smoke = await runCommand(
+        'bash',
+        ['.github/scripts/container-smoke.sh', imageRef(images, 'node'), '1.0.0'],
+        {
+          DOCKER_HOST: engine!.host,
+        },
+      );
       expect(smoke.code, describeResult(smoke)).to.equal(1);
       expect(smoke.stdout).to.include('::error title=container smoke::');
     });
@@ -92,7 +100,8 @@ describe('images and compose on a real Docker engine', function () {
       AIRQ_SEED_DIR: seedDir,
       AIRQ_VERSION: '4.5.6-compose',
     });
-    const run = (...args: string[]) => runCommand(compose, ['-f', path.join(REPO_ROOT, 'compose.yaml'), ...args], env());
+    const run = (...args: string[]) =>
+      runCommand(compose, ['-f', path.join(REPO_ROOT, 'compose.yaml'), ...args], env());
     const get = async (url: string) => {
       const response = await fetch(`http://127.0.0.1:${port}${url}`);
       return { status: response.status, headers: response.headers, body: await response.text() };
@@ -174,7 +183,9 @@ describe('images and compose on a real Docker engine', function () {
       const up = await run('up', '--detach', '--wait', '--wait-timeout', '300');
       expect(up.code, describeResult(up)).to.equal(0);
       const seedLog = await run('logs', 'seed');
-      expect(seedLog.stdout).to.match(/environment_airq_measurand\.csv is already the active dataset [0-9a-f]{12} \(960 rows/);
+      expect(seedLog.stdout).to.match(
+        /environment_airq_measurand\.csv is already the active dataset [0-9a-f]{12} \(960 rows/,
+      );
     });
 
     it('reseeds from a mounted CSV: the cache is banned and the new dataset version is served', async function () {

@@ -67,7 +67,8 @@ function startProber(url: string, everyMs: number) {
         const answer = await get(url, 3_000);
         const version = (JSON.parse(answer.body) as { version?: string }).version;
         answers.push({ at, status: answer.status, version });
-        if (answer.status !== 200) failures.push(`${new Date(at).toISOString()} HTTP ${answer.status}: ${answer.body.slice(0, 200)}`);
+        if (answer.status !== 200)
+          failures.push(`${new Date(at).toISOString()} HTTP ${answer.status}: ${answer.body.slice(0, 200)}`);
       } catch (error) {
         failures.push(`${new Date(at).toISOString()} ${(error as Error).message}`);
       }
@@ -101,11 +102,14 @@ describe('the chart on a real kubelet, through the bundled actions', function ()
     api = splitRef(suite.images.api.ref);
     // The images e2e/images/build.sh made, exactly as referenced in images.json (nothing can be pulled here).
     imageValues = path.join(scratch, 'images.values.yaml');
-    writeFileSync(imageValues, stringify({
-      cache: { image: { ...splitRef(suite.images.varnish.ref), pullPolicy: 'Never' } },
-      postgresql: { image: { ...splitRef(suite.images.postgres.ref), pullPolicy: 'Never' } },
-      image: { pullPolicy: 'Never' },
-    }));
+    writeFileSync(
+      imageValues,
+      stringify({
+        cache: { image: { ...splitRef(suite.images.varnish.ref), pullPolicy: 'Never' } },
+        postgresql: { image: { ...splitRef(suite.images.postgres.ref), pullPolicy: 'Never' } },
+        image: { pullPolicy: 'Never' },
+      }),
+    );
   });
   after(async function () {
     await stub?.stop();
@@ -114,7 +118,10 @@ describe('the chart on a real kubelet, through the bundled actions', function ()
   beforeEach(() => stub.reset());
 
   /** resolve-environment for the event, then helm-deploy with what it decided — the deploy workflow's steps. */
-  async function deploy(event: GitHubEvent, overrides: Record<string, string> = {}): Promise<{ resolved: ActionRun; deployed: ActionRun }> {
+  async function deploy(
+    event: GitHubEvent,
+    overrides: Record<string, string> = {},
+  ): Promise<{ resolved: ActionRun; deployed: ActionRun }> {
     const env = { PATH: cli.env.PATH, KUBECONFIG: '/nonexistent/kubeconfig-must-come-from-the-input' };
     const resolved = await runAction('resolve-environment', { event, apiUrl: stub.url, env });
     expect(resolved.exitCode, describeRun(resolved)).to.equal(0);
@@ -144,13 +151,19 @@ describe('the chart on a real kubelet, through the bundled actions', function ()
 
   /** smoke-test against a URL, as the deploy workflow's smoke job runs it. */
   async function smoke(url: string, inputs: Record<string, string>): Promise<ActionRun> {
-    const run = await runAction('smoke-test', { apiUrl: stub.url, env: { PATH: cli.env.PATH }, timeoutMs: 200_000, inputs: { url, timeout: '120s', interval: '1s', ...inputs } });
+    const run = await runAction('smoke-test', {
+      apiUrl: stub.url,
+      env: { PATH: cli.env.PATH },
+      timeoutMs: 200_000,
+      inputs: { url, timeout: '120s', interval: '1s', ...inputs },
+    });
     run.cleanup();
     return run;
   }
 
   const clusterIp = async (service: string, namespace: string) =>
-    (await cli.kubectlJson<{ spec: { clusterIP: string } }>(['get', 'service', service, '-n', namespace])).spec.clusterIP;
+    (await cli.kubectlJson<{ spec: { clusterIP: string } }>(['get', 'service', service, '-n', namespace])).spec
+      .clusterIP;
 
   it('development: helm-deploy installs the chart with the real images, the seed hook loads the bundled CSV into PostgreSQL, and smoke-test passes through the cache Service', async function () {
     const started = Date.now();
@@ -158,34 +171,66 @@ describe('the chart on a real kubelet, through the bundled actions', function ()
     expect(deployed.exitCode, describeRun(deployed)).to.equal(0);
     expect(deployed.outputs).to.include({ status: 'deployed', revision: '1', 'previous-revision': '' });
     console.log(`      (development installed in ${((Date.now() - started) / 1000).toFixed(1)} s)`);
-    expect((await cli.history(RELEASE, DEV)).map((entry) => [entry.revision, entry.status])).to.deep.equal([[1, 'deployed']]);
+    expect((await cli.history(RELEASE, DEV)).map((entry) => [entry.revision, entry.status])).to.deep.equal([
+      [1, 'deployed'],
+    ]);
 
     // Every object of the rendered release exists in the cluster.
     const objects = await cli.manifestObjects(RELEASE, DEV);
-    expect(objects).to.include.members([`Deployment/${RELEASE}-api`, `Deployment/${RELEASE}-cache`, `StatefulSet/${RELEASE}-postgresql`]);
-    const found = await cli.kubectlJson<{ items: { kind: string; metadata: { name: string } }[] }>(['get', ...objects, '-n', DEV]);
+    expect(objects).to.include.members([
+      `Deployment/${RELEASE}-api`,
+      `Deployment/${RELEASE}-cache`,
+      `StatefulSet/${RELEASE}-postgresql`,
+    ]);
+    const found = await cli.kubectlJson<{ items: { kind: string; metadata: { name: string } }[] }>([
+      'get',
+      ...objects,
+      '-n',
+      DEV,
+    ]);
     expect(found.items.map((item) => `${item.kind}/${item.metadata.name}`).sort()).to.deep.equal([...objects].sort());
 
     // The kubeconfig came in as a secret input: its token is masked, and never printed in the clear.
     const token = /token: (\S+)/.exec(readFileSync(suite.cluster.kubeconfig, 'utf8'))?.[1] ?? '';
     expect(token).not.to.equal('');
     expect(deployed.masks.some((mask) => mask.includes(token))).to.equal(true);
-    expect(deployed.stdout.split('\n').filter((line) => !line.startsWith('::add-mask::')).join('\n')).not.to.include(token);
+    expect(
+      deployed.stdout
+        .split('\n')
+        .filter((line) => !line.startsWith('::add-mask::'))
+        .join('\n'),
+    ).not.to.include(token);
 
     // Every container of the release really runs the image it names, and is ready.
-    const pods = await cli.kubectlJson<{ items: { metadata: { name: string }; status: { phase: string; containerStatuses?: { name: string; ready: boolean; image: string; imageID: string }[] } }[] }>([
-      'get', 'pods', '-n', DEV, '-l', `app.kubernetes.io/instance=${RELEASE}`,
-    ]);
+    const pods = await cli.kubectlJson<{
+      items: {
+        metadata: { name: string };
+        status: {
+          phase: string;
+          containerStatuses?: { name: string; ready: boolean; image: string; imageID: string }[];
+        };
+      }[];
+    }>(['get', 'pods', '-n', DEV, '-l', `app.kubernetes.io/instance=${RELEASE}`]);
     const running = pods.items.filter((pod) => pod.status.phase === 'Running');
     const containers = running.flatMap((pod) => pod.status.containerStatuses ?? []);
     expect(containers.filter((c) => !c.ready || !c.imageID).map((c) => c.name)).to.deep.equal([]);
     expect(containers.map((c) => c.name).sort()).to.deep.equal(['api', 'postgresql', 'varnish']);
 
     // The seed hook Job ran in a real container: the bundled 6,720 rows are in the PostgreSQL pod's database.
-    const status = JSON.parse(await cli.exec('helm', ['status', RELEASE, '-n', DEV, '-o', 'json'])) as { hooks: { kind: string; last_run?: { phase?: string } }[] };
+    const status = JSON.parse(await cli.exec('helm', ['status', RELEASE, '-n', DEV, '-o', 'json'])) as {
+      hooks: { kind: string; last_run?: { phase?: string } }[];
+    };
     expect(status.hooks.find((hook) => hook.kind === 'Job')?.last_run?.phase).to.equal('Succeeded');
-    const rows = await cli.exec('kubectl', ['exec', '-n', DEV, `${RELEASE}-postgresql-0`, '--', 'sh', '-c',
-      'psql -h 127.0.0.1 -U "$POSTGRES_USER" -d "$POSTGRES_DB" -tAc "SELECT count(*) FROM measurements"']);
+    const rows = await cli.exec('kubectl', [
+      'exec',
+      '-n',
+      DEV,
+      `${RELEASE}-postgresql-0`,
+      '--',
+      'sh',
+      '-c',
+      'psql -h 127.0.0.1 -U "$POSTGRES_USER" -d "$POSTGRES_DB" -tAc "SELECT count(*) FROM measurements"',
+    ]);
     expect(rows.trim()).to.equal('960');
     devVersion = resolved.outputs.version!;
 
@@ -214,18 +259,23 @@ describe('the chart on a real kubelet, through the bundled actions', function ()
     const before = await cli.history(RELEASE, DEV);
     const resized = path.join(scratch, 'resized.values.yaml');
     const values = parse(readFileSync(imageValues, 'utf8')) as { postgresql: Record<string, unknown> };
-    writeFileSync(resized, stringify({ ...values, postgresql: { ...values.postgresql, persistence: { size: '3Gi' } } }));
+    writeFileSync(
+      resized,
+      stringify({ ...values, postgresql: { ...values.postgresql, persistence: { size: '3Gi' } } }),
+    );
     const { deployed } = await deploy(pushBranch('development', SHA.first), { 'values-file': resized });
     expect(deployed.exitCode, describeRun(deployed)).to.equal(1);
     const message = errors(deployed);
-    expect(message).to.include('postgresql.persistence.size: the StatefulSet airq-postgresql in namespace airq-development has 1Gi volumes');
+    expect(message).to.include(
+      'postgresql.persistence.size: the StatefulSet airq-postgresql in namespace airq-development has 1Gi volumes',
+    );
     expect(message).to.include(`kubectl -n ${DEV} patch pvc data-airq-postgresql-0`);
     expect(message).to.include(`kubectl -n ${DEV} delete statefulset airq-postgresql --cascade=orphan`);
     // Nothing was applied: no new revision, the StatefulSet still asks for 1Gi.
     expect(await cli.history(RELEASE, DEV)).to.deep.equal(before);
-    const statefulSet = await cli.kubectlJson<{ spec: { volumeClaimTemplates: { spec: { resources: { requests: { storage: string } } } }[] } }>([
-      'get', 'statefulset', `${RELEASE}-postgresql`, '-n', DEV,
-    ]);
+    const statefulSet = await cli.kubectlJson<{
+      spec: { volumeClaimTemplates: { spec: { resources: { requests: { storage: string } } } }[] };
+    }>(['get', 'statefulset', `${RELEASE}-postgresql`, '-n', DEV]);
     expect(statefulSet.spec.volumeClaimTemplates[0]?.spec.resources.requests.storage).to.equal('1Gi');
   });
 
@@ -236,12 +286,20 @@ describe('the chart on a real kubelet, through the bundled actions', function ()
     const prober = startProber(`http://${await clusterIp(`${RELEASE}-api`, DEV)}:8080/health/live`, 100);
     const started = Date.now();
     // An image tag that exists nowhere: with pullPolicy Never the new pods wait forever.
-    const { deployed } = await deploy(pushBranch('development', SHA.broken), { 'image-tag': 'e2e-never-ready', timeout: '40s' });
+    const { deployed } = await deploy(pushBranch('development', SHA.broken), {
+      'image-tag': 'e2e-never-ready',
+      timeout: '40s',
+    });
     await sleep(2_000);
     const seen = await prober.stop();
-    console.log(`      (broken release rolled back in ${((Date.now() - started) / 1000).toFixed(1)} s; prober: ${seen.answers.length} requests, ${seen.failures.length} failed)`);
+    console.log(
+      `      (broken release rolled back in ${((Date.now() - started) / 1000).toFixed(1)} s; prober: ${seen.answers.length} requests, ${seen.failures.length} failed)`,
+    );
     expect(deployed.exitCode, describeRun(deployed)).to.equal(1);
-    expect(deployed.outputs).to.include({ status: 'rolled-back', 'previous-revision': String(before.at(-1)!.revision) });
+    expect(deployed.outputs).to.include({
+      status: 'rolled-back',
+      'previous-revision': String(before.at(-1)!.revision),
+    });
     expect(errors(deployed)).to.match(/rolled back automatically/);
     expect(seen.answers.length).to.be.greaterThan(100);
     if (seen.failures.length) {
@@ -255,30 +313,54 @@ describe('the chart on a real kubelet, through the bundled actions', function ()
   });
 
   it('the PostgreSQL pod is deleted: the API answers 503 with Retry-After (never 500) and is unready while it is gone, recovers within 5 s of the database, and the data is intact', async function () {
-    const pods = await cli.kubectlJson<{ items: { status: { podIP: string; conditions?: { type: string; status: string }[] } }[] }>([
-      'get', 'pods', '-n', DEV, '-l', 'app.kubernetes.io/component=api', '--field-selector', 'status.phase=Running',
-    ]);
-    const apiIp = pods.items.find((pod) => pod.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'))?.status.podIP;
+    const pods = await cli.kubectlJson<{
+      items: { status: { podIP: string; conditions?: { type: string; status: string }[] } }[];
+    }>(['get', 'pods', '-n', DEV, '-l', 'app.kubernetes.io/component=api', '--field-selector', 'status.phase=Running']);
+    const apiIp = pods.items.find((pod) =>
+      pod.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
+    )?.status.podIP;
     const base = `http://${apiIp}:8080`;
     const datasetBefore = (JSON.parse((await get(`${base}/health/ready`)).body) as { dataset: string }).dataset;
     const databaseReady = async () => {
-      const { body } = await suite.cluster.api<{ metadata: { deletionTimestamp?: string }; status: { conditions?: { type: string; status: string }[] } }>(
-        'GET', `/api/v1/namespaces/${DEV}/pods/${RELEASE}-postgresql-0`, undefined, [404]);
-      return !body?.metadata?.deletionTimestamp && Boolean(body?.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
+      const { body } = await suite.cluster.api<{
+        metadata: { deletionTimestamp?: string };
+        status: { conditions?: { type: string; status: string }[] };
+      }>('GET', `/api/v1/namespaces/${DEV}/pods/${RELEASE}-postgresql-0`, undefined, [404]);
+      return (
+        !body?.metadata?.deletionTimestamp &&
+        Boolean(body?.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'))
+      );
     };
 
     const statuses: { at: number; ready: number; data: number; retryAfter?: string; error?: string }[] = [];
     // A request that gets no answer counts as status 0, with its error. The API gives up connecting after 5 s.
-    const status = (url: string) => get(url, 8_000).then((answer) => answer, (error: Error) => ({ status: 0, headers: {} as HttpAnswer['headers'], body: error.message }));
+    const status = (url: string) =>
+      get(url, 8_000).then(
+        (answer) => answer,
+        (error: Error) => ({ status: 0, headers: {} as HttpAnswer['headers'], body: error.message }),
+      );
     let stopped = false;
     let page = 0;
     const poll = (async () => {
       while (!stopped) {
         const at = Date.now();
         page += 1;
-        const [ready, data] = await Promise.all([status(`${base}/health/ready`), status(`${base}/air_quality?limit=${(page % 900) + 1}`)]);
-        const error = [ready, data].filter((answer) => answer.status === 0).map((answer) => answer.body).join('; ') || undefined;
-        statuses.push({ at, ready: ready.status, data: data.status, retryAfter: data.headers['retry-after'] as string | undefined, error });
+        const [ready, data] = await Promise.all([
+          status(`${base}/health/ready`),
+          status(`${base}/air_quality?limit=${(page % 900) + 1}`),
+        ]);
+        const error =
+          [ready, data]
+            .filter((answer) => answer.status === 0)
+            .map((answer) => answer.body)
+            .join('; ') || undefined;
+        statuses.push({
+          at,
+          ready: ready.status,
+          data: data.status,
+          retryAfter: data.headers['retry-after'] as string | undefined,
+          error,
+        });
         await sleep(Math.max(0, 200 - (Date.now() - at)));
       }
     })();
@@ -301,8 +383,13 @@ describe('the chart on a real kubelet, through the bundled actions', function ()
     stopped = true;
     await poll;
     const outage = statuses.filter((s) => s.ready !== 200 || s.data !== 200);
-    console.log(`      (database back ${((databaseBack - deleted) / 1000).toFixed(1)} s after the delete, API ${((apiBack - databaseBack) / 1000).toFixed(1)} s after that; ${statuses.length} polls, ${outage.length} during the outage)`);
-    expect(statuses.filter((s) => s.error).map((s) => `${new Date(s.at).toISOString()} ${s.error}`), 'requests without an answer').to.deep.equal([]);
+    console.log(
+      `      (database back ${((databaseBack - deleted) / 1000).toFixed(1)} s after the delete, API ${((apiBack - databaseBack) / 1000).toFixed(1)} s after that; ${statuses.length} polls, ${outage.length} during the outage)`,
+    );
+    expect(
+      statuses.filter((s) => s.error).map((s) => `${new Date(s.at).toISOString()} ${s.error}`),
+      'requests without an answer',
+    ).to.deep.equal([]);
     expect(outage.length, 'the outage was seen').to.be.greaterThan(0);
     expect([...new Set(statuses.map((s) => s.data))].sort()).to.deep.equal([200, 503]);
     expect([...new Set(statuses.map((s) => s.ready))].sort()).to.deep.equal([200, 503]);
@@ -311,11 +398,28 @@ describe('the chart on a real kubelet, through the bundled actions', function ()
     expect(apiBack - databaseBack).to.be.lessThan(5_000);
 
     // Kubernetes also saw the API unready, and ready again.
-    await cli.exec('kubectl', ['wait', '--for=condition=Ready', 'pod', '-l', 'app.kubernetes.io/component=api', '-n', DEV, '--timeout=60s']);
+    await cli.exec('kubectl', [
+      'wait',
+      '--for=condition=Ready',
+      'pod',
+      '-l',
+      'app.kubernetes.io/component=api',
+      '-n',
+      DEV,
+      '--timeout=60s',
+    ]);
     const after = JSON.parse((await get(`${base}/health/ready`)).body) as { dataset: string };
     expect(after.dataset).to.equal(datasetBefore);
-    const rows = await cli.exec('kubectl', ['exec', '-n', DEV, `${RELEASE}-postgresql-0`, '--', 'sh', '-c',
-      'psql -h 127.0.0.1 -U "$POSTGRES_USER" -d "$POSTGRES_DB" -tAc "SELECT count(*) FROM measurements"']);
+    const rows = await cli.exec('kubectl', [
+      'exec',
+      '-n',
+      DEV,
+      `${RELEASE}-postgresql-0`,
+      '--',
+      'sh',
+      '-c',
+      'psql -h 127.0.0.1 -U "$POSTGRES_USER" -d "$POSTGRES_DB" -tAc "SELECT count(*) FROM measurements"',
+    ]);
     expect(rows.trim()).to.equal('960');
   });
 
@@ -331,9 +435,15 @@ describe('the chart on a real kubelet, through the bundled actions', function ()
     /** release-gate for a tag, as the workflow runs it, after CI's required jobs (environments/production.yaml) reported green on the commit. */
     async function gate(tag: string, sha: string): Promise<ActionRun> {
       const required = loadEnvironments(path.join(REPO_ROOT, 'environments')).get('production').pipeline.requiredChecks;
-      stub.checkRuns.set(sha, required.map((name) => ({ name, status: 'completed' as const, conclusion: 'success' as const })));
+      stub.checkRuns.set(
+        sha,
+        required.map((name) => ({ name, status: 'completed' as const, conclusion: 'success' as const })),
+      );
       const gated = await runAction('release-gate', {
-        event: pushTag(tag, sha), apiUrl: stub.url, env: env(), inputs: { 'repository-path': repository.clone, 'github-token': 'ghs_e2e' },
+        event: pushTag(tag, sha),
+        apiUrl: stub.url,
+        env: env(),
+        inputs: { 'repository-path': repository.clone, 'github-token': 'ghs_e2e' },
       });
       gated.cleanup();
       return gated;
@@ -350,7 +460,14 @@ describe('the chart on a real kubelet, through the bundled actions', function ()
       const file = path.join(scratch, `production-${tag}.values.yaml`);
       const base = parse(readFileSync(imageValues, 'utf8')) as Record<string, unknown>;
       // Two cores for the whole node: smaller CPU requests than production's, or 5 replicas plus a surge do not fit.
-      writeFileSync(file, stringify({ ...base, api: { resources: { requests: { cpu: '50m', memory: '128Mi' }, limits: { memory: '384Mi' } } }, ...values }));
+      writeFileSync(
+        file,
+        stringify({
+          ...base,
+          api: { resources: { requests: { cpu: '50m', memory: '128Mi' }, limits: { memory: '384Mi' } } },
+          ...values,
+        }),
+      );
       return deploy(event, { 'values-file': file }).then(({ deployed }) => deployed);
     }
 
@@ -381,14 +498,20 @@ describe('the chart on a real kubelet, through the bundled actions', function ()
       expect([first.headers['x-cache'], second.headers['x-cache']]).to.deep.equal(['MISS', 'HIT']);
       const memory = suite.cluster.memory();
       const total = Object.values(memory).reduce((sum, mib) => sum + mib, 0);
-      console.log(`      (memory with development and production running, MiB: ${Object.entries(memory).map(([name, mib]) => `${name} ${mib}`).join(', ')}; total ${total})`);
+      console.log(
+        `      (memory with development and production running, MiB: ${Object.entries(memory)
+          .map(([name, mib]) => `${name} ${mib}`)
+          .join(', ')}; total ${total})`,
+      );
     });
 
     it('an upgrade that seeds a different CSV bans the cache, and the new dataset version is served', async function () {
       const before = await get(`${cacheUrl}/air_quality?limit=2&station=aq_jaen`);
       expect(before.headers['x-cache']).to.equal('HIT');
       const oldVersion = before.headers['x-dataset-version'];
-      const deployed = await release('v1.3.0', repository.onMaster.head, { seed: { file: 'db/data/generated-week.csv' } });
+      const deployed = await release('v1.3.0', repository.onMaster.head, {
+        seed: { file: 'db/data/generated-week.csv' },
+      });
       expect(deployed.exitCode, describeRun(deployed)).to.equal(0);
       const after = await get(`${cacheUrl}/air_quality?limit=2&station=aq_jaen`);
       expect(after.status).to.equal(200);

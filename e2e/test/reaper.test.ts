@@ -10,11 +10,14 @@ import { skipUnlessAvailable } from '../../test/support/requires.ts';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/start-and-hang.ts', import.meta.url));
 
-const running = (pid: number) => existsSync(`/proc/${pid}`) && !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ');
+const running = (pid: number) =>
+  existsSync(`/proc/${pid}`) && !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ');
 
 /** Starts the fixture, waits for its cluster, SIGKILLs it; returns the cluster's directory and component pids. */
 async function startAndKill(binDir: string, args: string[] = []): Promise<{ dir: string; pids: number[] }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', FIXTURE, binDir, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', FIXTURE, binDir, ...args], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const dir = await new Promise<string>((resolve, reject) => {
     let out = '';
     child.stdout!.on('data', (chunk) => {
@@ -38,7 +41,10 @@ async function waitGone(pids: number[]): Promise<void> {
   while (pids.some(running) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
 }
 
-const mountsUnder = (dir: string) => readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((line) => line.split(' ')[4]?.startsWith(`${dir}/`));
+const mountsUnder = (dir: string) =>
+  readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .filter((line) => line.split(' ')[4]?.startsWith(`${dir}/`));
 
 describe('a cluster left behind by a killed test process', function () {
   it('is stopped and removed by the next cluster start (reapOrphanedClusters)', async function () {

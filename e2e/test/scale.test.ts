@@ -63,7 +63,12 @@ describe('production at scale on a control plane with fake (kwok) nodes', functi
     const resolved = await runAction('resolve-environment', { event, apiUrl: stub.url, env });
     resolved.cleanup();
     expect(resolved.exitCode, describeRun(resolved)).to.equal(0);
-    expect(resolved.outputs).to.include({ environment: 'production', deploy: 'true', version: '1.2.0', namespace: NAMESPACE });
+    expect(resolved.outputs).to.include({
+      environment: 'production',
+      deploy: 'true',
+      version: '1.2.0',
+      namespace: NAMESPACE,
+    });
 
     const deployed = await runAction('helm-deploy', {
       event,
@@ -85,13 +90,27 @@ describe('production at scale on a control plane with fake (kwok) nodes', functi
     expect(deployed.exitCode, describeRun(deployed)).to.equal(0);
     expect(deployed.outputs).to.include({ status: 'deployed', revision: '1' });
 
-    const api = await cli.kubectlJson<{ spec: { replicas: number }; status: { readyReplicas?: number } }>(['get', 'deployment', 'airq-api', '-n', NAMESPACE]);
+    const api = await cli.kubectlJson<{ spec: { replicas: number }; status: { readyReplicas?: number } }>([
+      'get',
+      'deployment',
+      'airq-api',
+      '-n',
+      NAMESPACE,
+    ]);
     expect(api.spec.replicas).to.equal(5);
     expect(api.status.readyReplicas).to.equal(5);
-    const pods = await cli.kubectlJson<{ items: ApiPod[] }>(['get', 'pods', '-n', NAMESPACE, '-l', 'app.kubernetes.io/component=api']);
+    const pods = await cli.kubectlJson<{ items: ApiPod[] }>([
+      'get',
+      'pods',
+      '-n',
+      NAMESPACE,
+      '-l',
+      'app.kubernetes.io/component=api',
+    ]);
     expect(pods.items).to.have.length(5);
     // The requests of environments/production.yaml, not the real node's smaller ones.
-    for (const pod of pods.items) expect(pod.spec.containers[0]?.resources.requests).to.include({ cpu: '250m', memory: '192Mi' });
+    for (const pod of pods.items)
+      expect(pod.spec.containers[0]?.resources.requests).to.include({ cpu: '250m', memory: '192Mi' });
     // The chart's topology spread (maxSkew 1 per hostname and per zone; each fake node is a zone) over the 3 nodes: 2/2/1.
     const perNode = new Map<string, number>(suite.cluster.nodeNames.map((name) => [name, 0]));
     for (const pod of pods.items) perNode.set(pod.spec.nodeName!, (perNode.get(pod.spec.nodeName!) ?? 0) + 1);

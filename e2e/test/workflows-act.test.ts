@@ -3,8 +3,23 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseDocument } from 'yaml';
-import { pullRequest, pushBranch, pushTag, workflowDispatch, type GitHubEvent } from '../../actions/test/support/events.ts';
-import { actTools, describeWorkflowRun, makeWorkingCopy, runWorkflow, stepOf, type ActTools, type WorkflowRun, type WorkingCopy } from '../harness/act.ts';
+import {
+  pullRequest,
+  pushBranch,
+  pushTag,
+  workflowDispatch,
+  type GitHubEvent,
+} from '../../actions/test/support/events.ts';
+import {
+  actTools,
+  describeWorkflowRun,
+  makeWorkingCopy,
+  runWorkflow,
+  stepOf,
+  type ActTools,
+  type WorkflowRun,
+  type WorkingCopy,
+} from '../harness/act.ts';
 import { dockerMissing, startDockerEngine, type DockerEngine } from '../harness/docker.ts';
 import { KubeCli } from '../harness/kube-cli.ts';
 import { startRegistry, type Registry } from '../harness/registry.ts';
@@ -44,7 +59,8 @@ function retargetEnvironment(dir: string, name: string, url: string, values: [st
 async function servingVersion(entry: ServiceEntry): Promise<string> {
   const answer = await fetch(`${entry.url}/health/ready`);
   const body = (await answer.json()) as { version?: string };
-  if (answer.status !== 200 || !body.version) throw new Error(`${entry.url}/health/ready answered ${answer.status}: ${JSON.stringify(body)}`);
+  if (answer.status !== 200 || !body.version)
+    throw new Error(`${entry.url}/health/ready answered ${answer.status}: ${JSON.stringify(body)}`);
   return body.version;
 }
 
@@ -81,7 +97,11 @@ describe('the workflow files, run by act against the GitHub stand-in and a real-
     registry = await startRegistry(tools.registry, path.join(scratch, 'registry'));
   });
   // The one real node of the machine may be another suite's for a while (a flock): wait for it rather than fail.
-  const suite = useCluster({ realNode: true, registries: () => (registry ? [registry.host] : []), startTimeoutMs: 30 * 60_000 });
+  const suite = useCluster({
+    realNode: true,
+    registries: () => (registry ? [registry.host] : []),
+    startTimeoutMs: 30 * 60_000,
+  });
 
   let stub: GitHubApiStub;
   let cli: KubeCli;
@@ -98,11 +118,16 @@ describe('the workflow files, run by act against the GitHub stand-in and a real-
     devEntry = await startServiceEntry(suite.cluster, { namespace: DEV, service: `${RELEASE}-cache`, port: 80 });
     prodEntry = await startServiceEntry(suite.cluster, { namespace: PROD, service: `${RELEASE}-cache`, port: 80 });
     copy = makeWorkingCopy(scratch);
-    const base = copy.commit('test environments: URLs served by this test; production sized for a 2-core node', (dir) => {
-      retargetEnvironment(dir, 'development', devEntry.url);
-      // Two cores for the whole node: smaller CPU requests than production's, or 5 replicas plus a surge do not fit.
-      retargetEnvironment(dir, 'production', prodEntry.url, [[['api', 'resources'], { requests: { cpu: '50m', memory: '128Mi' }, limits: { memory: '384Mi' } }]]);
-    });
+    const base = copy.commit(
+      'test environments: URLs served by this test; production sized for a 2-core node',
+      (dir) => {
+        retargetEnvironment(dir, 'development', devEntry.url);
+        // Two cores for the whole node: smaller CPU requests than production's, or 5 replicas plus a surge do not fit.
+        retargetEnvironment(dir, 'production', prodEntry.url, [
+          [['api', 'resources'], { requests: { cpu: '50m', memory: '128Mi' }, limits: { memory: '384Mi' } }],
+        ]);
+      },
+    );
     for (const branch of ['master', 'development']) copy.branch(branch, base);
   });
   after(async function () {
@@ -117,7 +142,11 @@ describe('the workflow files, run by act against the GitHub stand-in and a real-
   beforeEach(() => stub?.reset());
 
   /** One act run of a workflow of the working copy at its HEAD. */
-  function run(workflow: string, event: GitHubEvent, extra: { job?: string; inputs?: Record<string, string>; repo?: string } = {}): Promise<WorkflowRun> {
+  function run(
+    workflow: string,
+    event: GitHubEvent,
+    extra: { job?: string; inputs?: Record<string, string>; repo?: string } = {},
+  ): Promise<WorkflowRun> {
     return runWorkflow({
       repo: extra.repo ?? copy.dir,
       workflow: `.github/workflows/${workflow}`,
@@ -141,15 +170,28 @@ describe('the workflow files, run by act against the GitHub stand-in and a real-
     const result = await run('deploy.yml', pushBranch('development', sha));
     const report = describeWorkflowRun(result);
     expect(result.exitCode, report).to.equal(0);
-    expect(result.jobs, report).to.deep.include({ 'resolve environment': 'success', 'build, verify and publish the image': 'success', [DEPLOY_DEV]: 'success' });
-    for (const step of ['Build', 'Run the image (migrate, seed, serve) and probe it', 'Publish the image that passed the smoke run', 'helm upgrade', 'Smoke test']) {
+    expect(result.jobs, report).to.deep.include({
+      'resolve environment': 'success',
+      'build, verify and publish the image': 'success',
+      [DEPLOY_DEV]: 'success',
+    });
+    for (const step of [
+      'Build',
+      'Run the image (migrate, seed, serve) and probe it',
+      'Publish the image that passed the smoke run',
+      'helm upgrade',
+      'Smoke test',
+    ]) {
       const job = step === 'helm upgrade' || step === 'Smoke test' ? DEPLOY_DEV : 'build, verify and publish the image';
       expect(stepOf(result, job, step).result, report).to.equal('success');
     }
 
     // The release runs the image the run pushed, by digest, and reports the version resolve gave it.
     const history = await cli.history(RELEASE, DEV);
-    expect(history.map((entry) => [entry.revision, entry.status]), report).to.deep.equal([[1, 'deployed']]);
+    expect(
+      history.map((entry) => [entry.revision, entry.status]),
+      report,
+    ).to.deep.equal([[1, 'deployed']]);
     // What the API reports through the environment's URL; helm-deploy names it (and the digest) in the revision.
     firstVersion = await servingVersion(devEntry);
     expect(firstVersion).to.equal(`0.0.0-development.g${sha.slice(0, 7)}`);
@@ -160,12 +202,17 @@ describe('the workflow files, run by act against the GitHub stand-in and a real-
     firstDigest = images[0]!.split('@')[1]!;
 
     // The GitHub stand-in recorded the deployment helm-deploy created, and its statuses.
-    expect(stub.deployments.map((d) => [d.environment, d.sha]), report).to.deep.equal([['development', sha]]);
+    expect(
+      stub.deployments.map((d) => [d.environment, d.sha]),
+      report,
+    ).to.deep.equal([['development', sha]]);
     expect(stub.deploymentStatuses.map((s) => s.state)).to.deep.equal(['in_progress', 'success']);
     expect(stub.deploymentStatuses.at(-1)?.environment_url).to.equal(devEntry.url);
 
     // Job summaries: the image job's table and the deploy job's helm and smoke-test reports.
-    const summaries = Object.entries(result.summaries).map(([job, texts]) => `${job}: ${texts.join('\n')}`).join('\n');
+    const summaries = Object.entries(result.summaries)
+      .map(([job, texts]) => `${job}: ${texts.join('\n')}`)
+      .join('\n');
     expect(summaries, report).to.include('### Image');
     expect(summaries).to.include(firstDigest);
     expect(summaries).to.match(/Smoke test of http:\/\/127\.0\.0\.1:\d+ passed/);
@@ -173,29 +220,45 @@ describe('the workflow files, run by act against the GitHub stand-in and a real-
 
   it('rollback.yml dispatched with an environment, a revision and a reason: that revision runs again and its smoke test passes with its version', async function () {
     // A second release of development to roll back from.
-    const sha = copy.commit('a second development release', (dir) => writeFileSync(path.join(dir, 'CHANGES.e2e'), 'second\n'));
+    const sha = copy.commit('a second development release', (dir) =>
+      writeFileSync(path.join(dir, 'CHANGES.e2e'), 'second\n'),
+    );
     copy.branch('development', sha);
     const second = await run('deploy.yml', pushBranch('development', sha));
     expect(second.exitCode, describeWorkflowRun(second)).to.equal(0);
     const before = await cli.history(RELEASE, DEV);
     expect(before.map((entry) => entry.revision)).to.deep.equal([1, 2]);
-    expect(await settledVersion(devEntry, `0.0.0-development.g${sha.slice(0, 7)}`)).to.equal(`0.0.0-development.g${sha.slice(0, 7)}`);
+    expect(await settledVersion(devEntry, `0.0.0-development.g${sha.slice(0, 7)}`)).to.equal(
+      `0.0.0-development.g${sha.slice(0, 7)}`,
+    );
     stub.reset();
 
     copy.checkout('master');
-    const result = await run('rollback.yml', workflowDispatch('master', { environment: 'development', revision: '1', reason: 'e2e: back to the first release' }, copy.head()), {
-      inputs: { environment: 'development', revision: '1', reason: 'e2e: back to the first release' },
-    });
+    const result = await run(
+      'rollback.yml',
+      workflowDispatch(
+        'master',
+        { environment: 'development', revision: '1', reason: 'e2e: back to the first release' },
+        copy.head(),
+      ),
+      {
+        inputs: { environment: 'development', revision: '1', reason: 'e2e: back to the first release' },
+      },
+    );
     const report = describeWorkflowRun(result);
     expect(result.exitCode, report).to.equal(0);
     expect(stepOf(result, 'rollback development', 'Smoke test').result, report).to.equal('success');
     const after = await cli.history(RELEASE, DEV);
     expect(after.at(-1), report).to.include({ revision: 3, status: 'deployed' });
     expect(await settledVersion(devEntry, firstVersion)).to.equal(firstVersion);
-    expect(await cli.deploymentImages(`${RELEASE}-api`, DEV)).to.deep.equal([`${registry!.host}/airq-org/airq/api@${firstDigest}`]);
+    expect(await cli.deploymentImages(`${RELEASE}-api`, DEV)).to.deep.equal([
+      `${registry!.host}/airq-org/airq/api@${firstDigest}`,
+    ]);
     expect(stub.deploymentStatuses.map((s) => s.state)).to.deep.equal(['in_progress', 'success']);
     // The reason is on the rollback's deployment and in the job summary.
-    expect(stub.deployments.map((d) => d.description)).to.deep.equal([`Rollback to revision 1 (${firstVersion}): e2e: back to the first release`]);
+    expect(stub.deployments.map((d) => d.description)).to.deep.equal([
+      `Rollback to revision 1 (${firstVersion}): e2e: back to the first release`,
+    ]);
     expect(result.summaries['rollback development']?.join('\n'), report).to.include('e2e: back to the first release');
   });
 
@@ -208,8 +271,15 @@ describe('the workflow files, run by act against the GitHub stand-in and a real-
       const file = path.join(dir, 'helm', 'airq', 'files', 'default.vcl');
       const text = readFileSync(file, 'utf8');
       const anchor = '    if (req.method == "BAN") {';
-      if (!text.includes(anchor)) throw new Error(`${file} no longer contains ${JSON.stringify(anchor)}; update this scenario`);
-      writeFileSync(file, text.replace(anchor, `    if (req.url ~ "^/air_quality") {\n        return (synth(503, "refused"));\n    }\n\n${anchor}`));
+      if (!text.includes(anchor))
+        throw new Error(`${file} no longer contains ${JSON.stringify(anchor)}; update this scenario`);
+      writeFileSync(
+        file,
+        text.replace(
+          anchor,
+          `    if (req.url ~ "^/air_quality") {\n        return (synth(503, "refused"));\n    }\n\n${anchor}`,
+        ),
+      );
     });
     copy.branch('development', sha);
     const result = await run('deploy.yml', pushBranch('development', sha));
@@ -217,7 +287,9 @@ describe('the workflow files, run by act against the GitHub stand-in and a real-
     expect(result.exitCode, report).to.not.equal(0);
     expect(stepOf(result, DEPLOY_DEV, 'helm upgrade').result, report).to.equal('success');
     expect(stepOf(result, DEPLOY_DEV, 'Smoke test').result, report).to.equal('failure');
-    expect(stepOf(result, DEPLOY_DEV, 'Roll back the release that failed its smoke test').result, report).to.equal('success');
+    expect(stepOf(result, DEPLOY_DEV, 'Roll back the release that failed its smoke test').result, report).to.equal(
+      'success',
+    );
 
     // Upgraded (one revision), then rolled back (another), to what served before.
     const history = await cli.history(RELEASE, DEV);
@@ -239,7 +311,8 @@ describe('the workflow files, run by act against the GitHub stand-in and a real-
       const sha = copy.commit(`sabotage: ${to}`, (dir) => {
         const file = path.join(dir, '.github', 'workflows', 'deploy.yml');
         const text = readFileSync(file, 'utf8');
-        if (!text.includes(from)) throw new Error(`${file} no longer contains ${JSON.stringify(from)}; update the sabotage`);
+        if (!text.includes(from))
+          throw new Error(`${file} no longer contains ${JSON.stringify(from)}; update the sabotage`);
         writeFileSync(file, text.replace(from, to));
       });
       try {
@@ -251,24 +324,39 @@ describe('the workflow files, run by act against the GitHub stand-in and a real-
 
     it('a broken run: script (a bad substitution in "Image names")', async function () {
       const revisions = (await cli.history(RELEASE, DEV)).length;
-      const result = await sabotaged('repository="$REGISTRY/${GITHUB_REPOSITORY,,}/api"', 'repository="$REGISTRY/${GITHUB_REPOSITORY,,/api"');
+      const result = await sabotaged(
+        'repository="$REGISTRY/${GITHUB_REPOSITORY,,}/api"',
+        'repository="$REGISTRY/${GITHUB_REPOSITORY,,/api"',
+      );
       const report = describeWorkflowRun(result);
       expect(result.exitCode, report).to.not.equal(0);
       expect(stepOf(result, 'build, verify and publish the image', 'Image names').result, report).to.equal('failure');
-      expect(result.jobs, report).to.deep.include({ 'resolve environment': 'success', 'build, verify and publish the image': 'failure' });
-      expect(result.steps.filter((s) => s.job === DEPLOY_DEV), report).to.deep.equal([]);
+      expect(result.jobs, report).to.deep.include({
+        'resolve environment': 'success',
+        'build, verify and publish the image': 'failure',
+      });
+      expect(
+        result.steps.filter((s) => s.job === DEPLOY_DEV),
+        report,
+      ).to.deep.equal([]);
       expect(stub.deployments).to.deep.equal([]);
       expect(await cli.history(RELEASE, DEV)).to.have.length(revisions);
     });
 
     it('a renamed step output (resolve’s image-tag read as image_tag): the build refuses the empty tag', async function () {
-      const result = await sabotaged('image-tag: ${{ steps.resolve.outputs.image-tag }}', 'image-tag: ${{ steps.resolve.outputs.image_tag }}');
+      const result = await sabotaged(
+        'image-tag: ${{ steps.resolve.outputs.image-tag }}',
+        'image-tag: ${{ steps.resolve.outputs.image_tag }}',
+      );
       const report = describeWorkflowRun(result);
       expect(result.exitCode, report).to.not.equal(0);
       expect(stepOf(result, 'build, verify and publish the image', 'Image names').result, report).to.equal('success');
       expect(stepOf(result, 'build, verify and publish the image', 'Build').result, report).to.equal('failure');
       expect(result.log).to.match(/invalid reference format/);
-      expect(result.steps.filter((s) => s.job === DEPLOY_DEV), report).to.deep.equal([]);
+      expect(
+        result.steps.filter((s) => s.job === DEPLOY_DEV),
+        report,
+      ).to.deep.equal([]);
       expect(stub.deployments).to.deep.equal([]);
     });
   });
@@ -283,7 +371,8 @@ describe('the workflow files, run by act against the GitHub stand-in and a real-
       writeFileSync(file, document.toString());
     });
     copy.branch('feature/replicas', headSha);
-    const event = (action: string) => pullRequest({ base: 'development', head: 'feature/replicas', baseSha, headSha, mergeSha: headSha, action });
+    const event = (action: string) =>
+      pullRequest({ base: 'development', head: 'feature/replicas', baseSha, headSha, mergeSha: headSha, action });
 
     const first = await run('ci.yml', event('opened'), { job: 'plan' });
     expect(first.exitCode, describeWorkflowRun(first)).to.equal(0);
@@ -311,27 +400,56 @@ describe('the workflow files, run by act against the GitHub stand-in and a real-
       const result = await run('deploy.yml', pushBranch('master', releaseSha));
       const report = describeWorkflowRun(result);
       expect(result.exitCode, report).to.equal(0);
-      expect(result.jobs, report).to.deep.include({ 'resolve environment': 'success', 'build, verify and publish the image': 'success' });
-      expect(result.steps.filter((s) => s.step === 'helm upgrade'), report).to.deep.equal([]);
+      expect(result.jobs, report).to.deep.include({
+        'resolve environment': 'success',
+        'build, verify and publish the image': 'success',
+      });
+      expect(
+        result.steps.filter((s) => s.step === 'helm upgrade'),
+        report,
+      ).to.deep.equal([]);
       expect(stub.deployments).to.deep.equal([]);
     });
 
     it('tag v1.0.0: the image is promoted, the release gate passes, 5 replicas are ready and the smoke test sees 5 instances', async function () {
-      const required = (parseDocument(readFileSync(path.join(copy.dir, 'environments', 'production.yaml'), 'utf8')).getIn(['pipeline', 'requiredChecks']) as { toJSON(): string[] }).toJSON();
-      stub.checkRuns.set(releaseSha, required.map((name) => ({ name, status: 'completed' as const, conclusion: 'success' as const })));
+      const required = (
+        parseDocument(readFileSync(path.join(copy.dir, 'environments', 'production.yaml'), 'utf8')).getIn([
+          'pipeline',
+          'requiredChecks',
+        ]) as { toJSON(): string[] }
+      ).toJSON();
+      stub.checkRuns.set(
+        releaseSha,
+        required.map((name) => ({ name, status: 'completed' as const, conclusion: 'success' as const })),
+      );
       const result = await run('deploy.yml', pushTag('v1.0.0', releaseSha));
       const report = describeWorkflowRun(result);
       expect(result.exitCode, report).to.equal(0);
       // A release never builds (act logs no result for a skipped step): it promotes the candidate master verified.
-      expect(result.steps.filter((s) => s.step === 'Build'), report).to.deep.equal([]);
+      expect(
+        result.steps.filter((s) => s.step === 'Build'),
+        report,
+      ).to.deep.equal([]);
       expect(result.log).to.include(':1.0.0');
-      for (const step of ['Release gate', 'helm upgrade', 'Smoke test']) expect(stepOf(result, DEPLOY_PROD, step).result, report).to.equal('success');
+      for (const step of ['Release gate', 'helm upgrade', 'Smoke test'])
+        expect(stepOf(result, DEPLOY_PROD, step).result, report).to.equal('success');
       const history = await cli.history(RELEASE, PROD);
-      expect(history.map((entry) => [entry.revision, entry.status]), report).to.deep.equal([[1, 'deployed']]);
+      expect(
+        history.map((entry) => [entry.revision, entry.status]),
+        report,
+      ).to.deep.equal([[1, 'deployed']]);
       expect(await servingVersion(prodEntry)).to.equal('1.0.0');
-      const deployment = await cli.kubectlJson<{ status: { readyReplicas?: number } }>(['get', 'deployment', `${RELEASE}-api`, '-n', PROD]);
+      const deployment = await cli.kubectlJson<{ status: { readyReplicas?: number } }>([
+        'get',
+        'deployment',
+        `${RELEASE}-api`,
+        '-n',
+        PROD,
+      ]);
       expect(deployment.status.readyReplicas).to.equal(5);
-      expect(stub.deployments.map((d) => [d.environment, d.production_environment])).to.deep.equal([['production', true]]);
+      expect(stub.deployments.map((d) => [d.environment, d.production_environment])).to.deep.equal([
+        ['production', true],
+      ]);
       expect(Object.values(result.summaries).flat().join('\n')).to.match(/at least 5 instances answer/);
     });
 
@@ -341,7 +459,10 @@ describe('the workflow files, run by act against the GitHub stand-in and a real-
       const report = describeWorkflowRun(result);
       expect(result.exitCode, report).to.not.equal(0);
       expect(stepOf(result, DEPLOY_PROD, 'Release gate').result, report).to.equal('failure');
-      expect(result.steps.filter((s) => s.step === 'helm upgrade'), report).to.deep.equal([]);
+      expect(
+        result.steps.filter((s) => s.step === 'helm upgrade'),
+        report,
+      ).to.deep.equal([]);
       expect(result.log).to.match(/lint, typecheck, tests/);
       expect(await cli.history(RELEASE, PROD)).to.have.length(1);
       expect(await servingVersion(prodEntry)).to.equal('1.0.0');

@@ -103,11 +103,14 @@ export function describeType(node: Schema | undefined, root: Schema): string {
   if (node?.$ref && WHOLE[node.$ref]) return WHOLE[node.$ref]!;
   const schema = resolve(node, root);
   if (!schema) return '';
-  if (schema.enum) return `one of ${schema.enum.map((v) => code(JSON.stringify(v).replace(/^"(.*)"$/, '$1'))).join(', ')}`;
+  if (schema.enum)
+    return `one of ${schema.enum.map((v) => code(JSON.stringify(v).replace(/^"(.*)"$/, '$1'))).join(', ')}`;
   if (schema.const !== undefined) return code(JSON.stringify(schema.const));
   const alternatives = schema.anyOf ?? schema.oneOf;
   if (alternatives) return alternatives.map((alt) => describeType(alt, root)).join(' or ');
-  const type = Array.isArray(schema.type) ? schema.type.join(' or ') : (schema.type ?? (schema.properties ? 'object' : ''));
+  const type = Array.isArray(schema.type)
+    ? schema.type.join(' or ')
+    : (schema.type ?? (schema.properties ? 'object' : ''));
   const parts = [type];
   if (type === 'array' && schema.items) parts[0] = `array of ${describeType(schema.items, root) || 'any'}`;
   if (type === 'object' && !schema.properties && typeof schema.additionalProperties === 'object') {
@@ -146,7 +149,14 @@ const prose = (text: string) =>
 const cell = (text: string) => prose(text).replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
 /** Walks values.yaml in order; `leading` is the comment the parser attached to a map rather than to its first key. */
-function rowsOf(items: unknown[], prefix: string, schema: Schema | undefined, root: Schema, source: string, leading: string): ValueRow[] {
+function rowsOf(
+  items: unknown[],
+  prefix: string,
+  schema: Schema | undefined,
+  root: Schema,
+  source: string,
+  leading: string,
+): ValueRow[] {
   const rows: ValueRow[] = [];
   items.forEach((item, index) => {
     const pair = item as Pair<Node, Node | null>;
@@ -160,7 +170,8 @@ function rowsOf(items: unknown[], prefix: string, schema: Schema | undefined, ro
     // values.yaml's comment is what the operator reads beside the value; the schema's description stands in without one.
     const description = [comment, inline].filter(Boolean).join(' ') || (resolve(node, root)?.description ?? '');
     if (isMap(value) && !value.flow && value.items.length && !(node?.$ref && WHOLE[node.$ref])) {
-      if (comment || resolve(node, root)?.description) rows.push({ key, type: describeType(node, root), default: '', description });
+      if (comment || resolve(node, root)?.description)
+        rows.push({ key, type: describeType(node, root), default: '', description });
       rows.push(...rowsOf(value.items, `${key}.`, node, root, source, commentText(value.commentBefore)));
     } else {
       rows.push({ key, type: describeType(node, root), default: defaultOf(value, source), description });

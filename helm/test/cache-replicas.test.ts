@@ -53,7 +53,10 @@ describe('the seed BAN with more than one cache replica (two real varnishd)', fu
     const objects = await renderChart({
       values: { cache: { replicas: 2, containerPort: port, ban: { token: BAN_TOKEN, allowedCidrs: ['127.0.0.0/8'] } } },
     });
-    const seedEnv = one(objects, 'Job', 'airq-seed').spec.template.spec.containers[0].env as { name: string; value?: string }[];
+    const seedEnv = one(objects, 'Job', 'airq-seed').spec.template.spec.containers[0].env as {
+      name: string;
+      value?: string;
+    }[];
     banUrl = seedEnv.find((e) => e.name === 'CACHE_BAN_URL')!.value!;
     banHost = new URL(banUrl).hostname;
     expect(banHost).to.equal('airq-cache-headless.airq-test.svc');
@@ -90,14 +93,20 @@ describe('the seed BAN with more than one cache replica (two real varnishd)', fu
     const loaded = await seed({ databaseUrl: database!.url, file, log: () => {} });
     expect(loaded.version).not.to.equal(firstVersion);
 
-    const notified = await notifyCache({ url: banUrl, token: BAN_TOKEN, attempts: 1, resolve: resolvePods(POD_ADDRESSES) }, loaded.version);
+    const notified = await notifyCache(
+      { url: banUrl, token: BAN_TOKEN, attempts: 1, resolve: resolvePods(POD_ADDRESSES) },
+      loaded.version,
+    );
     expect(notified).to.deep.equal({
       ok: true,
       message: `cache notified: ${POD_ADDRESSES.map((address) => `BAN ${banUrl} (${address}) answered 200`).join('; ')}`,
     });
     for (const address of POD_ADDRESSES) {
       const after = await get(address, '/air_quality?limit=2');
-      expect([after.headers['x-cache'], after.headers['x-dataset-version']], address).to.deep.equal(['MISS', loaded.version]);
+      expect([after.headers['x-cache'], after.headers['x-dataset-version']], address).to.deep.equal([
+        'MISS',
+        loaded.version,
+      ]);
     }
   });
 
@@ -116,22 +125,39 @@ describe('the seed BAN with more than one cache replica (two real varnishd)', fu
     const stopped = caches.pop()!;
     await stopped.stop();
     const oneDown = await notifyCache(
-      { url: banUrl, token: BAN_TOKEN, attempts: 2, retryDelayMs: 10, timeoutMs: 2_000, resolve: resolvePods(POD_ADDRESSES) },
+      {
+        url: banUrl,
+        token: BAN_TOKEN,
+        attempts: 2,
+        retryDelayMs: 10,
+        timeoutMs: 2_000,
+        resolve: resolvePods(POD_ADDRESSES),
+      },
       'abcdefabcdef',
     );
     expect(oneDown.ok).to.equal(false);
-    expect(oneDown.message).to.match(new RegExp(`^cache not notified: BAN ${banUrl.replaceAll('.', '\\.')} \\(127\\.0\\.0\\.2\\) failed: `));
+    expect(oneDown.message).to.match(
+      new RegExp(`^cache not notified: BAN ${banUrl.replaceAll('.', '\\.')} \\(127\\.0\\.0\\.2\\) failed: `),
+    );
     expect(oneDown.message).not.to.include('(127.0.0.1)');
 
     // Once DNS no longer lists it (the endpoints controller removed the pod), the BAN succeeds on those that remain.
-    const remaining = await notifyCache({ url: banUrl, token: BAN_TOKEN, attempts: 1, resolve: resolvePods(['127.0.0.1']) }, 'abcdefabcdef');
+    const remaining = await notifyCache(
+      { url: banUrl, token: BAN_TOKEN, attempts: 1, resolve: resolvePods(['127.0.0.1']) },
+      'abcdefabcdef',
+    );
     expect(remaining).to.deep.equal({ ok: true, message: `cache notified: BAN ${banUrl} (127.0.0.1) answered 200` });
   });
 
   it('names the host it could not resolve', async function () {
-    const result = await notifyCache({ url: banUrl, token: BAN_TOKEN, attempts: 2, retryDelayMs: 10, resolve: resolvePods([]) }, 'abcdefabcdef');
+    const result = await notifyCache(
+      { url: banUrl, token: BAN_TOKEN, attempts: 2, retryDelayMs: 10, resolve: resolvePods([]) },
+      'abcdefabcdef',
+    );
     expect(result.ok).to.equal(false);
-    expect(result.message).to.match(/^cache not notified: BAN http:\/\/airq-cache-headless\.airq-test\.svc:\d+\/ cannot resolve airq-cache-headless\.airq-test\.svc: no addresses after 2 attempt\(s\)/);
+    expect(result.message).to.match(
+      /^cache not notified: BAN http:\/\/airq-cache-headless\.airq-test\.svc:\d+\/ cannot resolve airq-cache-headless\.airq-test\.svc: no addresses after 2 attempt\(s\)/,
+    );
     const real = await notifyCache({ url: 'http://airq-cache-headless.invalid:8080/', attempts: 1 }, 'abcdefabcdef');
     expect(real.message).to.match(/cannot resolve airq-cache-headless\.invalid: .*ENOTFOUND/);
   });

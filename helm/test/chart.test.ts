@@ -2,7 +2,18 @@ import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { ENVIRONMENTS, containersOf, find, lintChart, one, podSpecOf, renderChart, renderNotes, selects, type KubeObject } from './support/chart.ts';
+import {
+  ENVIRONMENTS,
+  containersOf,
+  find,
+  lintChart,
+  one,
+  podSpecOf,
+  renderChart,
+  renderNotes,
+  selects,
+  type KubeObject,
+} from './support/chart.ts';
 import { REPO_ROOT } from '../../test/support/repo-root.ts';
 import { validateObject } from './support/validate-objects.ts';
 
@@ -16,7 +27,15 @@ const EXPECTED_API_REPLICAS: Record<(typeof ENVIRONMENTS)[number], { replicas?: 
 function pods(objects: KubeObject[]) {
   return objects.flatMap((o) => {
     const pod = podSpecOf(o);
-    return pod ? [{ owner: `${o.kind}/${o.metadata.name}`, labels: (pod.metadata?.labels ?? {}) as Record<string, string>, spec: pod.spec }] : [];
+    return pod
+      ? [
+          {
+            owner: `${o.kind}/${o.metadata.name}`,
+            labels: (pod.metadata?.labels ?? {}) as Record<string, string>,
+            spec: pod.spec,
+          },
+        ]
+      : [];
   });
 }
 
@@ -62,7 +81,11 @@ describe('the Helm chart helm/airq', function () {
         expect(statefulSets.map((s) => s.metadata.name)).to.deep.equal(['airq-postgresql']);
         expect(statefulSets[0]!.spec.replicas).to.equal(1);
         expect(one(objects, 'Deployment', 'airq-cache').spec.replicas).to.equal(1);
-        expect(find(objects, 'Deployment').map((d) => d.metadata.name).sort()).to.deep.equal(['airq-api', 'airq-cache']);
+        expect(
+          find(objects, 'Deployment')
+            .map((d) => d.metadata.name)
+            .sort(),
+        ).to.deep.equal(['airq-api', 'airq-cache']);
         expect(podsOfComponent(objects, 'database')).to.have.length(1);
         expect(podsOfComponent(objects, 'cache')).to.have.length(1);
       });
@@ -76,7 +99,11 @@ describe('the Helm chart helm/airq', function () {
           expect(deployment.spec).not.to.have.property('replicas');
           expect(hpas).to.have.length(1);
           expect([hpas[0]!.spec.minReplicas, hpas[0]!.spec.maxReplicas]).to.deep.equal(expected.hpa);
-          expect(hpas[0]!.spec.scaleTargetRef).to.deep.equal({ apiVersion: 'apps/v1', kind: 'Deployment', name: 'airq-api' });
+          expect(hpas[0]!.spec.scaleTargetRef).to.deep.equal({
+            apiVersion: 'apps/v1',
+            kind: 'Deployment',
+            name: 'airq-api',
+          });
           expect(hpas[0]!.spec.metrics[0].resource.name).to.equal('cpu');
         } else {
           expect(deployment.spec.replicas).to.equal(expected.replicas);
@@ -119,8 +146,12 @@ describe('the Helm chart helm/airq', function () {
 
         // Each policy selects its own pods and no other pod of the release.
         for (const p of pods(objects)) {
-          expect(selects(apiPolicy.spec.podSelector, p.labels), `API policy vs ${p.owner}`).to.equal(p.owner === api!.owner);
-          expect(selects(dbPolicy.spec.podSelector, p.labels), `database policy vs ${p.owner}`).to.equal(p.owner === database!.owner);
+          expect(selects(apiPolicy.spec.podSelector, p.labels), `API policy vs ${p.owner}`).to.equal(
+            p.owner === api!.owner,
+          );
+          expect(selects(dbPolicy.spec.podSelector, p.labels), `database policy vs ${p.owner}`).to.equal(
+            p.owner === database!.owner,
+          );
         }
 
         // Peers in this namespace are the rules that have a podSelector and no namespaceSelector.
@@ -141,7 +172,9 @@ describe('the Helm chart helm/airq', function () {
 
         const cachePolicy = one(objects, 'NetworkPolicy', 'airq-cache');
         for (const p of pods(objects)) {
-          expect(selects(cachePolicy.spec.podSelector, p.labels), `cache policy vs ${p.owner}`).to.equal(p.owner === cache!.owner);
+          expect(selects(cachePolicy.spec.podSelector, p.labels), `cache policy vs ${p.owner}`).to.equal(
+            p.owner === cache!.owner,
+          );
         }
         expect(admitted(cachePolicy, seed!.labels), 'seed reaches the cache (its BAN)').to.equal(true);
         expect(admitted(cachePolicy, test!.labels), 'test pod reaches the cache').to.equal(true);
@@ -152,7 +185,9 @@ describe('the Helm chart helm/airq', function () {
 
         // The ingress controller is the one peer from another namespace, and the ports are the pods' named ports.
         for (const policy of [apiPolicy, cachePolicy]) {
-          const foreign = policy.spec.ingress[0].from.filter((peer: { namespaceSelector?: object }) => peer.namespaceSelector);
+          const foreign = policy.spec.ingress[0].from.filter(
+            (peer: { namespaceSelector?: object }) => peer.namespaceSelector,
+          );
           expect(foreign, policy.metadata.name).to.deep.equal([
             { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'ingress-nginx' } }, podSelector: {} },
           ]);
@@ -166,7 +201,9 @@ describe('the Helm chart helm/airq', function () {
         const ingress = one(objects, 'Ingress', 'airq');
         const cacheService = one(objects, 'Service', 'airq-cache');
         const rule = ingress.spec.rules[0];
-        expect(rule.host).to.equal(new URL((parseYaml(readEnvironment(environment)) as { pipeline: { url: string } }).pipeline.url).host);
+        expect(rule.host).to.equal(
+          new URL((parseYaml(readEnvironment(environment)) as { pipeline: { url: string } }).pipeline.url).host,
+        );
         expect(rule.http.paths[0].backend.service).to.deep.equal({
           name: cacheService.metadata.name,
           port: { number: cacheService.spec.ports[0].port },
@@ -217,7 +254,9 @@ describe('the Helm chart helm/airq', function () {
       expect(container.env[0].valueFrom.secretKeyRef).to.deep.equal({ name: 'airq-postgresql', key: 'password' });
       expect(secret.data).to.have.property('password');
       expect(Buffer.from(secret.data.password, 'base64').toString()).to.match(/^[A-Za-z0-9]{32}$/);
-      expect(container.env[1].value).to.equal('postgres://airq:$(DB_PASSWORD)@airq-postgresql-primary.airq-test.svc:5432/airq');
+      expect(container.env[1].value).to.equal(
+        'postgres://airq:$(DB_PASSWORD)@airq-postgresql-primary.airq-test.svc:5432/airq',
+      );
     });
 
     it('gives the API a grace period covering the preStop pause, SHUTDOWN_DRAIN_MS and in-flight requests', function () {
@@ -237,7 +276,9 @@ describe('the Helm chart helm/airq', function () {
       const slower = await renderChart({ set: ['api.shutdown.inFlightSeconds=900'] });
       expect(one(slower, 'ConfigMap', 'airq-api').data.SHUTDOWN_FINISH_MS).to.equal('899000');
       expect(apiContainer(longer).lifecycle.preStop.exec.command).to.deep.equal(['sleep', '8']);
-      expect(one(longer, 'Deployment', 'airq-api').spec.template.spec.terminationGracePeriodSeconds).to.equal(8 + 21 + 15);
+      expect(one(longer, 'Deployment', 'airq-api').spec.template.spec.terminationGracePeriodSeconds).to.equal(
+        8 + 21 + 15,
+      );
     });
 
     it('runs migrations in an init container before the API container starts', function () {
@@ -245,7 +286,10 @@ describe('the Helm chart helm/airq', function () {
       expect(spec.initContainers.map((c: { name: string }) => c.name)).to.deep.equal(['migrate']);
       expect(spec.initContainers[0].command).to.deep.equal(['node', 'db/src/cli.ts', 'migrate']);
       expect(spec.initContainers[0].workingDir).to.equal('/app');
-      expect(spec.initContainers[0].env.map((e: { name: string }) => e.name)).to.deep.equal(['DB_PASSWORD', 'DATABASE_URL']);
+      expect(spec.initContainers[0].env.map((e: { name: string }) => e.name)).to.deep.equal([
+        'DB_PASSWORD',
+        'DATABASE_URL',
+      ]);
       expect(spec.containers[0].command).to.deep.equal(['node', 'api/src/server.ts']);
     });
 
@@ -260,7 +304,9 @@ describe('the Helm chart helm/airq', function () {
       expect(spec.initContainers.map((c: { name: string }) => c.name)).to.deep.equal(['wait-for-database', 'migrate']);
       const seed = spec.containers[0];
       expect(seed.command).to.deep.equal(['node', 'db/src/cli.ts', 'seed']);
-      const env = Object.fromEntries(seed.env.map((e: { name: string; value?: string; valueFrom?: unknown }) => [e.name, e.value ?? e.valueFrom]));
+      const env = Object.fromEntries(
+        seed.env.map((e: { name: string; value?: string; valueFrom?: unknown }) => [e.name, e.value ?? e.valueFrom]),
+      );
       expect(env.DATABASE_URL).to.equal(apiContainer(objects).env[1].value);
       // The headless Service's name resolves to every cache pod, so the seeder bans each replica on its pod port.
       const headless = one(objects, 'Service', 'airq-cache-headless');
@@ -304,18 +350,25 @@ describe('the Helm chart helm/airq', function () {
     it('spreads API pods over nodes and zones and keeps all but one available during disruptions', function () {
       const spec = one(objects, 'Deployment', 'airq-api').spec.template;
       const constraints = spec.spec.topologySpreadConstraints;
-      expect(constraints.map((c: { topologyKey: string }) => c.topologyKey)).to.deep.equal(['kubernetes.io/hostname', 'topology.kubernetes.io/zone']);
+      expect(constraints.map((c: { topologyKey: string }) => c.topologyKey)).to.deep.equal([
+        'kubernetes.io/hostname',
+        'topology.kubernetes.io/zone',
+      ]);
       for (const c of constraints) expect(selects(c.labelSelector, spec.metadata.labels)).to.equal(true);
       const pdb = one(objects, 'PodDisruptionBudget', 'airq-api');
       expect(pdb.spec.maxUnavailable).to.equal(1);
       // A replica that never becomes Ready must not block node drains.
       expect(pdb.spec.unhealthyPodEvictionPolicy).to.equal('AlwaysAllow');
       expect(selects(pdb.spec.selector, spec.metadata.labels)).to.equal(true);
-      expect(selects(pdb.spec.selector, one(objects, 'Deployment', 'airq-cache').spec.template.metadata.labels)).to.equal(false);
+      expect(
+        selects(pdb.spec.selector, one(objects, 'Deployment', 'airq-cache').spec.template.metadata.labels),
+      ).to.equal(false);
     });
 
     it('keeps the generated database password Secret when the release is uninstalled', function () {
-      expect(one(objects, 'Secret', 'airq-postgresql').metadata.annotations).to.deep.equal({ 'helm.sh/resource-policy': 'keep' });
+      expect(one(objects, 'Secret', 'airq-postgresql').metadata.annotations).to.deep.equal({
+        'helm.sh/resource-policy': 'keep',
+      });
       const statefulSet = one(objects, 'StatefulSet', 'airq-postgresql');
       expect(statefulSet.spec.volumeClaimTemplates[0].spec.resources.requests.storage).to.equal('2Gi');
       expect(statefulSet.spec.serviceName).to.equal(one(objects, 'Service', 'airq-postgresql').metadata.name);
@@ -328,10 +381,17 @@ describe('the Helm chart helm/airq', function () {
         renderChart({ set: [...fixed, 'appVersion=1.0.0', 'image.tag=1.0.0'] }),
         renderChart({ set: [...fixed, 'appVersion=2.0.0', 'image.tag=2.0.0'] }),
       ]);
-      for (const [kind, name] of [['StatefulSet', 'airq-postgresql'], ['Deployment', 'airq-cache']] as const) {
-        expect(one(two, kind, name).spec.template, `${kind}/${name}`).to.deep.equal(one(one_, kind, name).spec.template);
+      for (const [kind, name] of [
+        ['StatefulSet', 'airq-postgresql'],
+        ['Deployment', 'airq-cache'],
+      ] as const) {
+        expect(one(two, kind, name).spec.template, `${kind}/${name}`).to.deep.equal(
+          one(one_, kind, name).spec.template,
+        );
       }
-      expect(one(two, 'Deployment', 'airq-api').spec.template).to.not.deep.equal(one(one_, 'Deployment', 'airq-api').spec.template);
+      expect(one(two, 'Deployment', 'airq-api').spec.template).to.not.deep.equal(
+        one(one_, 'Deployment', 'airq-api').spec.template,
+      );
     });
 
     it('points every database client at a ClusterIP Service, whose name keeps resolving while the database pod restarts', function () {
@@ -340,7 +400,9 @@ describe('the Helm chart helm/airq', function () {
       const service = one(objects, 'Service', host!);
       expect(service.spec.clusterIP).to.equal(undefined);
       expect(service.spec.type).to.equal('ClusterIP');
-      expect(service.spec.selector).to.deep.equal(one(objects, 'StatefulSet', 'airq-postgresql').spec.selector.matchLabels);
+      expect(service.spec.selector).to.deep.equal(
+        one(objects, 'StatefulSet', 'airq-postgresql').spec.selector.matchLabels,
+      );
     });
 
     it('mounts the cache Secret on a chart-owned path, never under /etc/varnish where packagings ship their own files', function () {
@@ -348,7 +410,9 @@ describe('the Helm chart helm/airq', function () {
       const mounts = container.volumeMounts as { name: string; mountPath: string }[];
       expect(mounts.find((mount) => mount.name === 'secret')?.mountPath).to.equal('/etc/airq/cache-secret');
       expect(mounts.filter((mount) => mount.mountPath.startsWith('/etc/varnish/secret'))).to.deep.equal([]);
-      expect(one(objects, 'ConfigMap', 'airq-cache').data['default.vcl']).to.include('include "/etc/airq/cache-secret/ban-token.vcl";');
+      expect(one(objects, 'ConfigMap', 'airq-cache').data['default.vcl']).to.include(
+        'include "/etc/airq/cache-secret/ban-token.vcl";',
+      );
     });
 
     it('renders no prometheus-operator objects and no backup CronJob unless asked', function () {
@@ -361,14 +425,19 @@ describe('the Helm chart helm/airq', function () {
   describe('with values that change how it renders', function () {
     it('carries --set service.port=9090 to the Service and to the cache backend', async function () {
       // The cache's own pod port moves off 8080 too, so that any 8080 left below can only be the API's.
-      const objects = await renderChart({ environment: 'production', set: ['service.port=9090', 'cache.containerPort=8081'] });
+      const objects = await renderChart({
+        environment: 'production',
+        set: ['service.port=9090', 'cache.containerPort=8081'],
+      });
       const service = one(objects, 'Service', 'airq-api');
       expect(service.spec.ports).to.deep.equal([{ name: 'http', port: 9090, targetPort: 'http', protocol: 'TCP' }]);
       const vcl = vclOf(objects);
       expect(vcl).to.match(/\.host = "airq-api\.airq-test\.svc";\s+\.port = "9090";/);
       // The pod keeps its own port: everything that targets the container uses the port's name.
       expect(apiContainer(objects).ports[0]).to.include({ name: 'http', containerPort: 8080 });
-      expect(JSON.stringify(objects.filter((o) => o.kind !== 'Deployment' && o.kind !== 'ConfigMap'))).not.to.include('8080');
+      expect(JSON.stringify(objects.filter((o) => o.kind !== 'Deployment' && o.kind !== 'ConfigMap'))).not.to.include(
+        '8080',
+      );
     });
 
     it('uses appVersion as APP_VERSION and image tag, and image.tag when given', async function () {
@@ -379,21 +448,38 @@ describe('the Helm chart helm/airq', function () {
       const withBuild = await renderChart({ set: ['appVersion=1.4.2+build.7', 'image.tag=1.4.2'] });
       expect(one(withBuild, 'ConfigMap', 'airq-api').data.APP_VERSION).to.equal('1.4.2+build.7');
       for (const object of withBuild) validateObject(object);
-      expect(one(withBuild, 'Deployment', 'airq-api').metadata.labels!['app.kubernetes.io/version']).to.equal('1.4.2_build.7');
-      const byTag = await renderChart({ set: ['appVersion=1.4.2', 'image.repository=registry.example/airq', 'image.tag=sha-abc123'] });
+      expect(one(withBuild, 'Deployment', 'airq-api').metadata.labels!['app.kubernetes.io/version']).to.equal(
+        '1.4.2_build.7',
+      );
+      const byTag = await renderChart({
+        set: ['appVersion=1.4.2', 'image.repository=registry.example/airq', 'image.tag=sha-abc123'],
+      });
       expect(apiContainer(byTag).image).to.equal('registry.example/airq:sha-abc123');
-      for (const pod of pods(byTag).filter((p) => ['api', 'seed', 'test'].includes(p.labels['app.kubernetes.io/component']!))) {
-        for (const c of containersOf(pod.spec)) expect(c.image, `${pod.owner} ${c.name}`).to.equal('registry.example/airq:sha-abc123');
+      for (const pod of pods(byTag).filter((p) =>
+        ['api', 'seed', 'test'].includes(p.labels['app.kubernetes.io/component']!),
+      )) {
+        for (const c of containersOf(pod.spec))
+          expect(c.image, `${pod.owner} ${c.name}`).to.equal('registry.example/airq:sha-abc123');
       }
     });
 
     it('runs repository@sha256:… in every application container when image.digest is set, whatever the tag', async function () {
       const digest = `sha256:${'ab12'.repeat(16)}`;
-      const objects = await renderChart({ set: ['appVersion=1.4.2', 'image.repository=ghcr.io/airq-org/airq/api', 'image.tag=1.4.2', `image.digest=${digest}`] });
-      const appPods = pods(objects).filter((p) => ['api', 'seed', 'test'].includes(p.labels['app.kubernetes.io/component']!));
+      const objects = await renderChart({
+        set: [
+          'appVersion=1.4.2',
+          'image.repository=ghcr.io/airq-org/airq/api',
+          'image.tag=1.4.2',
+          `image.digest=${digest}`,
+        ],
+      });
+      const appPods = pods(objects).filter((p) =>
+        ['api', 'seed', 'test'].includes(p.labels['app.kubernetes.io/component']!),
+      );
       expect(appPods.length).to.be.greaterThan(2);
       for (const pod of appPods) {
-        for (const c of containersOf(pod.spec)) expect(c.image, `${pod.owner} ${c.name}`).to.equal(`ghcr.io/airq-org/airq/api@${digest}`);
+        for (const c of containersOf(pod.spec))
+          expect(c.image, `${pod.owner} ${c.name}`).to.equal(`ghcr.io/airq-org/airq/api@${digest}`);
       }
       for (const object of objects) validateObject(object);
     });
@@ -419,7 +505,8 @@ describe('the Helm chart helm/airq', function () {
     });
 
     it('gives every API replica the same CURSOR_KEY from the API Secret: the value given, else a generated one', async function () {
-      const keyOf = (objects: KubeObject[]) => Buffer.from(one(objects, 'Secret', 'airq-api').data['cursor-key'], 'base64').toString();
+      const keyOf = (objects: KubeObject[]) =>
+        Buffer.from(one(objects, 'Secret', 'airq-api').data['cursor-key'], 'base64').toString();
       const given = await renderChart({ set: ['api.cursorKey=a-cursor-key-of-at-least-32-characters'] });
       expect(keyOf(given)).to.equal('a-cursor-key-of-at-least-32-characters');
       const env = apiContainer(given).env.find((e: { name: string }) => e.name === 'CURSOR_KEY');
@@ -449,7 +536,9 @@ describe('the Helm chart helm/airq', function () {
       expect(selects(monitor.spec.selector, one(objects, 'Service', 'airq-api').metadata.labels)).to.equal(true);
       expect(selects(monitor.spec.selector, one(objects, 'Service', 'airq-cache').metadata.labels)).to.equal(false);
       expect(monitor.spec.endpoints).to.deep.equal([{ port: 'http', path: '/metrics', interval: '30s' }]);
-      const rules = one(objects, 'PrometheusRule', 'airq').spec.groups.flatMap((g: { rules: { alert: string; expr: string }[] }) => g.rules);
+      const rules = one(objects, 'PrometheusRule', 'airq').spec.groups.flatMap(
+        (g: { rules: { alert: string; expr: string }[] }) => g.rules,
+      );
       expect(rules.map((r: { alert: string }) => r.alert)).to.deep.equal([
         'AirqApiHighErrorRate',
         'AirqApiHighLatency',
@@ -458,7 +547,9 @@ describe('the Helm chart helm/airq', function () {
         'AirqSeedFailed',
       ]);
       // The API exports http_request_duration_seconds (api/src/metrics.ts): its _count carries the status label.
-      expect(rules[0].expr).to.include('http_request_duration_seconds_count{namespace="airq-test", job="airq-api", status=~"5.."}');
+      expect(rules[0].expr).to.include(
+        'http_request_duration_seconds_count{namespace="airq-test", job="airq-api", status=~"5.."}',
+      );
       expect(rules[4].expr).to.include('kube_job_status_failed{namespace="airq-test", job_name=~"airq-seed.*"}');
       // Prometheus must get through the API's NetworkPolicy to scrape it.
       const policy = one(objects, 'NetworkPolicy', 'airq-api');
@@ -477,7 +568,9 @@ describe('the Helm chart helm/airq', function () {
       const pod = cronJob.spec.jobTemplate.spec.template;
       expect(pod.spec.containers[0].command.join(' ')).to.include('pg_dump --format=custom');
       expect(pod.spec.volumes[0].persistentVolumeClaim.claimName).to.equal('airq-backup');
-      expect(one(objects, 'PersistentVolumeClaim', 'airq-backup').metadata.annotations).to.deep.equal({ 'helm.sh/resource-policy': 'keep' });
+      expect(one(objects, 'PersistentVolumeClaim', 'airq-backup').metadata.annotations).to.deep.equal({
+        'helm.sh/resource-policy': 'keep',
+      });
       const dbPolicy = one(objects, 'NetworkPolicy', 'airq-postgresql');
       const peers = dbPolicy.spec.ingress[0].from as { podSelector: object }[];
       expect(peers.some((peer) => selects(peer.podSelector, pod.metadata.labels))).to.equal(true);
@@ -485,11 +578,18 @@ describe('the Helm chart helm/airq', function () {
 
     it('in production, dumps the database before an upgrade that brings new migrations (a pre-upgrade hook Job), and nightly', async function () {
       const digest = `sha256:${'cd34'.repeat(16)}`;
-      const objects = await renderChart({ environment: 'production', namespace: 'airq-production', set: [`image.digest=${digest}`] });
+      const objects = await renderChart({
+        environment: 'production',
+        namespace: 'airq-production',
+        set: [`image.digest=${digest}`],
+      });
       for (const object of objects) validateObject(object);
       expect(one(objects, 'CronJob', 'airq-backup').spec.schedule).to.equal('17 3 * * *');
       const hook = one(objects, 'Job', 'airq-backup-before-upgrade');
-      expect(hook.metadata.annotations).to.include({ 'helm.sh/hook': 'pre-upgrade', 'helm.sh/hook-delete-policy': 'before-hook-creation,hook-succeeded' });
+      expect(hook.metadata.annotations).to.include({
+        'helm.sh/hook': 'pre-upgrade',
+        'helm.sh/hook-delete-policy': 'before-hook-creation,hook-succeeded',
+      });
       const pod = hook.spec.template;
       // The new image says which migration the upgrade brings; the database says which it has.
       expect(pod.spec.initContainers[0].image).to.equal(`ghcr.io/example/airq@${digest}`);
@@ -502,12 +602,22 @@ describe('the Helm chart helm/airq', function () {
       expect(hook.spec.backoffLimit).to.equal(0);
       const dbPolicy = one(objects, 'NetworkPolicy', 'airq-postgresql');
       const peers = dbPolicy.spec.ingress[0].from as { podSelector: object }[];
-      expect(peers.some((peer) => selects(peer.podSelector, pod.metadata.labels)), 'the hook reaches the database').to.equal(true);
+      expect(
+        peers.some((peer) => selects(peer.podSelector, pod.metadata.labels)),
+        'the hook reaches the database',
+      ).to.equal(true);
 
-      const without = await renderChart({ environment: 'production', namespace: 'airq-production', set: ['postgresql.backup.beforeSchemaChange=false'] });
+      const without = await renderChart({
+        environment: 'production',
+        namespace: 'airq-production',
+        set: ['postgresql.backup.beforeSchemaChange=false'],
+      });
       expect(find(without, 'Job').map((job) => job.metadata.name)).not.to.include('airq-backup-before-upgrade');
       for (const environment of ['development', 'staging'] as const) {
-        expect(find(await renderChart({ environment }), 'Job').map((job) => job.metadata.name), environment).not.to.include('airq-backup-before-upgrade');
+        expect(
+          find(await renderChart({ environment }), 'Job').map((job) => job.metadata.name),
+          environment,
+        ).not.to.include('airq-backup-before-upgrade');
       }
     });
 
@@ -515,7 +625,12 @@ describe('the Helm chart helm/airq', function () {
       const objects = await renderChart({
         values: {
           postgresql: { enabled: false },
-          externalDatabase: { host: 'db.example.internal', existingSecret: 'airq-db', passwordKey: 'pw', sslMode: 'verify-full' },
+          externalDatabase: {
+            host: 'db.example.internal',
+            existingSecret: 'airq-db',
+            passwordKey: 'pw',
+            sslMode: 'verify-full',
+          },
         },
       });
       for (const object of objects) validateObject(object);
@@ -546,7 +661,11 @@ describe('the Helm chart helm/airq', function () {
     });
 
     it('runs as many cache replicas as cache.replicas asks, all behind both cache Services and the cache NetworkPolicy', async function () {
-      const objects = await renderChart({ environment: 'production', namespace: 'airq-production', set: ['cache.replicas=3'] });
+      const objects = await renderChart({
+        environment: 'production',
+        namespace: 'airq-production',
+        set: ['cache.replicas=3'],
+      });
       for (const object of objects) validateObject(object);
       const deployment = one(objects, 'Deployment', 'airq-cache');
       expect(deployment.spec.replicas).to.equal(3);
@@ -557,31 +676,50 @@ describe('the Helm chart helm/airq', function () {
       expect(selects(one(objects, 'NetworkPolicy', 'airq-cache').spec.podSelector, labels)).to.equal(true);
       // Spread over nodes, and drained one at a time.
       const constraints = deployment.spec.template.spec.topologySpreadConstraints;
-      expect(constraints.map((c: { topologyKey: string }) => c.topologyKey)).to.deep.equal(['kubernetes.io/hostname', 'topology.kubernetes.io/zone']);
+      expect(constraints.map((c: { topologyKey: string }) => c.topologyKey)).to.deep.equal([
+        'kubernetes.io/hostname',
+        'topology.kubernetes.io/zone',
+      ]);
       for (const c of constraints) expect(selects(c.labelSelector, labels)).to.equal(true);
       const pdb = one(objects, 'PodDisruptionBudget', 'airq-cache');
       expect(pdb.spec).to.deep.include({ maxUnavailable: 1, unhealthyPodEvictionPolicy: 'AlwaysAllow' });
       expect(selects(pdb.spec.selector, labels)).to.equal(true);
-      expect(selects(pdb.spec.selector, one(objects, 'Deployment', 'airq-api').spec.template.metadata.labels)).to.equal(false);
+      expect(selects(pdb.spec.selector, one(objects, 'Deployment', 'airq-api').spec.template.metadata.labels)).to.equal(
+        false,
+      );
       const seed = one(objects, 'Job', 'airq-seed').spec.template.spec.containers[0];
       const banUrl = seed.env.find((e: { name: string }) => e.name === 'CACHE_BAN_URL').value;
       expect(banUrl).to.equal('http://airq-cache-headless.airq-production.svc:8080/');
-      expect(await renderNotes({ environment: 'production', set: ['cache.replicas=3'] })).to.include('Cache: 3 Varnish pods behind Service airq-cache:80');
+      expect(await renderNotes({ environment: 'production', set: ['cache.replicas=3'] })).to.include(
+        'Cache: 3 Varnish pods behind Service airq-cache:80',
+      );
 
       // One cache: no budget and no spreading to render, and the pod template stays as it was.
       const single = await renderChart({ environment: 'production', namespace: 'airq-production' });
       expect(find(single, 'PodDisruptionBudget').map((p) => p.metadata.name)).to.deep.equal(['airq-api']);
-      expect(one(single, 'Deployment', 'airq-cache').spec.template.spec).not.to.have.property('topologySpreadConstraints');
+      expect(one(single, 'Deployment', 'airq-cache').spec.template.spec).not.to.have.property(
+        'topologySpreadConstraints',
+      );
     });
 
     it('admits the peers listed in networkPolicy.cacheClients to the cache, and only to the cache', async function () {
-      const peer = { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'synthetics' } }, podSelector: { matchLabels: { app: 'probe' } } };
+      const peer = {
+        namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'synthetics' } },
+        podSelector: { matchLabels: { app: 'probe' } },
+      };
       const objects = await renderChart({ values: { networkPolicy: { cacheClients: [peer] } } });
       for (const object of objects) validateObject(object);
       expect(one(objects, 'NetworkPolicy', 'airq-cache').spec.ingress[0].from).to.deep.include(peer);
       expect(one(objects, 'NetworkPolicy', 'airq-api').spec.ingress[0].from).not.to.deep.include(peer);
       const ingressOnly = await renderChart({
-        values: { networkPolicy: { ingressController: { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'traefik' } }, podSelector: { matchLabels: { 'app.kubernetes.io/name': 'traefik' } } } } },
+        values: {
+          networkPolicy: {
+            ingressController: {
+              namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'traefik' } },
+              podSelector: { matchLabels: { 'app.kubernetes.io/name': 'traefik' } },
+            },
+          },
+        },
       });
       expect(one(ingressOnly, 'NetworkPolicy', 'airq-cache').spec.ingress[0].from[0]).to.deep.equal({
         namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'traefik' } },
@@ -594,10 +732,16 @@ describe('the Helm chart helm/airq', function () {
     });
 
     it('applies a nodeSelector given for the API to the API pods only, over the global one', async function () {
-      const objects = await renderChart({ values: { nodeSelector: { pool: 'general' }, api: { nodeSelector: { 'airq/pool': 'none' } } } });
-      expect(one(objects, 'Deployment', 'airq-api').spec.template.spec.nodeSelector).to.deep.equal({ pool: 'general', 'airq/pool': 'none' });
-      expect(one(objects, 'Deployment', 'airq-cache').spec.template.spec.nodeSelector).to.deep.equal({ pool: 'general' });
+      const objects = await renderChart({
+        values: { nodeSelector: { pool: 'general' }, api: { nodeSelector: { 'airq/pool': 'none' } } },
+      });
+      expect(one(objects, 'Deployment', 'airq-api').spec.template.spec.nodeSelector).to.deep.equal({
+        pool: 'general',
+        'airq/pool': 'none',
+      });
+      expect(one(objects, 'Deployment', 'airq-cache').spec.template.spec.nodeSelector).to.deep.equal({
+        pool: 'general',
+      });
     });
   });
 });
-

@@ -38,8 +38,14 @@ describe("the API pods' migrate init container", function () {
       ),
     );
     const lines = runs.map((r) => r.stdout.trim());
-    expect(lines.filter((l) => l.startsWith('applied ')), lines.join('\n')).to.have.length(1);
-    expect(lines.filter((l) => l.startsWith('schema is up to date')), lines.join('\n')).to.have.length(replicas - 1);
+    expect(
+      lines.filter((l) => l.startsWith('applied ')),
+      lines.join('\n'),
+    ).to.have.length(1);
+    expect(
+      lines.filter((l) => l.startsWith('schema is up to date')),
+      lines.join('\n'),
+    ).to.have.length(replicas - 1);
 
     const client = new pg.Client(database.url);
     await client.connect();

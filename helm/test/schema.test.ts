@@ -19,36 +19,132 @@ async function rejection(options: RenderOptions): Promise<string> {
 
 // Each rule of helm/airq/values.schema.json that protects an environment from a plausible mistake.
 const CASES: { rule: string; options: RenderOptions; error: RegExp }[] = [
-  { rule: 'an unknown top-level key', options: { values: { replicas: 5 } }, error: /at '': additional properties 'replicas' not allowed/ },
-  { rule: 'an unknown nested key (a typo)', options: { values: { api: { replica: 5 } } }, error: /at '\/api': additional properties 'replica' not allowed/ },
-  { rule: 'an unknown key deep inside', options: { set: ['cache.ban.tokn=x'] }, error: /at '\/cache\/ban': additional properties 'tokn' not allowed/ },
-  { rule: 'replicas given as a string', options: { values: { api: { replicas: 'five' } } }, error: /at '\/api\/replicas': got string, want integer/ },
-  { rule: 'negative replicas', options: { set: ['api.replicas=-1'] }, error: /at '\/api\/replicas': minimum: got -1, want 0/ },
-  { rule: 'an HPA minimum of zero', options: { set: ['api.autoscaling.minReplicas=0'] }, error: /at '\/api\/autoscaling\/minReplicas': minimum: got 0, want 1/ },
-  { rule: 'a service port out of range', options: { set: ['service.port=70000'] }, error: /at '\/service\/port': maximum: got 70,000, want 65,535/ },
-  { rule: 'a service port given as text', options: { set: ['service.port=http'] }, error: /at '\/service\/port': got string, want integer/ },
-  { rule: 'a Service type other than ClusterIP', options: { set: ['service.type=LoadBalancer'] }, error: /at '\/service\/type': value must be 'ClusterIP'/ },
-  { rule: 'an unknown log level', options: { set: ['api.logLevel=verbose'] }, error: /at '\/api\/logLevel': value must be one of/ },
-  { rule: 'a CORS origin with a path', options: { set: ['api.corsOrigins=https://a.example/app'] }, error: /at '\/api\/corsOrigins': .*does not match pattern/ },
-  { rule: 'an image digest that is not sha256:<64 hex>', options: { set: ['image.digest=sha256:abc'] }, error: /at '\/image\/digest': .*sha256/ },
-  { rule: 'an unknown image pull policy', options: { set: ['image.pullPolicy=Sometimes'] }, error: /at '\/image\/pullPolicy': value must be one of/ },
-  { rule: 'a malformed memory quantity', options: { set: ['api.resources.limits.memory=lots'] }, error: /at '\/api\/resources\/limits\/memory'/ },
-  { rule: 'a Varnish storage size without a unit', options: { set: ['cache.storageSize=256'] }, error: /at '\/cache\/storageSize'/ },
-  { rule: 'no cache replica at all', options: { set: ['cache.replicas=0'] }, error: /at '\/cache\/replicas': minimum: got 0, want 1/ },
+  {
+    rule: 'an unknown top-level key',
+    options: { values: { replicas: 5 } },
+    error: /at '': additional properties 'replicas' not allowed/,
+  },
+  {
+    rule: 'an unknown nested key (a typo)',
+    options: { values: { api: { replica: 5 } } },
+    error: /at '\/api': additional properties 'replica' not allowed/,
+  },
+  {
+    rule: 'an unknown key deep inside',
+    options: { set: ['cache.ban.tokn=x'] },
+    error: /at '\/cache\/ban': additional properties 'tokn' not allowed/,
+  },
+  {
+    rule: 'replicas given as a string',
+    options: { values: { api: { replicas: 'five' } } },
+    error: /at '\/api\/replicas': got string, want integer/,
+  },
+  {
+    rule: 'negative replicas',
+    options: { set: ['api.replicas=-1'] },
+    error: /at '\/api\/replicas': minimum: got -1, want 0/,
+  },
+  {
+    rule: 'an HPA minimum of zero',
+    options: { set: ['api.autoscaling.minReplicas=0'] },
+    error: /at '\/api\/autoscaling\/minReplicas': minimum: got 0, want 1/,
+  },
+  {
+    rule: 'a service port out of range',
+    options: { set: ['service.port=70000'] },
+    error: /at '\/service\/port': maximum: got 70,000, want 65,535/,
+  },
+  {
+    rule: 'a service port given as text',
+    options: { set: ['service.port=http'] },
+    error: /at '\/service\/port': got string, want integer/,
+  },
+  {
+    rule: 'a Service type other than ClusterIP',
+    options: { set: ['service.type=LoadBalancer'] },
+    error: /at '\/service\/type': value must be 'ClusterIP'/,
+  },
+  {
+    rule: 'an unknown log level',
+    options: { set: ['api.logLevel=verbose'] },
+    error: /at '\/api\/logLevel': value must be one of/,
+  },
+  {
+    rule: 'a CORS origin with a path',
+    options: { set: ['api.corsOrigins=https://a.example/app'] },
+    error: /at '\/api\/corsOrigins': .*does not match pattern/,
+  },
+  {
+    rule: 'an image digest that is not sha256:<64 hex>',
+    options: { set: ['image.digest=sha256:abc'] },
+    error: /at '\/image\/digest': .*sha256/,
+  },
+  {
+    rule: 'an unknown image pull policy',
+    options: { set: ['image.pullPolicy=Sometimes'] },
+    error: /at '\/image\/pullPolicy': value must be one of/,
+  },
+  {
+    rule: 'a malformed memory quantity',
+    options: { set: ['api.resources.limits.memory=lots'] },
+    error: /at '\/api\/resources\/limits\/memory'/,
+  },
+  {
+    rule: 'a Varnish storage size without a unit',
+    options: { set: ['cache.storageSize=256'] },
+    error: /at '\/cache\/storageSize'/,
+  },
+  {
+    rule: 'no cache replica at all',
+    options: { set: ['cache.replicas=0'] },
+    error: /at '\/cache\/replicas': minimum: got 0, want 1/,
+  },
   {
     rule: 'a cache client peer without its pod selector',
     options: { values: { networkPolicy: { cacheClients: [{ namespaceSelector: {} }] } } },
     error: /at '\/networkPolicy\/cacheClients\/0': missing property 'podSelector'/,
   },
-  { rule: 'a privileged cache port', options: { set: ['cache.containerPort=80'] }, error: /at '\/cache\/containerPort': minimum: got 80, want 1,024/ },
-  { rule: 'a root uid', options: { set: ['postgresql.runAsUser=0'] }, error: /at '\/postgresql\/runAsUser': minimum: got 0, want 1/ },
+  {
+    rule: 'a privileged cache port',
+    options: { set: ['cache.containerPort=80'] },
+    error: /at '\/cache\/containerPort': minimum: got 80, want 1,024/,
+  },
+  {
+    rule: 'a root uid',
+    options: { set: ['postgresql.runAsUser=0'] },
+    error: /at '\/postgresql\/runAsUser': minimum: got 0, want 1/,
+  },
   { rule: 'a short BAN token', options: { set: ['cache.ban.token=abc'] }, error: /at '\/cache\/ban\/token'/ },
-  { rule: 'a BAN network with an impossible prefix length', options: { values: { cache: { ban: { allowedCidrs: ['10.0.0.0/99'] } } } }, error: /at '\/cache\/ban\/allowedCidrs\/0'/ },
-  { rule: 'a BAN network without a prefix length', options: { values: { cache: { ban: { allowedCidrs: ['10.0.0.0'] } } } }, error: /at '\/cache\/ban\/allowedCidrs\/0'/ },
-  { rule: 'a bad cron schedule', options: { set: ['postgresql.backup.schedule=daily'] }, error: /at '\/postgresql\/backup\/schedule'/ },
-  { rule: 'an uppercase ingress host', options: { set: ['ingress.host=Airq.Example.com'] }, error: /at '\/ingress\/host'/ },
-  { rule: 'an unknown sslmode', options: { set: ['externalDatabase.sslMode=on'] }, error: /at '\/externalDatabase\/sslMode': value must be one of/ },
-  { rule: 'a boolean switch given as text', options: { values: { networkPolicy: { enabled: 'yes' } } }, error: /at '\/networkPolicy\/enabled': got string, want boolean/ },
+  {
+    rule: 'a BAN network with an impossible prefix length',
+    options: { values: { cache: { ban: { allowedCidrs: ['10.0.0.0/99'] } } } },
+    error: /at '\/cache\/ban\/allowedCidrs\/0'/,
+  },
+  {
+    rule: 'a BAN network without a prefix length',
+    options: { values: { cache: { ban: { allowedCidrs: ['10.0.0.0'] } } } },
+    error: /at '\/cache\/ban\/allowedCidrs\/0'/,
+  },
+  {
+    rule: 'a bad cron schedule',
+    options: { set: ['postgresql.backup.schedule=daily'] },
+    error: /at '\/postgresql\/backup\/schedule'/,
+  },
+  {
+    rule: 'an uppercase ingress host',
+    options: { set: ['ingress.host=Airq.Example.com'] },
+    error: /at '\/ingress\/host'/,
+  },
+  {
+    rule: 'an unknown sslmode',
+    options: { set: ['externalDatabase.sslMode=on'] },
+    error: /at '\/externalDatabase\/sslMode': value must be one of/,
+  },
+  {
+    rule: 'a boolean switch given as text',
+    options: { values: { networkPolicy: { enabled: 'yes' } } },
+    error: /at '\/networkPolicy\/enabled': got string, want boolean/,
+  },
 ];
 
 /** JSON pointers of schema nodes that declare properties but would accept unknown ones. */
@@ -59,19 +155,23 @@ function openObjects(node: unknown, pointer = ''): string[] {
   return [
     ...here,
     ...Object.entries(schema).flatMap(([key, child]) =>
-      Array.isArray(child) ? child.flatMap((item, i) => openObjects(item, `${pointer}/${key}/${i}`)) : openObjects(child, `${pointer}/${key}`),
+      Array.isArray(child)
+        ? child.flatMap((item, i) => openObjects(item, `${pointer}/${key}/${i}`))
+        : openObjects(child, `${pointer}/${key}`),
     ),
   ];
 }
 
 describe('the chart values schema', function () {
   it('closes every object it describes to unknown keys', function () {
-    const schema = JSON.parse(readFileSync(path.join(REPO_ROOT, 'helm', 'airq', 'values.schema.json'), 'utf8')) as unknown;
+    const schema = JSON.parse(
+      readFileSync(path.join(REPO_ROOT, 'helm', 'airq', 'values.schema.json'), 'utf8'),
+    ) as unknown;
     expect(openObjects(schema)).to.deep.equal([]);
     // The walk itself finds an open object when there is one.
-    expect(openObjects({ properties: { a: { type: 'object', properties: { b: {} } } }, additionalProperties: false })).to.deep.equal([
-      '/properties/a',
-    ]);
+    expect(
+      openObjects({ properties: { a: { type: 'object', properties: { b: {} } } }, additionalProperties: false }),
+    ).to.deep.equal(['/properties/a']);
   });
 
   for (const { rule, options, error } of CASES) {

@@ -4,14 +4,22 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { promisify } from 'node:util';
 import { parse as parseYaml } from 'yaml';
-import { SCHEMA_FILE, VALUES_DOC, VALUES_FILE, generatedValuesDoc, renderValuesDoc, valueRows } from '../scripts/values-doc.ts';
+import {
+  SCHEMA_FILE,
+  VALUES_DOC,
+  VALUES_FILE,
+  generatedValuesDoc,
+  renderValuesDoc,
+  valueRows,
+} from '../scripts/values-doc.ts';
 import { REPO_ROOT } from '../../test/support/repo-root.ts';
 
 const TSX = createRequire(import.meta.url).resolve('tsx/cli');
 
 /** Dotted paths of every value in values.yaml, descending into maps that have keys. */
 function keysOf(value: unknown, prefix = ''): string[] {
-  if (!value || typeof value !== 'object' || Array.isArray(value) || !Object.keys(value).length) return [prefix.slice(0, -1)];
+  if (!value || typeof value !== 'object' || Array.isArray(value) || !Object.keys(value).length)
+    return [prefix.slice(0, -1)];
   return Object.entries(value).flatMap(([key, child]) => keysOf(child, `${prefix}${key}.`));
 }
 
@@ -25,7 +33,9 @@ describe('the chart values reference docs/values.md', function () {
     const generated = generatedValuesDoc();
     const lines = generated.split('\n');
     const stale = committed.split('\n').findIndex((line, i) => line !== lines[i]);
-    expect(stale, `docs/values.md:${stale + 1} is stale: run \`npm run docs:values\` and commit the result`).to.equal(-1);
+    expect(stale, `docs/values.md:${stale + 1} is stale: run \`npm run docs:values\` and commit the result`).to.equal(
+      -1,
+    );
     expect(committed, 'docs/values.md is stale: run `npm run docs:values` and commit the result').to.equal(generated);
   });
 
@@ -51,7 +61,9 @@ describe('the chart values reference docs/values.md', function () {
   });
 
   it('is checked by `npm run docs:values -- --check`', async function () {
-    const { stdout } = await promisify(execFile)(process.execPath, [TSX, 'helm/scripts/values-doc.ts', '--check'], { cwd: REPO_ROOT });
+    const { stdout } = await promisify(execFile)(process.execPath, [TSX, 'helm/scripts/values-doc.ts', '--check'], {
+      cwd: REPO_ROOT,
+    });
     expect(stdout).to.include('docs/values.md is up to date');
   });
 });

@@ -67,7 +67,8 @@ describe('the cache VCL in a real varnishd, in front of the API', function () {
     }
   }
 
-  const get = (url: string, headers: Record<string, string | string[] | undefined> = {}) => request(port, { path: url, headers });
+  const get = (url: string, headers: Record<string, string | string[] | undefined> = {}) =>
+    request(port, { path: url, headers });
   const ban = (version: string, headers: Record<string, string> = {}, localAddress?: string) =>
     request(port, { method: 'BAN', path: '/', headers: { 'x-dataset-version': version, ...headers }, localAddress });
 
@@ -78,7 +79,10 @@ describe('the cache VCL in a real varnishd, in front of the API', function () {
     pool = createPool(config, database.url);
     firstVersion = (await seed({ databaseUrl: database.url, file: BUNDLED_DATASET, log: () => {} })).version;
     const handle = createApp({ db: pool, config }).callback();
-    const shortLived = createApp({ db: pool, config: { ...config, cacheMaxAgeSeconds: SHORT_MAX_AGE_SECONDS } }).callback();
+    const shortLived = createApp({
+      db: pool,
+      config: { ...config, cacheMaxAgeSeconds: SHORT_MAX_AGE_SECONDS },
+    }).callback();
     api = http.createServer((req, res) => {
       reached.set(req.url ?? '', reachedApi(req.url ?? '') + 1);
       acceptSeen.set(req.url ?? '', [...(acceptSeen.get(req.url ?? '') ?? []), req.headers.accept]);
@@ -158,7 +162,8 @@ describe('the cache VCL in a real varnishd, in front of the API', function () {
     const url = '/air_quality?limit=11';
     const clients: Record<string, string | undefined> = {
       firefox: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8',
-      chrome: 'text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,image/apng,*/*;q=0.8,application/signed-exchange;v=b3;q=0.7',
+      chrome:
+        'text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,image/apng,*/*;q=0.8,application/signed-exchange;v=b3;q=0.7',
       curl: '*/*',
       wrk: undefined,
       'an empty Accept': '',
@@ -185,9 +190,17 @@ describe('the cache VCL in a real varnishd, in front of the API', function () {
     expect(json.headers['x-cache']).to.equal('MISS');
     const csv = await get(url, { accept: ' Text/CSV ' });
     const ndjson = await get(url, { accept: 'application/x-ndjson' });
-    expect([csv.status, csv.headers['x-cache'], csv.headers['content-type']]).to.deep.equal([200, 'PASS', 'text/csv; charset=utf-8']);
+    expect([csv.status, csv.headers['x-cache'], csv.headers['content-type']]).to.deep.equal([
+      200,
+      'PASS',
+      'text/csv; charset=utf-8',
+    ]);
     expect(csv.body.split('\n')[0]).to.match(/^TimeInstant,id_entity,/);
-    expect([ndjson.status, ndjson.headers['x-cache'], ndjson.headers['content-type']]).to.deep.equal([200, 'PASS', 'application/x-ndjson; charset=utf-8']);
+    expect([ndjson.status, ndjson.headers['x-cache'], ndjson.headers['content-type']]).to.deep.equal([
+      200,
+      'PASS',
+      'application/x-ndjson; charset=utf-8',
+    ]);
     expect(JSON.parse(ndjson.body.split('\n')[0]!)).to.have.keys('station', 'measuredAt', 'measurements');
     expect(acceptSeen.get(url)).to.deep.equal(['application/json', 'text/csv', 'application/x-ndjson']);
     // The exports left the JSON object alone.
@@ -219,7 +232,10 @@ describe('the cache VCL in a real varnishd, in front of the API', function () {
       const again = await get(url, { accept });
       const where = `Accept: ${String(accept)}`;
       expect(acceptSeen.get(url)?.[0], where).to.equal(normalised ?? [accept].flat().join(', '));
-      expect([viaCache.status, viaCache.headers['content-type']], where).to.deep.equal([direct.status, direct.headers['content-type']]);
+      expect([viaCache.status, viaCache.headers['content-type']], where).to.deep.equal([
+        direct.status,
+        direct.headers['content-type'],
+      ]);
       if (normalised) {
         expect([viaCache.headers['x-cache'], again.headers['x-cache']], where).to.deep.equal(['MISS', 'HIT']);
       } else {
@@ -288,12 +304,22 @@ describe('the cache VCL in a real varnishd, in front of the API', function () {
     expect(secondVersion).not.to.equal(firstVersion);
     const fresh = await get('/air_quality?limit=6');
     expect(fresh.headers['x-dataset-version']).to.equal(secondVersion);
-    expect((await get('/air_quality?limit=5')).headers['x-dataset-version'], 'old object still served before the BAN').to.equal(firstVersion);
+    expect(
+      (await get('/air_quality?limit=5')).headers['x-dataset-version'],
+      'old object still served before the BAN',
+    ).to.equal(firstVersion);
 
-    const notified = await notifyCache({ url: `http://127.0.0.1:${port}/`, token: BAN_TOKEN, attempts: 1 }, secondVersion);
+    const notified = await notifyCache(
+      { url: `http://127.0.0.1:${port}/`, token: BAN_TOKEN, attempts: 1 },
+      secondVersion,
+    );
     expect(notified, notified.message).to.include({ ok: true });
 
-    for (const url of ['/air_quality?limit=2', '/air_quality?limit=5', '/air_quality?limit=3&order=desc&station=aq_aragoneses']) {
+    for (const url of [
+      '/air_quality?limit=2',
+      '/air_quality?limit=5',
+      '/air_quality?limit=3&order=desc&station=aq_aragoneses',
+    ]) {
       const after = await get(url);
       expect(after.headers['x-cache'], url).to.equal('MISS');
       expect(after.headers['x-dataset-version'], url).to.equal(secondVersion);
@@ -304,7 +330,7 @@ describe('the cache VCL in a real varnishd, in front of the API', function () {
     expect(reachedApi('/air_quality?limit=6')).to.equal(1);
   });
 
-  it("accepts the BAN the seeder sends at the end of a seed run", async function () {
+  it('accepts the BAN the seeder sends at the end of a seed run', async function () {
     const third = path.join(dir!, 'third.csv');
     writeFileSync(third, readFileSync(BUNDLED_DATASET, 'utf8').split('\n').slice(0, 101).join('\n') + '\n');
     const loaded = await seed({
@@ -324,10 +350,16 @@ describe('the cache VCL in a real varnishd, in front of the API', function () {
     writeFileSync(fourth, readFileSync(BUNDLED_DATASET, 'utf8').split('\n').slice(0, 151).join('\n') + '\n');
     const rendered = await renderChart({ set: [`cache.ban.token=${BAN_TOKEN}`, `seed.file=${fourth}`] });
     const container = one(rendered, 'Job', 'airq-seed').spec.template.spec.containers[0];
-    const secrets = new Map(rendered.filter((o) => o.kind === 'Secret').map((o) => [o.metadata.name, o.data as Record<string, string>]));
+    const secrets = new Map(
+      rendered.filter((o) => o.kind === 'Secret').map((o) => [o.metadata.name, o.data as Record<string, string>]),
+    );
     // What the kubelet would hand the container, with only the two addresses moved to loopback.
     const env: Record<string, string> = {};
-    for (const entry of container.env as { name: string; value?: string; valueFrom?: { secretKeyRef: { name: string; key: string } } }[]) {
+    for (const entry of container.env as {
+      name: string;
+      value?: string;
+      valueFrom?: { secretKeyRef: { name: string; key: string } };
+    }[]) {
       if (entry.valueFrom) {
         const { name, key } = entry.valueFrom.secretKeyRef;
         env[entry.name] = Buffer.from(secrets.get(name)![key]!, 'base64').toString();

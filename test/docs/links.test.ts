@@ -2,7 +2,13 @@ import { expect } from 'chai';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { documentationFiles, headingAnchor, README_MAX_LINES, referenceProblems, REPO_ROOT } from './support/doc-references.ts';
+import {
+  documentationFiles,
+  headingAnchor,
+  README_MAX_LINES,
+  referenceProblems,
+  REPO_ROOT,
+} from './support/doc-references.ts';
 
 const read = (file: string) => readFileSync(path.join(REPO_ROOT, file), 'utf8');
 
@@ -13,7 +19,15 @@ describe('the documentation', function () {
   });
 
   it('has the pages the README links to, beside an index', function () {
-    expect(documentationFiles()).to.include.members(['README.md', 'docs/README.md', 'docs/data.md', 'docs/api.md', 'docs/pipeline.md', 'docs/chart.md', 'docs/e2e.md']);
+    expect(documentationFiles()).to.include.members([
+      'README.md',
+      'docs/README.md',
+      'docs/data.md',
+      'docs/api.md',
+      'docs/pipeline.md',
+      'docs/chart.md',
+      'docs/e2e.md',
+    ]);
   });
 
   for (const file of documentationFiles()) {
@@ -30,7 +44,10 @@ describe('the documentation', function () {
       mkdirSync(path.join(root, 'docs'));
       mkdirSync(path.join(root, 'api/src'), { recursive: true });
       writeFileSync(path.join(root, 'api/src/app.ts'), '');
-      writeFileSync(path.join(root, 'docs/api.md'), '# API\n\n## Configuration\n\n### `smoke-test`\n\n## Configuration\n');
+      writeFileSync(
+        path.join(root, 'docs/api.md'),
+        '# API\n\n## Configuration\n\n### `smoke-test`\n\n## Configuration\n',
+      );
     });
 
     after(function () {

@@ -139,7 +139,8 @@ export class GitHubApiStub {
     // Keyed by GitHub's operation ids: the REST description does the routing, as GitHub's router would.
     this.handlers = {
       'repos/create-deployment': (request) => this.createDeployment(request),
-      'repos/list-deployments': (request, params) => this.paged(request, this.listDeployments(request), (d) => this.presentDeployment(d, params)),
+      'repos/list-deployments': (request, params) =>
+        this.paged(request, this.listDeployments(request), (d) => this.presentDeployment(d, params)),
       'repos/create-deployment-status': (request, params) => this.createDeploymentStatus(request, params),
       'repos/list-deployment-statuses': (request, params) => {
         const deployment = this.deployments.find((d) => d.id === Number(params.deployment_id));
@@ -148,12 +149,18 @@ export class GitHubApiStub {
         return this.paged(request, statuses, (status) => this.presentDeploymentStatus(status, deployment, params));
       },
       'issues/list-comments': (request, params) =>
-        this.paged(request, this.comments.filter((comment) => comment.issue_number === Number(params.issue_number)), (comment) => this.presentComment(comment, params)),
+        this.paged(
+          request,
+          this.comments.filter((comment) => comment.issue_number === Number(params.issue_number)),
+          (comment) => this.presentComment(comment, params),
+        ),
       'issues/create-comment': (request, params) => this.createComment(request, params),
       'issues/update-comment': (request, params) => this.updateComment(request, params),
       'repos/compare-commits': (_request, params) => this.compare(params),
       'checks/list-for-ref': (request, params) => {
-        const runs = (this.lookup(this.checkRuns, params.ref ?? '') ?? []).map((run, index) => this.presentCheckRun(run, run.id ?? 5000 + index, params));
+        const runs = (this.lookup(this.checkRuns, params.ref ?? '') ?? []).map((run, index) =>
+          this.presentCheckRun(run, run.id ?? 5000 + index, params),
+        );
         const { status, body, headers } = this.paged(request, runs, (run) => run);
         return { status, headers, body: { total_count: runs.length, check_runs: body } };
       },
@@ -164,7 +171,12 @@ export class GitHubApiStub {
         const api = `https://api.github.com/repos/${params.owner}/${params.repo}`;
         return {
           status: 200,
-          body: { ref: `refs/${params.ref}`, node_id: nodeId('Ref', this.id()), url: `${api}/git/refs/${params.ref}`, object: { sha, type: 'commit', url: `${api}/git/commits/${sha}` } },
+          body: {
+            ref: `refs/${params.ref}`,
+            node_id: nodeId('Ref', this.id()),
+            url: `${api}/git/refs/${params.ref}`,
+            object: { sha, type: 'commit', url: `${api}/git/commits/${sha}` },
+          },
         };
       },
     };
@@ -234,8 +246,15 @@ export class GitHubApiStub {
    * Makes requests matching `method` and `pathPattern` (a regular expression or a substring of the path) answer
    * `status` with a GitHub-shaped error body, `times` times (every time by default).
    */
-  fail(method: string, pathPattern: RegExp | string, status = 500, message = 'Internal stub failure', times = Infinity): void {
-    const pattern = typeof pathPattern === 'string' ? new RegExp(pathPattern.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')) : pathPattern;
+  fail(
+    method: string,
+    pathPattern: RegExp | string,
+    status = 500,
+    message = 'Internal stub failure',
+    times = Infinity,
+  ): void {
+    const pattern =
+      typeof pathPattern === 'string' ? new RegExp(pathPattern.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')) : pathPattern;
     this.failures.push({ method: method.toUpperCase(), pattern, status, message, remaining: times });
   }
 
@@ -276,18 +295,35 @@ export class GitHubApiStub {
     this.requests.push(request);
 
     const contract = restContract();
-    const verdict = contract.checkRequest({ method: request.method, rawPath: url.pathname, query: url.searchParams, headers: req.headers, bodyText: text });
+    const verdict = contract.checkRequest({
+      method: request.method,
+      rawPath: url.pathname,
+      query: url.searchParams,
+      headers: req.headers,
+      bodyText: text,
+    });
     const operation: Operation | undefined = verdict.operation;
     request.operation = operation?.id;
     let answer: Answer;
-    const failure = this.failures.find((f) => f.remaining > 0 && f.method === request.method && f.pattern.test(request.path));
+    const failure = this.failures.find(
+      (f) => f.remaining > 0 && f.method === request.method && f.pattern.test(request.path),
+    );
     if (verdict.problems.length > 0) {
-      this.violations.push(...verdict.problems.map((problem) => `request ${request.method} ${url.pathname}${url.search}: ${problem}`));
+      this.violations.push(
+        ...verdict.problems.map((problem) => `request ${request.method} ${url.pathname}${url.search}: ${problem}`),
+      );
       // What GitHub answers a request it cannot route, or one that breaks the operation's contract.
       answer = operation ? validationFailed(verdict.problems.join('; ')) : notFound();
     } else if (failure) {
       failure.remaining--;
-      answer = { status: failure.status, body: { message: failure.message, documentation_url: 'https://docs.github.com/rest', status: String(failure.status) } };
+      answer = {
+        status: failure.status,
+        body: {
+          message: failure.message,
+          documentation_url: 'https://docs.github.com/rest',
+          status: String(failure.status),
+        },
+      };
     } else {
       const handler = operation ? this.handlers[operation.id] : undefined;
       answer = handler ? handler(request, verdict.params) : notFound();
@@ -296,7 +332,11 @@ export class GitHubApiStub {
     const payload = answer.status === 204 ? '' : JSON.stringify(answer.body);
     if (operation) {
       const problems = contract.checkResponse(operation, answer.status, headers, payload);
-      this.violations.push(...problems.map((problem) => `answer of the stand-in to ${request.method} ${url.pathname}${url.search}: ${problem}`));
+      this.violations.push(
+        ...problems.map(
+          (problem) => `answer of the stand-in to ${request.method} ${url.pathname}${url.search}: ${problem}`,
+        ),
+      );
     }
     res.writeHead(answer.status, headers);
     res.end(payload === '' ? undefined : payload);
@@ -306,11 +346,16 @@ export class GitHubApiStub {
    * One page of a list answer, as GitHub pages them: `per_page` (30 by default, 100 at most) and `page` (from 1), with
    * a Link header naming the next and last pages while there are more.
    */
-  private paged<T, U>(request: RecordedRequest, items: T[], present: (item: T) => U): { status: number; body: U[]; headers: Record<string, string> } {
+  private paged<T, U>(
+    request: RecordedRequest,
+    items: T[],
+    present: (item: T) => U,
+  ): { status: number; body: U[]; headers: Record<string, string> } {
     const perPage = Math.min(Number(request.query.per_page ?? 30) || 30, 100);
     const page = Math.max(Number(request.query.page ?? 1) || 1, 1);
     const last = Math.max(Math.ceil(items.length / perPage), 1);
-    const link = (target: number) => `<${this.url}${request.path}?${new URLSearchParams({ ...request.query, per_page: String(perPage), page: String(target) })}>`;
+    const link = (target: number) =>
+      `<${this.url}${request.path}?${new URLSearchParams({ ...request.query, per_page: String(perPage), page: String(target) })}>`;
     const links = page < last ? [`${link(page + 1)}; rel="next"`, `${link(last)}; rel="last"`] : [];
     if (page > 1) links.push(`${link(1)}; rel="first"`, `${link(page - 1)}; rel="prev"`);
     return {
@@ -341,7 +386,10 @@ export class GitHubApiStub {
       description: typeof input.description === 'string' ? input.description : null,
       payload: input.payload ?? {},
       transient_environment: input.transient_environment === true,
-      production_environment: typeof input.production_environment === 'boolean' ? input.production_environment : input.environment === 'production',
+      production_environment:
+        typeof input.production_environment === 'boolean'
+          ? input.production_environment
+          : input.environment === 'production',
       auto_merge: input.auto_merge as boolean | undefined,
       required_contexts: input.required_contexts as string[] | undefined,
       creator: { login: this.botLogin },
@@ -374,7 +422,12 @@ export class GitHubApiStub {
       environment: typeof input.environment === 'string' ? input.environment : deployment.environment,
       environment_url: typeof input.environment_url === 'string' ? input.environment_url : '',
       log_url: typeof input.log_url === 'string' ? input.log_url : '',
-      target_url: typeof input.log_url === 'string' ? input.log_url : typeof input.target_url === 'string' ? input.target_url : '',
+      target_url:
+        typeof input.log_url === 'string'
+          ? input.log_url
+          : typeof input.target_url === 'string'
+            ? input.target_url
+            : '',
       created_at: FIXED_TIME,
     };
     this.deploymentStatuses.push(status);
@@ -437,7 +490,11 @@ export class GitHubApiStub {
     const api = `https://api.github.com/repos/${params.owner}/${params.repo}`;
     const sha = params.ref ?? '';
     // The combined state covers every status; the list of them is paged like any list.
-    const { headers, body: page } = this.paged(request, statuses.map((status, index) => ({ status, index })), (entry) => entry);
+    const { headers, body: page } = this.paged(
+      request,
+      statuses.map((status, index) => ({ status, index })),
+      (entry) => entry,
+    );
     return {
       status: 200,
       headers,
@@ -486,7 +543,11 @@ export class GitHubApiStub {
     };
   }
 
-  private presentDeploymentStatus(status: StubDeploymentStatus, deployment: StubDeployment, params: Params): Record<string, unknown> {
+  private presentDeploymentStatus(
+    status: StubDeploymentStatus,
+    deployment: StubDeployment,
+    params: Params,
+  ): Record<string, unknown> {
     const body: Record<string, unknown> = {
       url: `${deployment.statuses_url}/${status.id}`,
       id: status.id,
@@ -539,7 +600,13 @@ export class GitHubApiStub {
       conclusion: run.conclusion,
       started_at: FIXED_TIME,
       completed_at: run.status === 'completed' ? FIXED_TIME : null,
-      output: { title: null, summary: null, text: null, annotations_count: 0, annotations_url: `${api}/check-runs/${id}/annotations` },
+      output: {
+        title: null,
+        summary: null,
+        text: null,
+        annotations_count: 0,
+        annotations_url: `${api}/check-runs/${id}/annotations`,
+      },
       check_suite: { id: 7000 + id },
       app: githubActionsApp(),
       pull_requests: [],
@@ -556,12 +623,22 @@ function safeDecode(text: string): string {
 }
 
 function notFound(): Answer {
-  return { status: 404, body: { message: 'Not Found', documentation_url: 'https://docs.github.com/rest', status: '404' } };
+  return {
+    status: 404,
+    body: { message: 'Not Found', documentation_url: 'https://docs.github.com/rest', status: '404' },
+  };
 }
 
 /** GitHub's 422 for a request it understood but refuses. */
 function validationFailed(detail: string): Answer {
-  return { status: 422, body: { message: `Invalid request.\n\n${detail}`, documentation_url: 'https://docs.github.com/rest', status: '422' } };
+  return {
+    status: 422,
+    body: {
+      message: `Invalid request.\n\n${detail}`,
+      documentation_url: 'https://docs.github.com/rest',
+      status: '422',
+    },
+  };
 }
 
 /** Starts a stub; stop it in an `after` hook. */

@@ -24,7 +24,10 @@ const WEBHOOKS_ID = 'github-webhooks';
 /** Which documents, at which versions: printed in every violation so a reader knows what was checked. */
 export function contractVersions(): { rest: string; webhooks: string } {
   const version = (name: string) => (require(`${name}/package.json`) as { version: string }).version;
-  return { rest: `@octokit/openapi@${version('@octokit/openapi')}`, webhooks: `@octokit/openapi-webhooks@${version('@octokit/openapi-webhooks')}` };
+  return {
+    rest: `@octokit/openapi@${version('@octokit/openapi')}`,
+    webhooks: `@octokit/openapi-webhooks@${version('@octokit/openapi-webhooks')}`,
+  };
 }
 
 function loadDocument(file: string): Json {
@@ -78,7 +81,8 @@ function pointerOf(document: unknown, target: unknown): string | undefined {
     if (node === target) return pointer;
     if (node === null || typeof node !== 'object' || seen.has(node)) continue;
     seen.add(node);
-    for (const [key, value] of Object.entries(node)) if (value !== null && typeof value === 'object') stack.push([value, `${pointer}/${escapePointer(key)}`]);
+    for (const [key, value] of Object.entries(node))
+      if (value !== null && typeof value === 'object') stack.push([value, `${pointer}/${escapePointer(key)}`]);
   }
   return undefined;
 }
@@ -87,22 +91,41 @@ function pointerOf(document: unknown, target: unknown): string | undefined {
  * One line per Ajv error: where in the data, what is wrong, and the failing keyword's place in the document (or
  * `outside`, for a keyword of a schema assembled here rather than taken from the document).
  */
-function describeErrors(errors: ErrorObject[] | null | undefined, document: Json, label: string, outside?: string): string[] {
+function describeErrors(
+  errors: ErrorObject[] | null | undefined,
+  document: Json,
+  label: string,
+  outside?: string,
+): string[] {
   const lines = (errors ?? []).slice(0, 8).map((error) => {
     const place = pointerOf(document, error.parentSchema);
     const schemaPath = place ? `${place}/${escapePointer(error.keyword)}` : (outside ?? error.schemaPath);
-    const detail = error.keyword === 'enum' ? ` ${JSON.stringify((error.params as { allowedValues?: unknown }).allowedValues)}` : '';
-    const value = error.keyword === 'additionalProperties' ? ` "${(error.params as { additionalProperty?: string }).additionalProperty}"` : '';
+    const detail =
+      error.keyword === 'enum' ? ` ${JSON.stringify((error.params as { allowedValues?: unknown }).allowedValues)}` : '';
+    const value =
+      error.keyword === 'additionalProperties'
+        ? ` "${(error.params as { additionalProperty?: string }).additionalProperty}"`
+        : '';
     return `${label} ${error.instancePath || '/'} ${error.message ?? error.keyword}${detail}${value} (schema ${schemaPath})`;
   });
   if ((errors?.length ?? 0) > 8) lines.push(`${label}: ${errors!.length - 8} more errors`);
   return lines;
 }
 
-function newAjv<T extends Ajv>(make: (options: ConstructorParameters<typeof Ajv>[0]) => T, coerceTypes: boolean | 'array' = false): T {
+function newAjv<T extends Ajv>(
+  make: (options: ConstructorParameters<typeof Ajv>[0]) => T,
+  coerceTypes: boolean | 'array' = false,
+): T {
   // strict: false because the documents carry OpenAPI keywords (example, readOnly, x-github...) beside JSON Schema;
   // validateSchema: false because a whole OpenAPI document is not itself a JSON Schema; verbose for error locations.
-  const ajv = make({ strict: false, allErrors: true, validateSchema: false, verbose: true, discriminator: false, coerceTypes });
+  const ajv = make({
+    strict: false,
+    allErrors: true,
+    validateSchema: false,
+    verbose: true,
+    discriminator: false,
+    coerceTypes,
+  });
   addFormats(ajv);
   return ajv;
 }
@@ -200,7 +223,12 @@ export class RestContract {
   checkRequest(request: RequestToCheck): RequestVerdict {
     const matched = this.match(request.method, request.rawPath);
     if (!matched) {
-      return { params: {}, problems: [`${request.method} ${request.rawPath}: no operation of the GitHub REST API has this method and path`] };
+      return {
+        params: {},
+        problems: [
+          `${request.method} ${request.rawPath}: no operation of the GitHub REST API has this method and path`,
+        ],
+      };
     }
     const { operation, params } = matched;
     const problems: string[] = [];
@@ -213,36 +241,52 @@ export class RestContract {
     for (const location of ['path', 'query'] as const) {
       const values: Record<string, string | string[]> = {};
       if (location === 'path') Object.assign(values, params);
-      else for (const key of new Set(request.query.keys())) {
-        const all = request.query.getAll(key);
-        values[key] = all.length === 1 ? all[0]! : all;
-      }
+      else
+        for (const key of new Set(request.query.keys())) {
+          const all = request.query.getAll(key);
+          values[key] = all.length === 1 ? all[0]! : all;
+        }
       const validate = this.parameterValidator(operation, location);
-      if (!validate(values)) problems.push(...describeErrors(validate.errors, this.document, `${location} parameters`, `${operation.pointer}/parameters`));
+      if (!validate(values))
+        problems.push(
+          ...describeErrors(
+            validate.errors,
+            this.document,
+            `${location} parameters`,
+            `${operation.pointer}/parameters`,
+          ),
+        );
     }
 
     // GitHub refuses requests without a User-Agent (403), and writes without credentials (401).
     if (!header('user-agent')) problems.push('header User-Agent is missing: GitHub refuses requests without one');
     if (!['GET', 'HEAD'].includes(operation.method) && !/^(token|bearer) \S+/i.test(header('authorization') ?? '')) {
-      problems.push('header Authorization is missing or not "token <token>"/"Bearer <token>": GitHub answers 401 to an unauthenticated write');
+      problems.push(
+        'header Authorization is missing or not "token <token>"/"Bearer <token>": GitHub answers 401 to an unauthenticated write',
+      );
     }
     const accepted = this.acceptableMediaTypes(definition);
     const accept = header('accept');
     if (!accept) problems.push(`header Accept is missing; send application/vnd.github+json`);
     else if (!accept.split(',').some((entry) => accepted(entry.split(';')[0]!.trim().toLowerCase()))) {
-      problems.push(`header Accept "${accept}" names no media type this operation answers with (schema ${operation.pointer}/responses)`);
+      problems.push(
+        `header Accept "${accept}" names no media type this operation answers with (schema ${operation.pointer}/responses)`,
+      );
     }
 
     const body = definition.requestBody as { required?: boolean; content?: Record<string, unknown> } | undefined;
     if (!body) {
-      if (request.bodyText !== '') problems.push(`the operation takes no request body, yet one was sent (schema ${operation.pointer})`);
+      if (request.bodyText !== '')
+        problems.push(`the operation takes no request body, yet one was sent (schema ${operation.pointer})`);
     } else if (request.bodyText === '') {
       if (body.required) problems.push(`request body is missing (schema ${operation.pointer}/requestBody/required)`);
     } else {
       const type = (header('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
       const media = Object.keys(body.content ?? {});
       if (!media.includes(type)) {
-        problems.push(`header Content-Type "${header('content-type') ?? ''}" is not one of ${media.join(', ')} (schema ${operation.pointer}/requestBody/content)`);
+        problems.push(
+          `header Content-Type "${header('content-type') ?? ''}" is not one of ${media.join(', ')} (schema ${operation.pointer}/requestBody/content)`,
+        );
       } else if (type.endsWith('json')) {
         let parsed: unknown;
         try {
@@ -263,9 +307,16 @@ export class RestContract {
    * Checks an answer against the operation's documented response for its status. A status the operation does not
    * document is accepted only as one of the errors GitHub may give any request (4xx/5xx with its basic-error body).
    */
-  checkResponse(operation: Operation, status: number, headers: Record<string, string | undefined>, bodyText: string): string[] {
+  checkResponse(
+    operation: Operation,
+    status: number,
+    headers: Record<string, string | undefined>,
+    bodyText: string,
+  ): string[] {
     const definition = resolvePointer(this.document, operation.pointer) as { responses: Record<string, unknown> };
-    const key = [String(status), `${String(status)[0]}XX`, 'default'].find((candidate) => candidate in definition.responses);
+    const key = [String(status), `${String(status)[0]}XX`, 'default'].find(
+      (candidate) => candidate in definition.responses,
+    );
     let responsePointer: string;
     if (key) {
       responsePointer = `${operation.pointer}/responses/${key}`;
@@ -274,16 +325,23 @@ export class RestContract {
     } else if (status >= 400) {
       responsePointer = '';
     } else {
-      return [`${describe(operation)}: answered ${status}, which the operation does not document (schema ${operation.pointer}/responses)`];
+      return [
+        `${describe(operation)}: answered ${status}, which the operation does not document (schema ${operation.pointer}/responses)`,
+      ];
     }
-    const content = responsePointer === '' ? { 'application/json': { schema: { $ref: GENERIC_ERROR } } } : ((resolvePointer(this.document, responsePointer) as Json).content as Record<string, Json> | undefined);
+    const content =
+      responsePointer === ''
+        ? { 'application/json': { schema: { $ref: GENERIC_ERROR } } }
+        : ((resolvePointer(this.document, responsePointer) as Json).content as Record<string, Json> | undefined);
     if (status === 204 || status === 304) {
       return bodyText === '' ? [] : [`${describe(operation)}: a ${status} answer carries no body, yet one was sent`];
     }
     if (!content) return [];
     const type = (headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
     if (!(type in content)) {
-      return [`${describe(operation)}: answered ${status} as "${headers['content-type'] ?? ''}", not one of ${Object.keys(content).join(', ')} (schema ${responsePointer}/content)`];
+      return [
+        `${describe(operation)}: answered ${status} as "${headers['content-type'] ?? ''}", not one of ${Object.keys(content).join(', ')} (schema ${responsePointer}/content)`,
+      ];
     }
     if (!type.endsWith('json')) return [];
     let parsed: unknown;
@@ -292,9 +350,13 @@ export class RestContract {
     } catch (error) {
       return [`${describe(operation)}: the ${status} answer is not JSON: ${(error as Error).message}`];
     }
-    const validate = this.validator(responsePointer === '' ? GENERIC_ERROR : `${responsePointer}/content/${escapePointer(type)}/schema`);
+    const validate = this.validator(
+      responsePointer === '' ? GENERIC_ERROR : `${responsePointer}/content/${escapePointer(type)}/schema`,
+    );
     if (validate(parsed)) return [];
-    return describeErrors(validate.errors, this.document, `answer ${status}`).map((problem) => `${describe(operation)}: ${problem}`);
+    return describeErrors(validate.errors, this.document, `answer ${status}`).map(
+      (problem) => `${describe(operation)}: ${problem}`,
+    );
   }
 
   private validator(pointer: string): ValidateFunction {
@@ -318,7 +380,9 @@ export class RestContract {
       const parameters = operation.parameters.filter((parameter) => parameter.in === location);
       validate = this.coercing.compile({
         type: 'object',
-        properties: Object.fromEntries(parameters.map((parameter) => [parameter.name, { $ref: `${REST_ID}${parameter.schemaPointer}` }])),
+        properties: Object.fromEntries(
+          parameters.map((parameter) => [parameter.name, { $ref: `${REST_ID}${parameter.schemaPointer}` }]),
+        ),
         required: parameters.filter((parameter) => parameter.required).map((parameter) => parameter.name),
         // GitHub ignores a query parameter it does not know: a misspelt one would silently change nothing.
         additionalProperties: location === 'path',
@@ -334,7 +398,11 @@ export class RestContract {
       const resolved = response.$ref ? (resolvePointer(this.document, response.$ref as string) as Json) : response;
       for (const type of Object.keys((resolved.content as Json | undefined) ?? {})) documented.add(type);
     }
-    return (type) => type === '*/*' || type === 'application/*' || documented.has(type) || (documented.has('application/json') && /^application\/vnd\.github(\.[a-z0-9-]+)*(\+json)?$/.test(type));
+    return (type) =>
+      type === '*/*' ||
+      type === 'application/*' ||
+      documented.has(type) ||
+      (documented.has('application/json') && /^application\/vnd\.github(\.[a-z0-9-]+)*(\+json)?$/.test(type));
   }
 
   private describeOperation(template: string, method: Method, definition: Json): Operation {
@@ -358,10 +426,22 @@ export class RestContract {
         return token.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
       }
       pathNames.push(name);
-      return parameters.find((parameter) => parameter.name === name && parameter.in === 'path')?.multiSegment ? '(.+?)' : '([^/]+?)';
+      return parameters.find((parameter) => parameter.name === name && parameter.in === 'path')?.multiSegment
+        ? '(.+?)'
+        : '([^/]+?)';
     });
     const docs = (definition.externalDocs as { url?: string } | undefined)?.url ?? '';
-    return { id: definition.operationId as string, method: method.toUpperCase(), template, pointer, documentation: docs, parameters, pattern: new RegExp(`^${source}$`), pathNames, literal };
+    return {
+      id: definition.operationId as string,
+      method: method.toUpperCase(),
+      template,
+      pointer,
+      documentation: docs,
+      parameters,
+      pattern: new RegExp(`^${source}$`),
+      pathNames,
+      literal,
+    };
   }
 }
 
@@ -396,7 +476,9 @@ export class WebhookContract {
     const action = typeof payload.action === 'string' ? `${base}-${payload.action.replace(/_/g, '-')}` : undefined;
     if (action && action in webhooks) return action;
     if (base in webhooks) return base;
-    throw new Error(`the GitHub webhook schemas know no event "${eventName}"${action ? ` with action "${String(payload.action)}"` : ''}; see ${contractVersions().webhooks}`);
+    throw new Error(
+      `the GitHub webhook schemas know no event "${eventName}"${action ? ` with action "${String(payload.action)}"` : ''}; see ${contractVersions().webhooks}`,
+    );
   }
 
   /** Problems of `payload` as the payload of `eventName` (empty when it validates). */
@@ -430,6 +512,8 @@ export function webhookContract(): WebhookContract {
 export function assertEventPayload(eventName: string, payload: Record<string, unknown>): void {
   const problems = webhookContract().check(eventName, payload);
   if (problems.length > 0) {
-    throw new Error(`the ${eventName} event payload breaks GitHub's webhook contract (${contractVersions().webhooks}):\n  ${problems.join('\n  ')}`);
+    throw new Error(
+      `the ${eventName} event payload breaks GitHub's webhook contract (${contractVersions().webhooks}):\n  ${problems.join('\n  ')}`,
+    );
   }
 }

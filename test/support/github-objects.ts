@@ -18,7 +18,11 @@ export function nodeId(type: string, id: number): string {
 }
 
 /** A user, bot or organization account (the REST `simple-user`, also the webhooks' `user`). */
-export function account(login: string, id: number, type: 'User' | 'Bot' | 'Organization' = 'User'): Record<string, unknown> {
+export function account(
+  login: string,
+  id: number,
+  type: 'User' | 'Bot' | 'Organization' = 'User',
+): Record<string, unknown> {
   const kind = type === 'Organization' ? 'orgs' : 'users';
   return {
     login,
@@ -131,7 +135,13 @@ export function repository(fullName = FULL_NAME, id = 700_001): Record<string, u
     archived: false,
     disabled: false,
     open_issues_count: 0,
-    license: { key: 'mit', name: 'MIT License', spdx_id: 'MIT', url: `${API}/licenses/mit`, node_id: 'MDc6TGljZW5zZTEz' },
+    license: {
+      key: 'mit',
+      name: 'MIT License',
+      spdx_id: 'MIT',
+      url: `${API}/licenses/mit`,
+      node_id: 'MDc6TGljZW5zZTEz',
+    },
     allow_forking: true,
     is_template: false,
     web_commit_signoff_required: false,
@@ -158,8 +168,26 @@ export function githubActionsApp(): Record<string, unknown> {
     html_url: `${WEB}/apps/github-actions`,
     created_at: '2018-07-30T09:30:17Z',
     updated_at: '2024-04-10T20:33:16Z',
-    permissions: { actions: 'write', checks: 'write', contents: 'write', deployments: 'write', issues: 'write', metadata: 'read', pull_requests: 'write', statuses: 'write' },
-    events: ['check_run', 'check_suite', 'deployment', 'deployment_status', 'pull_request', 'push', 'status', 'workflow_dispatch'],
+    permissions: {
+      actions: 'write',
+      checks: 'write',
+      contents: 'write',
+      deployments: 'write',
+      issues: 'write',
+      metadata: 'read',
+      pull_requests: 'write',
+      statuses: 'write',
+    },
+    events: [
+      'check_run',
+      'check_suite',
+      'deployment',
+      'deployment_status',
+      'pull_request',
+      'push',
+      'status',
+      'workflow_dispatch',
+    ],
   };
 }
 
@@ -178,7 +206,10 @@ export function commit(sha: string, message = 'Change something'): Record<string
       author: person,
       committer: person,
       message,
-      tree: { sha: 'a0d1cb3f2bfa4d1e3b4a8c1e9a4b5e7f0c6d2e11', url: `${api}/git/trees/a0d1cb3f2bfa4d1e3b4a8c1e9a4b5e7f0c6d2e11` },
+      tree: {
+        sha: 'a0d1cb3f2bfa4d1e3b4a8c1e9a4b5e7f0c6d2e11',
+        url: `${api}/git/trees/a0d1cb3f2bfa4d1e3b4a8c1e9a4b5e7f0c6d2e11`,
+      },
       comment_count: 0,
       verification: { verified: false, reason: 'unsigned', signature: null, payload: null, verified_at: null },
     },

@@ -3,13 +3,21 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 /** A clone whose `origin` has master (two commits) and a feature branch (one commit not on master). */
-export function makeReleaseRepository(root: string): { clone: string; onMaster: { old: string; head: string }; offMaster: string } {
+export function makeReleaseRepository(root: string): {
+  clone: string;
+  onMaster: { old: string; head: string };
+  offMaster: string;
+} {
   const git = (cwd: string, ...args: string[]) =>
-    execFileSync('git', ['-c', 'user.name=Octo Cat', '-c', 'user.email=octocat@example.com', '-c', 'init.defaultBranch=master', ...args], {
-      cwd,
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'pipe'],
-    }).trim();
+    execFileSync(
+      'git',
+      ['-c', 'user.name=Octo Cat', '-c', 'user.email=octocat@example.com', '-c', 'init.defaultBranch=master', ...args],
+      {
+        cwd,
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    ).trim();
   const origin = path.join(root, 'origin.git');
   const clone = path.join(root, 'clone');
   git(root, 'init', '--quiet', '--bare', origin);

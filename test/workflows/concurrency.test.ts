@@ -11,11 +11,18 @@ import { loadWorkflows, type LoadedWorkflow, type Overrides } from './support/wo
 import { REPO_ROOT } from '../support/repo-root.ts';
 
 /** The concurrency setting of the staging job that holds the cluster: the deploy job, or the rollback job. */
-async function lockOf(workflows: readonly LoadedWorkflow[], what: 'deploy' | 'rollback', overrides?: Overrides): Promise<Concurrency | undefined> {
+async function lockOf(
+  workflows: readonly LoadedWorkflow[],
+  what: 'deploy' | 'rollback',
+  overrides?: Overrides,
+): Promise<Concurrency | undefined> {
   const scenario =
     what === 'deploy'
       ? { event: pushBranch('staging') }
-      : { event: workflowDispatch('master', { environment: 'staging', revision: '', reason: 'a bad release' }), workflow: 'rollback.yml' };
+      : {
+          event: workflowDispatch('master', { environment: 'staging', revision: '', reason: 'a bad release' }),
+          workflow: 'rollback.yml',
+        };
   const report = await simulate(workflows, scenario, overrides);
   const bound = report.jobs.filter((run) => run.environment === 'staging');
   expect(bound, `${what}: one job bound to staging`).to.have.length(1);
@@ -26,7 +33,10 @@ async function play(order: string[], overrides?: Overrides) {
   const workflows = await loadWorkflows(overrides);
   const deploy = await lockOf(workflows, 'deploy', overrides);
   const rollback = await lockOf(workflows, 'rollback', overrides);
-  const arrivals: Arrival[] = order.map((label) => ({ label, concurrency: label.startsWith('rollback') ? rollback : deploy }));
+  const arrivals: Arrival[] = order.map((label) => ({
+    label,
+    concurrency: label.startsWith('rollback') ? rollback : deploy,
+  }));
   return playConcurrency(arrivals);
 }
 
@@ -38,7 +48,10 @@ function expectRollbackKept(order: string[], outcome: ReturnType<typeof playConc
   const later = order.slice(order.indexOf(rollback) + 1).filter((label) => label.startsWith('deploy'));
   for (const deploy of later) {
     const at = outcome.started.indexOf(deploy);
-    if (at !== -1) expect(at, `${order.join(', ')}: ${deploy}, queued after the rollback, starts after it`).to.be.greaterThan(outcome.started.indexOf(rollback));
+    if (at !== -1)
+      expect(at, `${order.join(', ')}: ${deploy}, queued after the rollback, starts after it`).to.be.greaterThan(
+        outcome.started.indexOf(rollback),
+      );
   }
   expect(outcome.overlapping, `${order.join(', ')}: never two operations on the release at once`).to.deep.equal([]);
 }
@@ -59,7 +72,12 @@ describe('GitHub concurrency model', function () {
   });
 
   it('queues every arrival in order with queue: max', function () {
-    const outcome = playConcurrency(['a', 'b', 'c'].map((label) => ({ label, concurrency: { group: 'g', cancelInProgress: false, queue: 'max' as const } })));
+    const outcome = playConcurrency(
+      ['a', 'b', 'c'].map((label) => ({
+        label,
+        concurrency: { group: 'g', cancelInProgress: false, queue: 'max' as const },
+      })),
+    );
     expect(outcome).to.deep.equal({ started: ['a', 'b', 'c'], cancelled: [], overlapping: [] });
   });
 
@@ -87,8 +105,14 @@ describe('a rollback is never dropped or overtaken by a deploy queued after it',
     const text = readFileSync(path.join(REPO_ROOT, file), 'utf8');
     const edited = text.replace(/\n\s+queue: max\n/, '\n');
     expect(edited).not.to.equal(text);
-    const rollbackText = readFileSync(path.join(REPO_ROOT, '.github/workflows/rollback.yml'), 'utf8').replace(/\n\s+queue: max\n/, '\n');
-    const overrides = new Map([[file, edited], ['.github/workflows/rollback.yml', rollbackText]]);
+    const rollbackText = readFileSync(path.join(REPO_ROOT, '.github/workflows/rollback.yml'), 'utf8').replace(
+      /\n\s+queue: max\n/,
+      '\n',
+    );
+    const overrides = new Map([
+      [file, edited],
+      ['.github/workflows/rollback.yml', rollbackText],
+    ]);
     const order = ['deploy 1', 'rollback', 'deploy 2'];
     const outcome = await play(order, overrides);
     expect(() => expectRollbackKept(order, outcome)).to.throw(/the rollback is never cancelled/);
@@ -97,9 +121,14 @@ describe('a rollback is never dropped or overtaken by a deploy queued after it',
   it('notices when the rollback takes another lock than the deploy (they would run at once)', async function () {
     const file = '.github/workflows/rollback.yml';
     const text = readFileSync(path.join(REPO_ROOT, file), 'utf8');
-    const edited = text.replace('group: deploy-${{ needs.resolve.outputs.environment }}', 'group: rollback-${{ needs.resolve.outputs.environment }}');
+    const edited = text.replace(
+      'group: deploy-${{ needs.resolve.outputs.environment }}',
+      'group: rollback-${{ needs.resolve.outputs.environment }}',
+    );
     expect(edited).not.to.equal(text);
     const outcome = await play(['deploy 1', 'rollback'], new Map([[file, edited]]));
-    expect(() => expectRollbackKept(['deploy 1', 'rollback'], outcome)).to.throw(/never two operations on the release at once/);
+    expect(() => expectRollbackKept(['deploy 1', 'rollback'], outcome)).to.throw(
+      /never two operations on the release at once/,
+    );
   });
 });

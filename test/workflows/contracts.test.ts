@@ -3,13 +3,21 @@
 // workflow reads exists. GitHub would only find out at run time, on the deploy.
 import { expect } from 'chai';
 import { expressionsIn } from './support/expressions.ts';
-import { loadRawWorkflow, readActionMetadata, workflowFiles, WORKFLOWS_DIR, type RawJob, type RawWorkflow } from './support/workflows.ts';
+import {
+  loadRawWorkflow,
+  readActionMetadata,
+  workflowFiles,
+  WORKFLOWS_DIR,
+  type RawJob,
+  type RawWorkflow,
+} from './support/workflows.ts';
 
 /** Every string inside a YAML value, with where it sits. */
 function strings(value: unknown, at: string, out: { at: string; text: string }[] = []): { at: string; text: string }[] {
   if (typeof value === 'string') out.push({ at, text: value });
   else if (Array.isArray(value)) value.forEach((item, index) => strings(item, `${at}[${index}]`, out));
-  else if (value && typeof value === 'object') for (const [key, item] of Object.entries(value)) strings(item, `${at}.${key}`, out);
+  else if (value && typeof value === 'object')
+    for (const [key, item] of Object.entries(value)) strings(item, `${at}.${key}`, out);
   return out;
 }
 
@@ -18,9 +26,15 @@ function needsOf(job: RawJob): string[] {
   return Array.isArray(job.needs) ? job.needs : [job.needs];
 }
 
-function workflowCall(raw: RawWorkflow): { inputs?: Record<string, { required?: boolean; default?: unknown }>; outputs?: Record<string, { value: string }> } | undefined {
+function workflowCall(
+  raw: RawWorkflow,
+):
+  | { inputs?: Record<string, { required?: boolean; default?: unknown }>; outputs?: Record<string, { value: string }> }
+  | undefined {
   const on = raw.on as Record<string, unknown> | undefined;
-  return on && typeof on === 'object' ? (on.workflow_call as ReturnType<typeof workflowCall>) ?? undefined : undefined;
+  return on && typeof on === 'object'
+    ? ((on.workflow_call as ReturnType<typeof workflowCall>) ?? undefined)
+    : undefined;
 }
 
 function dispatchInputs(raw: RawWorkflow): Record<string, unknown> | undefined {
@@ -62,10 +76,14 @@ function contractProblems(file: string, raw: RawWorkflow = loadRawWorkflow(`${WO
       }
       const given = Object.keys(step.with ?? {});
       for (const input of given) {
-        if (!(input in meta.inputs)) problems.push(`${stepWhere}: input "${input}" is not declared in actions/${meta.name}/action.yml (it declares ${Object.keys(meta.inputs).join(', ')})`);
+        if (!(input in meta.inputs))
+          problems.push(
+            `${stepWhere}: input "${input}" is not declared in actions/${meta.name}/action.yml (it declares ${Object.keys(meta.inputs).join(', ')})`,
+          );
       }
       for (const [input, spec] of Object.entries(meta.inputs)) {
-        if (spec.required && spec.default === undefined && !given.includes(input)) problems.push(`${stepWhere}: required input "${input}" of actions/${meta.name} is not given`);
+        if (spec.required && spec.default === undefined && !given.includes(input))
+          problems.push(`${stepWhere}: required input "${input}" of actions/${meta.name} is not given`);
       }
     }
 
@@ -85,9 +103,15 @@ function contractProblems(file: string, raw: RawWorkflow = loadRawWorkflow(`${WO
             } catch {
               // Reported above as invalid YAML.
             }
-            if (!outputs.includes(output!)) problems.push(`${at}: steps.${stepId}.outputs.${output} — actions/${local[1]} has no output "${output}" (it has ${outputs.join(', ')})`);
+            if (!outputs.includes(output!))
+              problems.push(
+                `${at}: steps.${stepId}.outputs.${output} — actions/${local[1]} has no output "${output}" (it has ${outputs.join(', ')})`,
+              );
           } else if (step.run !== undefined) {
-            if (!new RegExp(`\\b${output}=`).test(step.run)) problems.push(`${at}: steps.${stepId}.outputs.${output} — the script of step "${stepId}" never writes ${output}= to GITHUB_OUTPUT`);
+            if (!new RegExp(`\\b${output}=`).test(step.run))
+              problems.push(
+                `${at}: steps.${stepId}.outputs.${output} — the script of step "${stepId}" never writes ${output}= to GITHUB_OUTPUT`,
+              );
           }
         }
         for (const [, needed, output] of expression.matchAll(/\bneeds\.([\w-]+)\.outputs\.([\w-]+)/g)) {
@@ -97,10 +121,14 @@ function contractProblems(file: string, raw: RawWorkflow = loadRawWorkflow(`${WO
           }
           const other = raw.jobs[needed!];
           if (!other) problems.push(`${at}: needs.${needed} — no job "${needed}" in ${file}`);
-          else if (!jobOutputs(other).includes(output!)) problems.push(`${at}: needs.${needed}.outputs.${output} — job ${needed} declares no output "${output}" (it has ${jobOutputs(other).join(', ')})`);
+          else if (!jobOutputs(other).includes(output!))
+            problems.push(
+              `${at}: needs.${needed}.outputs.${output} — job ${needed} declares no output "${output}" (it has ${jobOutputs(other).join(', ')})`,
+            );
         }
         for (const [, input] of expression.matchAll(/\binputs\.([\w-]+)/g)) {
-          if (!acceptsInputs) problems.push(`${at}: inputs.${input} — ${file} has neither workflow_call nor workflow_dispatch inputs`);
+          if (!acceptsInputs)
+            problems.push(`${at}: inputs.${input} — ${file} has neither workflow_call nor workflow_dispatch inputs`);
           else if (!(input! in declaredInputs)) problems.push(`${at}: inputs.${input} is not declared by ${file}`);
         }
       }
@@ -114,9 +142,11 @@ function contractProblems(file: string, raw: RawWorkflow = loadRawWorkflow(`${WO
         continue;
       }
       const given = Object.keys(job.with ?? {});
-      for (const input of given) if (!(input in (callee.inputs ?? {}))) problems.push(`${where}: with.${input} is not an input of ${job.uses}`);
+      for (const input of given)
+        if (!(input in (callee.inputs ?? {}))) problems.push(`${where}: with.${input} is not an input of ${job.uses}`);
       for (const [input, spec] of Object.entries(callee.inputs ?? {})) {
-        if (spec.required && !given.includes(input)) problems.push(`${where}: required input "${input}" of ${job.uses} is not given`);
+        if (spec.required && !given.includes(input))
+          problems.push(`${where}: required input "${input}" of ${job.uses} is not given`);
       }
     }
   }
@@ -126,7 +156,10 @@ function contractProblems(file: string, raw: RawWorkflow = loadRawWorkflow(`${WO
     for (const expression of expressionsIn(output.value)) {
       for (const [, jobId, jobOutput] of expression.matchAll(/\bjobs\.([\w-]+)\.outputs\.([\w-]+)/g)) {
         const job = raw.jobs[jobId!];
-        if (!job || !Object.keys(job.outputs ?? {}).includes(jobOutput!)) problems.push(`${file}: on.workflow_call.outputs.${name} reads jobs.${jobId}.outputs.${jobOutput}, which does not exist`);
+        if (!job || !Object.keys(job.outputs ?? {}).includes(jobOutput!))
+          problems.push(
+            `${file}: on.workflow_call.outputs.${name} reads jobs.${jobId}.outputs.${jobOutput}, which does not exist`,
+          );
       }
     }
   }
@@ -142,8 +175,14 @@ describe('workflows ↔ actions contracts', function () {
 
   it('offers in the rollback form exactly the environments of the registry', async function () {
     const { readdirSync } = await import('node:fs');
-    const registry = readdirSync('environments').filter((f) => f.endsWith('.yaml')).map((f) => f.replace(/\.yaml$/, '')).sort();
-    const inputs = dispatchInputs(loadRawWorkflow(`${WORKFLOWS_DIR}/rollback.yml`)) as Record<string, { options?: string[] }>;
+    const registry = readdirSync('environments')
+      .filter((f) => f.endsWith('.yaml'))
+      .map((f) => f.replace(/\.yaml$/, ''))
+      .sort();
+    const inputs = dispatchInputs(loadRawWorkflow(`${WORKFLOWS_DIR}/rollback.yml`)) as Record<
+      string,
+      { options?: string[] }
+    >;
     expect([...(inputs.environment?.options ?? [])].sort()).to.deep.equal(registry);
   });
 
@@ -165,4 +204,3 @@ describe('workflows ↔ actions contracts', function () {
     expect(problems.join('\n')).to.match(/inputs\.z — .* has neither workflow_call nor workflow_dispatch inputs/);
   });
 });
-

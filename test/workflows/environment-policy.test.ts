@@ -60,7 +60,8 @@ describe('environment deployment rules admit exactly what the pipeline needs', f
     for (const row of rows) {
       for (const environment of registry.names()) {
         if (!needed.get(environment)?.has(row.scenario.event.ref)) continue;
-        if (!policyAdmits(registry.get(environment).pipeline.deploymentPolicy, row.scenario.event.ref)) refused.push(`${environment} refuses ${row.scenario.event.ref} (${row.name})`);
+        if (!policyAdmits(registry.get(environment).pipeline.deploymentPolicy, row.scenario.event.ref))
+          refused.push(`${environment} refuses ${row.scenario.event.ref} (${row.name})`);
       }
     }
     expect(refused).to.deep.equal([]);
@@ -84,7 +85,10 @@ describe('environment deployment rules admit exactly what the pipeline needs', f
 
   it('would block the rollback workflow with the old advice (production: tags v*.*.* only)', async function () {
     const tagsOnly: Policy = { branches: [], tags: ['v*.*.*'] };
-    const report = await simulate(workflows, { event: workflowDispatch('master', { environment: 'production', revision: '', reason: 'a bad release' }), workflow: 'rollback.yml' });
+    const report = await simulate(workflows, {
+      event: workflowDispatch('master', { environment: 'production', revision: '', reason: 'a bad release' }),
+      workflow: 'rollback.yml',
+    });
     expect(report.jobs.find((run) => run.environment === 'production')?.key).to.equal('rollback.yml:rollback');
     expect(policyAdmits(tagsOnly, 'refs/heads/master')).to.equal(false);
     expect(policyAdmits(registry.get('production').pipeline.deploymentPolicy, 'refs/heads/master')).to.equal(true);

@@ -3,14 +3,34 @@ import { matchesPatterns, pullRequestMatches, pushMatches } from './support/filt
 
 // The rows of GitHub's "Filter pattern cheat sheet" (workflow syntax docs), plus the names each must reject.
 const cheatSheet: { patterns: string[]; matches: string[]; rejects: string[] }[] = [
-  { patterns: ['feature/*'], matches: ['feature/my-branch', 'feature/your-branch'], rejects: ['feature/beta-a/my-branch', 'feature', 'features/x'] },
-  { patterns: ['feature/**'], matches: ['feature/beta-a/my-branch', 'feature/your-branch', 'feature/mona/the/octocat'], rejects: ['feature', 'other/feature/x'] },
-  { patterns: ['main', 'releases/mona-the-octocat'], matches: ['main', 'releases/mona-the-octocat'], rejects: ['mainline', 'releases/other', 'xmain'] },
+  {
+    patterns: ['feature/*'],
+    matches: ['feature/my-branch', 'feature/your-branch'],
+    rejects: ['feature/beta-a/my-branch', 'feature', 'features/x'],
+  },
+  {
+    patterns: ['feature/**'],
+    matches: ['feature/beta-a/my-branch', 'feature/your-branch', 'feature/mona/the/octocat'],
+    rejects: ['feature', 'other/feature/x'],
+  },
+  {
+    patterns: ['main', 'releases/mona-the-octocat'],
+    matches: ['main', 'releases/mona-the-octocat'],
+    rejects: ['mainline', 'releases/other', 'xmain'],
+  },
   { patterns: ['*'], matches: ['main', 'releases'], rejects: ['releases/1.0', 'feature/x'] },
   { patterns: ['**'], matches: ['all/the/branches', 'every/tag', 'main'], rejects: [] },
-  { patterns: ['*feature'], matches: ['mona-feature', 'feature', 'ver-10-feature'], rejects: ['feature-x', 'a/feature'] },
+  {
+    patterns: ['*feature'],
+    matches: ['mona-feature', 'feature', 'ver-10-feature'],
+    rejects: ['feature-x', 'a/feature'],
+  },
   { patterns: ['v2*'], matches: ['v2', 'v2.0', 'v2.9'], rejects: ['v1.0', 'v3', 'xv2'] },
-  { patterns: ['v[12].[0-9]+.[0-9]+'], matches: ['v1.10.1', 'v2.0.0'], rejects: ['v3.0.0', 'v1.2', 'v1.2.3-rc.1', 'v1.x.0'] },
+  {
+    patterns: ['v[12].[0-9]+.[0-9]+'],
+    matches: ['v1.10.1', 'v2.0.0'],
+    rejects: ['v3.0.0', 'v1.2', 'v1.2.3-rc.1', 'v1.x.0'],
+  },
   { patterns: ['*'], matches: ['README.md', 'server.rb'], rejects: ['docs/README.md'] },
   { patterns: ['*.jsx?'], matches: ['page.js', 'page.jsx'], rejects: ['page.jsxx', 'src/page.js'] },
   { patterns: ['**'], matches: ['all/the/files.md'], rejects: [] },
@@ -18,14 +38,30 @@ const cheatSheet: { patterns: string[]; matches: string[]; rejects: string[] }[]
   { patterns: ['**.js'], matches: ['index.js', 'js/index.js', 'src/js/app.js'], rejects: ['index.ts'] },
   { patterns: ['docs/*'], matches: ['docs/README.md', 'docs/file.txt'], rejects: ['docs/mona/octocat.txt'] },
   { patterns: ['docs/**'], matches: ['docs/README.md', 'docs/mona/octocat.txt'], rejects: ['README.md', 'src/docs/x'] },
-  { patterns: ['docs/**/*.md'], matches: ['docs/README.md', 'docs/mona/hello-world.md', 'docs/a/markdown/file.md'], rejects: ['docs/file.txt'] },
-  { patterns: ['**/docs/**'], matches: ['docs/hello.md', 'dir/docs/my-file.txt', 'space/docs/plan/space.doc'], rejects: ['documents/x'] },
+  {
+    patterns: ['docs/**/*.md'],
+    matches: ['docs/README.md', 'docs/mona/hello-world.md', 'docs/a/markdown/file.md'],
+    rejects: ['docs/file.txt'],
+  },
+  {
+    patterns: ['**/docs/**'],
+    matches: ['docs/hello.md', 'dir/docs/my-file.txt', 'space/docs/plan/space.doc'],
+    rejects: ['documents/x'],
+  },
   { patterns: ['**/README.md'], matches: ['README.md', 'js/README.md'], rejects: ['README.mdx'] },
   { patterns: ['**/*src/**'], matches: ['a/src/app.js', 'my-src/code/js/app.js'], rejects: ['source/app.js'] },
   { patterns: ['**/*-post.md'], matches: ['my-post.md', 'path/their-post.md'], rejects: ['post.md'] },
-  { patterns: ['**/migrate-*.sql'], matches: ['migrate-10909.sql', 'db/migrate-v1.0.sql', 'db/sept/migrate-v1.sql'], rejects: ['db/migrate.sql'] },
+  {
+    patterns: ['**/migrate-*.sql'],
+    matches: ['migrate-10909.sql', 'db/migrate-v1.0.sql', 'db/sept/migrate-v1.sql'],
+    rejects: ['db/migrate.sql'],
+  },
   { patterns: ['*.md', '!README.md'], matches: ['hello.md'], rejects: ['README.md', 'docs/hello.md'] },
-  { patterns: ['*.md', '!README.md', 'README*'], matches: ['hello.md', 'README.md', 'README.doc'], rejects: ['notes.txt'] },
+  {
+    patterns: ['*.md', '!README.md', 'README*'],
+    matches: ['hello.md', 'README.md', 'README.doc'],
+    rejects: ['notes.txt'],
+  },
   // Characters with no special meaning, and escapes.
   { patterns: ['release-1.0'], matches: ['release-1.0'], rejects: ['release-1x0'] },
   { patterns: ['v\\*'], matches: ['v*'], rejects: ['v1'] },
@@ -33,7 +69,11 @@ const cheatSheet: { patterns: string[]; matches: string[]; rejects: string[] }[]
   { patterns: ['ab+c'], matches: ['abc', 'abbbc'], rejects: ['ac'] },
   { patterns: ['colou?r'], matches: ['color', 'colour'], rejects: ['colouur'] },
   // The production tag filter of deploy.yml: it lets pre-releases through (the resolve action refuses them).
-  { patterns: ['v*.*.*'], matches: ['v1.2.3', 'v10.20.30', 'v1.2.3-rc.1'], rejects: ['v1.2', 'release-1.0', '1.2.3', 'v1.2.3/x'] },
+  {
+    patterns: ['v*.*.*'],
+    matches: ['v1.2.3', 'v10.20.30', 'v1.2.3-rc.1'],
+    rejects: ['v1.2', 'release-1.0', '1.2.3', 'v1.2.3/x'],
+  },
 ];
 
 describe('filter patterns (GitHub cheat sheet)', () => {
@@ -49,7 +89,9 @@ describe('filter patterns (GitHub cheat sheet)', () => {
 
   it('lets the last matching pattern decide, so a negation can be overridden by a later positive', () => {
     expect(matchesPatterns(['releases/**', '!releases/**-alpha'], 'releases/1.0-alpha')).to.equal(false);
-    expect(matchesPatterns(['releases/**', '!releases/**-alpha', 'releases/keep-alpha'], 'releases/keep-alpha')).to.equal(true);
+    expect(
+      matchesPatterns(['releases/**', '!releases/**-alpha', 'releases/keep-alpha'], 'releases/keep-alpha'),
+    ).to.equal(true);
     expect(matchesPatterns(['!releases/**-alpha', 'releases/**'], 'releases/1.0-alpha')).to.equal(true);
   });
 

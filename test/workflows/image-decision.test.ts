@@ -11,8 +11,17 @@ const SHA = '3f786850e387550fdab836ed7e6dc881de23001b';
 const OTHER = '9fceb02d0ae598e95dc970b74767f19372d61af8';
 const REPO = 'ghcr.io/airq-org/airq/api';
 
-function decide(release: boolean, image: string, imageRevision: string, candidateRevision: string): { code: number | null; out: string } {
-  const result = spawnSync('bash', [SCRIPT, SHA, String(release), image, imageRevision, `${REPO}:${SHA}`, candidateRevision], { encoding: 'utf8' });
+function decide(
+  release: boolean,
+  image: string,
+  imageRevision: string,
+  candidateRevision: string,
+): { code: number | null; out: string } {
+  const result = spawnSync(
+    'bash',
+    [SCRIPT, SHA, String(release), image, imageRevision, `${REPO}:${SHA}`, candidateRevision],
+    { encoding: 'utf8' },
+  );
   return { code: result.status, out: `${result.stdout}${result.stderr}`.trim() };
 }
 
@@ -20,7 +29,15 @@ describe('image job: reuse, promote, build or refuse (image-decision.sh)', funct
   const table: Array<[string, boolean, string, string, string, number, RegExp]> = [
     ['a first push builds', false, `${REPO}:${SHA}`, 'absent', 'absent', 0, /^build$/],
     ['a re-run of a push reuses the image this commit built', false, `${REPO}:${SHA}`, SHA, SHA, 0, /^reuse$/],
-    ['a release promotes the candidate master built for the tagged commit', true, `${REPO}:1.2.3`, 'absent', SHA, 0, /^promote$/],
+    [
+      'a release promotes the candidate master built for the tagged commit',
+      true,
+      `${REPO}:1.2.3`,
+      'absent',
+      SHA,
+      0,
+      /^promote$/,
+    ],
     ['a re-run of a release reuses the version tag it promoted', true, `${REPO}:1.2.3`, SHA, SHA, 0, /^reuse$/],
     [
       'a re-tag refuses a version tag whose image another commit built',
@@ -29,11 +46,37 @@ describe('image job: reuse, promote, build or refuse (image-decision.sh)', funct
       OTHER,
       SHA,
       1,
-      new RegExp(`^::error title=stale image::${REPO}:1\\.2\\.3 exists but was built from commit ${OTHER}, not ${SHA}, the commit being deployed\\. .*tag ${SHA} with a new version`),
+      new RegExp(
+        `^::error title=stale image::${REPO}:1\\.2\\.3 exists but was built from commit ${OTHER}, not ${SHA}, the commit being deployed\\. .*tag ${SHA} with a new version`,
+      ),
     ],
-    ['an existing tag without a revision label is refused too', true, `${REPO}:1.2.3`, '', SHA, 1, /built from commit unknown \(no org\.opencontainers\.image\.revision label\)/],
-    ['a release never builds: no candidate is refused', true, `${REPO}:1.2.3`, 'absent', 'absent', 1, /^::error title=no release candidate::.* it never builds one\. Let deploy\.yml finish on master/],
-    ['a candidate built from another commit is not promoted', true, `${REPO}:1.2.3`, 'absent', OTHER, 1, /refusing to promote it to .*:1\.2\.3/],
+    [
+      'an existing tag without a revision label is refused too',
+      true,
+      `${REPO}:1.2.3`,
+      '',
+      SHA,
+      1,
+      /built from commit unknown \(no org\.opencontainers\.image\.revision label\)/,
+    ],
+    [
+      'a release never builds: no candidate is refused',
+      true,
+      `${REPO}:1.2.3`,
+      'absent',
+      'absent',
+      1,
+      /^::error title=no release candidate::.* it never builds one\. Let deploy\.yml finish on master/,
+    ],
+    [
+      'a candidate built from another commit is not promoted',
+      true,
+      `${REPO}:1.2.3`,
+      'absent',
+      OTHER,
+      1,
+      /refusing to promote it to .*:1\.2\.3/,
+    ],
   ];
   for (const [name, release, image, imageRevision, candidateRevision, code, output] of table) {
     it(name, function () {
@@ -55,7 +98,9 @@ describe('image job: reuse, promote, build or refuse (image-decision.sh)', funct
     const build = steps.findIndex((step) => String(step.uses ?? '').startsWith('docker/build-push-action@'));
     expect(published).to.be.greaterThan(-1);
     expect(published).to.be.lessThan(build);
-    expect(steps[published]!.run).to.include('bash .github/scripts/image-decision.sh "$GITHUB_SHA" "$RELEASE" "$IMAGE" "$image_revision" "$CANDIDATE" "$candidate_revision"');
+    expect(steps[published]!.run).to.include(
+      'bash .github/scripts/image-decision.sh "$GITHUB_SHA" "$RELEASE" "$IMAGE" "$image_revision" "$CANDIDATE" "$candidate_revision"',
+    );
     expect(steps[published]!.run).to.include('org.opencontainers.image.revision');
     expect(steps[build]!.if).to.equal("steps.published.outputs.exists != 'true'");
   });

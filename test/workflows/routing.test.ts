@@ -75,17 +75,24 @@ describe('the release gate and CI agree on the checks a release needs', function
   });
 
   const ciCheckNames = (report: Awaited<ReturnType<typeof simulate>>) =>
-    report.jobs.filter((run) => run.key.startsWith('ci.yml:') && run.result === 'success').map((run) => run.name ?? '').sort();
+    report.jobs
+      .filter((run) => run.key.startsWith('ci.yml:') && run.result === 'success')
+      .map((run) => run.name ?? '')
+      .sort();
 
   it('requires on a release commit exactly the check runs CI reports on a push to master', async function () {
     const required = loadEnvironments(path.join(REPO_ROOT, 'environments')).get('production').pipeline.requiredChecks;
     expect(required.length, 'environments/production.yaml pipeline.requiredChecks').to.be.greaterThan(0);
-    expect(ciCheckNames(await simulate(workflows, { event: pushBranch('master') }))).to.deep.equal([...required].sort());
+    expect(ciCheckNames(await simulate(workflows, { event: pushBranch('master') }))).to.deep.equal(
+      [...required].sort(),
+    );
   });
 
   it('runs the same required checks in the merge queue, so a queued merge cannot land without them', async function () {
     const required = loadEnvironments(path.join(REPO_ROOT, 'environments')).get('production').pipeline.requiredChecks;
-    expect(ciCheckNames(await simulate(workflows, { event: mergeGroup({ base: 'master' }) }))).to.include.members(required);
+    expect(ciCheckNames(await simulate(workflows, { event: mergeGroup({ base: 'master' }) }))).to.include.members(
+      required,
+    );
   });
 });
 
@@ -95,20 +102,28 @@ describe('build once, deploy by digest', function () {
     workflows = await loadWorkflows();
   });
 
-  for (const [what, event] of [['a push to development', pushBranch('development')], ['a push to master', pushBranch('master')]] as const) {
+  for (const [what, event] of [
+    ['a push to development', pushBranch('development')],
+    ['a push to master', pushBranch('master')],
+  ] as const) {
     it(`builds the image once on ${what}, smoke-runs that image and pushes exactly it, recording its digest`, async function () {
       const report = await simulate(workflows, { event });
       const image = report.jobs.find((run) => run.key === 'deploy.yml:image')!;
       const ran = image.steps.filter((step) => step.ran);
       const builds = ran.filter((step) => step.uses.startsWith('docker/build-push-action@'));
       expect(builds, 'one image build per run').to.have.length(1);
-      expect(builds[0]!.with, 'the build loads the image for the smoke run and pushes nothing itself').to.include({ load: true, push: false });
+      expect(builds[0]!.with, 'the build loads the image for the smoke run and pushes nothing itself').to.include({
+        load: true,
+        push: false,
+      });
       expect(String(builds[0]!.with.labels)).to.include(`org.opencontainers.image.revision=${DEFAULT_SHA}`);
       const order = ran.map((step) => step.id);
       const smoke = ran.find((step) => step.id === 'smoke');
       expect(smoke, 'the container smoke run').to.not.equal(undefined);
       const push = ran.find((step) => step.id === 'push')!;
-      expect(push.env.IMAGE, 'the pushed image is the one built and smoke-run').to.equal(builds[0]!.with.tags).and.to.equal(smoke!.env.IMAGE);
+      expect(push.env.IMAGE, 'the pushed image is the one built and smoke-run')
+        .to.equal(builds[0]!.with.tags)
+        .and.to.equal(smoke!.env.IMAGE);
       expect(order.indexOf(builds[0]!.id)).to.be.lessThan(order.indexOf(smoke!.id));
       expect(order.indexOf(smoke!.id)).to.be.lessThan(order.indexOf('push'));
       expect(image.outputs.digest).to.equal('<digest.digest>');
@@ -118,11 +133,17 @@ describe('build once, deploy by digest', function () {
 
 describe('pipeline routing tests bite: a changed mapping breaks a scenario', function () {
   it('notices when pushes to master stop running CI (the release gate would find no checks)', async function () {
-    await failsWith(row('a push to master'), mutate('ci.yml', "branches: ['**', '!gh-readonly-queue/**']", 'branches-ignore: [development, staging, master]'));
+    await failsWith(
+      row('a push to master'),
+      mutate('ci.yml', "branches: ['**', '!gh-readonly-queue/**']", 'branches-ignore: [development, staging, master]'),
+    );
   });
 
   it('notices when the merge queue stops running CI', async function () {
-    await failsWith(row('the merge queue'), mutate('ci.yml', / {2}merge_group:\n {4}types: \[checks_requested\]\n/, ''));
+    await failsWith(
+      row('the merge queue'),
+      mutate('ci.yml', / {2}merge_group:\n {4}types: \[checks_requested\]\n/, ''),
+    );
   });
 
   it('notices when the production deploy loses checks: read (the gate could not read the check runs)', async function () {
@@ -130,7 +151,10 @@ describe('pipeline routing tests bite: a changed mapping breaks a scenario', fun
   });
 
   it('notices when staging is dropped from the deploy branches', async function () {
-    const message = await failsWith(row('a push to staging'), mutate('deploy.yml', 'branches: [development, staging, master]', 'branches: [development, master]'));
+    const message = await failsWith(
+      row('a push to staging'),
+      mutate('deploy.yml', 'branches: [development, staging, master]', 'branches: [development, master]'),
+    );
     expect(message).to.contain('a push to staging');
   });
 
@@ -139,35 +163,57 @@ describe('pipeline routing tests bite: a changed mapping breaks a scenario', fun
   });
 
   it('notices when the deploy job stops waiting for the resolve decision', async function () {
-    await failsWith(row('a push to master'), mutate('deploy.yml', "if: needs.resolve.outputs.deploy == 'true'", 'if: always()'));
+    await failsWith(
+      row('a push to master'),
+      mutate('deploy.yml', "if: needs.resolve.outputs.deploy == 'true'", 'if: always()'),
+    );
   });
 
   it('notices when the release gate is skipped for production', async function () {
-    await failsWith(row('a release tag v1.2.3'), mutate('deploy-environment.yml', 'if: inputs.release-gate', 'if: false'));
+    await failsWith(
+      row('a release tag v1.2.3'),
+      mutate('deploy-environment.yml', 'if: inputs.release-gate', 'if: false'),
+    );
   });
 
   it('notices when the smoke test no longer waits for a successful deploy', async function () {
-    await failsWith(row('a failed deploy'), mutate('deploy-environment.yml', /(- id: smoke\n)/, '$1        if: always()\n'));
+    await failsWith(
+      row('a failed deploy'),
+      mutate('deploy-environment.yml', /(- id: smoke\n)/, '$1        if: always()\n'),
+    );
   });
 
   it('notices when the deploy stops passing secrets: inherit (KUBECONFIG would be empty under actions/runner#4453)', async function () {
     const overrides = mutate('deploy.yml', /\n {4}secrets: inherit\n/, '\n');
     const workflows = await loadWorkflows(overrides);
     let message = '';
-    await checkRow(row('a push to staging'), workflows, overrides, 'runner-4453').catch((error: Error) => (message = error.message));
+    await checkRow(row('a push to staging'), workflows, overrides, 'runner-4453').catch(
+      (error: Error) => (message = error.message),
+    );
     expect(message).to.match(/secrets as runner-4453 reads them/);
-    expect(message).to.include("deploy.yml:deploy/deploy: reads a secret that is empty in this job: deploy: secrets.KUBECONFIG");
+    expect(message).to.include(
+      'deploy.yml:deploy/deploy: reads a secret that is empty in this job: deploy: secrets.KUBECONFIG',
+    );
   });
 
   it('notices when a failed smoke test no longer rolls the release back', async function () {
-    await failsWith(row('a staging deploy whose smoke test fails'), mutate('deploy-environment.yml', "if: failure() && steps.smoke.outcome == 'failure'", 'if: false'));
+    await failsWith(
+      row('a staging deploy whose smoke test fails'),
+      mutate('deploy-environment.yml', "if: failure() && steps.smoke.outcome == 'failure'", 'if: false'),
+    );
   });
 
   it('notices when pull requests into staging stop running CI', async function () {
-    await failsWith(row('a pull request into staging'), mutate('ci.yml', 'branches: [development, staging, master]', 'branches: [development, master]'));
+    await failsWith(
+      row('a pull request into staging'),
+      mutate('ci.yml', 'branches: [development, staging, master]', 'branches: [development, master]'),
+    );
   });
 
   it('notices when the rollback binds a different environment than the one chosen', async function () {
-    await failsWith(row('a rollback dispatched for staging'), mutate('rollback.yml', 'name: ${{ needs.resolve.outputs.environment }}', "name: production"));
+    await failsWith(
+      row('a rollback dispatched for staging'),
+      mutate('rollback.yml', 'name: ${{ needs.resolve.outputs.environment }}', 'name: production'),
+    );
   });
 });

@@ -1,7 +1,14 @@
 // The routing table: for each event, exactly which jobs run and in which environment. Shared by routing.test.ts
 // (against the real workflows) and by the mutation tests (against edited in-memory copies, which must fail it).
 import { expect } from 'chai';
-import { DEFAULT_SHA, mergeGroup, pullRequest, pushBranch, pushTag, workflowDispatch } from '../../actions/test/support/events.ts';
+import {
+  DEFAULT_SHA,
+  mergeGroup,
+  pullRequest,
+  pushBranch,
+  pushTag,
+  workflowDispatch,
+} from '../../actions/test/support/events.ts';
 import { simulate, type JobRun, type Report, type Scenario, type SecretsReading } from './support/simulate.ts';
 import type { LoadedWorkflow, Overrides } from './support/workflows.ts';
 
@@ -39,16 +46,25 @@ function stepWith(report: Report, key: string, action: string): Record<string, u
 
 function planTargets(environment: string) {
   return (report: Report) => {
-    expect(job(report, 'ci.yml:resolve').outputs['target-environment'], 'the environment the merge would reach').to.equal(environment);
+    expect(
+      job(report, 'ci.yml:resolve').outputs['target-environment'],
+      'the environment the merge would reach',
+    ).to.equal(environment);
     expect(actionSteps(report, 'ci.yml:plan')).to.deep.equal(['deploy-plan']);
-    expect(report.jobs.filter((run) => run.environment), 'no job of a pull request is bound to an environment').to.deep.equal([]);
+    expect(
+      report.jobs.filter((run) => run.environment),
+      'no job of a pull request is bound to an environment',
+    ).to.deep.equal([]);
   };
 }
 
 function branchDeploy(environment: string, url: string) {
   return (report: Report) => {
     const deployJob = 'deploy.yml:deploy/deploy';
-    expect(actionSteps(report, deployJob), 'no release gate outside production; the smoke test in the deploy job; no rollback after a passing smoke test').to.deep.equal(['helm-deploy', 'smoke-test']);
+    expect(
+      actionSteps(report, deployJob),
+      'no release gate outside production; the smoke test in the deploy job; no rollback after a passing smoke test',
+    ).to.deep.equal(['helm-deploy', 'smoke-test']);
     expect(stepWith(report, deployJob, 'helm-deploy')).to.include({
       environment,
       'image-tag': DEFAULT_SHA,
@@ -57,7 +73,11 @@ function branchDeploy(environment: string, url: string) {
       kubeconfig: `<${environment} secret KUBECONFIG>`,
     });
     expect(job(report, deployJob).environmentUrl).to.equal(url);
-    expect(stepWith(report, deployJob, 'smoke-test')).to.include({ url, environment, 'expected-version': `0.0.0-${environment}.g${DEFAULT_SHA.slice(0, 7)}` });
+    expect(stepWith(report, deployJob, 'smoke-test')).to.include({
+      url,
+      environment,
+      'expected-version': `0.0.0-${environment}.g${DEFAULT_SHA.slice(0, 7)}`,
+    });
   };
 }
 
@@ -69,8 +89,15 @@ function rollback(environment: string, url: string) {
       kubeconfig: `<${environment} secret KUBECONFIG>`,
     });
     expect(job(report, 'rollback.yml:rollback').environmentUrl).to.equal(url);
-    expect(actionSteps(report, 'rollback.yml:rollback'), 'the smoke test runs in the rollback job, under its lock').to.deep.equal(['helm-rollback', 'smoke-test']);
-    expect(stepWith(report, 'rollback.yml:rollback', 'smoke-test')).to.include({ url, environment, 'expected-version': '<rollback.to-version>' });
+    expect(
+      actionSteps(report, 'rollback.yml:rollback'),
+      'the smoke test runs in the rollback job, under its lock',
+    ).to.deep.equal(['helm-rollback', 'smoke-test']);
+    expect(stepWith(report, 'rollback.yml:rollback', 'smoke-test')).to.include({
+      url,
+      environment,
+      'expected-version': '<rollback.to-version>',
+    });
   };
 }
 
@@ -83,13 +110,33 @@ const urls = {
 const nothing = (report: Report) => expect(report.workflows).to.deep.equal([]);
 
 export const rows: Row[] = [
-  { name: 'a pull request into development runs CI and plans development, deploying nothing', scenario: { event: pullRequest({ base: 'development', head: 'feature/x' }) }, ran: PR_JOBS, check: planTargets('development') },
-  { name: 'a pull request into staging runs CI and plans staging, deploying nothing', scenario: { event: pullRequest({ base: 'staging', head: 'development' }) }, ran: PR_JOBS, check: planTargets('staging') },
-  { name: 'a pull request into master runs CI and plans production, deploying nothing', scenario: { event: pullRequest({ base: 'master', head: 'staging' }) }, ran: PR_JOBS, check: planTargets('production') },
+  {
+    name: 'a pull request into development runs CI and plans development, deploying nothing',
+    scenario: { event: pullRequest({ base: 'development', head: 'feature/x' }) },
+    ran: PR_JOBS,
+    check: planTargets('development'),
+  },
+  {
+    name: 'a pull request into staging runs CI and plans staging, deploying nothing',
+    scenario: { event: pullRequest({ base: 'staging', head: 'development' }) },
+    ran: PR_JOBS,
+    check: planTargets('staging'),
+  },
+  {
+    name: 'a pull request into master runs CI and plans production, deploying nothing',
+    scenario: { event: pullRequest({ base: 'master', head: 'staging' }) },
+    ran: PR_JOBS,
+    check: planTargets('production'),
+  },
   {
     name: 'a push to development deploys development and smoke-tests it',
     scenario: { event: pushBranch('development') },
-    ran: withCi(['deploy.yml:deploy', 'deploy.yml:deploy/deploy → development', 'deploy.yml:image', 'deploy.yml:resolve']),
+    ran: withCi([
+      'deploy.yml:deploy',
+      'deploy.yml:deploy/deploy → development',
+      'deploy.yml:image',
+      'deploy.yml:resolve',
+    ]),
     check: branchDeploy('development', urls.development),
   },
   {
@@ -102,7 +149,12 @@ export const rows: Row[] = [
     name: 'a push to master runs CI on the commit and builds and verifies the release candidate, deploying nothing',
     scenario: { event: pushBranch('master') },
     ran: withCi(['deploy.yml:image', 'deploy.yml:resolve']),
-    check: (report) => expect(job(report, 'deploy.yml:image').steps.filter((s) => s.ran).map((s) => s.id)).to.include.members(['names', 'published']),
+    check: (report) =>
+      expect(
+        job(report, 'deploy.yml:image')
+          .steps.filter((s) => s.ran)
+          .map((s) => s.id),
+      ).to.include.members(['names', 'published']),
   },
   {
     name: 'a release tag v1.2.3 passes the release gate, then deploys 1.2.3 to production and smoke-tests it',
@@ -110,30 +162,76 @@ export const rows: Row[] = [
     ran: ['deploy.yml:deploy', 'deploy.yml:deploy/deploy → production', 'deploy.yml:image', 'deploy.yml:resolve'],
     check: (report) => {
       const deployJob = 'deploy.yml:deploy/deploy';
-      expect(actionSteps(report, deployJob), 'the gate runs first, the smoke test last, in the same job').to.deep.equal(['release-gate', 'helm-deploy', 'smoke-test']);
-      expect(stepWith(report, deployJob, 'release-gate')).to.include({ environment: 'production', 'require-checks': true, kubeconfig: '<production secret KUBECONFIG>' });
-      expect(job(report, deployJob).permissions, 'the gate reads the check runs and statuses of the tagged commit').to.include({ checks: 'read', statuses: 'read' });
-      expect(stepWith(report, deployJob, 'helm-deploy')).to.include({ environment: 'production', 'image-tag': '1.2.3', 'image-digest': '<digest.digest>', version: '1.2.3', kubeconfig: '<production secret KUBECONFIG>' });
+      expect(actionSteps(report, deployJob), 'the gate runs first, the smoke test last, in the same job').to.deep.equal(
+        ['release-gate', 'helm-deploy', 'smoke-test'],
+      );
+      expect(stepWith(report, deployJob, 'release-gate')).to.include({
+        environment: 'production',
+        'require-checks': true,
+        kubeconfig: '<production secret KUBECONFIG>',
+      });
+      expect(
+        job(report, deployJob).permissions,
+        'the gate reads the check runs and statuses of the tagged commit',
+      ).to.include({ checks: 'read', statuses: 'read' });
+      expect(stepWith(report, deployJob, 'helm-deploy')).to.include({
+        environment: 'production',
+        'image-tag': '1.2.3',
+        'image-digest': '<digest.digest>',
+        version: '1.2.3',
+        kubeconfig: '<production secret KUBECONFIG>',
+      });
       expect(job(report, deployJob).environmentUrl).to.equal(urls.production);
       // environment: production makes the smoke test expect all 5 of production's replicas (actions/test/smoke-test.test.ts).
-      expect(stepWith(report, deployJob, 'smoke-test')).to.include({ url: urls.production, environment: 'production', 'expected-version': '1.2.3' });
+      expect(stepWith(report, deployJob, 'smoke-test')).to.include({
+        url: urls.production,
+        environment: 'production',
+        'expected-version': '1.2.3',
+      });
     },
   },
-  { name: 'a pre-release tag v1.2.3-rc.1 builds an image but deploys nothing', scenario: { event: pushTag('v1.2.3-rc.1') }, ran: ['deploy.yml:image', 'deploy.yml:resolve'] },
+  {
+    name: 'a pre-release tag v1.2.3-rc.1 builds an image but deploys nothing',
+    scenario: { event: pushTag('v1.2.3-rc.1') },
+    ran: ['deploy.yml:image', 'deploy.yml:resolve'],
+  },
   { name: 'a tag v1.2 triggers no workflow', scenario: { event: pushTag('v1.2') }, ran: [], check: nothing },
-  { name: 'a tag release-1.0 triggers no workflow', scenario: { event: pushTag('release-1.0') }, ran: [], check: nothing },
-  { name: 'a push to feature/x runs CI only and deploys nothing', scenario: { event: pushBranch('feature/x') }, ran: CI_JOBS },
-  { name: 'the merge queue checking a group for master runs CI and deploys nothing', scenario: { event: mergeGroup({ base: 'master' }) }, ran: CI_JOBS },
-  { name: "a push of the merge queue's temporary branch runs nothing (merge_group verifies it)", scenario: { event: pushBranch('gh-readonly-queue/master/pr-42-ba5eba11') }, ran: [] },
+  {
+    name: 'a tag release-1.0 triggers no workflow',
+    scenario: { event: pushTag('release-1.0') },
+    ran: [],
+    check: nothing,
+  },
+  {
+    name: 'a push to feature/x runs CI only and deploys nothing',
+    scenario: { event: pushBranch('feature/x') },
+    ran: CI_JOBS,
+  },
+  {
+    name: 'the merge queue checking a group for master runs CI and deploys nothing',
+    scenario: { event: mergeGroup({ base: 'master' }) },
+    ran: CI_JOBS,
+  },
+  {
+    name: "a push of the merge queue's temporary branch runs nothing (merge_group verifies it)",
+    scenario: { event: pushBranch('gh-readonly-queue/master/pr-42-ba5eba11') },
+    ran: [],
+  },
   ...(['development', 'staging', 'production'] as const).map((environment) => ({
     name: `a rollback dispatched for ${environment} rolls back ${environment} and smoke-tests it`,
-    scenario: { event: workflowDispatch('master', { environment, revision: '', reason: 'a bad release' }), workflow: 'rollback.yml' },
+    scenario: {
+      event: workflowDispatch('master', { environment, revision: '', reason: 'a bad release' }),
+      workflow: 'rollback.yml',
+    },
     ran: ['rollback.yml:resolve', `rollback.yml:rollback → ${environment}`],
     check: rollback(environment, urls[environment]),
   })),
   {
     name: 'a rollback to a given revision passes that revision to helm-rollback',
-    scenario: { event: workflowDispatch('master', { environment: 'staging', revision: '7', reason: 'a bad release' }), workflow: 'rollback.yml' },
+    scenario: {
+      event: workflowDispatch('master', { environment: 'staging', revision: '7', reason: 'a bad release' }),
+      workflow: 'rollback.yml',
+    },
     ran: ['rollback.yml:resolve', 'rollback.yml:rollback → staging'],
     check: (report) => expect(stepWith(report, 'rollback.yml:rollback', 'helm-rollback')).to.include({ revision: '7' }),
   },
@@ -156,7 +254,9 @@ export const rows: Row[] = [
         'failed-deployment-id': '<deploy.deployment-id>',
         kubeconfig: '<staging secret KUBECONFIG>',
       });
-      expect(String(stepWith(report, deployJob, 'helm-rollback').reason)).to.match(/^smoke test of revision <deploy\.revision> \(0\.0\.0-staging\.g[0-9a-f]{7}\) failed$/);
+      expect(String(stepWith(report, deployJob, 'helm-rollback').reason)).to.match(
+        /^smoke test of revision <deploy\.revision> \(0\.0\.0-staging\.g[0-9a-f]{7}\) failed$/,
+      );
     },
   },
   {
@@ -179,13 +279,24 @@ function fork(event: ReturnType<typeof pullRequest>): ReturnType<typeof pullRequ
 }
 
 /** Asserts one row against the given workflows. */
-export async function checkRow(row: Row, workflows: readonly LoadedWorkflow[], overrides?: Overrides, secretsReading?: SecretsReading): Promise<Report> {
-  const report = await simulate(workflows, { ...row.scenario, ...(secretsReading ? { secretsReading } : {}) }, overrides);
+export async function checkRow(
+  row: Row,
+  workflows: readonly LoadedWorkflow[],
+  overrides?: Overrides,
+  secretsReading?: SecretsReading,
+): Promise<Report> {
+  const report = await simulate(
+    workflows,
+    { ...row.scenario, ...(secretsReading ? { secretsReading } : {}) },
+    overrides,
+  );
   expect(report.ran, row.name).to.deep.equal(row.ran);
   // A job fails on its own only where the scenario says so; a secret it cannot read is a failure of the design.
   const unexpected = report.jobs.filter((run) => run.failureReason).map((run) => `${run.key}: ${run.failureReason}`);
   if (unexpected.length > 0) {
-    expect.fail(`${row.name}${secretsReading ? ` (secrets as ${secretsReading} reads them)` : ''}: ${unexpected.join('; ')}`);
+    expect.fail(
+      `${row.name}${secretsReading ? ` (secrets as ${secretsReading} reads them)` : ''}: ${unexpected.join('; ')}`,
+    );
   }
   row.check?.(report);
   return report;

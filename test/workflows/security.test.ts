@@ -89,14 +89,18 @@ describe('runner tool versions are the ones the tests prove', function () {
   }
 
   it('installs on the runners exactly the helm version of test/support/kube-binaries.ts', function () {
-    const tested = /^(v\d+\.\d+\.\d+)/.exec(execFileSync(kubeBinaries().helm, ['version', '--short'], { encoding: 'utf8' }).trim())?.[1];
+    const tested = /^(v\d+\.\d+\.\d+)/.exec(
+      execFileSync(kubeBinaries().helm, ['version', '--short'], { encoding: 'utf8' }).trim(),
+    )?.[1];
     const pinned = pinnedVersions('azure/setup-helm');
     expect(pinned.length, 'no workflow installs helm').to.be.greaterThan(0);
     for (const entry of pinned) expect(entry.split(': ')[1], entry).to.equal(tested);
   });
 
   it('installs on the runners exactly the kubectl version of test/support/kube-binaries.ts', function () {
-    const output = JSON.parse(execFileSync(kubeBinaries().kubectl, ['version', '--client', '-o', 'json'], { encoding: 'utf8' })) as { clientVersion: { gitVersion: string } };
+    const output = JSON.parse(
+      execFileSync(kubeBinaries().kubectl, ['version', '--client', '-o', 'json'], { encoding: 'utf8' }),
+    ) as { clientVersion: { gitVersion: string } };
     const pinned = pinnedVersions('azure/setup-kubectl');
     expect(pinned.length, 'no workflow installs kubectl').to.be.greaterThan(0);
     for (const entry of pinned) expect(entry.split(': ')[1], entry).to.equal(output.clientVersion.gitVersion);
@@ -106,14 +110,21 @@ describe('runner tool versions are the ones the tests prove', function () {
 describe('dependabot', function () {
   it('keeps npm packages, the pinned actions and the API base image up to date', function () {
     const text = readFileSync(path.join(REPO_ROOT, '.github/dependabot.yml'), 'utf8');
-    const config = parseYaml(text) as { version: number; updates: { 'package-ecosystem': string; directory?: string; directories?: string[] }[] };
+    const config = parseYaml(text) as {
+      version: number;
+      updates: { 'package-ecosystem': string; directory?: string; directories?: string[] }[];
+    };
     expect(config.version).to.equal(2);
-    const covered = config.updates.map((update) => `${update['package-ecosystem']} ${(update.directories ?? [update.directory ?? '']).join(',')}`);
+    const covered = config.updates.map(
+      (update) => `${update['package-ecosystem']} ${(update.directories ?? [update.directory ?? '']).join(',')}`,
+    );
     expect(covered).to.have.members(['npm /', 'github-actions /,/actions/*', 'docker /api']);
   });
 
   it("keeps GitHub's published contract current: its packages are root devDependencies, grouped in one npm update", function () {
-    const manifest = JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { devDependencies: Record<string, string> };
+    const manifest = JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as {
+      devDependencies: Record<string, string>;
+    };
     const config = parseYaml(readFileSync(path.join(REPO_ROOT, '.github/dependabot.yml'), 'utf8')) as {
       updates: { 'package-ecosystem': string; directory?: string; groups?: Record<string, { patterns: string[] }> }[];
     };

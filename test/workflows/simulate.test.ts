@@ -26,7 +26,7 @@ describe('workflow simulation semantics (as on GitHub)', function () {
     '  after-failure:',
     job('    needs: b\n    if: failure()\n'),
     '  after-not-failed:',
-    job("    needs: b\n    if: ${{ !failure() && !cancelled() }}\n"),
+    job('    needs: b\n    if: ${{ !failure() && !cancelled() }}\n'),
     '  after-default:',
     job('    needs: b\n'),
     '  after-expression-only:',
@@ -62,15 +62,30 @@ describe('workflow simulation semantics (as on GitHub)', function () {
   });
 
   it('applies branch and tag filters of on.push', async function () {
-    const yaml = ['on:', '  push:', "    branches: ['release/**', '!release/**-wip']", '    tags: [v*]', 'jobs:', '  a:', job('')].join('\n');
+    const yaml = [
+      'on:',
+      '  push:',
+      "    branches: ['release/**', '!release/**-wip']",
+      '    tags: [v*]',
+      'jobs:',
+      '  a:',
+      job(''),
+    ].join('\n');
     expect(await ran(yaml, { event: pushBranch('release/1/x') })).to.deep.equal(['semantics.yml:a']);
     expect(await ran(yaml, { event: pushBranch('release/1-wip') })).to.deep.equal([]);
     expect(await ran(yaml, { event: pushTag('v9') })).to.deep.equal(['semantics.yml:a']);
     expect(await ran(yaml, { event: pushTag('x9') })).to.deep.equal([]);
   });
 
-  it('applies the base-branch filter of on.merge_group to the queue\'s base ref', async function () {
-    const yaml = ['on:', '  merge_group:', '    branches: [staging]', 'jobs:', '  a:', job("    if: startsWith(github.ref, 'refs/heads/gh-readonly-queue/staging/')\n")].join('\n');
+  it("applies the base-branch filter of on.merge_group to the queue's base ref", async function () {
+    const yaml = [
+      'on:',
+      '  merge_group:',
+      '    branches: [staging]',
+      'jobs:',
+      '  a:',
+      job("    if: startsWith(github.ref, 'refs/heads/gh-readonly-queue/staging/')\n"),
+    ].join('\n');
     expect(await ran(yaml, { event: mergeGroup({ base: 'staging' }) })).to.deep.equal(['semantics.yml:a']);
     expect(await ran(yaml, { event: mergeGroup({ base: 'master' }) })).to.deep.equal([]);
   });
@@ -85,9 +100,13 @@ describe('workflow simulation semantics (as on GitHub)', function () {
       '  a:',
       job('    environment:\n      name: env-${{ inputs.target }}\n      url: https://${{ inputs.target }}.example\n'),
     ].join('\n');
-    expect(await ran(yaml, { event: workflowDispatch('main', { target: 'two' }), workflow: 'semantics.yml' })).to.deep.equal(['semantics.yml:a → env-two']);
+    expect(
+      await ran(yaml, { event: workflowDispatch('main', { target: 'two' }), workflow: 'semantics.yml' }),
+    ).to.deep.equal(['semantics.yml:a → env-two']);
     let refused: Error | undefined;
-    await ran(yaml, { event: workflowDispatch('main', { target: 'three' }), workflow: 'semantics.yml' }).catch((error: Error) => (refused = error));
+    await ran(yaml, { event: workflowDispatch('main', { target: 'three' }), workflow: 'semantics.yml' }).catch(
+      (error: Error) => (refused = error),
+    );
     expect(refused?.message).to.match(/dispatch input "target": "three" is not one of \["one","two"\]/);
   });
 
@@ -109,14 +128,25 @@ describe('workflow simulation semantics (as on GitHub)', function () {
       '',
     ].join('\n');
     const caller = (secrets: string) =>
-      ['on: push', 'jobs:', '  call:', '    uses: ./.github/workflows/callee.yml', ...(secrets ? [`    secrets:${secrets}`] : []), ''].join('\n');
+      [
+        'on: push',
+        'jobs:',
+        '  call:',
+        '    uses: ./.github/workflows/callee.yml',
+        ...(secrets ? [`    secrets:${secrets}`] : []),
+        '',
+      ].join('\n');
 
     async function failures(callerYaml: string, reading: SecretsReading): Promise<string[]> {
       const overrides = new Map([
         ['.github/workflows/semantics.yml', callerYaml],
         ['.github/workflows/callee.yml', callee],
       ]);
-      const report = await simulate([await loadWorkflow('.github/workflows/semantics.yml', overrides)], { event: pushBranch('main'), secretsReading: reading }, overrides);
+      const report = await simulate(
+        [await loadWorkflow('.github/workflows/semantics.yml', overrides)],
+        { event: pushBranch('main'), secretsReading: reading },
+        overrides,
+      );
       return report.jobs.filter((run) => run.failureReason).map((run) => `${run.key}: ${run.failureReason ?? ''}`);
     }
 
@@ -138,10 +168,27 @@ describe('workflow simulation semantics (as on GitHub)', function () {
     });
 
     it('fails a job bound to no environment that reads an environment secret', async function () {
-      const yaml = ['on: push', 'jobs:', '  a:', '    runs-on: ubuntu-24.04', '    steps:', '      - id: deploy', '        run: deploy', '        env:', '          K: ${{ secrets.KUBECONFIG }}', ''].join('\n');
+      const yaml = [
+        'on: push',
+        'jobs:',
+        '  a:',
+        '    runs-on: ubuntu-24.04',
+        '    steps:',
+        '      - id: deploy',
+        '        run: deploy',
+        '        env:',
+        '          K: ${{ secrets.KUBECONFIG }}',
+        '',
+      ].join('\n');
       const overrides = new Map([['.github/workflows/semantics.yml', yaml]]);
-      const report = await simulate([await loadWorkflow('.github/workflows/semantics.yml', overrides)], { event: pushBranch('main') }, overrides);
-      expect(report.jobs.map((run) => [run.result, run.failureReason])).to.deep.equal([['failure', 'reads a secret that is empty in this job: deploy: secrets.KUBECONFIG']]);
+      const report = await simulate(
+        [await loadWorkflow('.github/workflows/semantics.yml', overrides)],
+        { event: pushBranch('main') },
+        overrides,
+      );
+      expect(report.jobs.map((run) => [run.result, run.failureReason])).to.deep.equal([
+        ['failure', 'reads a secret that is empty in this job: deploy: secrets.KUBECONFIG'],
+      ]);
     });
   });
 });

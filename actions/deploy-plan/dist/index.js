@@ -32672,7 +32672,9 @@ function getOctokit(token, options, ...additionalPlugins) {
 import { readFileSync as readFileSync2 } from "node:fs";
 function createGitHubClient(token, env = process.env) {
   if (token === "") {
-    throw new Error('input "github-token" is empty; pass `github-token: ${{ github.token }}` (or a token with the needed scopes)');
+    throw new Error(
+      'input "github-token" is empty; pass `github-token: ${{ github.token }}` (or a token with the needed scopes)'
+    );
   }
   return getOctokit(token, { baseUrl: env.GITHUB_API_URL || "https://api.github.com" });
 }
@@ -32725,7 +32727,10 @@ function runnerTemp(env = process.env) {
 // actions/src/lib/helm.ts
 function parseHelmVersion(short) {
   const match2 = /v?(\d+)\.(\d+)\.(\d+)/.exec(short.trim());
-  if (!match2) throw new Error(`helm version --short printed "${short.trim()}", not a version like v4.1.4: is "helm" on PATH really helm?`);
+  if (!match2)
+    throw new Error(
+      `helm version --short printed "${short.trim()}", not a version like v4.1.4: is "helm" on PATH really helm?`
+    );
   return { version: `${match2[1]}.${match2[2]}.${match2[3]}`, major: Number(match2[1]) };
 }
 function rollbackOnFailureFlag(helmMajor) {
@@ -32840,7 +32845,16 @@ var Helm = class {
   /** The user-supplied values of a revision (`helm get values -o json`); `undefined` when the release does not exist. */
   async values(release, namespace, revision) {
     return this.unlessNotFound(async () => {
-      const stdout = await this.run(["get", "values", release, "--namespace", namespace, ...revisionArgs(revision), "--output", "json"]);
+      const stdout = await this.run([
+        "get",
+        "values",
+        release,
+        "--namespace",
+        namespace,
+        ...revisionArgs(revision),
+        "--output",
+        "json"
+      ]);
       return JSON.parse(stdout) ?? {};
     });
   }
@@ -55364,7 +55378,9 @@ var Registry = class {
   }
   /** The environment a pushed tag deploys (first whose `tags` glob matches), if any. */
   forTag(tag) {
-    return this.environments.find((environment) => environment.pipeline.tags.some((pattern) => minimatch(tag, pattern)));
+    return this.environments.find(
+      (environment) => environment.pipeline.tags.some((pattern) => minimatch(tag, pattern))
+    );
   }
 };
 function isProduction(environment) {
@@ -55382,7 +55398,9 @@ Fix the file; the format is described in docs/chart.md ("Environments").`);
   }
   const expected = path6.basename(file2).replace(/\.ya?ml$/, "");
   if (result.data.name !== expected) {
-    throw new Error(`${file2}: name: "${result.data.name}" must match the file name; rename the file or set name: ${expected}`);
+    throw new Error(
+      `${file2}: name: "${result.data.name}" must match the file name; rename the file or set name: ${expected}`
+    );
   }
   return { name: result.data.name, file: file2, pipeline: result.data.pipeline, values: result.data.values ?? {} };
 }
@@ -55391,9 +55409,12 @@ function loadEnvironments(dir = "environments") {
   try {
     files = readdirSync(dir).filter((file2) => /\.ya?ml$/.test(file2));
   } catch (error63) {
-    throw new Error(`environments directory ${dir}: ${error63.message}; check the "environments-dir" input and that the repository is checked out`);
+    throw new Error(
+      `environments directory ${dir}: ${error63.message}; check the "environments-dir" input and that the repository is checked out`
+    );
   }
-  if (files.length === 0) throw new Error(`environments directory ${dir} holds no *.yaml files; add one file per environment`);
+  if (files.length === 0)
+    throw new Error(`environments directory ${dir} holds no *.yaml files; add one file per environment`);
   const environments = files.sort().map((name) => {
     const file2 = path6.join(dir, name);
     let document;
@@ -55409,7 +55430,9 @@ function loadEnvironments(dir = "environments") {
     for (const branch of environment.pipeline.branches) {
       const other = owners.get(branch);
       if (other) {
-        throw new Error(`${environment.file}: pipeline.branches: branch "${branch}" already deploys ${other}; a branch deploys one environment`);
+        throw new Error(
+          `${environment.file}: pipeline.branches: branch "${branch}" already deploys ${other}; a branch deploys one environment`
+        );
       }
       owners.set(branch, environment.name);
     }
@@ -55949,7 +55972,9 @@ function redactSecret(object2) {
   for (const field of ["data", "stringData"]) {
     const values = redacted[field];
     if (values && typeof values === "object") {
-      redacted[field] = Object.fromEntries(Object.entries(values).map(([key, value]) => [key, `(redacted, fingerprint ${fingerprint(value)})`]));
+      redacted[field] = Object.fromEntries(
+        Object.entries(values).map(([key, value]) => [key, `(redacted, fingerprint ${fingerprint(value)})`])
+      );
     }
   }
   return redacted;
@@ -56000,8 +56025,23 @@ function diffManifests(base, head) {
       continue;
     }
     const change = !before ? "added" : !after ? "removed" : "changed";
-    const patch = createTwoFilesPatch(`base/${key}`, `head/${key}`, before?.text ?? "", after?.text ?? "", void 0, void 0, { context: 3 });
-    changes.push({ change, key, kind: object2.kind, namespace: object2.namespace, name: object2.name, patch: stripPatchHeader(patch) });
+    const patch = createTwoFilesPatch(
+      `base/${key}`,
+      `head/${key}`,
+      before?.text ?? "",
+      after?.text ?? "",
+      void 0,
+      void 0,
+      { context: 3 }
+    );
+    changes.push({
+      change,
+      key,
+      kind: object2.kind,
+      namespace: object2.namespace,
+      name: object2.name,
+      patch: stripPatchHeader(patch)
+    });
   }
   return { changes, unchanged };
 }
@@ -56019,7 +56059,9 @@ ${ticks}`;
 }
 function renderPlan(report, limit = COMMENT_LIMIT) {
   const { diff } = report;
-  const counts = ["added", "removed", "changed"].map((kind) => `${diff.changes.filter((c) => c.change === kind).length} ${kind}`);
+  const counts = ["added", "removed", "changed"].map(
+    (kind) => `${diff.changes.filter((c) => c.change === kind).length} ${kind}`
+  );
   const head = [
     report.marker,
     `### Deploy plan: ${report.environment}`,
@@ -56036,7 +56078,8 @@ function renderPlan(report, limit = COMMENT_LIMIT) {
     return head.join("\n");
   }
   head.push("", "| Change | Kind | Namespace | Name |", "| --- | --- | --- | --- |");
-  for (const change of diff.changes) head.push(`| ${ICON[change.change]} | ${change.kind} | ${change.namespace} | ${change.name} |`);
+  for (const change of diff.changes)
+    head.push(`| ${ICON[change.change]} | ${change.kind} | ${change.namespace} | ${change.name} |`);
   head.push("");
   const omittedNote = (n) => `
 _${n} diff${n === 1 ? "" : "s"} left out to stay within GitHub's ${limit}-character comment limit; run \`helm template\` locally or see the job summary._`;
@@ -56088,7 +56131,9 @@ function planTarget(registry2, baseBranch) {
       explanation: `Merging into \`${baseBranch}\` deploys **${direct.name}** (release \`${direct.pipeline.release}\`, namespace \`${direct.pipeline.namespace}\`).`
     };
   }
-  const released = registry2.environments.find((environment) => environment.pipeline.releaseBranch === baseBranch && environment.pipeline.requireReleaseTag);
+  const released = registry2.environments.find(
+    (environment) => environment.pipeline.releaseBranch === baseBranch && environment.pipeline.requireReleaseTag
+  );
   if (released) {
     return {
       environment: released,
@@ -56124,18 +56169,35 @@ async function addBaseWorktree(settings, dir) {
 async function renderSide(helm, root, side, settings, environmentName, tempDir) {
   const chart = path7.join(root, settings.chart);
   if (!existsSync3(path7.join(chart, "Chart.yaml"))) {
-    if (side === "head") throw new Error(`chart "${settings.chart}": no Chart.yaml in the pull request's head at ${chart}; set the "chart" input`);
-    return { objects: /* @__PURE__ */ new Map(), note: `The chart \`${settings.chart}\` does not exist at the base: every object is new.` };
+    if (side === "head")
+      throw new Error(
+        `chart "${settings.chart}": no Chart.yaml in the pull request's head at ${chart}; set the "chart" input`
+      );
+    return {
+      objects: /* @__PURE__ */ new Map(),
+      note: `The chart \`${settings.chart}\` does not exist at the base: every object is new.`
+    };
   }
   const environment = loadEnvironments(path7.join(root, settings.environmentsDir)).find(environmentName);
   if (!environment) {
-    if (side === "head") throw new Error(`environment "${environmentName}" is not in ${settings.environmentsDir}/ at the pull request's head`);
-    return { objects: /* @__PURE__ */ new Map(), note: `\`${settings.environmentsDir}/${environmentName}.yaml\` does not exist at the base: every object is new.` };
+    if (side === "head")
+      throw new Error(
+        `environment "${environmentName}" is not in ${settings.environmentsDir}/ at the pull request's head`
+      );
+    return {
+      objects: /* @__PURE__ */ new Map(),
+      note: `\`${settings.environmentsDir}/${environmentName}.yaml\` does not exist at the base: every object is new.`
+    };
   }
   const valuesFile = path7.join(mkdtempSync2(path7.join(tempDir, `deploy-plan-${side}-`)), "values.yaml");
   writeFileSync2(valuesFile, (0, import_yaml3.stringify)(environment.values));
   const render = async () => parseManifests(
-    await helm.template({ release: environment.pipeline.release, namespace: environment.pipeline.namespace, chart, valuesFiles: [valuesFile] }),
+    await helm.template({
+      release: environment.pipeline.release,
+      namespace: environment.pipeline.namespace,
+      chart,
+      valuesFiles: [valuesFile]
+    }),
     environment.pipeline.namespace,
     `helm template at the ${side}`
   );
@@ -56143,7 +56205,12 @@ async function renderSide(helm, root, side, settings, environmentName, tempDir) 
 }
 async function upsertComment(deps, pullNumber, marker, body) {
   const { owner, repo } = requireRepository(deps.context);
-  const comments = await deps.client.paginate(deps.client.rest.issues.listComments, { owner, repo, issue_number: pullNumber, per_page: 100 });
+  const comments = await deps.client.paginate(deps.client.rest.issues.listComments, {
+    owner,
+    repo,
+    issue_number: pullNumber,
+    per_page: 100
+  });
   const existing = comments.find((comment) => comment.body?.startsWith(marker));
   if (existing) {
     await deps.client.rest.issues.updateComment({ owner, repo, comment_id: existing.id, body });
@@ -56156,7 +56223,10 @@ async function upsertComment(deps, pullNumber, marker, body) {
 }
 async function plan(settings, deps) {
   const { tempDir } = deps;
-  const target = planTarget(loadEnvironments(path7.join(settings.repositoryPath, settings.environmentsDir)), settings.baseRef);
+  const target = planTarget(
+    loadEnvironments(path7.join(settings.repositoryPath, settings.environmentsDir)),
+    settings.baseRef
+  );
   if (!target.environment) {
     notice(target.explanation);
     await summary.addHeading("Deploy plan", 3).addRaw(target.explanation, true).write();
@@ -56226,6 +56296,11 @@ function readSettings(inputs, context3) {
 async function main() {
   const context3 = readRunContext();
   const settings = readSettings(new Inputs(), context3);
-  await plan(settings, { helm: new Helm(), client: createGitHubClient(settings.githubToken), context: context3, tempDir: runnerTemp() });
+  await plan(settings, {
+    helm: new Helm(),
+    client: createGitHubClient(settings.githubToken),
+    context: context3,
+    tempDir: runnerTemp()
+  });
 }
 main().catch((error63) => setFailed(error63 instanceof Error ? error63.message : String(error63)));

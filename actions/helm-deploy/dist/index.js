@@ -32672,7 +32672,9 @@ function getOctokit(token, options, ...additionalPlugins) {
 import { readFileSync as readFileSync2 } from "node:fs";
 function createGitHubClient(token, env = process.env) {
   if (token === "") {
-    throw new Error('input "github-token" is empty; pass `github-token: ${{ github.token }}` (or a token with the needed scopes)');
+    throw new Error(
+      'input "github-token" is empty; pass `github-token: ${{ github.token }}` (or a token with the needed scopes)'
+    );
   }
   return getOctokit(token, { baseUrl: env.GITHUB_API_URL || "https://api.github.com" });
 }
@@ -32783,7 +32785,10 @@ function runnerTemp(env = process.env) {
 // actions/src/lib/helm.ts
 function parseHelmVersion(short) {
   const match2 = /v?(\d+)\.(\d+)\.(\d+)/.exec(short.trim());
-  if (!match2) throw new Error(`helm version --short printed "${short.trim()}", not a version like v4.1.4: is "helm" on PATH really helm?`);
+  if (!match2)
+    throw new Error(
+      `helm version --short printed "${short.trim()}", not a version like v4.1.4: is "helm" on PATH really helm?`
+    );
   return { version: `${match2[1]}.${match2[2]}.${match2[3]}`, major: Number(match2[1]) };
 }
 function rollbackOnFailureFlag(helmMajor) {
@@ -32898,7 +32903,16 @@ var Helm = class {
   /** The user-supplied values of a revision (`helm get values -o json`); `undefined` when the release does not exist. */
   async values(release, namespace, revision) {
     return this.unlessNotFound(async () => {
-      const stdout = await this.run(["get", "values", release, "--namespace", namespace, ...revisionArgs(revision), "--output", "json"]);
+      const stdout = await this.run([
+        "get",
+        "values",
+        release,
+        "--namespace",
+        namespace,
+        ...revisionArgs(revision),
+        "--output",
+        "json"
+      ]);
       return JSON.parse(stdout) ?? {};
     });
   }
@@ -33091,7 +33105,8 @@ async function writeSummary(section) {
       ...table.rows.map((row) => row.map((cell) => escapeHtml(cell)))
     ]);
   }
-  if (section.details) summary2.addDetails(escapeHtml(section.details.label), `
+  if (section.details)
+    summary2.addDetails(escapeHtml(section.details.label), `
 
 \`\`\`
 ${section.details.body}
@@ -33156,7 +33171,9 @@ async function deploy(settings, deps) {
   await finishDeployment(settings, deps, deploymentId, result, failure2, seconds);
   await publish(settings, result, release, failure2, rollbackRevision, seconds);
   if (failure2) throw failure2;
-  info(`${where(settings)}: ${result.status}, revision ${result.previousRevision || "none"} → ${result.revision} in ${seconds}s`);
+  info(
+    `${where(settings)}: ${result.status}, revision ${result.previousRevision || "none"} → ${result.revision} in ${seconds}s`
+  );
   return result;
 }
 function where(settings) {
@@ -33236,7 +33253,13 @@ async function afterFailure(settings, { helm }, result, failure2) {
 async function finishDeployment(settings, { deployments }, deploymentId, result, failure2, seconds) {
   if (!deployments || deploymentId === void 0) return;
   if (failure2) await deployments.status(deploymentId, "failure", failure2.message, settings.environmentUrl);
-  else await deployments.status(deploymentId, "success", `Revision ${result.revision} deployed in ${seconds}s`, settings.environmentUrl);
+  else
+    await deployments.status(
+      deploymentId,
+      "success",
+      `Revision ${result.revision} deployed in ${seconds}s`,
+      settings.environmentUrl
+    );
 }
 async function publish(settings, result, release, failure2, rollbackRevision, seconds) {
   const image = imageReference(settings);
@@ -55681,7 +55704,9 @@ var Registry = class {
   }
   /** The environment a pushed tag deploys (first whose `tags` glob matches), if any. */
   forTag(tag) {
-    return this.environments.find((environment) => environment.pipeline.tags.some((pattern) => minimatch(tag, pattern)));
+    return this.environments.find(
+      (environment) => environment.pipeline.tags.some((pattern) => minimatch(tag, pattern))
+    );
   }
 };
 function isProduction(environment) {
@@ -55699,7 +55724,9 @@ Fix the file; the format is described in docs/chart.md ("Environments").`);
   }
   const expected = path8.basename(file2).replace(/\.ya?ml$/, "");
   if (result.data.name !== expected) {
-    throw new Error(`${file2}: name: "${result.data.name}" must match the file name; rename the file or set name: ${expected}`);
+    throw new Error(
+      `${file2}: name: "${result.data.name}" must match the file name; rename the file or set name: ${expected}`
+    );
   }
   return { name: result.data.name, file: file2, pipeline: result.data.pipeline, values: result.data.values ?? {} };
 }
@@ -55708,9 +55735,12 @@ function loadEnvironments(dir = "environments") {
   try {
     files = readdirSync(dir).filter((file2) => /\.ya?ml$/.test(file2));
   } catch (error63) {
-    throw new Error(`environments directory ${dir}: ${error63.message}; check the "environments-dir" input and that the repository is checked out`);
+    throw new Error(
+      `environments directory ${dir}: ${error63.message}; check the "environments-dir" input and that the repository is checked out`
+    );
   }
-  if (files.length === 0) throw new Error(`environments directory ${dir} holds no *.yaml files; add one file per environment`);
+  if (files.length === 0)
+    throw new Error(`environments directory ${dir} holds no *.yaml files; add one file per environment`);
   const environments = files.sort().map((name) => {
     const file2 = path8.join(dir, name);
     let document;
@@ -55726,7 +55756,9 @@ function loadEnvironments(dir = "environments") {
     for (const branch of environment.pipeline.branches) {
       const other = owners.get(branch);
       if (other) {
-        throw new Error(`${environment.file}: pipeline.branches: branch "${branch}" already deploys ${other}; a branch deploys one environment`);
+        throw new Error(
+          `${environment.file}: pipeline.branches: branch "${branch}" already deploys ${other}; a branch deploys one environment`
+        );
       }
       owners.set(branch, environment.name);
     }
@@ -55738,7 +55770,9 @@ function loadEnvironments(dir = "environments") {
 function readDigest(inputs) {
   const digest = inputs.optional("image-digest");
   if (digest !== "" && !/^sha256:[0-9a-f]{64}$/.test(digest)) {
-    throw new InputError(`input "image-digest": "${digest}" is not a digest like sha256:<64 lowercase hex>; pass the digest the image build printed (docker push, buildx imagetools inspect)`);
+    throw new InputError(
+      `input "image-digest": "${digest}" is not a digest like sha256:<64 lowercase hex>; pass the digest the image build printed (docker push, buildx imagetools inspect)`
+    );
   }
   return digest;
 }

@@ -32672,7 +32672,9 @@ function getOctokit(token, options, ...additionalPlugins) {
 import { readFileSync as readFileSync2 } from "node:fs";
 function createGitHubClient(token, env = process.env) {
   if (token === "") {
-    throw new Error('input "github-token" is empty; pass `github-token: ${{ github.token }}` (or a token with the needed scopes)');
+    throw new Error(
+      'input "github-token" is empty; pass `github-token: ${{ github.token }}` (or a token with the needed scopes)'
+    );
   }
   return getOctokit(token, { baseUrl: env.GITHUB_API_URL || "https://api.github.com" });
 }
@@ -32783,7 +32785,10 @@ function runnerTemp(env = process.env) {
 // actions/src/lib/helm.ts
 function parseHelmVersion(short) {
   const match2 = /v?(\d+)\.(\d+)\.(\d+)/.exec(short.trim());
-  if (!match2) throw new Error(`helm version --short printed "${short.trim()}", not a version like v4.1.4: is "helm" on PATH really helm?`);
+  if (!match2)
+    throw new Error(
+      `helm version --short printed "${short.trim()}", not a version like v4.1.4: is "helm" on PATH really helm?`
+    );
   return { version: `${match2[1]}.${match2[2]}.${match2[3]}`, major: Number(match2[1]) };
 }
 function rollbackOnFailureFlag(helmMajor) {
@@ -32898,7 +32903,16 @@ var Helm = class {
   /** The user-supplied values of a revision (`helm get values -o json`); `undefined` when the release does not exist. */
   async values(release, namespace, revision) {
     return this.unlessNotFound(async () => {
-      const stdout = await this.run(["get", "values", release, "--namespace", namespace, ...revisionArgs(revision), "--output", "json"]);
+      const stdout = await this.run([
+        "get",
+        "values",
+        release,
+        "--namespace",
+        namespace,
+        ...revisionArgs(revision),
+        "--output",
+        "json"
+      ]);
       return JSON.parse(stdout) ?? {};
     });
   }
@@ -33086,7 +33100,8 @@ async function writeSummary(section) {
       ...table.rows.map((row) => row.map((cell) => escapeHtml(cell)))
     ]);
   }
-  if (section.details) summary2.addDetails(escapeHtml(section.details.label), `
+  if (section.details)
+    summary2.addDetails(escapeHtml(section.details.label), `
 
 \`\`\`
 ${section.details.body}
@@ -33128,7 +33143,9 @@ function chooseRollbackTarget(history, request2) {
   const byRevision = new Map(sorted.map((entry) => [entry.revision, entry]));
   const runningNow = originOf(current, byRevision);
   if (request2.revision === void 0) {
-    const target2 = sorted.filter((entry) => entry.revision < current.revision && GOOD.has(entry.status) && originOf(entry, byRevision) !== runningNow).pop();
+    const target2 = sorted.filter(
+      (entry) => entry.revision < current.revision && GOOD.has(entry.status) && originOf(entry, byRevision) !== runningNow
+    ).pop();
     if (!target2) {
       return {
         ok: false,
@@ -33175,12 +33192,19 @@ async function versionOf(helm, settings, entry) {
 }
 async function rollback(settings, deps) {
   if (settings.failedDeploymentId !== void 0 && deps.failedDeployment) {
-    await deps.failedDeployment.status(settings.failedDeploymentId, "failure", `${settings.reason}; rolling back`, settings.environmentUrl);
+    await deps.failedDeployment.status(
+      settings.failedDeploymentId,
+      "failure",
+      `${settings.reason}; rolling back`,
+      settings.environmentUrl
+    );
   }
   const { current, target } = await choose(settings, deps);
   const fromVersion = await versionOf(deps.helm, settings, current);
   const toVersion = await versionOf(deps.helm, settings, target);
-  info(`Rolling back ${settings.release} in ${settings.namespace}: revision ${current.revision} (${fromVersion}) → ${target.revision} (${toVersion}); reason: ${settings.reason}`);
+  info(
+    `Rolling back ${settings.release} in ${settings.namespace}: revision ${current.revision} (${fromVersion}) → ${target.revision} (${toVersion}); reason: ${settings.reason}`
+  );
   const deploymentId = await deps.deployments?.start({
     environment: settings.environment.name,
     ref: commitFromDescription(target.description) ?? deps.context.sha,
@@ -33193,7 +33217,8 @@ async function rollback(settings, deps) {
     newRevision = await rollbackAndVerify(settings, deps.helm, current, target, toVersion);
   } catch (error63) {
     const message = `helm-rollback of release "${settings.release}" in namespace "${settings.namespace}" to revision ${target.revision} failed: ${error63.message}`;
-    if (deps.deployments && deploymentId !== void 0) await deps.deployments.status(deploymentId, "failure", message, settings.environmentUrl);
+    if (deps.deployments && deploymentId !== void 0)
+      await deps.deployments.status(deploymentId, "failure", message, settings.environmentUrl);
     await writeSummary({
       heading: `helm-rollback: ${settings.environment.name} failed`,
       paragraphs: [`**Error:** ${message}`, `**Reason given:** ${settings.reason}`]
@@ -33201,7 +33226,12 @@ async function rollback(settings, deps) {
     throw new Error(message);
   }
   if (deps.deployments && deploymentId !== void 0) {
-    await deps.deployments.status(deploymentId, "success", `Rolled back to revision ${target.revision} (${toVersion}) as revision ${newRevision}`, settings.environmentUrl);
+    await deps.deployments.status(
+      deploymentId,
+      "success",
+      `Rolled back to revision ${target.revision} (${toVersion}) as revision ${newRevision}`,
+      settings.environmentUrl
+    );
   }
   const result = { fromRevision: current.revision, toRevision: target.revision, newRevision, fromVersion, toVersion };
   await publish(settings, deps.context, result, current, target);
@@ -33228,7 +33258,12 @@ async function choose(settings, { helm }) {
   throw new Error(`helm-rollback refused: ${choice.reason}`);
 }
 async function rollbackAndVerify(settings, helm, current, target, toVersion) {
-  await helm.rollback({ release: settings.release, namespace: settings.namespace, revision: target.revision, timeout: settings.timeout });
+  await helm.rollback({
+    release: settings.release,
+    namespace: settings.namespace,
+    revision: target.revision,
+    timeout: settings.timeout
+  });
   const after = await helm.history(settings.release, settings.namespace) ?? [];
   const now = after[after.length - 1];
   if (!now || now.revision <= current.revision || now.status !== "deployed") {
@@ -55690,7 +55725,9 @@ var Registry = class {
   }
   /** The environment a pushed tag deploys (first whose `tags` glob matches), if any. */
   forTag(tag) {
-    return this.environments.find((environment) => environment.pipeline.tags.some((pattern) => minimatch(tag, pattern)));
+    return this.environments.find(
+      (environment) => environment.pipeline.tags.some((pattern) => minimatch(tag, pattern))
+    );
   }
 };
 function isProduction(environment) {
@@ -55708,7 +55745,9 @@ Fix the file; the format is described in docs/chart.md ("Environments").`);
   }
   const expected = path7.basename(file2).replace(/\.ya?ml$/, "");
   if (result.data.name !== expected) {
-    throw new Error(`${file2}: name: "${result.data.name}" must match the file name; rename the file or set name: ${expected}`);
+    throw new Error(
+      `${file2}: name: "${result.data.name}" must match the file name; rename the file or set name: ${expected}`
+    );
   }
   return { name: result.data.name, file: file2, pipeline: result.data.pipeline, values: result.data.values ?? {} };
 }
@@ -55717,9 +55756,12 @@ function loadEnvironments(dir = "environments") {
   try {
     files = readdirSync(dir).filter((file2) => /\.ya?ml$/.test(file2));
   } catch (error63) {
-    throw new Error(`environments directory ${dir}: ${error63.message}; check the "environments-dir" input and that the repository is checked out`);
+    throw new Error(
+      `environments directory ${dir}: ${error63.message}; check the "environments-dir" input and that the repository is checked out`
+    );
   }
-  if (files.length === 0) throw new Error(`environments directory ${dir} holds no *.yaml files; add one file per environment`);
+  if (files.length === 0)
+    throw new Error(`environments directory ${dir} holds no *.yaml files; add one file per environment`);
   const environments = files.sort().map((name) => {
     const file2 = path7.join(dir, name);
     let document;
@@ -55735,7 +55777,9 @@ function loadEnvironments(dir = "environments") {
     for (const branch of environment.pipeline.branches) {
       const other = owners.get(branch);
       if (other) {
-        throw new Error(`${environment.file}: pipeline.branches: branch "${branch}" already deploys ${other}; a branch deploys one environment`);
+        throw new Error(
+          `${environment.file}: pipeline.branches: branch "${branch}" already deploys ${other}; a branch deploys one environment`
+        );
       }
       owners.set(branch, environment.name);
     }
@@ -55748,17 +55792,23 @@ function readSettings(inputs, registry2 = loadEnvironments(inputs.optional("envi
   const environment = registry2.get(inputs.required("environment"));
   const revisionText = inputs.optional("revision");
   if (revisionText !== "" && !/^[1-9]\d*$/.test(revisionText)) {
-    throw new InputError(`input "revision": "${revisionText}" is not a revision number; use a number from \`helm history\`, or leave it empty for the last good revision`);
+    throw new InputError(
+      `input "revision": "${revisionText}" is not a revision number; use a number from \`helm history\`, or leave it empty for the last good revision`
+    );
   }
   const reason = inputs.required("reason");
   const failedDeploymentText = inputs.optional("failed-deployment-id");
   if (failedDeploymentText !== "" && !/^[1-9]\d*$/.test(failedDeploymentText)) {
-    throw new InputError(`input "failed-deployment-id": "${failedDeploymentText}" is not a deployment id; pass helm-deploy's deployment-id output`);
+    throw new InputError(
+      `input "failed-deployment-id": "${failedDeploymentText}" is not a deployment id; pass helm-deploy's deployment-id output`
+    );
   }
   const createDeployment = inputs.boolean("create-deployment", true);
   const githubToken = inputs.optional("github-token");
   if ((createDeployment || failedDeploymentText !== "") && githubToken === "") {
-    throw new InputError('input "github-token" is required to record the rollback as a GitHub Deployment; pass `github-token: ${{ github.token }}` or set `create-deployment: false`');
+    throw new InputError(
+      'input "github-token" is required to record the rollback as a GitHub Deployment; pass `github-token: ${{ github.token }}` or set `create-deployment: false`'
+    );
   }
   return {
     environment,

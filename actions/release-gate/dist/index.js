@@ -34885,7 +34885,9 @@ function getOctokit(token, options, ...additionalPlugins) {
 import { readFileSync as readFileSync2 } from "node:fs";
 function createGitHubClient(token, env = process.env) {
   if (token === "") {
-    throw new Error('input "github-token" is empty; pass `github-token: ${{ github.token }}` (or a token with the needed scopes)');
+    throw new Error(
+      'input "github-token" is empty; pass `github-token: ${{ github.token }}` (or a token with the needed scopes)'
+    );
   }
   return getOctokit(token, { baseUrl: env.GITHUB_API_URL || "https://api.github.com" });
 }
@@ -34938,7 +34940,10 @@ function runnerTemp(env = process.env) {
 // actions/src/lib/helm.ts
 function parseHelmVersion(short) {
   const match2 = /v?(\d+)\.(\d+)\.(\d+)/.exec(short.trim());
-  if (!match2) throw new Error(`helm version --short printed "${short.trim()}", not a version like v4.1.4: is "helm" on PATH really helm?`);
+  if (!match2)
+    throw new Error(
+      `helm version --short printed "${short.trim()}", not a version like v4.1.4: is "helm" on PATH really helm?`
+    );
   return { version: `${match2[1]}.${match2[2]}.${match2[3]}`, major: Number(match2[1]) };
 }
 function rollbackOnFailureFlag(helmMajor) {
@@ -35053,7 +35058,16 @@ var Helm = class {
   /** The user-supplied values of a revision (`helm get values -o json`); `undefined` when the release does not exist. */
   async values(release, namespace, revision) {
     return this.unlessNotFound(async () => {
-      const stdout = await this.run(["get", "values", release, "--namespace", namespace, ...revisionArgs(revision), "--output", "json"]);
+      const stdout = await this.run([
+        "get",
+        "values",
+        release,
+        "--namespace",
+        namespace,
+        ...revisionArgs(revision),
+        "--output",
+        "json"
+      ]);
       return JSON.parse(stdout) ?? {};
     });
   }
@@ -57632,7 +57646,9 @@ var Registry = class {
   }
   /** The environment a pushed tag deploys (first whose `tags` glob matches), if any. */
   forTag(tag) {
-    return this.environments.find((environment) => environment.pipeline.tags.some((pattern) => minimatch(tag, pattern)));
+    return this.environments.find(
+      (environment) => environment.pipeline.tags.some((pattern) => minimatch(tag, pattern))
+    );
   }
 };
 function parseEnvironment(file2, document) {
@@ -57647,7 +57663,9 @@ Fix the file; the format is described in docs/chart.md ("Environments").`);
   }
   const expected = path7.basename(file2).replace(/\.ya?ml$/, "");
   if (result.data.name !== expected) {
-    throw new Error(`${file2}: name: "${result.data.name}" must match the file name; rename the file or set name: ${expected}`);
+    throw new Error(
+      `${file2}: name: "${result.data.name}" must match the file name; rename the file or set name: ${expected}`
+    );
   }
   return { name: result.data.name, file: file2, pipeline: result.data.pipeline, values: result.data.values ?? {} };
 }
@@ -57656,9 +57674,12 @@ function loadEnvironments(dir = "environments") {
   try {
     files = readdirSync(dir).filter((file2) => /\.ya?ml$/.test(file2));
   } catch (error63) {
-    throw new Error(`environments directory ${dir}: ${error63.message}; check the "environments-dir" input and that the repository is checked out`);
+    throw new Error(
+      `environments directory ${dir}: ${error63.message}; check the "environments-dir" input and that the repository is checked out`
+    );
   }
-  if (files.length === 0) throw new Error(`environments directory ${dir} holds no *.yaml files; add one file per environment`);
+  if (files.length === 0)
+    throw new Error(`environments directory ${dir} holds no *.yaml files; add one file per environment`);
   const environments = files.sort().map((name) => {
     const file2 = path7.join(dir, name);
     let document;
@@ -57674,7 +57695,9 @@ function loadEnvironments(dir = "environments") {
     for (const branch of environment.pipeline.branches) {
       const other = owners.get(branch);
       if (other) {
-        throw new Error(`${environment.file}: pipeline.branches: branch "${branch}" already deploys ${other}; a branch deploys one environment`);
+        throw new Error(
+          `${environment.file}: pipeline.branches: branch "${branch}" already deploys ${other}; a branch deploys one environment`
+        );
       }
       owners.set(branch, environment.name);
     }
@@ -57696,7 +57719,8 @@ async function writeSummary(section) {
       ...table.rows.map((row) => row.map((cell) => escapeHtml(cell)))
     ]);
   }
-  if (section.details) summary2.addDetails(escapeHtml(section.details.label), `
+  if (section.details)
+    summary2.addDetails(escapeHtml(section.details.label), `
 
 \`\`\`
 ${section.details.body}
@@ -57730,10 +57754,15 @@ function checkTag(tag, environment) {
   const rule = RULES.tag;
   if (tag === "") {
     return {
-      verdict: refused(rule, "no tag: the run was not started by a tag push", "run the gate on a tag push (on: push: tags: [v*.*.*]) or pass the `tag` input")
+      verdict: refused(
+        rule,
+        "no tag: the run was not started by a tag push",
+        "run the gate on a tag push (on: push: tags: [v*.*.*]) or pass the `tag` input"
+      )
     };
   }
-  if (/^v(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$/.test(tag)) return { verdict: passed(rule, `${tag} → version ${tag.slice(1)}`), version: tag.slice(1) };
+  if (/^v(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$/.test(tag))
+    return { verdict: passed(rule, `${tag} → version ${tag.slice(1)}`), version: tag.slice(1) };
   const parsed = import_semver.default.parse(tag.startsWith("v") ? tag.slice(1) : tag);
   if (parsed && !tag.startsWith("v")) {
     return { verdict: refused(rule, `${tag} has no "v" prefix`, `tag the release v${parsed.version}`) };
@@ -57749,7 +57778,13 @@ function checkTag(tag, environment) {
     };
   }
   if (parsed && parsed.build.length > 0) {
-    return { verdict: refused(rule, `${tag} carries build metadata (+${parsed.build.join(".")})`, `tag the release v${parsed.major}.${parsed.minor}.${parsed.patch}`) };
+    return {
+      verdict: refused(
+        rule,
+        `${tag} carries build metadata (+${parsed.build.join(".")})`,
+        `tag the release v${parsed.major}.${parsed.minor}.${parsed.patch}`
+      )
+    };
   }
   const guess = import_semver.default.coerce(tag);
   return {
@@ -57777,8 +57812,13 @@ function checkVersion(version2, current, allowDowngrade, environment) {
   if (current === void 0 || current === "") return passed(rule, `first release: nothing runs in ${environment} yet`);
   const running = import_semver.default.valid(current.replace(/^v/, ""));
   if (!running) {
-    if (allowDowngrade) return passed(rule, `${environment} runs "${current}" (not semver); allowed by allow-downgrade`);
-    return refused(rule, `${environment} runs "${current}", which is not a semver version to compare with`, "set allow-downgrade: true to deploy anyway");
+    if (allowDowngrade)
+      return passed(rule, `${environment} runs "${current}" (not semver); allowed by allow-downgrade`);
+    return refused(
+      rule,
+      `${environment} runs "${current}", which is not a semver version to compare with`,
+      "set allow-downgrade: true to deploy anyway"
+    );
   }
   if (import_semver.default.gt(version2, running)) return passed(rule, `${version2} > ${running} running in ${environment}`);
   if (allowDowngrade) {
@@ -57786,7 +57826,11 @@ function checkVersion(version2, current, allowDowngrade, environment) {
     return passed(rule, `${relation} ${running}: allowed by allow-downgrade`);
   }
   if (import_semver.default.eq(version2, running)) {
-    return refused(rule, `${version2} already runs in ${environment}`, `tag a newer version (v${import_semver.default.inc(running, "patch")}), or set allow-downgrade: true to re-deploy it`);
+    return refused(
+      rule,
+      `${version2} already runs in ${environment}`,
+      `tag a newer version (v${import_semver.default.inc(running, "patch")}), or set allow-downgrade: true to re-deploy it`
+    );
   }
   return refused(
     rule,
@@ -57821,9 +57865,18 @@ function checkChecks(sha, checkRuns, statuses, ownRunId, required2 = []) {
     return refused(rule, problems.join("; "), fixes.join("; "));
   }
   if (runs.length === 0 && statuses.length === 0) {
-    return refused(rule, `no checks reported on ${short}`, "let CI run on the commit (push it to master) before tagging it, or set require-checks: false");
+    return refused(
+      rule,
+      `no checks reported on ${short}`,
+      "let CI run on the commit (push it to master) before tagging it, or set require-checks: false"
+    );
   }
-  if (pending.length > 0) return refused(rule, `still running on ${short}: ${pending.join(", ")}`, "wait for them to finish, then re-run this workflow");
+  if (pending.length > 0)
+    return refused(
+      rule,
+      `still running on ${short}: ${pending.join(", ")}`,
+      "wait for them to finish, then re-run this workflow"
+    );
   const requiredNote = required2.length > 0 ? ` (required: ${required2.join(", ")})` : "";
   return passed(rule, `${runs.length + statuses.length} checks passed on ${short}${requiredNote}`);
 }
@@ -57840,9 +57893,20 @@ async function isOnBranch(sha, branch, options) {
     const shallow = await git(options.repositoryPath, ["rev-parse", "--is-shallow-repository"]);
     if (shallow.exitCode !== 0) throw new Error(shallow.stderr || `${options.repositoryPath} is not a git repository`);
     const deepen = shallow.stdout.trim() === "true" ? ["--unshallow"] : [];
-    const fetch2 = await git(options.repositoryPath, ["fetch", "--no-tags", ...deepen, "origin", `+refs/heads/${branch}:refs/remotes/origin/${branch}`]);
+    const fetch2 = await git(options.repositoryPath, [
+      "fetch",
+      "--no-tags",
+      ...deepen,
+      "origin",
+      `+refs/heads/${branch}:refs/remotes/origin/${branch}`
+    ]);
     if (fetch2.exitCode !== 0) throw new Error(`git fetch origin ${branch}: ${fetch2.stderr}`);
-    const ancestor = await git(options.repositoryPath, ["merge-base", "--is-ancestor", sha, `refs/remotes/origin/${branch}`]);
+    const ancestor = await git(options.repositoryPath, [
+      "merge-base",
+      "--is-ancestor",
+      sha,
+      `refs/remotes/origin/${branch}`
+    ]);
     if (ancestor.exitCode === 0 || ancestor.exitCode === 1) {
       return { onBranch: ancestor.exitCode === 0, how: "git merge-base --is-ancestor" };
     }
@@ -57862,7 +57926,10 @@ async function isOnBranch(sha, branch, options) {
     basehead: `${sha}...${branch}`,
     per_page: 1
   });
-  return { onBranch: compareMeansOnBranch(data.status), how: `GitHub compare API: ${branch} is ${data.status} of the commit` };
+  return {
+    onBranch: compareMeansOnBranch(data.status),
+    how: `GitHub compare API: ${branch} is ${data.status} of the commit`
+  };
 }
 
 // actions/src/release-gate/running-version.ts
@@ -57893,14 +57960,29 @@ async function run(settings, deps) {
 }
 async function judgeAncestry({ settings, branch }, { context: context3, github }) {
   if (settings.sha === "") {
-    return { rule: RULES.ancestry, outcome: "refused", detail: "no commit: GITHUB_SHA is empty", fix: "pass the `sha` input" };
+    return {
+      rule: RULES.ancestry,
+      outcome: "refused",
+      detail: "no commit: GITHUB_SHA is empty",
+      fix: "pass the `sha` input"
+    };
   }
   try {
     const { owner, repo } = github ? requireRepository(context3) : { owner: context3.owner, repo: context3.repo };
-    const result = await isOnBranch(settings.sha, branch, { repositoryPath: settings.repositoryPath, github, owner, repo });
+    const result = await isOnBranch(settings.sha, branch, {
+      repositoryPath: settings.repositoryPath,
+      github,
+      owner,
+      repo
+    });
     return checkAncestry(result.onBranch, settings.sha, branch, result.how);
   } catch (error63) {
-    return { rule: RULES.ancestry, outcome: "refused", detail: error63.message, fix: "check out the repository with its history (actions/checkout, fetch-depth: 0) or give github-token read access to it, then re-run" };
+    return {
+      rule: RULES.ancestry,
+      outcome: "refused",
+      detail: error63.message,
+      fix: "check out the repository with its history (actions/checkout, fetch-depth: 0) or give github-token read access to it, then re-run"
+    };
   }
 }
 async function judgeVersion({ settings, environment, release, namespace }, version2, { helm }) {
@@ -57927,11 +58009,21 @@ async function judgeVersion({ settings, environment, release, namespace }, versi
 async function judgeChecks({ settings, environment }, { context: context3, github }) {
   if (!settings.requireChecks) return skipped(RULES.checks, "require-checks is false");
   if (!github) {
-    return { rule: RULES.checks, outcome: "refused", detail: "require-checks needs the GitHub API", fix: "pass github-token: ${{ github.token }} with permissions checks: read and statuses: read (or set require-checks: false)" };
+    return {
+      rule: RULES.checks,
+      outcome: "refused",
+      detail: "require-checks needs the GitHub API",
+      fix: "pass github-token: ${{ github.token }} with permissions checks: read and statuses: read (or set require-checks: false)"
+    };
   }
   if (settings.sha === "") return void 0;
   const { owner, repo } = requireRepository(context3);
-  const checkRuns = await github.paginate(github.rest.checks.listForRef, { owner, repo, ref: settings.sha, per_page: 100 });
+  const checkRuns = await github.paginate(github.rest.checks.listForRef, {
+    owner,
+    repo,
+    ref: settings.sha,
+    per_page: 100
+  });
   const statuses = await commitStatuses(github, owner, repo, settings.sha);
   const required2 = settings.requiredChecks.length > 0 ? settings.requiredChecks : environment.pipeline.requiredChecks;
   return checkChecks(settings.sha, checkRuns, statuses, context3.runId, required2);
@@ -57946,7 +58038,11 @@ async function publish({ settings, environment }, verdicts, version2, current) {
     tables: [
       {
         header: ["rule", "verdict", "detail"],
-        rows: verdicts.map((verdict) => [verdict.rule, mark[verdict.outcome], verdict.fix ? `${verdict.detail}. Fix: ${verdict.fix}` : verdict.detail])
+        rows: verdicts.map((verdict) => [
+          verdict.rule,
+          mark[verdict.outcome],
+          verdict.fix ? `${verdict.detail}. Fix: ${verdict.fix}` : verdict.detail
+        ])
       }
     ]
   });

@@ -54420,7 +54420,9 @@ var Registry = class {
   }
   /** The environment a pushed tag deploys (first whose `tags` glob matches), if any. */
   forTag(tag) {
-    return this.environments.find((environment) => environment.pipeline.tags.some((pattern) => minimatch(tag, pattern)));
+    return this.environments.find(
+      (environment) => environment.pipeline.tags.some((pattern) => minimatch(tag, pattern))
+    );
   }
 };
 function isProduction(environment) {
@@ -54438,7 +54440,9 @@ Fix the file; the format is described in docs/chart.md ("Environments").`);
   }
   const expected = path2.basename(file2).replace(/\.ya?ml$/, "");
   if (result.data.name !== expected) {
-    throw new Error(`${file2}: name: "${result.data.name}" must match the file name; rename the file or set name: ${expected}`);
+    throw new Error(
+      `${file2}: name: "${result.data.name}" must match the file name; rename the file or set name: ${expected}`
+    );
   }
   return { name: result.data.name, file: file2, pipeline: result.data.pipeline, values: result.data.values ?? {} };
 }
@@ -54447,9 +54451,12 @@ function loadEnvironments(dir = "environments") {
   try {
     files = readdirSync(dir).filter((file2) => /\.ya?ml$/.test(file2));
   } catch (error63) {
-    throw new Error(`environments directory ${dir}: ${error63.message}; check the "environments-dir" input and that the repository is checked out`);
+    throw new Error(
+      `environments directory ${dir}: ${error63.message}; check the "environments-dir" input and that the repository is checked out`
+    );
   }
-  if (files.length === 0) throw new Error(`environments directory ${dir} holds no *.yaml files; add one file per environment`);
+  if (files.length === 0)
+    throw new Error(`environments directory ${dir} holds no *.yaml files; add one file per environment`);
   const environments = files.sort().map((name) => {
     const file2 = path2.join(dir, name);
     let document;
@@ -54465,7 +54472,9 @@ function loadEnvironments(dir = "environments") {
     for (const branch of environment.pipeline.branches) {
       const other = owners.get(branch);
       if (other) {
-        throw new Error(`${environment.file}: pipeline.branches: branch "${branch}" already deploys ${other}; a branch deploys one environment`);
+        throw new Error(
+          `${environment.file}: pipeline.branches: branch "${branch}" already deploys ${other}; a branch deploys one environment`
+        );
       }
       owners.set(branch, environment.name);
     }
@@ -54487,7 +54496,8 @@ async function writeSummary(section) {
       ...table.rows.map((row) => row.map((cell) => escapeHtml(cell)))
     ]);
   }
-  if (section.details) summary2.addDetails(escapeHtml(section.details.label), `
+  if (section.details)
+    summary2.addDetails(escapeHtml(section.details.label), `
 
 \`\`\`
 ${section.details.body}
@@ -54524,7 +54534,9 @@ function buildVersion(refName, sha) {
   return `0.0.0-${refSlug(refName)}.g${sha.slice(0, 7).toLowerCase()}`;
 }
 function environmentForBase(registry2, branch) {
-  return registry2.forBranch(branch) ?? registry2.environments.find((environment) => environment.pipeline.requireReleaseTag && environment.pipeline.releaseBranch === branch);
+  return registry2.forBranch(branch) ?? registry2.environments.find(
+    (environment) => environment.pipeline.requireReleaseTag && environment.pipeline.releaseBranch === branch
+  );
 }
 function describeRouting(registry2) {
   const routes = registry2.environments.flatMap((environment) => [
@@ -54566,27 +54578,58 @@ function decide(registry2, facts) {
     const base = facts.baseRef ?? "";
     const target = environmentForBase(registry2, base);
     const where = !target ? `its merge into ${base} deploys nothing` : target.pipeline.requireReleaseTag ? `its merge into ${base} reaches ${target.name} once a release tag is pushed` : `its merge into ${base} deploys ${target.name}`;
-    return { environment: void 0, deploy: false, target, version: version2, imageTag, reason: `a pull request deploys nothing; ${where}` };
+    return {
+      environment: void 0,
+      deploy: false,
+      target,
+      version: version2,
+      imageTag,
+      reason: `a pull request deploys nothing; ${where}`
+    };
   }
   if (facts.eventName !== "push" && facts.eventName !== "workflow_dispatch") {
-    return nothing(void 0, version2, imageTag, `event ${facts.eventName} deploys nothing; only pushes, release tags and manual runs deploy`);
+    return nothing(
+      void 0,
+      version2,
+      imageTag,
+      `event ${facts.eventName} deploys nothing; only pushes, release tags and manual runs deploy`
+    );
   }
   if (facts.deleted) return nothing(void 0, version2, imageTag, `${facts.ref} was deleted; nothing to deploy`);
   if (isTag) {
     const environment = registry2.forTag(refName);
     if (!environment) {
-      return nothing(void 0, version2, imageTag, `tag ${refName} matches no environment's tag patterns (${describeRouting(registry2)})`);
+      return nothing(
+        void 0,
+        version2,
+        imageTag,
+        `tag ${refName} matches no environment's tag patterns (${describeRouting(registry2)})`
+      );
     }
     if (environment.pipeline.requireReleaseTag && !release) {
       const hint = /^v\d+\.\d+\.\d+-/.test(refName) ? `pre-releases are not deployed to ${environment.name}` : `${environment.name} deploys only strict release tags like v1.2.3`;
       return nothing(environment, version2, imageTag, `tag ${refName} is not a release tag vMAJOR.MINOR.PATCH: ${hint}`);
     }
-    return { environment, deploy: true, target: environment, version: version2, imageTag, reason: `tag ${refName} releases ${version2} to ${environment.name}` };
+    return {
+      environment,
+      deploy: true,
+      target: environment,
+      version: version2,
+      imageTag,
+      reason: `tag ${refName} releases ${version2} to ${environment.name}`
+    };
   }
   if (isBranch) {
     const environment = registry2.forBranch(refName);
     if (environment) {
-      return { environment, deploy: true, target: environment, version: version2, imageTag, reason: `push to ${refName} deploys ${environment.name}` };
+      return {
+        environment,
+        deploy: true,
+        target: environment,
+        version: version2,
+        imageTag,
+        reason: `push to ${refName} deploys ${environment.name}`
+      };
     }
     const releasesTo = environmentForBase(registry2, refName);
     if (releasesTo) {
@@ -54597,7 +54640,12 @@ function decide(registry2, facts) {
         `${refName} is the release line of ${releasesTo.name}: a push deploys nothing; push a tag vX.Y.Z on ${refName} to release it`
       );
     }
-    return nothing(void 0, version2, imageTag, `branch ${refName} deploys no environment (${describeRouting(registry2)})`);
+    return nothing(
+      void 0,
+      version2,
+      imageTag,
+      `branch ${refName} deploys no environment (${describeRouting(registry2)})`
+    );
   }
   return nothing(void 0, version2, imageTag, `ref ${facts.ref} is neither a branch nor a tag; nothing to deploy`);
 }
@@ -54611,8 +54659,11 @@ async function run(settings, { context: context3, tempDir }) {
   if (subject) {
     mkdirSync(tempDir, { recursive: true });
     valuesFile = path3.join(mkdtempSync(path3.join(tempDir, "airq-values-")), `${subject.name}.yaml`);
-    writeFileSync(valuesFile, `# Helm values of environment "${subject.name}", from ${subject.file}
-${(0, import_yaml2.stringify)(subject.values)}`);
+    writeFileSync(
+      valuesFile,
+      `# Helm values of environment "${subject.name}", from ${subject.file}
+${(0, import_yaml2.stringify)(subject.values)}`
+    );
   }
   const outputs = {
     environment: decision.environment?.name ?? "",
@@ -54633,7 +54684,12 @@ ${(0, import_yaml2.stringify)(subject.values)}`);
   await writeSummary({
     heading: decision.deploy ? `Deploying to ${outputs.environment}` : "No deployment",
     paragraphs: [decision.reason],
-    tables: [{ header: ["output", "value"], rows: Object.entries(outputs).map(([name, value]) => [name, value === "" ? "—" : value]) }]
+    tables: [
+      {
+        header: ["output", "value"],
+        rows: Object.entries(outputs).map(([name, value]) => [name, value === "" ? "—" : value])
+      }
+    ]
   });
 }
 

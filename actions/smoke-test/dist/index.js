@@ -27070,27 +27070,34 @@ function get(url2, timeoutMs, startedAt) {
       if (!settled) resolve(observation);
       settled = true;
     };
-    const request = client.get(url2, { agent: false, headers: { accept: "application/json", "user-agent": "airq-smoke-test" }, timeout: timeoutMs }, (response) => {
-      const chunks = [];
-      let size = 0;
-      response.on("data", (chunk) => {
-        size += chunk.length;
-        if (size <= MAX_BODY) chunks.push(chunk);
-      });
-      response.on("end", () => {
-        const instance = response.headers["x-instance-id"];
-        done({
-          url: url2,
-          at,
-          status: response.statusCode,
-          instance: Array.isArray(instance) ? instance[0] : instance,
-          body: Buffer.concat(chunks).toString("utf8")
+    const request = client.get(
+      url2,
+      { agent: false, headers: { accept: "application/json", "user-agent": "airq-smoke-test" }, timeout: timeoutMs },
+      (response) => {
+        const chunks = [];
+        let size = 0;
+        response.on("data", (chunk) => {
+          size += chunk.length;
+          if (size <= MAX_BODY) chunks.push(chunk);
         });
-      });
-      response.on("error", (error63) => done({ url: url2, at, error: error63.message }));
-    });
+        response.on("end", () => {
+          const instance = response.headers["x-instance-id"];
+          done({
+            url: url2,
+            at,
+            status: response.statusCode,
+            instance: Array.isArray(instance) ? instance[0] : instance,
+            body: Buffer.concat(chunks).toString("utf8")
+          });
+        });
+        response.on("error", (error63) => done({ url: url2, at, error: error63.message }));
+      }
+    );
     request.on("timeout", () => request.destroy(new Error(`no answer within ${timeoutMs} ms`)));
-    request.on("error", (error63) => done({ url: url2, at, error: error63.code ? `${error63.code}: ${error63.message}` : error63.message }));
+    request.on(
+      "error",
+      (error63) => done({ url: url2, at, error: error63.code ? `${error63.code}: ${error63.message}` : error63.message })
+    );
   });
 }
 
@@ -27309,7 +27316,8 @@ async function writeSummary(section) {
       ...table.rows.map((row) => row.map((cell) => escapeHtml(cell)))
     ]);
   }
-  if (section.details) summary2.addDetails(escapeHtml(section.details.label), `
+  if (section.details)
+    summary2.addDetails(escapeHtml(section.details.label), `
 
 \`\`\`
 ${section.details.body}
@@ -27335,7 +27343,8 @@ function clip(text, max = 160) {
 }
 function describeObservation(observation) {
   const at = `${(observation.at / 1e3).toFixed(1)}s`;
-  if (observation.status === void 0) return `${at} ${observation.url}: no response (${observation.error ?? "unknown error"})`;
+  if (observation.status === void 0)
+    return `${at} ${observation.url}: no response (${observation.error ?? "unknown error"})`;
   const instance = observation.instance ? ` from instance ${observation.instance}` : "";
   return `${at} ${observation.url}: HTTP ${observation.status}${instance}: ${clip(observation.body ?? "")}`;
 }
@@ -27438,14 +27447,35 @@ async function run(settings, deps) {
   });
   let ready;
   try {
-    ready = await until("readiness", `${base}/health/ready`, settings, deps, startedAt, seen, (o) => readinessProblem(o, settings.expectedVersion));
+    ready = await until(
+      "readiness",
+      `${base}/health/ready`,
+      settings,
+      deps,
+      startedAt,
+      seen,
+      (o) => readinessProblem(o, settings.expectedVersion)
+    );
   } catch (error63) {
-    rows.push(["/health/ready answers ready" + (settings.expectedVersion ? ` with ${settings.expectedVersion}` : ""), `❌ ${error63.message}`]);
+    rows.push([
+      "/health/ready answers ready" + (settings.expectedVersion ? ` with ${settings.expectedVersion}` : ""),
+      `❌ ${error63.message}`
+    ]);
     await finish(false);
-    throw new Error(report("not ready" + (settings.expectedVersion ? ` with version ${settings.expectedVersion}` : ""), settings, seen, error63.message));
+    throw new Error(
+      report(
+        "not ready" + (settings.expectedVersion ? ` with version ${settings.expectedVersion}` : ""),
+        settings,
+        seen,
+        error63.message
+      )
+    );
   }
   const version2 = reportedVersion(ready);
-  rows.push([`/health/ready answers ready`, `✅ version ${version2} after ${((deps.now() - startedAt) / 1e3).toFixed(1)}s`]);
+  rows.push([
+    `/health/ready answers ready`,
+    `✅ version ${version2} after ${((deps.now() - startedAt) / 1e3).toFixed(1)}s`
+  ]);
   setOutput("version", version2);
   const dataSeen = [];
   try {
@@ -27472,7 +27502,10 @@ async function run(settings, deps) {
     await finish(false);
     throw new Error(report(`instances`, settings, answers, problem));
   }
-  rows.push([`at least ${settings.minInstances} instances answer`, `✅ ${tally.instances.size} in ${answers.length} requests: ${instanceList}`]);
+  rows.push([
+    `at least ${settings.minInstances} instances answer`,
+    `✅ ${tally.instances.size} in ${answers.length} requests: ${instanceList}`
+  ]);
   info(`Smoke test passed: version ${version2}, instances ${instanceList}`);
   await finish(true);
 }
@@ -49885,7 +49918,9 @@ var Registry = class {
   }
   /** The environment a pushed tag deploys (first whose `tags` glob matches), if any. */
   forTag(tag) {
-    return this.environments.find((environment) => environment.pipeline.tags.some((pattern) => minimatch(tag, pattern)));
+    return this.environments.find(
+      (environment) => environment.pipeline.tags.some((pattern) => minimatch(tag, pattern))
+    );
   }
 };
 function parseEnvironment(file2, document) {
@@ -49900,7 +49935,9 @@ Fix the file; the format is described in docs/chart.md ("Environments").`);
   }
   const expected = path2.basename(file2).replace(/\.ya?ml$/, "");
   if (result.data.name !== expected) {
-    throw new Error(`${file2}: name: "${result.data.name}" must match the file name; rename the file or set name: ${expected}`);
+    throw new Error(
+      `${file2}: name: "${result.data.name}" must match the file name; rename the file or set name: ${expected}`
+    );
   }
   return { name: result.data.name, file: file2, pipeline: result.data.pipeline, values: result.data.values ?? {} };
 }
@@ -49909,9 +49946,12 @@ function loadEnvironments(dir = "environments") {
   try {
     files = readdirSync(dir).filter((file2) => /\.ya?ml$/.test(file2));
   } catch (error63) {
-    throw new Error(`environments directory ${dir}: ${error63.message}; check the "environments-dir" input and that the repository is checked out`);
+    throw new Error(
+      `environments directory ${dir}: ${error63.message}; check the "environments-dir" input and that the repository is checked out`
+    );
   }
-  if (files.length === 0) throw new Error(`environments directory ${dir} holds no *.yaml files; add one file per environment`);
+  if (files.length === 0)
+    throw new Error(`environments directory ${dir} holds no *.yaml files; add one file per environment`);
   const environments = files.sort().map((name) => {
     const file2 = path2.join(dir, name);
     let document;
@@ -49927,7 +49967,9 @@ function loadEnvironments(dir = "environments") {
     for (const branch of environment.pipeline.branches) {
       const other = owners.get(branch);
       if (other) {
-        throw new Error(`${environment.file}: pipeline.branches: branch "${branch}" already deploys ${other}; a branch deploys one environment`);
+        throw new Error(
+          `${environment.file}: pipeline.branches: branch "${branch}" already deploys ${other}; a branch deploys one environment`
+        );
       }
       owners.set(branch, environment.name);
     }
@@ -49942,14 +49984,16 @@ function expectedInstances(environment) {
     const min = typeof api.autoscaling.minReplicas === "number" ? api.autoscaling.minReplicas : 1;
     return { count: min, why: `${environment.file}: api.autoscaling.minReplicas ${min}` };
   }
-  if (typeof api.replicas === "number") return { count: api.replicas, why: `${environment.file}: api.replicas ${api.replicas}` };
+  if (typeof api.replicas === "number")
+    return { count: api.replicas, why: `${environment.file}: api.replicas ${api.replicas}` };
   return { count: 1, why: `${environment.file} sets no api.replicas` };
 }
 
 // actions/src/smoke-test/settings.ts
 function readSettings(inputs) {
   const url2 = inputs.required("url");
-  if (!/^https?:\/\/[^/]/.test(url2)) throw new InputError(`input "url": "${url2}" is not an http(s) URL like https://airq.example.com`);
+  if (!/^https?:\/\/[^/]/.test(url2))
+    throw new InputError(`input "url": "${url2}" is not an http(s) URL like https://airq.example.com`);
   const environmentName = inputs.optional("environment");
   const fromEnvironment = environmentName ? expectedInstances(loadEnvironments(inputs.optional("environments-dir", "environments")).get(environmentName)) : void 0;
   if (fromEnvironment) info(`Expecting ${fromEnvironment.count} instances (${fromEnvironment.why})`);

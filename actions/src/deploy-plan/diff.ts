@@ -43,7 +43,9 @@ function redactSecret(object: Record<string, unknown>): Record<string, unknown> 
   for (const field of ['data', 'stringData']) {
     const values = redacted[field];
     if (values && typeof values === 'object') {
-      redacted[field] = Object.fromEntries(Object.entries(values).map(([key, value]) => [key, `(redacted, fingerprint ${fingerprint(value)})`]));
+      redacted[field] = Object.fromEntries(
+        Object.entries(values).map(([key, value]) => [key, `(redacted, fingerprint ${fingerprint(value)})`]),
+      );
     }
   }
   return redacted;
@@ -53,13 +55,20 @@ function redactSecret(object: Record<string, unknown>): Record<string, unknown> 
  * Parses `helm template` output (multi-document YAML) into objects keyed by `kind/namespace/name`. Objects without a
  * namespace get `defaultNamespace` (the release namespace, as helm would install them); empty documents are skipped.
  */
-export function parseManifests(text: string, defaultNamespace: string, source = 'rendered manifests'): Map<string, RenderedObject> {
+export function parseManifests(
+  text: string,
+  defaultNamespace: string,
+  source = 'rendered manifests',
+): Map<string, RenderedObject> {
   const objects = new Map<string, RenderedObject>();
   for (const document of parseAllDocuments(text)) {
     if (document.errors.length > 0) throw new Error(`${source}: invalid YAML: ${document.errors[0]?.message}`);
     const value = document.toJS() as unknown;
     if (!value || typeof value !== 'object' || Array.isArray(value)) continue;
-    const object = value as { kind?: string; metadata?: { name?: string; namespace?: string } } & Record<string, unknown>;
+    const object = value as { kind?: string; metadata?: { name?: string; namespace?: string } } & Record<
+      string,
+      unknown
+    >;
     const kind = object.kind ?? '(no kind)';
     const name = object.metadata?.name ?? '(no name)';
     const namespace = object.metadata?.namespace ?? defaultNamespace;
@@ -78,7 +87,10 @@ export const VOLATILE = '(differs on every render)';
  * because `lookup` sees no cluster under `helm template`. Given two renders of the same side, lines that differ
  * between them get their value replaced by VOLATILE, so the plan does not report those as changes on every PR.
  */
-export function maskVolatile(first: Map<string, RenderedObject>, second: Map<string, RenderedObject>): Map<string, RenderedObject> {
+export function maskVolatile(
+  first: Map<string, RenderedObject>,
+  second: Map<string, RenderedObject>,
+): Map<string, RenderedObject> {
   const masked = new Map<string, RenderedObject>();
   for (const [key, object] of first) {
     const again = second.get(key);
@@ -87,9 +99,11 @@ export function maskVolatile(first: Map<string, RenderedObject>, second: Map<str
       continue;
     }
     const other = again.text.split('\n');
-    const lines = object.text.split('\n').map((line, index) =>
-      line === other[index] ? line : line.replace(/^(\s*(?:- )?[^:\s][^:]*:\s).*$/, `$1${VOLATILE}`),
-    );
+    const lines = object.text
+      .split('\n')
+      .map((line, index) =>
+        line === other[index] ? line : line.replace(/^(\s*(?:- )?[^:\s][^:]*:\s).*$/, `$1${VOLATILE}`),
+      );
     masked.set(key, { ...object, text: lines.join('\n') });
   }
   return masked;
@@ -109,8 +123,23 @@ export function diffManifests(base: Map<string, RenderedObject>, head: Map<strin
       continue;
     }
     const change: ChangeKind = !before ? 'added' : !after ? 'removed' : 'changed';
-    const patch = createTwoFilesPatch(`base/${key}`, `head/${key}`, before?.text ?? '', after?.text ?? '', undefined, undefined, { context: 3 });
-    changes.push({ change, key, kind: object.kind, namespace: object.namespace, name: object.name, patch: stripPatchHeader(patch) });
+    const patch = createTwoFilesPatch(
+      `base/${key}`,
+      `head/${key}`,
+      before?.text ?? '',
+      after?.text ?? '',
+      undefined,
+      undefined,
+      { context: 3 },
+    );
+    changes.push({
+      change,
+      key,
+      kind: object.kind,
+      namespace: object.namespace,
+      name: object.name,
+      patch: stripPatchHeader(patch),
+    });
   }
   return { changes, unchanged };
 }
@@ -151,7 +180,9 @@ function fence(patch: string): string {
  */
 export function renderPlan(report: PlanReport, limit = COMMENT_LIMIT): string {
   const { diff } = report;
-  const counts = ['added', 'removed', 'changed'].map((kind) => `${diff.changes.filter((c) => c.change === kind).length} ${kind}`);
+  const counts = ['added', 'removed', 'changed'].map(
+    (kind) => `${diff.changes.filter((c) => c.change === kind).length} ${kind}`,
+  );
   const head: string[] = [
     report.marker,
     `### Deploy plan: ${report.environment}`,
@@ -171,10 +202,12 @@ export function renderPlan(report: PlanReport, limit = COMMENT_LIMIT): string {
     return head.join('\n');
   }
   head.push('', '| Change | Kind | Namespace | Name |', '| --- | --- | --- | --- |');
-  for (const change of diff.changes) head.push(`| ${ICON[change.change]} | ${change.kind} | ${change.namespace} | ${change.name} |`);
+  for (const change of diff.changes)
+    head.push(`| ${ICON[change.change]} | ${change.kind} | ${change.namespace} | ${change.name} |`);
   head.push('');
 
-  const omittedNote = (n: number) => `\n_${n} diff${n === 1 ? '' : 's'} left out to stay within GitHub's ${limit}-character comment limit; run \`helm template\` locally or see the job summary._`;
+  const omittedNote = (n: number) =>
+    `\n_${n} diff${n === 1 ? '' : 's'} left out to stay within GitHub's ${limit}-character comment limit; run \`helm template\` locally or see the job summary._`;
   let body = head.join('\n');
   // Reserve room for the omission note so adding it can never break the limit.
   const reserve = omittedNote(diff.changes.length).length + 1;

@@ -9,7 +9,12 @@ import { readSettings } from './settings.ts';
 async function main(): Promise<void> {
   const context = readRunContext();
   const settings = readSettings(new Inputs(), context);
-  await plan(settings, { helm: new Helm(), client: createGitHubClient(settings.githubToken), context, tempDir: runnerTemp() });
+  await plan(settings, {
+    helm: new Helm(),
+    client: createGitHubClient(settings.githubToken),
+    context,
+    tempDir: runnerTemp(),
+  });
 }
 
 main().catch((error: unknown) => core.setFailed(error instanceof Error ? error.message : String(error)));

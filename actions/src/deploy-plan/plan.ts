@@ -59,19 +59,36 @@ async function renderSide(
 ): Promise<{ objects: Map<string, RenderedObject>; note?: string }> {
   const chart = path.join(root, settings.chart);
   if (!existsSync(path.join(chart, 'Chart.yaml'))) {
-    if (side === 'head') throw new Error(`chart "${settings.chart}": no Chart.yaml in the pull request's head at ${chart}; set the "chart" input`);
-    return { objects: new Map(), note: `The chart \`${settings.chart}\` does not exist at the base: every object is new.` };
+    if (side === 'head')
+      throw new Error(
+        `chart "${settings.chart}": no Chart.yaml in the pull request's head at ${chart}; set the "chart" input`,
+      );
+    return {
+      objects: new Map(),
+      note: `The chart \`${settings.chart}\` does not exist at the base: every object is new.`,
+    };
   }
   const environment = loadEnvironments(path.join(root, settings.environmentsDir)).find(environmentName);
   if (!environment) {
-    if (side === 'head') throw new Error(`environment "${environmentName}" is not in ${settings.environmentsDir}/ at the pull request's head`);
-    return { objects: new Map(), note: `\`${settings.environmentsDir}/${environmentName}.yaml\` does not exist at the base: every object is new.` };
+    if (side === 'head')
+      throw new Error(
+        `environment "${environmentName}" is not in ${settings.environmentsDir}/ at the pull request's head`,
+      );
+    return {
+      objects: new Map(),
+      note: `\`${settings.environmentsDir}/${environmentName}.yaml\` does not exist at the base: every object is new.`,
+    };
   }
   const valuesFile = path.join(mkdtempSync(path.join(tempDir, `deploy-plan-${side}-`)), 'values.yaml');
   writeFileSync(valuesFile, toYaml(environment.values));
   const render = async () =>
     parseManifests(
-      await helm.template({ release: environment.pipeline.release, namespace: environment.pipeline.namespace, chart, valuesFiles: [valuesFile] }),
+      await helm.template({
+        release: environment.pipeline.release,
+        namespace: environment.pipeline.namespace,
+        chart,
+        valuesFiles: [valuesFile],
+      }),
       environment.pipeline.namespace,
       `helm template at the ${side}`,
     );
@@ -82,7 +99,12 @@ async function renderSide(
 /** Creates the plan comment, or updates the one carrying the same marker: never a second one. */
 async function upsertComment(deps: Deps, pullNumber: number, marker: string, body: string): Promise<number> {
   const { owner, repo } = requireRepository(deps.context);
-  const comments = await deps.client.paginate(deps.client.rest.issues.listComments, { owner, repo, issue_number: pullNumber, per_page: 100 });
+  const comments = await deps.client.paginate(deps.client.rest.issues.listComments, {
+    owner,
+    repo,
+    issue_number: pullNumber,
+    per_page: 100,
+  });
   // Ours starts with the marker; a reply quoting it ("> <!-- ...") is someone else's comment.
   const existing = comments.find((comment) => comment.body?.startsWith(marker));
   if (existing) {
@@ -98,7 +120,10 @@ async function upsertComment(deps: Deps, pullNumber: number, marker: string, bod
 /** Renders base and head, diffs them, and posts the plan to the pull request and the job summary. */
 export async function plan(settings: Settings, deps: Deps): Promise<PlanResult> {
   const { tempDir } = deps;
-  const target = planTarget(loadEnvironments(path.join(settings.repositoryPath, settings.environmentsDir)), settings.baseRef);
+  const target = planTarget(
+    loadEnvironments(path.join(settings.repositoryPath, settings.environmentsDir)),
+    settings.baseRef,
+  );
   if (!target.environment) {
     core.notice(target.explanation);
     await core.summary.addHeading('Deploy plan', 3).addRaw(target.explanation, true).write();

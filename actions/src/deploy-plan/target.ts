@@ -24,7 +24,9 @@ export function planTarget(registry: Registry, baseBranch: string): PlanTarget {
       explanation: `Merging into \`${baseBranch}\` deploys **${direct.name}** (release \`${direct.pipeline.release}\`, namespace \`${direct.pipeline.namespace}\`).`,
     };
   }
-  const released = registry.environments.find((environment) => environment.pipeline.releaseBranch === baseBranch && environment.pipeline.requireReleaseTag);
+  const released = registry.environments.find(
+    (environment) => environment.pipeline.releaseBranch === baseBranch && environment.pipeline.requireReleaseTag,
+  );
   if (released) {
     return {
       environment: released,

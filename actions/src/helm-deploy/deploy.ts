@@ -33,16 +33,23 @@ export interface Deps {
 /** The image reference the chart runs: `repository@sha256:…` when deployed by digest, else `repository:tag`. */
 export function imageReference(settings: Pick<Settings, 'imageRepository' | 'imageTag' | 'imageDigest'>): string {
   const repository = settings.imageRepository || '(chart default)';
-  return settings.imageDigest ? `${repository}@${settings.imageDigest}` : `${repository}:${settings.imageTag || '(chart default)'}`;
+  return settings.imageDigest
+    ? `${repository}@${settings.imageDigest}`
+    : `${repository}:${settings.imageTag || '(chart default)'}`;
 }
 
 /**
  * The `--description` helm stores with the revision (what `helm history` shows): which version and, when deployed by
  * digest, which exact image; which commit, who, which run. helm-rollback reads the sha back.
  */
-export function releaseDescription(settings: Pick<Settings, 'version' | 'imageTag'> & Partial<Pick<Settings, 'imageRepository' | 'imageDigest'>>, context: RunContext): string {
+export function releaseDescription(
+  settings: Pick<Settings, 'version' | 'imageTag'> & Partial<Pick<Settings, 'imageRepository' | 'imageDigest'>>,
+  context: RunContext,
+): string {
   const what = settings.version || settings.imageTag || 'chart defaults';
-  const image = settings.imageDigest ? ` (${imageReference({ imageRepository: settings.imageRepository ?? '', imageTag: settings.imageTag, imageDigest: settings.imageDigest })})` : '';
+  const image = settings.imageDigest
+    ? ` (${imageReference({ imageRepository: settings.imageRepository ?? '', imageTag: settings.imageTag, imageDigest: settings.imageDigest })})`
+    : '';
   return `Deploy ${what}${image} from commit ${context.sha || 'unknown'} by ${context.actor || 'unknown'} in run ${context.runId || 'unknown'}`;
 }
 
@@ -52,7 +59,9 @@ export function commitFromDescription(description: string): string | undefined {
 }
 
 /** The `--set-string` values for the image and app version; empty inputs leave the chart's defaults. */
-export function setStringValues(settings: Pick<Settings, 'imageRepository' | 'imageTag' | 'version'> & Partial<Pick<Settings, 'imageDigest'>>): Record<string, string> {
+export function setStringValues(
+  settings: Pick<Settings, 'imageRepository' | 'imageTag' | 'version'> & Partial<Pick<Settings, 'imageDigest'>>,
+): Record<string, string> {
   const values: Record<string, string> = {};
   if (settings.imageRepository) values['image.repository'] = settings.imageRepository;
   if (settings.imageTag) values['image.tag'] = settings.imageTag;
@@ -107,7 +116,9 @@ export async function deploy(settings: Settings, deps: Deps): Promise<DeployResu
   await finishDeployment(settings, deps, deploymentId, result, failure, seconds);
   await publish(settings, result, release, failure, rollbackRevision, seconds);
   if (failure) throw failure;
-  core.info(`${where(settings)}: ${result.status}, revision ${result.previousRevision || 'none'} → ${result.revision} in ${seconds}s`);
+  core.info(
+    `${where(settings)}: ${result.status}, revision ${result.previousRevision || 'none'} → ${result.revision} in ${seconds}s`,
+  );
   return result;
 }
 
@@ -150,7 +161,11 @@ function checkFiles(settings: Settings): void {
  * Phase 2: render client-side (a bad chart or invalid values fail before anything touches the cluster), note the
  * current revision, then upgrade. A failure is returned, its message saying what failed and how to fix it.
  */
-async function upgrade(settings: Settings, { helm, context, tempDir }: Deps, result: DeployResult): Promise<{ release?: ReleaseInfo; failure?: Error }> {
+async function upgrade(
+  settings: Settings,
+  { helm, context, tempDir }: Deps,
+  result: DeployResult,
+): Promise<{ release?: ReleaseInfo; failure?: Error }> {
   try {
     checkFiles(settings);
     const options: UpgradeOptions = {
@@ -186,7 +201,12 @@ async function upgrade(settings: Settings, { helm, context, tempDir }: Deps, res
  * Phase 3, after a failed upgrade of an existing release: --rollback-on-failure has already run, so find out where it
  * left the release. Returns the revision it rolled back to, if it did.
  */
-async function afterFailure(settings: Settings, { helm }: Deps, result: DeployResult, failure: Error): Promise<number | undefined> {
+async function afterFailure(
+  settings: Settings,
+  { helm }: Deps,
+  result: DeployResult,
+  failure: Error,
+): Promise<number | undefined> {
   if (settings.dryRun !== 'none' || result.previousRevision === '') return undefined;
   const after = await helm.status(settings.release, settings.namespace).catch(() => undefined);
   if (after && after.info.status === 'deployed' && String(after.version) !== result.previousRevision) {
@@ -211,7 +231,13 @@ async function finishDeployment(
 ): Promise<void> {
   if (!deployments || deploymentId === undefined) return;
   if (failure) await deployments.status(deploymentId, 'failure', failure.message, settings.environmentUrl);
-  else await deployments.status(deploymentId, 'success', `Revision ${result.revision} deployed in ${seconds}s`, settings.environmentUrl);
+  else
+    await deployments.status(
+      deploymentId,
+      'success',
+      `Revision ${result.revision} deployed in ${seconds}s`,
+      settings.environmentUrl,
+    );
 }
 
 /** Phase 5: the step's outputs and job summary. */
@@ -258,6 +284,8 @@ async function publish(
         ],
       },
     ],
-    ...(release?.info.notes ? { details: { label: 'Release notes (NOTES.txt)', body: release.info.notes.trimEnd() } } : {}),
+    ...(release?.info.notes
+      ? { details: { label: 'Release notes (NOTES.txt)', body: release.info.notes.trimEnd() } }
+      : {}),
   });
 }

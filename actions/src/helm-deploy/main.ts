@@ -14,7 +14,9 @@ async function main(): Promise<void> {
   await deploy(settings, {
     helm: new Helm({ kubeconfig: kubeconfigFromInput(settings.kubeconfig) }),
     context,
-    deployments: settings.createDeployment ? new Deployments(createGitHubClient(settings.githubToken), context) : undefined,
+    deployments: settings.createDeployment
+      ? new Deployments(createGitHubClient(settings.githubToken), context)
+      : undefined,
     now: Date.now,
     tempDir: runnerTemp(),
   });

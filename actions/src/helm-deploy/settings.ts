@@ -32,13 +32,18 @@ export interface Settings {
 function readDigest(inputs: Inputs): string {
   const digest = inputs.optional('image-digest');
   if (digest !== '' && !/^sha256:[0-9a-f]{64}$/.test(digest)) {
-    throw new InputError(`input "image-digest": "${digest}" is not a digest like sha256:<64 lowercase hex>; pass the digest the image build printed (docker push, buildx imagetools inspect)`);
+    throw new InputError(
+      `input "image-digest": "${digest}" is not a digest like sha256:<64 lowercase hex>; pass the digest the image build printed (docker push, buildx imagetools inspect)`,
+    );
   }
   return digest;
 }
 
 /** Reads helm-deploy's inputs; the environment's defaults come from its file in the registry (`environments-dir`). */
-export function readSettings(inputs: Inputs, registry: Registry = loadEnvironments(inputs.optional('environments-dir', 'environments'))): Settings {
+export function readSettings(
+  inputs: Inputs,
+  registry: Registry = loadEnvironments(inputs.optional('environments-dir', 'environments')),
+): Settings {
   const environment = registry.get(inputs.required('environment'));
   const dryRunInput = inputs.oneOf('dry-run', ['false', 'client', 'server', 'true'] as const, 'false');
   const dryRun: DryRun = dryRunInput === 'false' ? 'none' : dryRunInput === 'true' ? 'client' : dryRunInput;

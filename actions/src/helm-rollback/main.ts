@@ -16,7 +16,8 @@ async function main(): Promise<void> {
     helm,
     context,
     deployments: settings.createDeployment && client ? new Deployments(client, context) : undefined,
-    failedDeployment: settings.failedDeploymentId !== undefined && client ? new Deployments(client, context) : undefined,
+    failedDeployment:
+      settings.failedDeploymentId !== undefined && client ? new Deployments(client, context) : undefined,
   });
 }
 

@@ -36,12 +36,19 @@ async function versionOf(helm: Helm, settings: Settings, entry: HistoryEntry): P
 export async function rollback(settings: Settings, deps: Deps): Promise<RollbackResult> {
   if (settings.failedDeploymentId !== undefined && deps.failedDeployment) {
     // First, whatever happens next: the deployment being undone did not succeed, and GitHub should say so.
-    await deps.failedDeployment.status(settings.failedDeploymentId, 'failure', `${settings.reason}; rolling back`, settings.environmentUrl);
+    await deps.failedDeployment.status(
+      settings.failedDeploymentId,
+      'failure',
+      `${settings.reason}; rolling back`,
+      settings.environmentUrl,
+    );
   }
   const { current, target } = await choose(settings, deps);
   const fromVersion = await versionOf(deps.helm, settings, current);
   const toVersion = await versionOf(deps.helm, settings, target);
-  core.info(`Rolling back ${settings.release} in ${settings.namespace}: revision ${current.revision} (${fromVersion}) → ${target.revision} (${toVersion}); reason: ${settings.reason}`);
+  core.info(
+    `Rolling back ${settings.release} in ${settings.namespace}: revision ${current.revision} (${fromVersion}) → ${target.revision} (${toVersion}); reason: ${settings.reason}`,
+  );
   const deploymentId = await deps.deployments?.start({
     environment: settings.environment.name,
     ref: commitFromDescription(target.description) ?? deps.context.sha,
@@ -54,7 +61,8 @@ export async function rollback(settings: Settings, deps: Deps): Promise<Rollback
     newRevision = await rollbackAndVerify(settings, deps.helm, current, target, toVersion);
   } catch (error) {
     const message = `helm-rollback of release "${settings.release}" in namespace "${settings.namespace}" to revision ${target.revision} failed: ${(error as Error).message}`;
-    if (deps.deployments && deploymentId !== undefined) await deps.deployments.status(deploymentId, 'failure', message, settings.environmentUrl);
+    if (deps.deployments && deploymentId !== undefined)
+      await deps.deployments.status(deploymentId, 'failure', message, settings.environmentUrl);
     await writeSummary({
       heading: `helm-rollback: ${settings.environment.name} failed`,
       paragraphs: [`**Error:** ${message}`, `**Reason given:** ${settings.reason}`],
@@ -62,7 +70,12 @@ export async function rollback(settings: Settings, deps: Deps): Promise<Rollback
     throw new Error(message);
   }
   if (deps.deployments && deploymentId !== undefined) {
-    await deps.deployments.status(deploymentId, 'success', `Rolled back to revision ${target.revision} (${toVersion}) as revision ${newRevision}`, settings.environmentUrl);
+    await deps.deployments.status(
+      deploymentId,
+      'success',
+      `Rolled back to revision ${target.revision} (${toVersion}) as revision ${newRevision}`,
+      settings.environmentUrl,
+    );
   }
   const result = { fromRevision: current.revision, toRevision: target.revision, newRevision, fromVersion, toVersion };
   await publish(settings, deps.context, result, current, target);
@@ -84,7 +97,9 @@ async function choose(settings: Settings, { helm }: Deps): Promise<{ current: Hi
       `**Refused:** ${choice.reason}`,
       `**Reason given:** ${settings.reason}`,
       'The release was not changed.',
-      ...(settings.failedDeploymentId !== undefined ? [`GitHub deployment ${settings.failedDeploymentId} was marked failed.`] : []),
+      ...(settings.failedDeploymentId !== undefined
+        ? [`GitHub deployment ${settings.failedDeploymentId} was marked failed.`]
+        : []),
     ],
     ...(history ? { tables: [historyTable(history)] } : {}),
   });
@@ -92,8 +107,19 @@ async function choose(settings: Settings, { helm }: Deps): Promise<{ current: Hi
 }
 
 /** Phase 2: `helm rollback`, then check that a new deployed revision runs the target's chart and version. Returns it. */
-async function rollbackAndVerify(settings: Settings, helm: Helm, current: HistoryEntry, target: HistoryEntry, toVersion: string): Promise<number> {
-  await helm.rollback({ release: settings.release, namespace: settings.namespace, revision: target.revision, timeout: settings.timeout });
+async function rollbackAndVerify(
+  settings: Settings,
+  helm: Helm,
+  current: HistoryEntry,
+  target: HistoryEntry,
+  toVersion: string,
+): Promise<number> {
+  await helm.rollback({
+    release: settings.release,
+    namespace: settings.namespace,
+    revision: target.revision,
+    timeout: settings.timeout,
+  });
   const after = (await helm.history(settings.release, settings.namespace)) ?? [];
   const now = after[after.length - 1];
   if (!now || now.revision <= current.revision || now.status !== 'deployed') {
@@ -113,7 +139,13 @@ async function rollbackAndVerify(settings: Settings, helm: Helm, current: Histor
 }
 
 /** Phase 3: the step's outputs and job summary. */
-async function publish(settings: Settings, context: RunContext, result: RollbackResult, current: HistoryEntry, target: HistoryEntry): Promise<void> {
+async function publish(
+  settings: Settings,
+  context: RunContext,
+  result: RollbackResult,
+  current: HistoryEntry,
+  target: HistoryEntry,
+): Promise<void> {
   core.setOutput('from-revision', String(result.fromRevision));
   core.setOutput('to-revision', String(result.toRevision));
   core.setOutput('from-version', result.fromVersion);
@@ -138,7 +170,9 @@ async function publish(settings: Settings, context: RunContext, result: Rollback
           ['Release', `${settings.release} (namespace ${settings.namespace})`],
           ['Reason', settings.reason],
           ['Actor', context.actor || 'unknown'],
-          ...(settings.failedDeploymentId !== undefined ? [['Failed deployment', `GitHub deployment ${settings.failedDeploymentId} marked failed`]] : []),
+          ...(settings.failedDeploymentId !== undefined
+            ? [['Failed deployment', `GitHub deployment ${settings.failedDeploymentId} marked failed`]]
+            : []),
         ],
       },
     ],

@@ -22,21 +22,30 @@ export interface Settings {
 }
 
 /** Reads helm-rollback's inputs; the environment's defaults come from its file in the registry (`environments-dir`). */
-export function readSettings(inputs: Inputs, registry: Registry = loadEnvironments(inputs.optional('environments-dir', 'environments'))): Settings {
+export function readSettings(
+  inputs: Inputs,
+  registry: Registry = loadEnvironments(inputs.optional('environments-dir', 'environments')),
+): Settings {
   const environment = registry.get(inputs.required('environment'));
   const revisionText = inputs.optional('revision');
   if (revisionText !== '' && !/^[1-9]\d*$/.test(revisionText)) {
-    throw new InputError(`input "revision": "${revisionText}" is not a revision number; use a number from \`helm history\`, or leave it empty for the last good revision`);
+    throw new InputError(
+      `input "revision": "${revisionText}" is not a revision number; use a number from \`helm history\`, or leave it empty for the last good revision`,
+    );
   }
   const reason = inputs.required('reason');
   const failedDeploymentText = inputs.optional('failed-deployment-id');
   if (failedDeploymentText !== '' && !/^[1-9]\d*$/.test(failedDeploymentText)) {
-    throw new InputError(`input "failed-deployment-id": "${failedDeploymentText}" is not a deployment id; pass helm-deploy's deployment-id output`);
+    throw new InputError(
+      `input "failed-deployment-id": "${failedDeploymentText}" is not a deployment id; pass helm-deploy's deployment-id output`,
+    );
   }
   const createDeployment = inputs.boolean('create-deployment', true);
   const githubToken = inputs.optional('github-token');
   if ((createDeployment || failedDeploymentText !== '') && githubToken === '') {
-    throw new InputError('input "github-token" is required to record the rollback as a GitHub Deployment; pass `github-token: ${{ github.token }}` or set `create-deployment: false`');
+    throw new InputError(
+      'input "github-token" is required to record the rollback as a GitHub Deployment; pass `github-token: ${{ github.token }}` or set `create-deployment: false`',
+    );
   }
   return {
     environment,

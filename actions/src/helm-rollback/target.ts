@@ -3,9 +3,7 @@ import type { HistoryEntry } from '../lib/helm.ts';
 /** Revisions in these states were, at some point, successfully deployed: safe to return to. */
 const GOOD = new Set(['deployed', 'superseded']);
 
-export type RollbackChoice =
-  | { ok: true; current: HistoryEntry; target: HistoryEntry }
-  | { ok: false; reason: string };
+export type RollbackChoice = { ok: true; current: HistoryEntry; target: HistoryEntry } | { ok: false; reason: string };
 
 export interface RollbackRequest {
   release: string;
@@ -53,7 +51,10 @@ export function chooseRollbackTarget(history: HistoryEntry[] | undefined, reques
     // Skip revisions that run what the current one runs (after an automatic rollback the current revision is a
     // copy of the previous good one): rolling back to them would change nothing.
     const target = sorted
-      .filter((entry) => entry.revision < current.revision && GOOD.has(entry.status) && originOf(entry, byRevision) !== runningNow)
+      .filter(
+        (entry) =>
+          entry.revision < current.revision && GOOD.has(entry.status) && originOf(entry, byRevision) !== runningNow,
+      )
       .pop();
     if (!target) {
       return {

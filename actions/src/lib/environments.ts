@@ -83,7 +83,9 @@ export class Registry {
 
   /** The environment a pushed tag deploys (first whose `tags` glob matches), if any. */
   forTag(tag: string): Environment | undefined {
-    return this.environments.find((environment) => environment.pipeline.tags.some((pattern) => minimatch(tag, pattern)));
+    return this.environments.find((environment) =>
+      environment.pipeline.tags.some((pattern) => minimatch(tag, pattern)),
+    );
   }
 }
 
@@ -108,7 +110,9 @@ export function parseEnvironment(file: string, document: unknown): Environment {
   }
   const expected = path.basename(file).replace(/\.ya?ml$/, '');
   if (result.data.name !== expected) {
-    throw new Error(`${file}: name: "${result.data.name}" must match the file name; rename the file or set name: ${expected}`);
+    throw new Error(
+      `${file}: name: "${result.data.name}" must match the file name; rename the file or set name: ${expected}`,
+    );
   }
   return { name: result.data.name, file, pipeline: result.data.pipeline, values: result.data.values ?? {} };
 }
@@ -119,9 +123,12 @@ export function loadEnvironments(dir = 'environments'): Registry {
   try {
     files = readdirSync(dir).filter((file) => /\.ya?ml$/.test(file));
   } catch (error) {
-    throw new Error(`environments directory ${dir}: ${(error as Error).message}; check the "environments-dir" input and that the repository is checked out`);
+    throw new Error(
+      `environments directory ${dir}: ${(error as Error).message}; check the "environments-dir" input and that the repository is checked out`,
+    );
   }
-  if (files.length === 0) throw new Error(`environments directory ${dir} holds no *.yaml files; add one file per environment`);
+  if (files.length === 0)
+    throw new Error(`environments directory ${dir} holds no *.yaml files; add one file per environment`);
   const environments = files.sort().map((name) => {
     const file = path.join(dir, name);
     let document: unknown;
@@ -137,7 +144,9 @@ export function loadEnvironments(dir = 'environments'): Registry {
     for (const branch of environment.pipeline.branches) {
       const other = owners.get(branch);
       if (other) {
-        throw new Error(`${environment.file}: pipeline.branches: branch "${branch}" already deploys ${other}; a branch deploys one environment`);
+        throw new Error(
+          `${environment.file}: pipeline.branches: branch "${branch}" already deploys ${other}; a branch deploys one environment`,
+        );
       }
       owners.set(branch, environment.name);
     }

@@ -10,7 +10,9 @@ export type GitHubClient = ReturnType<typeof getOctokit>;
  */
 export function createGitHubClient(token: string, env: NodeJS.ProcessEnv = process.env): GitHubClient {
   if (token === '') {
-    throw new Error('input "github-token" is empty; pass `github-token: ${{ github.token }}` (or a token with the needed scopes)');
+    throw new Error(
+      'input "github-token" is empty; pass `github-token: ${{ github.token }}` (or a token with the needed scopes)',
+    );
   }
   return getOctokit(token, { baseUrl: env.GITHUB_API_URL || 'https://api.github.com' });
 }

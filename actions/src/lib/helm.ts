@@ -70,7 +70,10 @@ export interface UpgradeOptions {
 /** `helm version --short` output (`v4.1.4+g05fa379`) → version and major. */
 export function parseHelmVersion(short: string): HelmVersion {
   const match = /v?(\d+)\.(\d+)\.(\d+)/.exec(short.trim());
-  if (!match) throw new Error(`helm version --short printed "${short.trim()}", not a version like v4.1.4: is "helm" on PATH really helm?`);
+  if (!match)
+    throw new Error(
+      `helm version --short printed "${short.trim()}", not a version like v4.1.4: is "helm" on PATH really helm?`,
+    );
   return { version: `${match[1]}.${match[2]}.${match[3]}`, major: Number(match[1]) };
 }
 
@@ -143,9 +146,13 @@ export class HelmError extends Error {
 
 /** helm's error: from its first `Error:` line to the end (schema errors continue below it), else its last lines. */
 export function helmErrorLines(stderr: string): string {
-  const lines = stderr.split('\n').map((line) => line.trim()).filter(Boolean);
+  const lines = stderr
+    .split('\n')
+    .map((line) => line.trim())
+    .filter(Boolean);
   const first = lines.findIndex((line) => line.startsWith('Error:'));
-  const chosen = first >= 0 ? lines.slice(first, first + 20).map((line) => line.replace(/^Error:\s*/, '')) : lines.slice(-3);
+  const chosen =
+    first >= 0 ? lines.slice(first, first + 20).map((line) => line.replace(/^Error:\s*/, '')) : lines.slice(-3);
   return chosen.join(' ').replace(/:\s*$/, '') || 'no output on stderr';
 }
 
@@ -223,15 +230,25 @@ export class Helm {
 
   /** `helm status -o json`; `undefined` when the release does not exist. */
   async status(release: string, namespace: string): Promise<ReleaseInfo | undefined> {
-    return this.unlessNotFound(async () =>
-      JSON.parse(await this.run(['status', release, '--namespace', namespace, '--output', 'json'])) as ReleaseInfo,
+    return this.unlessNotFound(
+      async () =>
+        JSON.parse(await this.run(['status', release, '--namespace', namespace, '--output', 'json'])) as ReleaseInfo,
     );
   }
 
   /** The user-supplied values of a revision (`helm get values -o json`); `undefined` when the release does not exist. */
   async values(release: string, namespace: string, revision?: number): Promise<Record<string, unknown> | undefined> {
     return this.unlessNotFound(async () => {
-      const stdout = await this.run(['get', 'values', release, '--namespace', namespace, ...revisionArgs(revision), '--output', 'json']);
+      const stdout = await this.run([
+        'get',
+        'values',
+        release,
+        '--namespace',
+        namespace,
+        ...revisionArgs(revision),
+        '--output',
+        'json',
+      ]);
       return (JSON.parse(stdout) as Record<string, unknown> | null) ?? {};
     });
   }

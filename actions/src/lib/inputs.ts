@@ -74,7 +74,11 @@ export class Inputs {
     throw new InputError(`input "${name}": "${value}" is not one of ${choices.map((c) => `"${c}"`).join(', ')}`);
   }
 
-  integer(name: string, fallback: number, { min = Number.MIN_SAFE_INTEGER, max = Number.MAX_SAFE_INTEGER } = {}): number {
+  integer(
+    name: string,
+    fallback: number,
+    { min = Number.MIN_SAFE_INTEGER, max = Number.MAX_SAFE_INTEGER } = {},
+  ): number {
     const value = this.raw(name);
     if (value === '') return fallback;
     if (!/^-?\d+$/.test(value)) throw new InputError(`input "${name}": "${value}" is not a whole number`);

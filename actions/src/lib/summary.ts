@@ -32,6 +32,7 @@ export async function writeSummary(section: SummarySection): Promise<void> {
       ...table.rows.map((row) => row.map((cell) => escapeHtml(cell))),
     ]);
   }
-  if (section.details) summary.addDetails(escapeHtml(section.details.label), `\n\n\`\`\`\n${section.details.body}\n\`\`\`\n\n`);
+  if (section.details)
+    summary.addDetails(escapeHtml(section.details.label), `\n\n\`\`\`\n${section.details.body}\n\`\`\`\n\n`);
   await summary.write();
 }

@@ -25,9 +25,20 @@ export async function isOnBranch(
     if (shallow.exitCode !== 0) throw new Error(shallow.stderr || `${options.repositoryPath} is not a git repository`);
     // A shallow checkout lacks the history merge-base needs; unshallow while fetching the branch.
     const deepen = shallow.stdout.trim() === 'true' ? ['--unshallow'] : [];
-    const fetch = await git(options.repositoryPath, ['fetch', '--no-tags', ...deepen, 'origin', `+refs/heads/${branch}:refs/remotes/origin/${branch}`]);
+    const fetch = await git(options.repositoryPath, [
+      'fetch',
+      '--no-tags',
+      ...deepen,
+      'origin',
+      `+refs/heads/${branch}:refs/remotes/origin/${branch}`,
+    ]);
     if (fetch.exitCode !== 0) throw new Error(`git fetch origin ${branch}: ${fetch.stderr}`);
-    const ancestor = await git(options.repositoryPath, ['merge-base', '--is-ancestor', sha, `refs/remotes/origin/${branch}`]);
+    const ancestor = await git(options.repositoryPath, [
+      'merge-base',
+      '--is-ancestor',
+      sha,
+      `refs/remotes/origin/${branch}`,
+    ]);
     if (ancestor.exitCode === 0 || ancestor.exitCode === 1) {
       return { onBranch: ancestor.exitCode === 0, how: 'git merge-base --is-ancestor' };
     }
@@ -48,5 +59,8 @@ export async function isOnBranch(
     basehead: `${sha}...${branch}`,
     per_page: 1,
   });
-  return { onBranch: compareMeansOnBranch(data.status), how: `GitHub compare API: ${branch} is ${data.status} of the commit` };
+  return {
+    onBranch: compareMeansOnBranch(data.status),
+    how: `GitHub compare API: ${branch} is ${data.status} of the commit`,
+  };
 }

@@ -25,10 +25,15 @@ export function checkTag(tag: string, environment: string): { verdict: Verdict; 
   const rule = RULES.tag;
   if (tag === '') {
     return {
-      verdict: refused(rule, 'no tag: the run was not started by a tag push', 'run the gate on a tag push (on: push: tags: [v*.*.*]) or pass the `tag` input'),
+      verdict: refused(
+        rule,
+        'no tag: the run was not started by a tag push',
+        'run the gate on a tag push (on: push: tags: [v*.*.*]) or pass the `tag` input',
+      ),
     };
   }
-  if (/^v(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$/.test(tag)) return { verdict: passed(rule, `${tag} → version ${tag.slice(1)}`), version: tag.slice(1) };
+  if (/^v(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$/.test(tag))
+    return { verdict: passed(rule, `${tag} → version ${tag.slice(1)}`), version: tag.slice(1) };
   const parsed = semver.parse(tag.startsWith('v') ? tag.slice(1) : tag);
   if (parsed && !tag.startsWith('v')) {
     return { verdict: refused(rule, `${tag} has no "v" prefix`, `tag the release v${parsed.version}`) };
@@ -44,14 +49,22 @@ export function checkTag(tag: string, environment: string): { verdict: Verdict; 
     };
   }
   if (parsed && parsed.build.length > 0) {
-    return { verdict: refused(rule, `${tag} carries build metadata (+${parsed.build.join('.')})`, `tag the release v${parsed.major}.${parsed.minor}.${parsed.patch}`) };
+    return {
+      verdict: refused(
+        rule,
+        `${tag} carries build metadata (+${parsed.build.join('.')})`,
+        `tag the release v${parsed.major}.${parsed.minor}.${parsed.patch}`,
+      ),
+    };
   }
   const guess = semver.coerce(tag);
   return {
     verdict: refused(
       rule,
       `${tag} is not strict semver vMAJOR.MINOR.PATCH`,
-      guess ? `tag the release v${guess.version} (three numbers, "v" prefix)` : 'tag the release like v1.2.3 (three numbers, "v" prefix)',
+      guess
+        ? `tag the release v${guess.version} (three numbers, "v" prefix)`
+        : 'tag the release like v1.2.3 (three numbers, "v" prefix)',
     ),
   };
 }
@@ -73,13 +86,23 @@ export function compareMeansOnBranch(status: string): boolean {
 }
 
 /** The version rule: strictly newer than what runs now, unless downgrades (and re-deploys) are allowed. */
-export function checkVersion(version: string, current: string | undefined, allowDowngrade: boolean, environment: string): Verdict {
+export function checkVersion(
+  version: string,
+  current: string | undefined,
+  allowDowngrade: boolean,
+  environment: string,
+): Verdict {
   const rule = RULES.version;
   if (current === undefined || current === '') return passed(rule, `first release: nothing runs in ${environment} yet`);
   const running = semver.valid(current.replace(/^v/, ''));
   if (!running) {
-    if (allowDowngrade) return passed(rule, `${environment} runs "${current}" (not semver); allowed by allow-downgrade`);
-    return refused(rule, `${environment} runs "${current}", which is not a semver version to compare with`, 'set allow-downgrade: true to deploy anyway');
+    if (allowDowngrade)
+      return passed(rule, `${environment} runs "${current}" (not semver); allowed by allow-downgrade`);
+    return refused(
+      rule,
+      `${environment} runs "${current}", which is not a semver version to compare with`,
+      'set allow-downgrade: true to deploy anyway',
+    );
   }
   if (semver.gt(version, running)) return passed(rule, `${version} > ${running} running in ${environment}`);
   if (allowDowngrade) {
@@ -87,7 +110,11 @@ export function checkVersion(version: string, current: string | undefined, allow
     return passed(rule, `${relation} ${running}: allowed by allow-downgrade`);
   }
   if (semver.eq(version, running)) {
-    return refused(rule, `${version} already runs in ${environment}`, `tag a newer version (v${semver.inc(running, 'patch')}), or set allow-downgrade: true to re-deploy it`);
+    return refused(
+      rule,
+      `${version} already runs in ${environment}`,
+      `tag a newer version (v${semver.inc(running, 'patch')}), or set allow-downgrade: true to re-deploy it`,
+    );
   }
   return refused(
     rule,
@@ -116,7 +143,13 @@ const GOOD_CONCLUSIONS = new Set(['success', 'neutral', 'skipped']);
  * ignored (they are this very job and its siblings, still in progress). Every check named in `required` must have
  * reported (a check run of that name or a status of that context); any other check that reported must not have failed.
  */
-export function checkChecks(sha: string, checkRuns: CheckRunInfo[], statuses: CommitStatusInfo[], ownRunId: string, required: readonly string[] = []): Verdict {
+export function checkChecks(
+  sha: string,
+  checkRuns: CheckRunInfo[],
+  statuses: CommitStatusInfo[],
+  ownRunId: string,
+  required: readonly string[] = [],
+): Verdict {
   const rule = RULES.checks;
   const ownRun = ownRunId ? `/actions/runs/${ownRunId}/` : undefined;
   const runs = checkRuns.filter((run) => !ownRun || !`${run.details_url ?? ''} ${run.html_url ?? ''}`.includes(ownRun));
@@ -124,8 +157,12 @@ export function checkChecks(sha: string, checkRuns: CheckRunInfo[], statuses: Co
   const reported = new Set([...runs.map((run) => run.name), ...statuses.map((status) => status.context)]);
   const missing = required.filter((name) => !reported.has(name));
   const failed = [
-    ...runs.filter((run) => run.status === 'completed' && !GOOD_CONCLUSIONS.has(run.conclusion ?? '')).map((run) => `${run.name} (${run.conclusion})`),
-    ...statuses.filter((status) => status.state === 'failure' || status.state === 'error').map((status) => `${status.context} (${status.state})`),
+    ...runs
+      .filter((run) => run.status === 'completed' && !GOOD_CONCLUSIONS.has(run.conclusion ?? ''))
+      .map((run) => `${run.name} (${run.conclusion})`),
+    ...statuses
+      .filter((status) => status.state === 'failure' || status.state === 'error')
+      .map((status) => `${status.context} (${status.state})`),
   ];
   const pending = [
     ...runs.filter((run) => run.status !== 'completed').map((run) => `${run.name} (${run.status})`),
@@ -136,15 +173,28 @@ export function checkChecks(sha: string, checkRuns: CheckRunInfo[], statuses: Co
   if (missing.length > 0) problems.push(`missing on ${short} (never reported): ${missing.join(', ')}`);
   if (problems.length > 0) {
     const fixes = [
-      ...(failed.length > 0 ? ['fix the failures on master and tag a new commit (or re-run the failed checks, then this workflow)'] : []),
-      ...(missing.length > 0 ? ['let CI run on the commit (push it to master; ci.yml runs on every push) and tag it once it is green'] : []),
+      ...(failed.length > 0
+        ? ['fix the failures on master and tag a new commit (or re-run the failed checks, then this workflow)']
+        : []),
+      ...(missing.length > 0
+        ? ['let CI run on the commit (push it to master; ci.yml runs on every push) and tag it once it is green']
+        : []),
     ];
     return refused(rule, problems.join('; '), fixes.join('; '));
   }
   if (runs.length === 0 && statuses.length === 0) {
-    return refused(rule, `no checks reported on ${short}`, 'let CI run on the commit (push it to master) before tagging it, or set require-checks: false');
+    return refused(
+      rule,
+      `no checks reported on ${short}`,
+      'let CI run on the commit (push it to master) before tagging it, or set require-checks: false',
+    );
   }
-  if (pending.length > 0) return refused(rule, `still running on ${short}: ${pending.join(', ')}`, 'wait for them to finish, then re-run this workflow');
+  if (pending.length > 0)
+    return refused(
+      rule,
+      `still running on ${short}: ${pending.join(', ')}`,
+      'wait for them to finish, then re-run this workflow',
+    );
   const requiredNote = required.length > 0 ? ` (required: ${required.join(', ')})` : '';
   return passed(rule, `${runs.length + statuses.length} checks passed on ${short}${requiredNote}`);
 }

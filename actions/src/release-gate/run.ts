@@ -6,7 +6,17 @@ import { writeSummary } from '../lib/summary.ts';
 import { isOnBranch } from './ancestry.ts';
 import { runningVersion } from './running-version.ts';
 import type { Settings } from './settings.ts';
-import { checkAncestry, checkChecks, checkTag, checkVersion, refusalMessage, RULES, skipped, type CommitStatusInfo, type Verdict } from './rules.ts';
+import {
+  checkAncestry,
+  checkChecks,
+  checkTag,
+  checkVersion,
+  refusalMessage,
+  RULES,
+  skipped,
+  type CommitStatusInfo,
+  type Verdict,
+} from './rules.ts';
 
 export interface Deps {
   context: RunContext;
@@ -46,14 +56,29 @@ export async function run(settings: Settings, deps: Deps): Promise<void> {
 /** Is the tagged commit on the release branch (git, else the compare API)? */
 async function judgeAncestry({ settings, branch }: Subject, { context, github }: Deps): Promise<Verdict> {
   if (settings.sha === '') {
-    return { rule: RULES.ancestry, outcome: 'refused', detail: 'no commit: GITHUB_SHA is empty', fix: 'pass the `sha` input' };
+    return {
+      rule: RULES.ancestry,
+      outcome: 'refused',
+      detail: 'no commit: GITHUB_SHA is empty',
+      fix: 'pass the `sha` input',
+    };
   }
   try {
     const { owner, repo } = github ? requireRepository(context) : { owner: context.owner, repo: context.repo };
-    const result = await isOnBranch(settings.sha, branch, { repositoryPath: settings.repositoryPath, github, owner, repo });
+    const result = await isOnBranch(settings.sha, branch, {
+      repositoryPath: settings.repositoryPath,
+      github,
+      owner,
+      repo,
+    });
     return checkAncestry(result.onBranch, settings.sha, branch, result.how);
   } catch (error) {
-    return { rule: RULES.ancestry, outcome: 'refused', detail: (error as Error).message, fix: 'check out the repository with its history (actions/checkout, fetch-depth: 0) or give github-token read access to it, then re-run' };
+    return {
+      rule: RULES.ancestry,
+      outcome: 'refused',
+      detail: (error as Error).message,
+      fix: 'check out the repository with its history (actions/checkout, fetch-depth: 0) or give github-token read access to it, then re-run',
+    };
   }
 }
 
@@ -85,21 +110,39 @@ async function judgeVersion(
 }
 
 /** Did the commit's checks pass? Undefined when there is no commit to ask about (the ancestry rule already refused). */
-async function judgeChecks({ settings, environment }: Subject, { context, github }: Deps): Promise<Verdict | undefined> {
+async function judgeChecks(
+  { settings, environment }: Subject,
+  { context, github }: Deps,
+): Promise<Verdict | undefined> {
   if (!settings.requireChecks) return skipped(RULES.checks, 'require-checks is false');
   if (!github) {
-    return { rule: RULES.checks, outcome: 'refused', detail: 'require-checks needs the GitHub API', fix: 'pass github-token: ${{ github.token }} with permissions checks: read and statuses: read (or set require-checks: false)' };
+    return {
+      rule: RULES.checks,
+      outcome: 'refused',
+      detail: 'require-checks needs the GitHub API',
+      fix: 'pass github-token: ${{ github.token }} with permissions checks: read and statuses: read (or set require-checks: false)',
+    };
   }
   if (settings.sha === '') return undefined;
   const { owner, repo } = requireRepository(context);
-  const checkRuns = await github.paginate(github.rest.checks.listForRef, { owner, repo, ref: settings.sha, per_page: 100 });
+  const checkRuns = await github.paginate(github.rest.checks.listForRef, {
+    owner,
+    repo,
+    ref: settings.sha,
+    per_page: 100,
+  });
   const statuses = await commitStatuses(github, owner, repo, settings.sha);
   const required = settings.requiredChecks.length > 0 ? settings.requiredChecks : environment.pipeline.requiredChecks;
   return checkChecks(settings.sha, checkRuns, statuses, context.runId, required);
 }
 
 /** Outputs, the summary table and the log; throws the refusal message when any rule refused. */
-async function publish({ settings, environment }: Subject, verdicts: Verdict[], version: string | undefined, current: string | undefined): Promise<void> {
+async function publish(
+  { settings, environment }: Subject,
+  verdicts: Verdict[],
+  version: string | undefined,
+  current: string | undefined,
+): Promise<void> {
   core.setOutput('version', version ?? '');
   core.setOutput('current-version', current ?? '');
   const refusedAny = verdicts.some((verdict) => verdict.outcome === 'refused');
@@ -109,7 +152,11 @@ async function publish({ settings, environment }: Subject, verdicts: Verdict[], 
     tables: [
       {
         header: ['rule', 'verdict', 'detail'],
-        rows: verdicts.map((verdict) => [verdict.rule, mark[verdict.outcome], verdict.fix ? `${verdict.detail}. Fix: ${verdict.fix}` : verdict.detail]),
+        rows: verdicts.map((verdict) => [
+          verdict.rule,
+          mark[verdict.outcome],
+          verdict.fix ? `${verdict.detail}. Fix: ${verdict.fix}` : verdict.detail,
+        ]),
       },
     ],
   });
@@ -121,7 +168,12 @@ async function publish({ settings, environment }: Subject, verdicts: Verdict[], 
  * Every commit status of `ref`. The combined status pages its `statuses` (30 by default) while `total_count` counts
  * them all, and octokit's paginate cannot walk it (the answer is no plain list), so the pages are read here.
  */
-async function commitStatuses(github: GitHubClient, owner: string, repo: string, ref: string): Promise<CommitStatusInfo[]> {
+async function commitStatuses(
+  github: GitHubClient,
+  owner: string,
+  repo: string,
+  ref: string,
+): Promise<CommitStatusInfo[]> {
   const statuses: CommitStatusInfo[] = [];
   for (let page = 1; ; page++) {
     const { data } = await github.rest.repos.getCombinedStatusForRef({ owner, repo, ref, per_page: 100, page });

@@ -19,12 +19,17 @@ export interface EventFacts {
  * The facts of the run, from its context: the environment asked for is the `environment` input, else (manual runs)
  * the dispatch's `environment` input; a pull request's base comes from its payload, else GITHUB_BASE_REF.
  */
-export function eventFacts(context: Pick<RunContext, 'eventName' | 'ref' | 'sha' | 'baseRef' | 'payload'>, environmentInput: string): EventFacts {
+export function eventFacts(
+  context: Pick<RunContext, 'eventName' | 'ref' | 'sha' | 'baseRef' | 'payload'>,
+  environmentInput: string,
+): EventFacts {
   const { payload } = context;
   const dispatchInputs = (payload.inputs ?? {}) as Record<string, unknown>;
   const requested =
     environmentInput ||
-    (context.eventName === 'workflow_dispatch' && typeof dispatchInputs.environment === 'string' ? dispatchInputs.environment : '');
+    (context.eventName === 'workflow_dispatch' && typeof dispatchInputs.environment === 'string'
+      ? dispatchInputs.environment
+      : '');
   const pullRequest = payload.pull_request as { base?: { ref?: string } } | undefined;
   return {
     eventName: context.eventName,
@@ -80,7 +85,9 @@ export function buildVersion(refName: string, sha: string): string {
 export function environmentForBase(registry: Registry, branch: string): Environment | undefined {
   return (
     registry.forBranch(branch) ??
-    registry.environments.find((environment) => environment.pipeline.requireReleaseTag && environment.pipeline.releaseBranch === branch)
+    registry.environments.find(
+      (environment) => environment.pipeline.requireReleaseTag && environment.pipeline.releaseBranch === branch,
+    )
   );
 }
 
@@ -134,18 +141,35 @@ export function decide(registry: Registry, facts: EventFacts): Decision {
       : target.pipeline.requireReleaseTag
         ? `its merge into ${base} reaches ${target.name} once a release tag is pushed`
         : `its merge into ${base} deploys ${target.name}`;
-    return { environment: undefined, deploy: false, target, version, imageTag, reason: `a pull request deploys nothing; ${where}` };
+    return {
+      environment: undefined,
+      deploy: false,
+      target,
+      version,
+      imageTag,
+      reason: `a pull request deploys nothing; ${where}`,
+    };
   }
 
   if (facts.eventName !== 'push' && facts.eventName !== 'workflow_dispatch') {
-    return nothing(undefined, version, imageTag, `event ${facts.eventName} deploys nothing; only pushes, release tags and manual runs deploy`);
+    return nothing(
+      undefined,
+      version,
+      imageTag,
+      `event ${facts.eventName} deploys nothing; only pushes, release tags and manual runs deploy`,
+    );
   }
   if (facts.deleted) return nothing(undefined, version, imageTag, `${facts.ref} was deleted; nothing to deploy`);
 
   if (isTag) {
     const environment = registry.forTag(refName);
     if (!environment) {
-      return nothing(undefined, version, imageTag, `tag ${refName} matches no environment's tag patterns (${describeRouting(registry)})`);
+      return nothing(
+        undefined,
+        version,
+        imageTag,
+        `tag ${refName} matches no environment's tag patterns (${describeRouting(registry)})`,
+      );
     }
     if (environment.pipeline.requireReleaseTag && !release) {
       const hint = /^v\d+\.\d+\.\d+-/.test(refName)
@@ -153,13 +177,27 @@ export function decide(registry: Registry, facts: EventFacts): Decision {
         : `${environment.name} deploys only strict release tags like v1.2.3`;
       return nothing(environment, version, imageTag, `tag ${refName} is not a release tag vMAJOR.MINOR.PATCH: ${hint}`);
     }
-    return { environment, deploy: true, target: environment, version, imageTag, reason: `tag ${refName} releases ${version} to ${environment.name}` };
+    return {
+      environment,
+      deploy: true,
+      target: environment,
+      version,
+      imageTag,
+      reason: `tag ${refName} releases ${version} to ${environment.name}`,
+    };
   }
 
   if (isBranch) {
     const environment = registry.forBranch(refName);
     if (environment) {
-      return { environment, deploy: true, target: environment, version, imageTag, reason: `push to ${refName} deploys ${environment.name}` };
+      return {
+        environment,
+        deploy: true,
+        target: environment,
+        version,
+        imageTag,
+        reason: `push to ${refName} deploys ${environment.name}`,
+      };
     }
     const releasesTo = environmentForBase(registry, refName);
     if (releasesTo) {
@@ -170,7 +208,12 @@ export function decide(registry: Registry, facts: EventFacts): Decision {
         `${refName} is the release line of ${releasesTo.name}: a push deploys nothing; push a tag vX.Y.Z on ${refName} to release it`,
       );
     }
-    return nothing(undefined, version, imageTag, `branch ${refName} deploys no environment (${describeRouting(registry)})`);
+    return nothing(
+      undefined,
+      version,
+      imageTag,
+      `branch ${refName} deploys no environment (${describeRouting(registry)})`,
+    );
   }
 
   return nothing(undefined, version, imageTag, `ref ${facts.ref} is neither a branch nor a tag; nothing to deploy`);

@@ -25,7 +25,10 @@ export async function run(settings: Settings, { context, tempDir }: Deps): Promi
   if (subject) {
     mkdirSync(tempDir, { recursive: true });
     valuesFile = path.join(mkdtempSync(path.join(tempDir, 'airq-values-')), `${subject.name}.yaml`);
-    writeFileSync(valuesFile, `# Helm values of environment "${subject.name}", from ${subject.file}\n${toYaml(subject.values)}`);
+    writeFileSync(
+      valuesFile,
+      `# Helm values of environment "${subject.name}", from ${subject.file}\n${toYaml(subject.values)}`,
+    );
   }
   const outputs: Record<string, string> = {
     environment: decision.environment?.name ?? '',
@@ -47,6 +50,11 @@ export async function run(settings: Settings, { context, tempDir }: Deps): Promi
   await writeSummary({
     heading: decision.deploy ? `Deploying to ${outputs.environment}` : 'No deployment',
     paragraphs: [decision.reason],
-    tables: [{ header: ['output', 'value'], rows: Object.entries(outputs).map(([name, value]) => [name, value === '' ? '—' : value]) }],
+    tables: [
+      {
+        header: ['output', 'value'],
+        rows: Object.entries(outputs).map(([name, value]) => [name, value === '' ? '—' : value]),
+      },
+    ],
   });
 }

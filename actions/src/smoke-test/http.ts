@@ -17,26 +17,32 @@ export function get(url: string, timeoutMs: number, startedAt: number): Promise<
       if (!settled) resolve(observation);
       settled = true;
     };
-    const request = client.get(url, { agent: false, headers: { accept: 'application/json', 'user-agent': 'airq-smoke-test' }, timeout: timeoutMs }, (response) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      response.on('data', (chunk: Buffer) => {
-        size += chunk.length;
-        if (size <= MAX_BODY) chunks.push(chunk);
-      });
-      response.on('end', () => {
-        const instance = response.headers['x-instance-id'];
-        done({
-          url,
-          at,
-          status: response.statusCode,
-          instance: Array.isArray(instance) ? instance[0] : instance,
-          body: Buffer.concat(chunks).toString('utf8'),
+    const request = client.get(
+      url,
+      { agent: false, headers: { accept: 'application/json', 'user-agent': 'airq-smoke-test' }, timeout: timeoutMs },
+      (response) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        response.on('data', (chunk: Buffer) => {
+          size += chunk.length;
+          if (size <= MAX_BODY) chunks.push(chunk);
         });
-      });
-      response.on('error', (error) => done({ url, at, error: error.message }));
-    });
+        response.on('end', () => {
+          const instance = response.headers['x-instance-id'];
+          done({
+            url,
+            at,
+            status: response.statusCode,
+            instance: Array.isArray(instance) ? instance[0] : instance,
+            body: Buffer.concat(chunks).toString('utf8'),
+          });
+        });
+        response.on('error', (error) => done({ url, at, error: error.message }));
+      },
+    );
     request.on('timeout', () => request.destroy(new Error(`no answer within ${timeoutMs} ms`)));
-    request.on('error', (error: NodeJS.ErrnoException) => done({ url, at, error: error.code ? `${error.code}: ${error.message}` : error.message }));
+    request.on('error', (error: NodeJS.ErrnoException) =>
+      done({ url, at, error: error.code ? `${error.code}: ${error.message}` : error.message }),
+    );
   });
 }

@@ -29,7 +29,8 @@ function clip(text: string, max = 160): string {
 /** A one-line account of an observation for the failure report. */
 export function describeObservation(observation: Observation): string {
   const at = `${(observation.at / 1000).toFixed(1)}s`;
-  if (observation.status === undefined) return `${at} ${observation.url}: no response (${observation.error ?? 'unknown error'})`;
+  if (observation.status === undefined)
+    return `${at} ${observation.url}: no response (${observation.error ?? 'unknown error'})`;
   const instance = observation.instance ? ` from instance ${observation.instance}` : '';
   return `${at} ${observation.url}: HTTP ${observation.status}${instance}: ${clip(observation.body ?? '')}`;
 }

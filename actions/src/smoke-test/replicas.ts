@@ -6,11 +6,15 @@ import type { Environment } from '../lib/environments.ts';
  * nothing, since the smoke test cannot know the chart's default.
  */
 export function expectedInstances(environment: Environment): { count: number; why: string } {
-  const api = (environment.values.api ?? {}) as { replicas?: unknown; autoscaling?: { enabled?: unknown; minReplicas?: unknown } };
+  const api = (environment.values.api ?? {}) as {
+    replicas?: unknown;
+    autoscaling?: { enabled?: unknown; minReplicas?: unknown };
+  };
   if (api.autoscaling?.enabled === true) {
     const min = typeof api.autoscaling.minReplicas === 'number' ? api.autoscaling.minReplicas : 1;
     return { count: min, why: `${environment.file}: api.autoscaling.minReplicas ${min}` };
   }
-  if (typeof api.replicas === 'number') return { count: api.replicas, why: `${environment.file}: api.replicas ${api.replicas}` };
+  if (typeof api.replicas === 'number')
+    return { count: api.replicas, why: `${environment.file}: api.replicas ${api.replicas}` };
   return { count: 1, why: `${environment.file} sets no api.replicas` };
 }

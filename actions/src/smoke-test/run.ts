@@ -3,7 +3,15 @@ import pRetry from 'p-retry';
 import { writeSummary } from '../lib/summary.ts';
 import type { get } from './http.ts';
 import type { Settings } from './settings.ts';
-import { dataProblem, describeObservation, instancesProblem, readinessProblem, reportedVersion, tallyInstances, type Observation } from './judge.ts';
+import {
+  dataProblem,
+  describeObservation,
+  instancesProblem,
+  readinessProblem,
+  reportedVersion,
+  tallyInstances,
+  type Observation,
+} from './judge.ts';
 
 export interface Deps {
   /** One GET on a fresh connection (`http.ts`); never rejects. */
@@ -72,14 +80,29 @@ export async function run(settings: Settings, deps: Deps): Promise<void> {
 
   let ready: Observation;
   try {
-    ready = await until('readiness', `${base}/health/ready`, settings, deps, startedAt, seen, (o) => readinessProblem(o, settings.expectedVersion));
+    ready = await until('readiness', `${base}/health/ready`, settings, deps, startedAt, seen, (o) =>
+      readinessProblem(o, settings.expectedVersion),
+    );
   } catch (error) {
-    rows.push(['/health/ready answers ready' + (settings.expectedVersion ? ` with ${settings.expectedVersion}` : ''), `❌ ${(error as Error).message}`]);
+    rows.push([
+      '/health/ready answers ready' + (settings.expectedVersion ? ` with ${settings.expectedVersion}` : ''),
+      `❌ ${(error as Error).message}`,
+    ]);
     await finish(false);
-    throw new Error(report('not ready' + (settings.expectedVersion ? ` with version ${settings.expectedVersion}` : ''), settings, seen, (error as Error).message));
+    throw new Error(
+      report(
+        'not ready' + (settings.expectedVersion ? ` with version ${settings.expectedVersion}` : ''),
+        settings,
+        seen,
+        (error as Error).message,
+      ),
+    );
   }
   const version = reportedVersion(ready);
-  rows.push([`/health/ready answers ready`, `✅ version ${version} after ${((deps.now() - startedAt) / 1000).toFixed(1)}s`]);
+  rows.push([
+    `/health/ready answers ready`,
+    `✅ version ${version} after ${((deps.now() - startedAt) / 1000).toFixed(1)}s`,
+  ]);
   core.setOutput('version', version);
 
   const dataSeen: Observation[] = [];
@@ -102,14 +125,20 @@ export async function run(settings: Settings, deps: Deps): Promise<void> {
   }
   const tally = tallyInstances(answers, settings.expectedVersion);
   core.setOutput('instances', String(tally.instances.size));
-  const instanceList = [...tally.instances].sort(([a], [b]) => a.localeCompare(b)).map(([id, versions]) => `${id} (${[...versions].join(', ')})`).join(', ');
+  const instanceList = [...tally.instances]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([id, versions]) => `${id} (${[...versions].join(', ')})`)
+    .join(', ');
   const problem = instancesProblem(tally, settings.minInstances, answers.length);
   if (problem) {
     rows.push([`at least ${settings.minInstances} instances answer`, `❌ ${problem.split('\n')[0] ?? problem}`]);
     await finish(false);
     throw new Error(report(`instances`, settings, answers, problem));
   }
-  rows.push([`at least ${settings.minInstances} instances answer`, `✅ ${tally.instances.size} in ${answers.length} requests: ${instanceList}`]);
+  rows.push([
+    `at least ${settings.minInstances} instances answer`,
+    `✅ ${tally.instances.size} in ${answers.length} requests: ${instanceList}`,
+  ]);
   core.info(`Smoke test passed: version ${version}, instances ${instanceList}`);
   await finish(true);
 }

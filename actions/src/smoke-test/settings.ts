@@ -20,7 +20,8 @@ export interface Settings {
 
 export function readSettings(inputs: Inputs): Settings {
   const url = inputs.required('url');
-  if (!/^https?:\/\/[^/]/.test(url)) throw new InputError(`input "url": "${url}" is not an http(s) URL like https://airq.example.com`);
+  if (!/^https?:\/\/[^/]/.test(url))
+    throw new InputError(`input "url": "${url}" is not an http(s) URL like https://airq.example.com`);
   const environmentName = inputs.optional('environment');
   // An environment's smoke test expects every replica it runs to answer; min-instances overrides that.
   const fromEnvironment = environmentName

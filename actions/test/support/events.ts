@@ -46,7 +46,12 @@ export function runnerRefs(event: GitHubEvent): RunnerRefs {
       return { ref: payload.ref, sha: payload.after, baseRef: '', headRef: '' };
     case 'pull_request': {
       const pull = payload.pull_request;
-      return { ref: `refs/pull/${pull.number}/merge`, sha: pull.merge_commit_sha ?? event.sha, baseRef: pull.base.ref, headRef: pull.head.ref };
+      return {
+        ref: `refs/pull/${pull.number}/merge`,
+        sha: pull.merge_commit_sha ?? event.sha,
+        baseRef: pull.base.ref,
+        headRef: pull.head.ref,
+      };
     }
     case 'merge_group': {
       const group = payload.merge_group;
@@ -135,7 +140,15 @@ export function pushTag(tag: string, sha = DEFAULT_SHA): GitHubEvent {
 }
 
 /** A pull request opened from `head` into `base`; GITHUB_SHA is the merge commit, as on the runner. */
-export function pullRequest(options: { base: string; head: string; number?: number; headSha?: string; baseSha?: string; mergeSha?: string; action?: string }): GitHubEvent {
+export function pullRequest(options: {
+  base: string;
+  head: string;
+  number?: number;
+  headSha?: string;
+  baseSha?: string;
+  mergeSha?: string;
+  action?: string;
+}): GitHubEvent {
   const number = options.number ?? 42;
   const headSha = options.headSha ?? 'c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00';
   const baseSha = options.baseSha ?? 'ba5eba11ba5eba11ba5eba11ba5eba11ba5eba11';
@@ -143,7 +156,13 @@ export function pullRequest(options: { base: string; head: string; number?: numb
   const user = knownAccount(ACTOR);
   const api = `https://api.github.com/repos/${FULL_NAME}`;
   const web = `https://github.com/${FULL_NAME}`;
-  const branch = (ref: string, sha: string) => ({ label: `${OWNER}:${ref}`, ref, sha, user: knownAccount(OWNER), repo: repository() });
+  const branch = (ref: string, sha: string) => ({
+    label: `${OWNER}:${ref}`,
+    ref,
+    sha,
+    user: knownAccount(OWNER),
+    repo: repository(),
+  });
   const action = options.action ?? 'opened';
   return fromPayload('pull_request', {
     action,
@@ -218,11 +237,27 @@ export function pullRequest(options: { base: string; head: string; number?: numb
 /** A manual run of a workflow on `ref` (a branch name) with its `inputs`. */
 export function workflowDispatch(branch: string, inputs: Record<string, string> = {}, sha = DEFAULT_SHA): GitHubEvent {
   const ref = branch.startsWith('refs/') ? branch : `refs/heads/${branch}`;
-  return fromPayload('workflow_dispatch', { inputs, ref, repository: repository(), organization: organization(), sender: knownAccount(ACTOR), workflow: '.github/workflows/deploy.yml' }, sha);
+  return fromPayload(
+    'workflow_dispatch',
+    {
+      inputs,
+      ref,
+      repository: repository(),
+      organization: organization(),
+      sender: knownAccount(ACTOR),
+      workflow: '.github/workflows/deploy.yml',
+    },
+    sha,
+  );
 }
 
 /** A merge queue asking for checks on the group it built for pull request `number` into `base`. */
-export function mergeGroup(options: { base: string; number?: number; headSha?: string; baseSha?: string }): GitHubEvent {
+export function mergeGroup(options: {
+  base: string;
+  number?: number;
+  headSha?: string;
+  baseSha?: string;
+}): GitHubEvent {
   const number = options.number ?? 42;
   const headSha = options.headSha ?? DEFAULT_SHA;
   const baseSha = options.baseSha ?? 'ba5eba11ba5eba11ba5eba11ba5eba11ba5eba11';
@@ -234,11 +269,17 @@ export function mergeGroup(options: { base: string; number?: number; headSha?: s
       head_ref: `refs/heads/gh-readonly-queue/${options.base}/pr-${number}-${baseSha}`,
       base_sha: baseSha,
       base_ref: `refs/heads/${options.base}`,
-      head_commit: { id: headSha, tree_id: 'a0d1cb3f2bfa4d1e3b4a8c1e9a4b5e7f0c6d2e11', message: `Merge pull request #${number}`, timestamp: FIXED_TIME, author, committer: author },
+      head_commit: {
+        id: headSha,
+        tree_id: 'a0d1cb3f2bfa4d1e3b4a8c1e9a4b5e7f0c6d2e11',
+        message: `Merge pull request #${number}`,
+        timestamp: FIXED_TIME,
+        author,
+        committer: author,
+      },
     },
     repository: repository(),
     organization: organization(),
     sender: knownAccount(ACTOR),
   });
 }
-

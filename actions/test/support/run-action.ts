@@ -67,7 +67,10 @@ export function actionDefaults(name: string, githubToken = ''): Record<string, s
     const text = String(spec.default);
     if (!text.includes('${{')) defaults[input] = text;
     else if (/^\$\{\{\s*github\.token\s*\}\}$/.test(text.trim())) defaults[input] = githubToken;
-    else throw new Error(`actions/${name}/action.yml: input "${input}": run-action.ts cannot evaluate the default ${text}`);
+    else
+      throw new Error(
+        `actions/${name}/action.yml: input "${input}": run-action.ts cannot evaluate the default ${text}`,
+      );
   }
   return defaults;
 }

@@ -32,9 +32,18 @@ export function requestContext(deps: {
     } finally {
       const seconds = (deps.clock() - started) / 1000;
       const route = (ctx as { _matchedRoute?: string })._matchedRoute ?? 'unmatched';
-      deps.metrics.requestDuration.observe({ method: ctx.method, route: String(route), status: String(ctx.status) }, seconds);
+      deps.metrics.requestDuration.observe(
+        { method: ctx.method, route: String(route), status: String(ctx.status) },
+        seconds,
+      );
       deps.log.info(
-        { requestId, method: ctx.method, url: ctx.originalUrl.slice(0, 2048), status: ctx.status, ms: Math.round(seconds * 1000) },
+        {
+          requestId,
+          method: ctx.method,
+          url: ctx.originalUrl.slice(0, 2048),
+          status: ctx.status,
+          ms: Math.round(seconds * 1000),
+        },
         'request',
       );
     }

@@ -13,7 +13,13 @@ import { readConsistently, servedDataset, type RouteDeps } from './deps.ts';
 export function aggregatesRoutes(router: Router, deps: RouteDeps): void {
   router.get('/air_quality/aggregates', async (ctx) => {
     const q = parseQuery(ctx.querystring, aggregatesQuery);
-    const filter: ReadingFilter = { stations: q.station, from: q.from, to: q.to, pollutants: q.pollutants, order: q.order };
+    const filter: ReadingFilter = {
+      stations: q.station,
+      from: q.from,
+      to: q.to,
+      pollutants: q.pollutants,
+      order: q.order,
+    };
     checkRange(filter);
     const key = filterKey(filter, { interval: q.interval });
     const digest = queryDigest(key);
@@ -37,8 +43,26 @@ export function aggregatesRoutes(router: Router, deps: RouteDeps): void {
     const more = rows.length > limit;
     if (more) rows.pop();
     const last = rows.at(-1);
-    const next = more && last ? nextLink(ctx.path, key, limit, { at: last.bucket, station: last.station_id }, digest, read.dataset.version, deps.config.cursorKey) : null;
+    const next =
+      more && last
+        ? nextLink(
+            ctx.path,
+            key,
+            limit,
+            { at: last.bucket, station: last.station_id },
+            digest,
+            read.dataset.version,
+            deps.config.cursorKey,
+          )
+        : null;
     if (next) ctx.set('Link', `<${next}>; rel="next"`);
-    ctx.body = aggregatesPage({ version: read.dataset.version, interval: q.interval, order: filter.order, rows, pollutants: filter.pollutants, next });
+    ctx.body = aggregatesPage({
+      version: read.dataset.version,
+      interval: q.interval,
+      order: filter.order,
+      rows,
+      pollutants: filter.pollutants,
+      next,
+    });
   });
 }

@@ -18,7 +18,8 @@ export interface RouteDeps {
 }
 
 /** The 503 of a data request before the first seed. */
-export const noDatasetYet = () => new Problem('no-dataset', 'no dataset is loaded yet; run `node db/src/cli.ts seed` (npm run db:seed)');
+export const noDatasetYet = () =>
+  new Problem('no-dataset', 'no dataset is loaded yet; run `node db/src/cli.ts seed` (npm run db:seed)');
 
 /** The dataset to serve, or 503 before the first seed. */
 export async function servedDataset(db: Db): Promise<ActiveDataset> {

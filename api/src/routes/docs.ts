@@ -35,7 +35,10 @@ export function docsRoutes(router: Router, deps: RouteDeps): void {
     parseQuery(ctx.querystring, noQuery);
     const file = ctx.params.file ?? '';
     if (!Object.hasOwn(DOCS_ASSETS, file)) {
-      throw new Problem('not-found', `no asset ${JSON.stringify(printable(file))}; the reference page at /docs names its assets`);
+      throw new Problem(
+        'not-found',
+        `no asset ${JSON.stringify(printable(file))}; the reference page at /docs names its assets`,
+      );
     }
     const name = file as DocsAsset;
     ctx.set('Cache-Control', cache);

@@ -23,7 +23,10 @@ export function operationsRoutes(router: Router, deps: RouteDeps): void {
       state = await databaseState(deps.db);
     } catch (error) {
       deps.log.warn({ requestId: ctx.state.requestId, err: error }, 'readiness: database unreachable');
-      throw new Problem('database-unavailable', 'the database is unreachable; check DATABASE_URL and that PostgreSQL is up');
+      throw new Problem(
+        'database-unavailable',
+        'the database is unreachable; check DATABASE_URL and that PostgreSQL is up',
+      );
     }
     const required = await deps.requiredSchemaVersion();
     if (state.schemaVersion === null || state.schemaVersion < required) {
@@ -32,7 +35,12 @@ export function operationsRoutes(router: Router, deps: RouteDeps): void {
         `the database schema is at version ${state.schemaVersion ?? 'none'}, this build needs ${required}; run \`node db/src/cli.ts migrate\``,
       );
     }
-    const body: Ready = { status: 'ready', version: deps.config.appVersion, instance: deps.instanceId, dataset: state.dataset?.version ?? null };
+    const body: Ready = {
+      status: 'ready',
+      version: deps.config.appVersion,
+      instance: deps.instanceId,
+      dataset: state.dataset?.version ?? null,
+    };
     ctx.body = body;
   });
   router.get('/metrics', async (ctx) => {

@@ -20,7 +20,13 @@ export const EXPORT_STATEMENT_TIMEOUT_MS = 15 * 60_000;
 export function readingsRoutes(router: Router, deps: RouteDeps): void {
   router.get('/air_quality', async (ctx) => {
     const q = parseQuery(ctx.querystring, readingsQuery);
-    const filter: ReadingFilter = { stations: q.station, from: q.from, to: q.to, pollutants: q.pollutants, order: q.order };
+    const filter: ReadingFilter = {
+      stations: q.station,
+      from: q.from,
+      to: q.to,
+      pollutants: q.pollutants,
+      order: q.order,
+    };
     checkRange(filter);
     const key = filterKey(filter);
     const digest = queryDigest(key);
@@ -45,7 +51,8 @@ export function readingsRoutes(router: Router, deps: RouteDeps): void {
 
       if (type !== 'application/json') {
         ctx.type = type === 'text/csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8';
-        if (type === 'text/csv') ctx.set('Content-Disposition', `inline; filename="air_quality-${dataset.version}.csv"`);
+        if (type === 'text/csv')
+          ctx.set('Content-Disposition', `inline; filename="air_quality-${dataset.version}.csv"`);
         if (ctx.method === 'HEAD') {
           // Headers only: no cursor is opened for a body that would not be sent.
           ctx.status = 200;
@@ -55,7 +62,12 @@ export function readingsRoutes(router: Router, deps: RouteDeps): void {
         return;
       }
 
-      const read = await readConsistently(deps.db, dataset, (d) => listReadings(deps.db, d.id, filter, after, limit + 1), (r) => !r.length);
+      const read = await readConsistently(
+        deps.db,
+        dataset,
+        (d) => listReadings(deps.db, d.id, filter, after, limit + 1),
+        (r) => !r.length,
+      );
       if (read.dataset !== dataset) checkCursorDataset(cursor, read.dataset.version);
       if (read.dataset !== dataset) cacheable(ctx, deps.config, read.dataset.version, normalised);
       dataset = read.dataset;
@@ -64,10 +76,19 @@ export function readingsRoutes(router: Router, deps: RouteDeps): void {
     const more = rows.length > limit;
     if (more) rows.pop();
     const last = rows.at(-1);
-    const next = more && last ? nextLink(ctx.path, key, limit, rawPosition(last), digest, dataset.version, deps.config.cursorKey) : null;
+    const next =
+      more && last
+        ? nextLink(ctx.path, key, limit, rawPosition(last), digest, dataset.version, deps.config.cursorKey)
+        : null;
     if (next) ctx.set('Link', `<${next}>; rel="next"`);
     ctx.type = 'application/json; charset=utf-8';
-    ctx.body = readingsPageBody({ version: dataset.version, order: filter.order, rows, pollutants: filter.pollutants, next });
+    ctx.body = readingsPageBody({
+      version: dataset.version,
+      order: filter.order,
+      rows,
+      pollutants: filter.pollutants,
+      next,
+    });
   });
 }
 
@@ -111,7 +132,14 @@ async function streamExport(
     client.release(error as Error);
     throw error;
   }
-  const rows = copyReadings(client, datasetId, filter, after, limit, EXPORT_STATEMENT_TIMEOUT_MS + deps.config.dbQueryTimeoutMs);
+  const rows = copyReadings(
+    client,
+    datasetId,
+    filter,
+    after,
+    limit,
+    EXPORT_STATEMENT_TIMEOUT_MS + deps.config.dbQueryTimeoutMs,
+  );
   const format = exportStream(type === 'text/csv' ? 'csv' : 'ndjson', filter.pollutants);
   let settled = false;
   const settle = (error: Error | null | undefined) => {

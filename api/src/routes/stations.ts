@@ -15,7 +15,12 @@ export function stationsRoutes(router: Router, deps: RouteDeps): void {
     acceptJson(ctx);
     const dataset = await servedDataset(deps.db);
     if (cacheable(ctx, deps.config, dataset.version, ctx.path)) return;
-    const read = await readConsistently(deps.db, dataset, (d) => listStations(deps.db, d.id), (r) => !r.length);
+    const read = await readConsistently(
+      deps.db,
+      dataset,
+      (d) => listStations(deps.db, d.id),
+      (r) => !r.length,
+    );
     if (read.dataset !== dataset) cacheable(ctx, deps.config, read.dataset.version, ctx.path);
     ctx.body = stationsList(read.dataset.version, read.result);
   });
@@ -26,8 +31,17 @@ export function stationsRoutes(router: Router, deps: RouteDeps): void {
     if (problem) throw badParameters([{ param: 'id', detail: `${JSON.stringify(printable(id))}: ${problem}` }]);
     acceptJson(ctx);
     const dataset = await servedDataset(deps.db);
-    const { dataset: served, result: row } = await readConsistently(deps.db, dataset, (d) => findStation(deps.db, d.id, id), (r) => !r);
-    if (!row) throw new Problem('unknown-station', `no station ${JSON.stringify(printable(id))} in dataset ${served.version}; list them at /air_quality/stations`);
+    const { dataset: served, result: row } = await readConsistently(
+      deps.db,
+      dataset,
+      (d) => findStation(deps.db, d.id, id),
+      (r) => !r,
+    );
+    if (!row)
+      throw new Problem(
+        'unknown-station',
+        `no station ${JSON.stringify(printable(id))} in dataset ${served.version}; list them at /air_quality/stations`,
+      );
     if (cacheable(ctx, deps.config, served.version, `${ctx.path}|${id}`)) return;
     ctx.body = stationOne(served.version, row);
   });

@@ -56,7 +56,13 @@ function where(dataset: string, filter: ReadingFilter, bind: Bind): string {
 }
 
 /** FROM … ORDER BY … LIMIT of a page or an export of readings, in keyset order. */
-function readingsFrom(dataset: string, filter: ReadingFilter, after: Position | undefined, limit: number | undefined, bind: Bind): string {
+function readingsFrom(
+  dataset: string,
+  filter: ReadingFilter,
+  after: Position | undefined,
+  limit: number | undefined,
+  bind: Bind,
+): string {
   let sql = `FROM measurements WHERE ${where(dataset, filter, bind)}`;
   const dir = filter.order === 'asc' ? 'ASC' : 'DESC';
   if (after) {
@@ -140,7 +146,13 @@ export async function readPage(
   limit: number,
 ): Promise<{ dataset: ActiveDataset | null; rows: RawRow[] }> {
   const { text, values } = pageQuery(filter, after, limit);
-  const { rows } = await db.query<RawRow>({ name: statementName(text), text, values, rowMode: 'array', types: rawText });
+  const { rows } = await db.query<RawRow>({
+    name: statementName(text),
+    text,
+    values,
+    rowMode: 'array',
+    types: rawText,
+  });
   const first = rows[0];
   if (!first) return { dataset: null, rows };
   rows.shift();
@@ -183,7 +195,10 @@ export function aggregatesSql(
   const bind = parameters(values);
   const trunc = `date_trunc('${BUCKET[interval]}', measured_at)`;
   const stats = filter.pollutants
-    .map((p: Pollutant) => `, avg(${p}) AS ${p}_avg, min(${p}) AS ${p}_min, max(${p}) AS ${p}_max, count(${p}) AS ${p}_count`)
+    .map(
+      (p: Pollutant) =>
+        `, avg(${p}) AS ${p}_avg, min(${p}) AS ${p}_min, max(${p}) AS ${p}_max, count(${p}) AS ${p}_count`,
+    )
     .join('');
   let sql = `SELECT ${trunc} AS bucket, station_id, count(*) AS readings${stats}
     FROM measurements WHERE ${where(`${bind(datasetId)}::bigint`, filter, bind)}`;

@@ -71,18 +71,27 @@ export class ContractChecker {
 
   private expectValid(ref: string, body: unknown, where: string): void {
     const validate = this.validator(ref);
-    expect(validate(body), `${where}: ${this.ajv.errorsText(validate.errors)}\n${JSON.stringify(body).slice(0, 500)}`).to.equal(true);
+    expect(
+      validate(body),
+      `${where}: ${this.ajv.errorsText(validate.errors)}\n${JSON.stringify(body).slice(0, 500)}`,
+    ).to.equal(true);
   }
 
   /** Checks one response (its body already read as text) to `method url`. */
-  check(method: string, url: string, response: { status: number; contentType: string | null | undefined }, text: string): void {
+  check(
+    method: string,
+    url: string,
+    response: { status: number; contentType: string | null | undefined },
+    text: string,
+  ): void {
     // OPTIONS is answered outside the operations: a CORS preflight, or the router's list of allowed methods.
     if (method === 'OPTIONS') return;
     const path = url.split('?')[0]!;
     const where = `${method} ${url.slice(0, 200)} → ${response.status}`;
     const type = (response.contentType ?? '').split(';')[0]!.trim();
     const template = this.templates.find((t) => t.pattern.test(path));
-    const operation = template && this.doc.paths[template.path]![method.toLowerCase() === 'head' ? 'get' : method.toLowerCase()];
+    const operation =
+      template && this.doc.paths[template.path]![method.toLowerCase() === 'head' ? 'get' : method.toLowerCase()];
     if (!template || !operation) {
       // No such route (404) or method (405): the problem the middleware renders for any path.
       expect([404, 405], where).to.include(response.status);
@@ -93,7 +102,11 @@ export class ContractChecker {
     }
     const status = String(response.status);
     expect(Object.keys(operation.responses), `${where}: status not documented`).to.include(status);
-    const { pointer, response: documented } = this.resolve(template.path, method.toLowerCase() === 'head' ? 'get' : method.toLowerCase(), status);
+    const { pointer, response: documented } = this.resolve(
+      template.path,
+      method.toLowerCase() === 'head' ? 'get' : method.toLowerCase(),
+      status,
+    );
     this.seen.add(pointer);
     if (!documented.content) {
       expect(text, `${where}: documented without a body`).to.equal('');

@@ -82,7 +82,10 @@ async function helm(command: 'template' | 'lint' | 'install', options: RenderOpt
       return stdout;
     } catch (error) {
       const { stderr = '', stdout = '' } = error as { stderr?: string; stdout?: string };
-      throw new HelmError(`helm ${command} failed: ${[stdout.trim(), stderr.trim()].filter(Boolean).join('\n')}`, `${stdout}${stderr}`);
+      throw new HelmError(
+        `helm ${command} failed: ${[stdout.trim(), stderr.trim()].filter(Boolean).join('\n')}`,
+        `${stdout}${stderr}`,
+      );
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -150,7 +153,10 @@ export function containersOf(podSpec: any): any[] {
 
 /** Whether a label selector (matchLabels + matchExpressions) selects these labels. */
 export function selects(
-  selector: { matchLabels?: Record<string, string>; matchExpressions?: { key: string; operator: string; values?: string[] }[] },
+  selector: {
+    matchLabels?: Record<string, string>;
+    matchExpressions?: { key: string; operator: string; values?: string[] }[];
+  },
   labels: Record<string, string> = {},
 ): boolean {
   const byLabels = Object.entries(selector.matchLabels ?? {}).every(([k, v]) => labels[k] === v);

@@ -35,7 +35,8 @@ const MODELS: Record<string, new (data: never) => Validatable> = {
 export function validateObject(object: KubeObject): void {
   const key = `${object.apiVersion}/${object.kind}`;
   const Model = MODELS[key];
-  if (!Model) throw new Error(`${object.kind}/${object.metadata.name}: no kubernetes-models class for ${key}; add it to MODELS`);
+  if (!Model)
+    throw new Error(`${object.kind}/${object.metadata.name}: no kubernetes-models class for ${key}; add it to MODELS`);
   try {
     new Model(object as never).validate();
   } catch (error) {

@@ -19,7 +19,10 @@ export function varnishdMissing(): string | undefined {
  */
 export function vclForLoopback(objects: KubeObject[], backendPort: number, dir: string): string {
   const data = one(objects, 'ConfigMap', 'airq-cache').data;
-  const tokenVcl = Buffer.from(one(objects, 'Secret', 'airq-cache').data['ban-token.vcl'] as string, 'base64').toString();
+  const tokenVcl = Buffer.from(
+    one(objects, 'Secret', 'airq-cache').data['ban-token.vcl'] as string,
+    'base64',
+  ).toString();
   const tokenFile = path.join(dir, 'ban-token.vcl');
   writeFileSync(tokenFile, tokenVcl);
   const replace = (text: string, pattern: RegExp, replacement: string | (() => string)) => {
@@ -32,7 +35,11 @@ export function vclForLoopback(objects: KubeObject[], backendPort: number, dir: 
     `$1"127.0.0.1";$2"${backendPort}";`,
   );
   // Inlined where default.vcl includes it, so the returned VCL is whole.
-  let local = replace(data['default.vcl'] as string, /include "\/etc\/varnish\/vcl\/deployment\.vcl";/, () => deployment);
+  let local = replace(
+    data['default.vcl'] as string,
+    /include "\/etc\/varnish\/vcl\/deployment\.vcl";/,
+    () => deployment,
+  );
   local = replace(local, /include "\/etc\/airq\/cache-secret\/ban-token\.vcl";/, `include "${tokenFile}";`);
   return local;
 }
@@ -109,13 +116,17 @@ export interface Reply {
  */
 export function request(
   port: number,
-  options: { method?: string; path: string; headers?: Record<string, string | string[] | undefined>; localAddress?: string; host?: string },
+  options: {
+    method?: string;
+    path: string;
+    headers?: Record<string, string | string[] | undefined>;
+    localAddress?: string;
+    host?: string;
+  },
 ): Promise<Reply> {
   const given: Record<string, string | string[] | undefined> = { accept: 'application/json', ...options.headers };
   const headers = Object.fromEntries(
-    Object.entries(given).filter(
-      (entry): entry is [string, string | string[]] => entry[1] !== undefined,
-    ),
+    Object.entries(given).filter((entry): entry is [string, string | string[]] => entry[1] !== undefined),
   );
   return new Promise((resolve, reject) => {
     const req = http.request(
@@ -147,8 +158,14 @@ export function compileVcl(vcl: string, dir: string): void {
   const workdir = mkdtempSync(path.join(tmpdir(), 'airq-varnish-cc-'));
   try {
     const jail = process.getuid?.() === 0 ? ['-j', 'none'] : [];
-    const result = spawnSync('varnishd', ['-C', '-n', workdir, ...jail, '-f', vclFile], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
-    if (result.status !== 0) throw new Error(`varnishd -C failed (exit ${result.status}):\n${result.stderr.split('\n').slice(-12).join('\n')}`);
+    const result = spawnSync('varnishd', ['-C', '-n', workdir, ...jail, '-f', vclFile], {
+      encoding: 'utf8',
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    if (result.status !== 0)
+      throw new Error(
+        `varnishd -C failed (exit ${result.status}):\n${result.stderr.split('\n').slice(-12).join('\n')}`,
+      );
   } finally {
     rmSync(workdir, { recursive: true, force: true });
   }

@@ -56,7 +56,8 @@ function withoutFencedBlocks(markdown: string): string {
 
 function topLevelDirectories(root: string): string[] {
   return readdirSync(root).filter(
-    (name) => !['node_modules', '.git', '.data', 'coverage'].includes(name) && statSync(path.join(root, name)).isDirectory(),
+    (name) =>
+      !['node_modules', '.git', '.data', 'coverage'].includes(name) && statSync(path.join(root, name)).isDirectory(),
   );
 }
 
@@ -68,7 +69,10 @@ function topLevelDirectories(root: string): string[] {
 function repositoryPathsIn(text: string, directories: string[]): string[] {
   const paths: string[] = [];
   for (const raw of text.split(/\s+/)) {
-    const word = raw.replace(/^[("'[]+/, '').replace(/[)"',.;\]]+$/, '').replace(/:$/, '');
+    const word = raw
+      .replace(/^[("'[]+/, '')
+      .replace(/[)"',.;\]]+$/, '')
+      .replace(/:$/, '');
     if (!directories.some((dir) => word.startsWith(`${dir}/`))) continue;
     if (/[<>*{}$…|~]/.test(word)) continue;
     paths.push(word.replace(/\/$/, ''));

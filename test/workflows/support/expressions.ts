@@ -22,15 +22,28 @@ function statusFunctions(state: StatusState) {
   };
   const functions = new Map(Object.entries(defs).map(([name, call]) => [name, { name, minArgs: 0, maxArgs: 0, call }]));
   // No files to hash in a simulation: a stable stand-in keeps cache keys evaluable.
-  functions.set('hashfiles', { name: 'hashFiles', minArgs: 1, maxArgs: 255, call: () => new data.StringData('<hashFiles>') });
+  functions.set('hashfiles', {
+    name: 'hashFiles',
+    minArgs: 1,
+    maxArgs: 255,
+    call: () => new data.StringData('<hashFiles>'),
+  });
   return functions;
 }
 
 /** Evaluates one expression (the text between `${{` and `}}`) against `contexts`, GitHub's functions included. */
-export function evaluate(expression: string, contexts: Record<string, Value>, status: StatusState = { previous: [] }): Value {
+export function evaluate(
+  expression: string,
+  contexts: Record<string, Value>,
+  status: StatusState = { previous: [] },
+): Value {
   const lexed = new Lexer(expression).lex();
   const functions = statusFunctions(status);
-  const parser = new Parser(lexed.tokens, Object.keys(contexts), [...functions.values()].map(({ name, minArgs, maxArgs }) => ({ name, minArgs, maxArgs })));
+  const parser = new Parser(
+    lexed.tokens,
+    Object.keys(contexts),
+    [...functions.values()].map(({ name, minArgs, maxArgs }) => ({ name, minArgs, maxArgs })),
+  );
   const tree = parser.parse();
   const context = JSON.parse(JSON.stringify(contexts), data.reviver) as data.Dictionary;
   const result = new Evaluator(tree, context, functions).evaluate();

@@ -3,12 +3,25 @@
  * with the status-function rules), in which environment, with which step inputs — expanding local reusable
  * workflows and feeding the real outputs of our resolve-environment action where the workflows use them.
  */
-import type { ActionStep, Job, ReusableWorkflowJob, Step, WorkflowJob } from '@actions/workflow-parser/model/workflow-template';
+import type {
+  ActionStep,
+  Job,
+  ReusableWorkflowJob,
+  Step,
+  WorkflowJob,
+} from '@actions/workflow-parser/model/workflow-template';
 import { runnerRefs, type GitHubEvent } from '../../../actions/test/support/events.ts';
 import { runAction } from '../../../actions/test/support/run-action.ts';
 import { evaluate, evaluateScalar, evaluateToken, truthy, type Value } from './expressions.ts';
 import { pullRequestMatches, pushMatches, type RefFilter } from './filter-pattern.ts';
-import { loadRawWorkflow, readActionMetadata, type LoadedWorkflow, type Overrides, type RawJob, type RawWorkflow } from './workflows.ts';
+import {
+  loadRawWorkflow,
+  readActionMetadata,
+  type LoadedWorkflow,
+  type Overrides,
+  type RawJob,
+  type RawWorkflow,
+} from './workflows.ts';
 
 export type Result = 'success' | 'failure' | 'skipped';
 
@@ -101,7 +114,8 @@ const REPOSITORY = 'airq-org/airq';
 export function githubContext(event: GitHubEvent, workflowFile: string): Record<string, Value> {
   const { ref, sha, baseRef, headRef } = runnerRefs(event);
   const isTag = ref.startsWith('refs/tags/');
-  const refName = event.eventName === 'pull_request' ? ref.replace(/^refs\//, '') : ref.replace(/^refs\/(heads|tags)\//, '');
+  const refName =
+    event.eventName === 'pull_request' ? ref.replace(/^refs\//, '') : ref.replace(/^refs\/(heads|tags)\//, '');
   return {
     event_name: event.eventName,
     event: event.payload as Value,
@@ -128,7 +142,9 @@ export function githubContext(event: GitHubEvent, workflowFile: string): Record<
 
 /** Whether `workflow`'s `on:` selects the scenario's event. */
 export function triggers(workflow: LoadedWorkflow, scenario: Scenario): boolean {
-  const events = workflow.template.events as typeof workflow.template.events & { merge_group?: RefFilter & { types?: string[] } };
+  const events = workflow.template.events as typeof workflow.template.events & {
+    merge_group?: RefFilter & { types?: string[] };
+  };
   const { event } = scenario;
   // GitHub filters on what the payload says, as the runner reads it.
   const refs = runnerRefs(event);
@@ -137,13 +153,23 @@ export function triggers(workflow: LoadedWorkflow, scenario: Scenario): boolean 
       return events.push !== undefined && pushMatches(events.push as RefFilter, refs.ref, scenario.changedFiles);
     case 'pull_request': {
       const action = String((event.payload as { action?: string }).action ?? 'opened');
-      return events.pull_request !== undefined && pullRequestMatches(events.pull_request as RefFilter, refs.baseRef, action, scenario.changedFiles);
+      return (
+        events.pull_request !== undefined &&
+        pullRequestMatches(events.pull_request as RefFilter, refs.baseRef, action, scenario.changedFiles)
+      );
     }
     case 'merge_group': {
       // merge_group filters only on the queue's base branch (and the one activity type, checks_requested).
-      const group = (event.payload as { action: string; merge_group: { base_ref: string } });
+      const group = event.payload as { action: string; merge_group: { base_ref: string } };
       const filter = events.merge_group;
-      return filter !== undefined && pullRequestMatches({ ...filter, types: filter.types ?? ['checks_requested'] }, group.merge_group.base_ref.replace(/^refs\/heads\//, ''), group.action);
+      return (
+        filter !== undefined &&
+        pullRequestMatches(
+          { ...filter, types: filter.types ?? ['checks_requested'] },
+          group.merge_group.base_ref.replace(/^refs\/heads\//, ''),
+          group.action,
+        )
+      );
     }
     case 'workflow_dispatch':
       return events.workflow_dispatch !== undefined && scenario.workflow === workflow.file;
@@ -153,12 +179,23 @@ export function triggers(workflow: LoadedWorkflow, scenario: Scenario): boolean 
 }
 
 /** Runs (in simulation) every workflow the scenario's event triggers. */
-export async function simulate(workflows: readonly LoadedWorkflow[], scenario: Scenario, overrides?: Overrides): Promise<Report> {
+export async function simulate(
+  workflows: readonly LoadedWorkflow[],
+  scenario: Scenario,
+  overrides?: Overrides,
+): Promise<Report> {
   const triggered = workflows.filter((workflow) => triggers(workflow, scenario));
   const jobs: JobRun[] = [];
   for (const workflow of triggered) {
     const inputs = scenario.event.eventName === 'workflow_dispatch' ? dispatchInputs(workflow, scenario.event) : {};
-    const runner = new WorkflowRun((id) => `${workflow.file}:${id}`, workflow.raw, scenario, inputs, githubContext(scenario.event, workflow.file), overrides);
+    const runner = new WorkflowRun(
+      (id) => `${workflow.file}:${id}`,
+      workflow.raw,
+      scenario,
+      inputs,
+      githubContext(scenario.event, workflow.file),
+      overrides,
+    );
     jobs.push(...(await runner.run(workflow.template.jobs)));
   }
   const ran = jobs
@@ -175,14 +212,18 @@ function dispatchInputs(workflow: LoadedWorkflow, event: GitHubEvent): Record<st
   const inputs: Record<string, Value> = {};
   for (const [name, config] of Object.entries(declared)) {
     const value = given[name] ?? config.default ?? '';
-    if (config.required && (value === '' || value === undefined)) throw new Error(`${workflow.file}: dispatch input "${name}" is required`);
+    if (config.required && (value === '' || value === undefined))
+      throw new Error(`${workflow.file}: dispatch input "${name}" is required`);
     if (String(config.type) === 'choice' && value !== '' && !(config.options ?? []).includes(String(value))) {
-      throw new Error(`${workflow.file}: dispatch input "${name}": "${String(value)}" is not one of ${JSON.stringify(config.options)}`);
+      throw new Error(
+        `${workflow.file}: dispatch input "${name}": "${String(value)}" is not one of ${JSON.stringify(config.options)}`,
+      );
     }
     inputs[name] = String(config.type) === 'boolean' ? String(value) === 'true' : (value as Value);
   }
   for (const name of Object.keys(given)) {
-    if (!(name in declared)) throw new Error(`${workflow.file}: dispatch input "${name}" is not declared under on.workflow_dispatch.inputs`);
+    if (!(name in declared))
+      throw new Error(`${workflow.file}: dispatch input "${name}" is not declared under on.workflow_dispatch.inputs`);
   }
   return inputs;
 }
@@ -227,7 +268,9 @@ class WorkflowRun {
    * the reading of GitHub's behaviour grants them.
    */
   private secretsFor(environment: string): Record<string, Value> {
-    const base: Record<string, Value> = this.callerSecrets ? { ...this.callerSecrets.passed } : { ...REPOSITORY_SECRETS };
+    const base: Record<string, Value> = this.callerSecrets
+      ? { ...this.callerSecrets.passed }
+      : { ...REPOSITORY_SECRETS };
     if (!environment) return base;
     const reading = this.scenario.secretsReading ?? 'documented';
     const granted = !this.callerSecrets || reading === 'documented' || this.callerSecrets.inherited;
@@ -250,7 +293,8 @@ class WorkflowRun {
   private concurrencyOf(rawJob: RawJob, contexts: Record<string, Value>): Concurrency | undefined {
     const setting = rawJob.concurrency;
     if (setting === undefined || setting === null) return undefined;
-    if (typeof setting === 'string') return { group: String(evaluateScalar(setting, contexts)), cancelInProgress: false, queue: 'single' };
+    if (typeof setting === 'string')
+      return { group: String(evaluateScalar(setting, contexts)), cancelInProgress: false, queue: 'single' };
     const mapping = setting as { group?: unknown; 'cancel-in-progress'?: unknown; queue?: unknown };
     return {
       group: String(evaluateScalar(mapping.group, contexts)),
@@ -265,7 +309,8 @@ class WorkflowRun {
     const visiting = new Set<string>();
     const visit = (job: WorkflowJob) => {
       if (order.includes(job)) return;
-      if (visiting.has(job.id.value)) throw new Error(`${this.keyOf(job.id.value)}: jobs form a needs cycle at ${job.id.value}`);
+      if (visiting.has(job.id.value))
+        throw new Error(`${this.keyOf(job.id.value)}: jobs form a needs cycle at ${job.id.value}`);
       visiting.add(job.id.value);
       for (const need of job.needs ?? []) {
         const dependency = byId.get(need.value);
@@ -291,7 +336,17 @@ class WorkflowRun {
   }
 
   private baseContexts(): Record<string, Value> {
-    return { github: this.github, inputs: this.inputs, vars: {}, env: {}, secrets: {}, matrix: {}, strategy: {}, runner: { os: 'Linux', temp: '/runner/temp' }, job: {} };
+    return {
+      github: this.github,
+      inputs: this.inputs,
+      vars: {},
+      env: {},
+      secrets: {},
+      matrix: {},
+      strategy: {},
+      runner: { os: 'Linux', temp: '/runner/temp' },
+      job: {},
+    };
   }
 
   private async runJob(job: WorkflowJob, byId: Map<string, WorkflowJob>): Promise<JobRun[]> {
@@ -322,7 +377,12 @@ class WorkflowRun {
     if (concurrency) run.concurrency = concurrency;
     const env = this.envContext(rawJob, contexts);
     const environment = plain.environment ? evaluateToken(plain.environment, { ...contexts, env, steps: {} }) : null;
-    const environmentName = typeof environment === 'string' ? environment : environment && typeof environment === 'object' && !Array.isArray(environment) ? String(environment.name ?? '') : '';
+    const environmentName =
+      typeof environment === 'string'
+        ? environment
+        : environment && typeof environment === 'object' && !Array.isArray(environment)
+          ? String(environment.name ?? '')
+          : '';
     if (environmentName) run.environment = environmentName;
     const secrets = this.secretsFor(environmentName);
     const jobContexts = { ...contexts, env, secrets };
@@ -331,41 +391,67 @@ class WorkflowRun {
     for (const [index, step] of plain.steps.entries()) {
       const stepRun = await this.runStep(step, rawJob.steps?.[index] ?? {}, { ...jobContexts, steps }, stepResults);
       run.steps.push(stepRun);
-      const outcome: Result = !stepRun.ran ? 'skipped' : this.scenario.failingSteps?.includes(`${key}#${stepRun.id}`) ? 'failure' : 'success';
+      const outcome: Result = !stepRun.ran
+        ? 'skipped'
+        : this.scenario.failingSteps?.includes(`${key}#${stepRun.id}`)
+          ? 'failure'
+          : 'success';
       stepRun.outcome = outcome;
       stepResults.push(outcome);
       steps[stepRun.id] = { outputs: stepRun.outputs, outcome, conclusion: outcome };
     }
     for (const pair of plain.outputs ?? []) {
-      run.outputs[String(evaluateToken(pair.key, jobContexts))] = evaluateToken(pair.value, { ...jobContexts, steps }) ?? '';
+      run.outputs[String(evaluateToken(pair.key, jobContexts))] =
+        evaluateToken(pair.value, { ...jobContexts, steps }) ?? '';
     }
-    if (environment && typeof environment === 'object' && !Array.isArray(environment) && environment.url !== undefined) {
+    if (
+      environment &&
+      typeof environment === 'object' &&
+      !Array.isArray(environment) &&
+      environment.url !== undefined
+    ) {
       // The URL may use step outputs, so it is evaluated once the steps have run.
       const withSteps = evaluateToken(plain.environment, { ...jobContexts, steps }) as Record<string, Value>;
       run.environmentUrl = String(withSteps.url ?? '');
     }
     // A step that reads a secret this job cannot see gets an empty value, and fails (an empty KUBECONFIG reaches no cluster).
-    const missing = run.steps.flatMap((stepRun, index) => (stepRun.ran ? secretsReadBy(rawJob.steps?.[index] ?? {}) : []).filter((name) => !secrets[name]).map((name) => `${stepRun.id}: secrets.${name}`));
-    if (missing.length > 0) run.failureReason = `reads a secret that is empty in this job: ${[...new Set(missing)].join(', ')}`;
-    run.result = this.scenario.failing?.includes(key) || stepResults.includes('failure') || missing.length > 0 ? 'failure' : 'success';
+    const missing = run.steps.flatMap((stepRun, index) =>
+      (stepRun.ran ? secretsReadBy(rawJob.steps?.[index] ?? {}) : [])
+        .filter((name) => !secrets[name])
+        .map((name) => `${stepRun.id}: secrets.${name}`),
+    );
+    if (missing.length > 0)
+      run.failureReason = `reads a secret that is empty in this job: ${[...new Set(missing)].join(', ')}`;
+    run.result =
+      this.scenario.failing?.includes(key) || stepResults.includes('failure') || missing.length > 0
+        ? 'failure'
+        : 'success';
     return [run];
   }
 
   private envContext(rawJob: RawJob, contexts: Record<string, Value>): Record<string, Value> {
     const env: Record<string, Value> = {};
     for (const [name, value] of Object.entries(this.raw.env ?? {})) env[name] = evaluateScalar(value, contexts);
-    for (const [name, value] of Object.entries((rawJob.env as Record<string, unknown> | undefined) ?? {})) env[name] = evaluateScalar(value, { ...contexts, env });
+    for (const [name, value] of Object.entries((rawJob.env as Record<string, unknown> | undefined) ?? {}))
+      env[name] = evaluateScalar(value, { ...contexts, env });
     return env;
   }
 
-  private async runStep(step: Step, rawStep: { with?: Record<string, unknown>; env?: Record<string, unknown>; run?: string }, contexts: Record<string, Value>, previous: Result[]): Promise<StepRun> {
+  private async runStep(
+    step: Step,
+    rawStep: { with?: Record<string, unknown>; env?: Record<string, unknown>; run?: string },
+    contexts: Record<string, Value>,
+    previous: Result[],
+  ): Promise<StepRun> {
     const uses = 'uses' in step ? (step as ActionStep).uses.value : 'run';
     const stepRun: StepRun = { id: step.id, uses, ran: false, with: {}, env: {}, outputs: {} };
     const condition = step.if?.expression ?? 'success()';
     // Unlike a skipped job, a skipped step does not fail success() for the steps after it.
-    if (!truthy(evaluate(condition, contexts, { previous: previous.filter((result) => result !== 'skipped') }))) return stepRun;
+    if (!truthy(evaluate(condition, contexts, { previous: previous.filter((result) => result !== 'skipped') })))
+      return stepRun;
     stepRun.ran = true;
-    for (const [name, value] of Object.entries(rawStep.with ?? {})) stepRun.with[name] = evaluateScalar(value, contexts);
+    for (const [name, value] of Object.entries(rawStep.with ?? {}))
+      stepRun.with[name] = evaluateScalar(value, contexts);
     for (const [name, value] of Object.entries(rawStep.env ?? {})) stepRun.env[name] = evaluateScalar(value, contexts);
     stepRun.outputs = await this.stepOutputs(uses, stepRun, rawStep.run);
     return stepRun;
@@ -380,14 +466,20 @@ class WorkflowRun {
     if (local?.[1] === 'resolve-environment') return resolveEnvironment(this.scenario.event, step.with);
     const outputs: Record<string, string> = {};
     if (local) {
-      for (const name of Object.keys(readActionMetadata(local[1]!)?.outputs ?? {})) outputs[name] = `<${step.id}.${name}>`;
+      for (const name of Object.keys(readActionMetadata(local[1]!)?.outputs ?? {}))
+        outputs[name] = `<${step.id}.${name}>`;
     } else if (script) {
       for (const match of script.matchAll(/\b([A-Za-z_][\w-]*)=/g)) outputs[match[1]!] = `<${step.id}.${match[1]}>`;
     }
     return outputs;
   }
 
-  private async runReusable(job: ReusableWorkflowJob, key: string, runs: boolean, contexts: Record<string, Value>): Promise<JobRun[]> {
+  private async runReusable(
+    job: ReusableWorkflowJob,
+    key: string,
+    runs: boolean,
+    contexts: Record<string, Value>,
+  ): Promise<JobRun[]> {
     const id = job.id.value;
     const run: JobRun = { key, result: 'skipped', steps: [], outputs: {} };
     this.results.set(id, run);
@@ -395,7 +487,15 @@ class WorkflowRun {
     const calleeJobs = job.jobs ?? [];
     if (!runs) {
       // The called workflow's jobs never start.
-      return [run, ...calleeJobs.map((callee) => ({ key: `${key}/${callee.id.value}`, result: 'skipped' as const, steps: [], outputs: {} }))];
+      return [
+        run,
+        ...calleeJobs.map((callee) => ({
+          key: `${key}/${callee.id.value}`,
+          result: 'skipped' as const,
+          steps: [],
+          outputs: {},
+        })),
+      ];
     }
     const inputs: Record<string, Value> = {};
     const definitions = job['input-definitions'];
@@ -422,12 +522,27 @@ class WorkflowRun {
     const inherited = job['inherit-secrets'] === true;
     if (inherited) Object.assign(passed, callerContext);
     for (const pair of job['secret-values'] ?? []) {
-      passed[String(evaluateToken(pair.key, contexts))] = evaluateToken(pair.value, { ...contexts, secrets: callerContext }) ?? '';
+      passed[String(evaluateToken(pair.key, contexts))] =
+        evaluateToken(pair.value, { ...contexts, secrets: callerContext }) ?? '';
     }
-    const callee = new WorkflowRun((calleeId) => `${key}/${calleeId}`, calleeRaw, this.scenario, inputs, this.github, this.overrides, callerPermissions, { passed, inherited });
+    const callee = new WorkflowRun(
+      (calleeId) => `${key}/${calleeId}`,
+      calleeRaw,
+      this.scenario,
+      inputs,
+      this.github,
+      this.overrides,
+      callerPermissions,
+      { passed, inherited },
+    );
     const calleeRuns = await callee.run(calleeJobs);
     run.result = calleeRuns.some((callee) => callee.result === 'failure') ? 'failure' : 'success';
-    const calleeResults = Object.fromEntries(calleeRuns.map((callee) => [callee.key.slice(key.length + 1), { result: callee.result, outputs: callee.outputs }]));
+    const calleeResults = Object.fromEntries(
+      calleeRuns.map((callee) => [
+        callee.key.slice(key.length + 1),
+        { result: callee.result, outputs: callee.outputs },
+      ]),
+    );
     for (const pair of job.outputs ?? []) {
       const name = String(evaluateToken(pair.key, {}));
       const definition = evaluateToken(pair.value, { jobs: calleeResults as Value }) as { value?: Value } | null;
@@ -438,36 +553,69 @@ class WorkflowRun {
 }
 
 /** The secret names a step reads (`secrets.NAME` in its `with:`, `env:` or `run:`). */
-function secretsReadBy(rawStep: { with?: Record<string, unknown>; env?: Record<string, unknown>; run?: string }): string[] {
+function secretsReadBy(rawStep: {
+  with?: Record<string, unknown>;
+  env?: Record<string, unknown>;
+  run?: string;
+}): string[] {
   const text = JSON.stringify([rawStep.with ?? {}, rawStep.env ?? {}, rawStep.run ?? '']);
   return [...text.matchAll(/\bsecrets\.([A-Za-z_][A-Za-z0-9_]*)/g)].map((match) => match[1]!);
 }
 
 const LEVELS: Record<Permission, number> = { none: 0, read: 1, write: 2 };
 // Every scope of the GITHUB_TOKEN (for read-all / write-all).
-const SCOPES = ['actions', 'attestations', 'checks', 'contents', 'deployments', 'discussions', 'id-token', 'issues', 'models', 'packages', 'pages', 'pull-requests', 'security-events', 'statuses'];
+const SCOPES = [
+  'actions',
+  'attestations',
+  'checks',
+  'contents',
+  'deployments',
+  'discussions',
+  'id-token',
+  'issues',
+  'models',
+  'packages',
+  'pages',
+  'pull-requests',
+  'security-events',
+  'statuses',
+];
 
 /** `permissions:` as GitHub reads it: a mapping (unlisted scopes get none), `read-all`, `write-all`; undefined when absent. */
 export function parsePermissions(value: unknown): Record<string, Permission> | undefined {
   if (value === undefined) return undefined;
-  if (value === 'read-all' || value === 'write-all') return Object.fromEntries(SCOPES.map((scope) => [scope, value === 'read-all' ? 'read' : 'write']));
+  if (value === 'read-all' || value === 'write-all')
+    return Object.fromEntries(SCOPES.map((scope) => [scope, value === 'read-all' ? 'read' : 'write']));
   if (value === null || typeof value !== 'object') return {};
-  return Object.fromEntries(Object.entries(value as Record<string, string>).map(([scope, level]) => [scope, level === 'write' ? 'write' : level === 'read' ? 'read' : 'none']));
+  return Object.fromEntries(
+    Object.entries(value as Record<string, string>).map(([scope, level]) => [
+      scope,
+      level === 'write' ? 'write' : level === 'read' ? 'read' : 'none',
+    ]),
+  );
 }
 
 const resolveCache = new Map<string, Record<string, string>>();
 
 /** The bundled resolve-environment action's real outputs for this event and these inputs. */
-export async function resolveEnvironment(event: GitHubEvent, inputs: Record<string, Value>): Promise<Record<string, string>> {
+export async function resolveEnvironment(
+  event: GitHubEvent,
+  inputs: Record<string, Value>,
+): Promise<Record<string, string>> {
   const cacheKey = JSON.stringify([event, inputs]);
   const cached = resolveCache.get(cacheKey);
   if (cached) return cached;
   const run = await runAction('resolve-environment', {
     event,
-    inputs: Object.fromEntries(Object.entries(inputs).map(([name, value]) => [name, value === null ? '' : String(value)])),
+    inputs: Object.fromEntries(
+      Object.entries(inputs).map(([name, value]) => [name, value === null ? '' : String(value)]),
+    ),
   });
   try {
-    if (run.exitCode !== 0) throw new Error(`resolve-environment failed for ${event.eventName} ${event.ref} (exit ${run.exitCode}):\n${run.stdout}\n${run.stderr}`);
+    if (run.exitCode !== 0)
+      throw new Error(
+        `resolve-environment failed for ${event.eventName} ${event.ref} (exit ${run.exitCode}):\n${run.stdout}\n${run.stderr}`,
+      );
     // The values file lives in the run's temporary RUNNER_TEMP; its path is an implementation detail here.
     const outputs = { ...run.outputs, 'values-file': run.outputs['values-file'] ? '<values-file>' : '' };
     resolveCache.set(cacheKey, outputs);

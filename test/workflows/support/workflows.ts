@@ -70,15 +70,26 @@ export async function loadWorkflow(relativePath: string, overrides?: Overrides):
     parsed.value,
     {
       getFileContent: async (ref) => {
-        if (!('path' in ref) || 'repository' in ref) throw new Error(`${relativePath}: only local reusable workflows are supported, got ${JSON.stringify(ref)}`);
+        if (!('path' in ref) || 'repository' in ref)
+          throw new Error(`${relativePath}: only local reusable workflows are supported, got ${JSON.stringify(ref)}`);
         return { name: ref.path, content: readWorkflowFile(ref.path, overrides) };
       },
     },
     { fetchReusableWorkflowDepth: 1 },
   );
-  const conversionErrors = [...(template.errors ?? []).map((e) => e.Message), ...parsed.context.errors.getErrors().map((e) => e.message)];
-  if (conversionErrors.length > 0) throw new Error(`${relativePath}: the workflow parser reports: ${conversionErrors.join('; ')}`);
-  return { file: path.basename(relativePath), path: relativePath, content, template, raw: YAML.parse(content) as RawWorkflow };
+  const conversionErrors = [
+    ...(template.errors ?? []).map((e) => e.Message),
+    ...parsed.context.errors.getErrors().map((e) => e.message),
+  ];
+  if (conversionErrors.length > 0)
+    throw new Error(`${relativePath}: the workflow parser reports: ${conversionErrors.join('; ')}`);
+  return {
+    file: path.basename(relativePath),
+    path: relativePath,
+    content,
+    template,
+    raw: YAML.parse(content) as RawWorkflow,
+  };
 }
 
 /** Every workflow file of the repository (overrides applied). */
