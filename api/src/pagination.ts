@@ -1,7 +1,41 @@
 /** Keyset pagination shared by the paged routes: the canonical filter a cursor is bound to, and the next link. */
-import { encodeCursor } from './cursor.ts';
+import { decodeCursor, encodeCursor, queryDigest, type OpenedCursor } from './cursor.ts';
 import { POLLUTANTS, type Position, type ReadingFilter } from './domain.ts';
-import { canonicalQuery } from './params.ts';
+import { canonicalQuery, checkRange } from './params.ts';
+
+/** The parsed query fields every paged route shares. */
+interface PagedQuery {
+  station?: string[] | undefined;
+  from?: ReadingFilter['from'];
+  to?: ReadingFilter['to'];
+  pollutants: ReadingFilter['pollutants'];
+  order: ReadingFilter['order'];
+  cursor?: string | undefined;
+}
+
+/** A paged query opened: its filter (time range checked), the canonical key and digest a cursor is bound to, and the
+ * cursor it continues from. `extra` holds route-specific filter fields that belong in the key. */
+export interface OpenedQuery {
+  filter: ReadingFilter;
+  key: string;
+  digest: string;
+  cursor: OpenedCursor | undefined;
+}
+
+export function openQuery(q: PagedQuery, cursorKey: string, extra: Record<string, string> = {}): OpenedQuery {
+  const filter: ReadingFilter = {
+    stations: q.station,
+    from: q.from,
+    to: q.to,
+    pollutants: q.pollutants,
+    order: q.order,
+  };
+  checkRange(filter);
+  const key = filterKey(filter, extra);
+  const digest = queryDigest(key);
+  const cursor = q.cursor === undefined ? undefined : decodeCursor(q.cursor, digest, cursorKey);
+  return { filter, key, digest, cursor };
+}
 
 /** The filter part of a query in canonical form: what a cursor is bound to. */
 export function filterKey(filter: ReadingFilter, extra: Record<string, string> = {}): string {

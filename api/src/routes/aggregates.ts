@@ -1,11 +1,10 @@
 import type Router from '@koa/router';
 import { cacheable } from '../caching.ts';
 import { DEFAULT_LIMIT, aggregatesQuery } from '../contract.ts';
-import { checkCursorDataset, decodeCursor, queryDigest } from '../cursor.ts';
-import type { ReadingFilter } from '../domain.ts';
+import { checkCursorDataset } from '../cursor.ts';
 import { acceptJson } from '../negotiation.ts';
-import { filterKey, nextLink } from '../pagination.ts';
-import { canonicalQuery, checkRange, parseQuery } from '../params.ts';
+import { nextLink, openQuery } from '../pagination.ts';
+import { canonicalQuery, parseQuery } from '../params.ts';
 import { aggregatesPage } from '../shape.ts';
 import { listAggregates } from '../sql/measurements.ts';
 import { readConsistently, servedDataset, type RouteDeps } from './deps.ts';
@@ -13,17 +12,7 @@ import { readConsistently, servedDataset, type RouteDeps } from './deps.ts';
 export function aggregatesRoutes(router: Router, deps: RouteDeps): void {
   router.get('/air_quality/aggregates', async (ctx) => {
     const q = parseQuery(ctx.querystring, aggregatesQuery);
-    const filter: ReadingFilter = {
-      stations: q.station,
-      from: q.from,
-      to: q.to,
-      pollutants: q.pollutants,
-      order: q.order,
-    };
-    checkRange(filter);
-    const key = filterKey(filter, { interval: q.interval });
-    const digest = queryDigest(key);
-    const cursor = q.cursor === undefined ? undefined : decodeCursor(q.cursor, digest, deps.config.cursorKey);
+    const { filter, key, digest, cursor } = openQuery(q, deps.config.cursorKey, { interval: q.interval });
     const after = cursor?.position;
     acceptJson(ctx);
     const dataset = await servedDataset(deps.db);

@@ -3,10 +3,10 @@ import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { cacheable } from '../caching.ts';
 import { DEFAULT_LIMIT, READING_TYPES, readingsQuery } from '../contract.ts';
-import { checkCursorDataset, decodeCursor, queryDigest } from '../cursor.ts';
+import { checkCursorDataset } from '../cursor.ts';
 import type { Position, ReadingFilter } from '../domain.ts';
-import { filterKey, nextLink } from '../pagination.ts';
-import { canonicalQuery, checkRange, parseQuery } from '../params.ts';
+import { nextLink, openQuery } from '../pagination.ts';
+import { canonicalQuery, parseQuery } from '../params.ts';
 import { notAcceptable } from '../problem.ts';
 import { exportStream } from '../export-stream.ts';
 import { rawPosition, readingsPageBody, type RawRow } from '../raw-readings.ts';
@@ -20,17 +20,7 @@ export const EXPORT_STATEMENT_TIMEOUT_MS = 15 * 60_000;
 export function readingsRoutes(router: Router, deps: RouteDeps): void {
   router.get('/air_quality', async (ctx) => {
     const q = parseQuery(ctx.querystring, readingsQuery);
-    const filter: ReadingFilter = {
-      stations: q.station,
-      from: q.from,
-      to: q.to,
-      pollutants: q.pollutants,
-      order: q.order,
-    };
-    checkRange(filter);
-    const key = filterKey(filter);
-    const digest = queryDigest(key);
-    const cursor = q.cursor === undefined ? undefined : decodeCursor(q.cursor, digest, deps.config.cursorKey);
+    const { filter, key, digest, cursor } = openQuery(q, deps.config.cursorKey);
     const after = cursor?.position;
     const type = ctx.accepts(...READING_TYPES);
     if (!type) throw notAcceptable(READING_TYPES);
