@@ -1,5 +1,4 @@
 import { expect } from 'chai';
-import { execFileSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -13,6 +12,7 @@ import { startGitHubApiStub, type GitHubApiStub } from '../../test/support/githu
 import { pullRequest } from './support/events.ts';
 import { errors, runAction } from './support/run-action.ts';
 import { REPO_ROOT } from '../../test/support/repo-root.ts';
+import { git } from '../../test/support/git.ts';
 
 const manifests = (replicas: number, greeting = 'hello') => `---
 # Source: fixture/templates/secret.yaml
@@ -191,17 +191,6 @@ describe('deploy-plan', () => {
     let work: string;
     let baseSha: string;
     let headSha: string;
-
-    const git = (cwd: string, ...args: string[]) =>
-      execFileSync(
-        'git',
-        ['-c', 'user.name=Plan Test', '-c', 'user.email=plan@example.com', '-c', 'init.defaultBranch=master', ...args],
-        {
-          cwd,
-          encoding: 'utf8',
-          stdio: ['ignore', 'pipe', 'pipe'],
-        },
-      ).trim();
 
     /** The real registry's pipeline facts, with values that fit the fixture chart. */
     function writeEnvironments(repo: string, values: Record<string, Record<string, unknown>>): void {

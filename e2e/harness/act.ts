@@ -17,6 +17,7 @@ import { FULL_NAME, OWNER } from '../../test/support/github-objects.ts';
 import { kubeBinaries } from '../../test/support/kube-binaries.ts';
 import { controlPlaneTools } from './tools.ts';
 import { REPO_ROOT } from '../../test/support/repo-root.ts';
+import { git } from '../../test/support/git.ts';
 
 /**
  * The repository's workflow files run by nektos/act in host mode (`-P ubuntu-24.04=-self-hosted`): every `run:` script
@@ -115,17 +116,6 @@ export function standIns(repo: string, workflow: string, job?: string): StandIn[
   visit(workflow, job);
   return [...found.values()];
 }
-
-const git = (cwd: string, ...args: string[]) =>
-  execFileSync(
-    'git',
-    ['-c', 'user.name=Octo Cat', '-c', 'user.email=octocat@example.com', '-c', 'init.defaultBranch=master', ...args],
-    {
-      cwd,
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  ).trim();
 
 /**
  * act v0.2.89 validates workflows against a schema that predates `concurrency.queue` and refuses them; it models no

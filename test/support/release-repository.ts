@@ -1,6 +1,6 @@
-import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { git } from './git.ts';
 
 /** A clone whose `origin` has master (two commits) and a feature branch (one commit not on master). */
 export function makeReleaseRepository(root: string): {
@@ -8,16 +8,6 @@ export function makeReleaseRepository(root: string): {
   onMaster: { old: string; head: string };
   offMaster: string;
 } {
-  const git = (cwd: string, ...args: string[]) =>
-    execFileSync(
-      'git',
-      ['-c', 'user.name=Octo Cat', '-c', 'user.email=octocat@example.com', '-c', 'init.defaultBranch=master', ...args],
-      {
-        cwd,
-        encoding: 'utf8',
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    ).trim();
   const origin = path.join(root, 'origin.git');
   const clone = path.join(root, 'clone');
   git(root, 'init', '--quiet', '--bare', origin);
