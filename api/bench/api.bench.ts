@@ -13,17 +13,15 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import autocannon from 'autocannon';
-import { build } from 'esbuild';
 import { POLLUTANTS } from '../src/domain.ts';
 import { readingsSql } from '../src/sql/measurements.ts';
-import { REPO_ROOT } from '../../test/support/repo-root.ts';
 import { createTestDatabase, stopTestServer } from '../../test/support/postgres.ts';
 import { createFixtureDataset } from '../test/support/fixtures.ts';
 import getPort from 'get-port';
+import { bundleForBench } from '../../db/bench/bundle.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -38,23 +36,6 @@ const rows = Number(args.rows);
 const stations = 100;
 const CLOCK_TICKS = 100;
 if (process.env.BENCH_DATABASE_URL) process.env.TEST_DATABASE_URL = process.env.BENCH_DATABASE_URL;
-
-/** Bundles a server entry point without its dependencies; import.meta.url stays db/src's so migrations resolve. */
-async function bundle(entry: string, name: string): Promise<string> {
-  const outfile = path.join(REPO_ROOT, '.cache', 'bench', `${name}.mjs`);
-  await build({
-    entryPoints: [path.join(REPO_ROOT, entry)],
-    outfile,
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    packages: 'external',
-    logLevel: 'warning',
-    define: { 'import.meta.url': JSON.stringify(pathToFileURL(path.join(REPO_ROOT, 'db', 'src', 'cli.ts')).href) },
-  });
-  return outfile;
-}
 
 async function startServer(
   script: string,
@@ -212,8 +193,8 @@ const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const ms = (x: number) => (Number.isFinite(x) ? `${x.toFixed(2)} ms` : 'n/a');
 
 const [appScript, rawScript] = await Promise.all([
-  bundle('api/src/server.ts', 'api-server'),
-  bundle('api/bench/raw-server.ts', 'raw-server'),
+  bundleForBench('api/src/server.ts', 'api-server'),
+  bundleForBench('api/bench/raw-server.ts', 'raw-server'),
 ]);
 const database = await createTestDatabase();
 try {

@@ -12,13 +12,12 @@ import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { build } from 'esbuild';
 import pg from 'pg';
 import { generateCsv } from '../src/generate.ts';
 import { REPO_ROOT } from '../../test/support/repo-root.ts';
 import { createTestDatabase, stopTestServer } from '../../test/support/postgres.ts';
+import { bundleForBench } from './bundle.ts';
 
 const { values } = parseArgs({ options: { rows: { type: 'string' }, keep: { type: 'boolean' } } });
 const wantedRows = Number(values.rows ?? 1_000_000);
@@ -77,18 +76,7 @@ async function sql(url: string, text: string): Promise<void> {
 // The image runs the seeder with Node 24's own type stripping; Node 20 here would need tsx, whose compiler
 // would add ~40 MB to the RSS measured. So the seeder runs as plain JavaScript: the CLI bundled without its
 // dependencies, its import.meta.url pinned to db/src/ so the migrations and bundled data resolve the same.
-const cli = path.join(REPO_ROOT, '.cache', 'bench', 'seed-cli.mjs');
-await build({
-  entryPoints: [path.join(REPO_ROOT, 'db', 'src', 'cli.ts')],
-  outfile: cli,
-  bundle: true,
-  platform: 'node',
-  format: 'esm',
-  target: 'node20',
-  packages: 'external',
-  logLevel: 'warning',
-  define: { 'import.meta.url': JSON.stringify(pathToFileURL(path.join(REPO_ROOT, 'db', 'src', 'cli.ts')).href) },
-});
+const cli = await bundleForBench('db/src/cli.ts', 'seed-cli');
 
 const dir = await mkdtemp(path.join(os.tmpdir(), 'airq-bench-'));
 const file = path.join(dir, 'bench.csv');
@@ -113,19 +101,20 @@ try {
       db.url,
       `CREATE TABLE bench_copy (LIKE measurements INCLUDING ALL); ALTER TABLE bench_copy ALTER COLUMN dataset_id SET DEFAULT 0`,
     );
-    const copyColumns = '(measured_at, station_id, so2, no2, co, o3, pm10, pm2_5)';
+    const psqlCopy = (table: string) =>
+      run(
+        'psql',
+        [
+          db.url,
+          '-v',
+          'ON_ERROR_STOP=1',
+          '-c',
+          `\\copy ${table} (measured_at, station_id, so2, no2, co, o3, pm10, pm2_5) FROM '${file}' WITH (FORMAT csv, HEADER true)`,
+        ],
+        env,
+      );
     started = performance.now();
-    await run(
-      'psql',
-      [
-        db.url,
-        '-v',
-        'ON_ERROR_STOP=1',
-        '-c',
-        `\\copy bench_copy ${copyColumns} FROM '${file}' WITH (FORMAT csv, HEADER true)`,
-      ],
-      env,
-    );
+    await psqlCopy('bench_copy');
     const psqlIndexed = (performance.now() - started) / 1000;
 
     // Same end state the other way round: \copy into a bare table, then build the two indexes.
@@ -134,17 +123,7 @@ try {
       `CREATE TABLE bench_bare (LIKE measurements INCLUDING DEFAULTS INCLUDING CONSTRAINTS); ALTER TABLE bench_bare ALTER COLUMN dataset_id SET DEFAULT 0`,
     );
     started = performance.now();
-    await run(
-      'psql',
-      [
-        db.url,
-        '-v',
-        'ON_ERROR_STOP=1',
-        '-c',
-        `\\copy bench_bare ${copyColumns} FROM '${file}' WITH (FORMAT csv, HEADER true)`,
-      ],
-      env,
-    );
+    await psqlCopy('bench_bare');
     await sql(
       db.url,
       `SET maintenance_work_mem = '256MB'; CREATE UNIQUE INDEX ON bench_bare (dataset_id, measured_at, station_id); CREATE INDEX ON bench_bare (dataset_id, station_id, measured_at)`,
