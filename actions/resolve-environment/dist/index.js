@@ -54548,6 +54548,9 @@ function describeRouting(registry2) {
 function nothing(target, version2, imageTag, reason) {
   return { environment: void 0, deploy: false, target, version: version2, imageTag, reason, notice: reason };
 }
+function deployTo(environment, version2, imageTag, reason) {
+  return { environment, deploy: true, target: environment, version: version2, imageTag, reason };
+}
 function decide(registry2, facts) {
   const isTag = facts.ref.startsWith("refs/tags/");
   const isBranch = facts.ref.startsWith("refs/heads/");
@@ -54565,14 +54568,12 @@ function decide(registry2, facts) {
         `${environment.name} deploys only release tags vMAJOR.MINOR.PATCH, and ${facts.ref} is not one; run the workflow from a release tag (Use workflow from → Tags → vX.Y.Z)`
       );
     }
-    return {
+    return deployTo(
       environment,
-      deploy: true,
-      target: environment,
-      version: version2,
+      version2,
       imageTag,
-      reason: `${facts.eventName} asked for ${environment.name}: deploying ${refName} (${version2})`
-    };
+      `${facts.eventName} asked for ${environment.name}: deploying ${refName} (${version2})`
+    );
   }
   if (facts.eventName === "pull_request" || facts.eventName === "pull_request_target") {
     const base = facts.baseRef ?? "";
@@ -54610,26 +54611,12 @@ function decide(registry2, facts) {
       const hint = /^v\d+\.\d+\.\d+-/.test(refName) ? `pre-releases are not deployed to ${environment.name}` : `${environment.name} deploys only strict release tags like v1.2.3`;
       return nothing(environment, version2, imageTag, `tag ${refName} is not a release tag vMAJOR.MINOR.PATCH: ${hint}`);
     }
-    return {
-      environment,
-      deploy: true,
-      target: environment,
-      version: version2,
-      imageTag,
-      reason: `tag ${refName} releases ${version2} to ${environment.name}`
-    };
+    return deployTo(environment, version2, imageTag, `tag ${refName} releases ${version2} to ${environment.name}`);
   }
   if (isBranch) {
     const environment = registry2.forBranch(refName);
     if (environment) {
-      return {
-        environment,
-        deploy: true,
-        target: environment,
-        version: version2,
-        imageTag,
-        reason: `push to ${refName} deploys ${environment.name}`
-      };
+      return deployTo(environment, version2, imageTag, `push to ${refName} deploys ${environment.name}`);
     }
     const releasesTo = environmentForBase(registry2, refName);
     if (releasesTo) {

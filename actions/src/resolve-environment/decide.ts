@@ -103,6 +103,11 @@ function nothing(target: Environment | undefined, version: string, imageTag: str
   return { environment: undefined, deploy: false, target, version, imageTag, reason, notice: reason };
 }
 
+/** A run that deploys `environment`. */
+function deployTo(environment: Environment, version: string, imageTag: string, reason: string): Decision {
+  return { environment, deploy: true, target: environment, version, imageTag, reason };
+}
+
 /** Decides, from the event and the registry alone, which environment (if any) this run deploys. */
 export function decide(registry: Registry, facts: EventFacts): Decision {
   const isTag = facts.ref.startsWith('refs/tags/');
@@ -123,14 +128,12 @@ export function decide(registry: Registry, facts: EventFacts): Decision {
           `run the workflow from a release tag (Use workflow from → Tags → vX.Y.Z)`,
       );
     }
-    return {
+    return deployTo(
       environment,
-      deploy: true,
-      target: environment,
       version,
       imageTag,
-      reason: `${facts.eventName} asked for ${environment.name}: deploying ${refName} (${version})`,
-    };
+      `${facts.eventName} asked for ${environment.name}: deploying ${refName} (${version})`,
+    );
   }
 
   if (facts.eventName === 'pull_request' || facts.eventName === 'pull_request_target') {
@@ -177,27 +180,13 @@ export function decide(registry: Registry, facts: EventFacts): Decision {
         : `${environment.name} deploys only strict release tags like v1.2.3`;
       return nothing(environment, version, imageTag, `tag ${refName} is not a release tag vMAJOR.MINOR.PATCH: ${hint}`);
     }
-    return {
-      environment,
-      deploy: true,
-      target: environment,
-      version,
-      imageTag,
-      reason: `tag ${refName} releases ${version} to ${environment.name}`,
-    };
+    return deployTo(environment, version, imageTag, `tag ${refName} releases ${version} to ${environment.name}`);
   }
 
   if (isBranch) {
     const environment = registry.forBranch(refName);
     if (environment) {
-      return {
-        environment,
-        deploy: true,
-        target: environment,
-        version,
-        imageTag,
-        reason: `push to ${refName} deploys ${environment.name}`,
-      };
+      return deployTo(environment, version, imageTag, `push to ${refName} deploys ${environment.name}`);
     }
     const releasesTo = environmentForBase(registry, refName);
     if (releasesTo) {
