@@ -16,7 +16,7 @@ import { request as httpsRequest } from 'node:https';
 import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { kwokStagesConfig } from './stages.ts';
+import { fileURLToPath } from 'node:url';
 import {
   acquireNodeLock,
   containerdConfig,
@@ -657,8 +657,8 @@ async function startFakeNodes(
 ): Promise<string[]> {
   const nodeNames = Array.from({ length: count }, (_, index) => `kwok-node-${index}`);
   if (!count) return nodeNames;
-  const stagesFile = path.join(dir, 'kwok-stages.yaml');
-  writeFileSync(stagesFile, kwokStagesConfig());
+  // The pod lifecycle of fake nodes, written out rather than kwok's built-in defaults (see the file).
+  const stagesFile = fileURLToPath(new URL('./kwok-stages.yaml', import.meta.url));
   components.launch('kwok', [
     `--kubeconfig=${plane.kubeconfig}`,
     `--config=${stagesFile}`,
