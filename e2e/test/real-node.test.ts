@@ -95,6 +95,21 @@ describe('the chart on a real kubelet, through the bundled actions', function ()
   /** The version development runs after the first scenario. */
   let devVersion = '';
 
+  /** How many readings development's PostgreSQL holds, asked inside its pod (psql's unaligned output). */
+  const measurementRows = async () =>
+    (
+      await cli.exec('kubectl', [
+        'exec',
+        '-n',
+        DEV,
+        `${RELEASE}-postgresql-0`,
+        '--',
+        'sh',
+        '-c',
+        'psql -h 127.0.0.1 -U "$POSTGRES_USER" -d "$POSTGRES_DB" -tAc "SELECT count(*) FROM measurements"',
+      ])
+    ).trim();
+
   before(async function () {
     stub = await startGitHubApiStub();
     cli = new KubeCli(suite.cluster.kubeconfig);
@@ -221,17 +236,7 @@ describe('the chart on a real kubelet, through the bundled actions', function ()
       hooks: { kind: string; last_run?: { phase?: string } }[];
     };
     expect(status.hooks.find((hook) => hook.kind === 'Job')?.last_run?.phase).to.equal('Succeeded');
-    const rows = await cli.exec('kubectl', [
-      'exec',
-      '-n',
-      DEV,
-      `${RELEASE}-postgresql-0`,
-      '--',
-      'sh',
-      '-c',
-      'psql -h 127.0.0.1 -U "$POSTGRES_USER" -d "$POSTGRES_DB" -tAc "SELECT count(*) FROM measurements"',
-    ]);
-    expect(rows.trim()).to.equal('960');
+    expect(await measurementRows()).to.equal('960');
     devVersion = resolved.outputs.version!;
 
     // smoke-test against the cache Service (what the environment URL reaches), as the smoke job runs it.
@@ -410,17 +415,7 @@ describe('the chart on a real kubelet, through the bundled actions', function ()
     ]);
     const after = JSON.parse((await get(`${base}/health/ready`)).body) as { dataset: string };
     expect(after.dataset).to.equal(datasetBefore);
-    const rows = await cli.exec('kubectl', [
-      'exec',
-      '-n',
-      DEV,
-      `${RELEASE}-postgresql-0`,
-      '--',
-      'sh',
-      '-c',
-      'psql -h 127.0.0.1 -U "$POSTGRES_USER" -d "$POSTGRES_DB" -tAc "SELECT count(*) FROM measurements"',
-    ]);
-    expect(rows.trim()).to.equal('960');
+    expect(await measurementRows()).to.equal('960');
   });
 
   describe('production', function () {
