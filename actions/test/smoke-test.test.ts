@@ -18,6 +18,8 @@ interface FakeApiOptions {
   notReadyFor?: number;
   /** Readiness answers 200 with this version for this many requests before `version` (an old pod still serving). */
   oldVersionFor?: number;
+  /** After the first ready answer, this many readiness answers come from an old pod still draining (version 0.9.0). */
+  drainingAfterReady?: number;
   data?: unknown[];
   /** These instances answer without the X-Instance-Id header. */
   anonymous?: boolean;
@@ -50,13 +52,17 @@ async function startFakeApi(
         );
         return;
       }
-      const old = readinessRequests <= (options.notReadyFor ?? 0) + (options.oldVersionFor ?? 0);
+      const firstReady = (options.notReadyFor ?? 0) + (options.oldVersionFor ?? 0) + 1;
+      const draining =
+        readinessRequests > firstReady && readinessRequests <= firstReady + (options.drainingAfterReady ?? 0);
+      const old = readinessRequests < firstReady || draining;
+      if (draining) headers['x-instance-id'] = 'old-pod';
       res.writeHead(200, headers);
       res.end(
         JSON.stringify({
           status: 'ready',
           version: old ? '0.9.0' : options.version,
-          instance,
+          instance: draining ? 'old-pod' : instance,
           dataset: 'abcdef012345',
         }),
       );
@@ -184,7 +190,36 @@ describe('smoke-test', function () {
       expect(run.stdout).to.include('version is "0.9.0", expected "2.0.0"');
     });
 
-    it('fails with a report of what it saw when the version never matches', async function () {
+    it('samples the instances again while an old pod still drains after readiness passed (a rollback settling)', async function () {
+      const { run, hits } = await smoke(
+        { instances: ['pod-a', 'pod-b'], version: '1.2.0', drainingAfterReady: 3 },
+        { 'expected-version': '1.2.0', 'min-instances': 2 },
+      );
+      expect(run.exitCode, run.stdout).to.equal(0);
+      expect(run.outputs).to.deep.equal({ version: '1.2.0', instances: '2' });
+      expect(run.stdout)
+        .to.include('instances: sample 1:')
+        .and.include('from instance old-pod')
+        .and.include('(version is "0.9.0", expected "1.2.0"); the rollout is still converging');
+      // Readiness once, three draining answers each ending a sample, then pod-a and pod-b.
+      expect(hits['/health/ready']).to.equal(6);
+      expect(run.summary).to.include('pod-a (1.2.0), pod-b (1.2.0)').and.not.include('old-pod');
+    });
+
+    it('fails when an old version still answers at the deadline, reporting those answers', async function () {
+      const { run } = await smoke(
+        { instances: ['pod-a', 'pod-b'], version: '1.2.0', drainingAfterReady: 1_000_000 },
+        { 'expected-version': '1.2.0', 'min-instances': 2, timeout: '1s', interval: '100ms', 'instance-requests': 5 },
+      );
+      expect(run.exitCode).to.equal(1);
+      const message = errors(run);
+      expect(message).to.match(/failed: instances: 5 of 5 readiness answers were not right:/);
+      expect(message).to.include('from instance old-pod').and.include('(version is "0.9.0", expected "1.2.0")');
+      expect(run.stdout).to.include('the rollout is still converging');
+      expect(run.outputs).to.deep.equal({ version: '1.2.0', instances: '0' });
+    });
+
+    it('fails when the version never matches, with a report of what it saw', async function () {
       const { run } = await smoke(
         { instances: ['pod-a', 'pod-b'], version: '1.0.0' },
         { 'expected-version': '1.0.1', timeout: '1s', interval: '100ms' },

@@ -27101,6 +27101,9 @@ function get(url2, timeoutMs, startedAt) {
   });
 }
 
+// actions/src/smoke-test/run.ts
+import { setTimeout as sleep } from "node:timers/promises";
+
 // node_modules/is-network-error/index.js
 var objectToString = Object.prototype.toString;
 var isError = (value) => objectToString.call(value) === "[object Error]";
@@ -27374,10 +27377,12 @@ function dataProblem(observation) {
 function tallyInstances(observations, expectedVersion) {
   const instances = /* @__PURE__ */ new Map();
   const problems = [];
+  let unready = 0;
   for (const observation of observations) {
     const problem = readinessProblem(observation, expectedVersion);
     if (problem) {
       problems.push(`${describeObservation(observation)} (${problem})`);
+      unready++;
       continue;
     }
     if (!observation.instance) {
@@ -27388,7 +27393,7 @@ function tallyInstances(observations, expectedVersion) {
     versions.add(reportedVersion(observation));
     instances.set(observation.instance, versions);
   }
-  return { instances, problems };
+  return { instances, problems, unready };
 }
 function instancesProblem(tally, min, requests) {
   if (tally.problems.length > 0) {
@@ -27487,13 +27492,25 @@ async function run(settings, deps) {
     await finish(false);
     throw new Error(report("/air_quality returned no data", settings, dataSeen, error63.message));
   }
-  const answers = [];
-  for (let i = 0; i < settings.instanceRequests; i++) {
-    answers.push(await deps.get(`${base}/health/ready`, 1e4, startedAt));
-    const tally2 = tallyInstances(answers, settings.expectedVersion);
-    if (tally2.problems.length === 0 && tally2.instances.size >= settings.minInstances) break;
+  const deadline = startedAt + settings.timeoutMs;
+  let answers = [];
+  let tally = tallyInstances(answers, settings.expectedVersion);
+  for (let sample = 1; ; sample++) {
+    answers = [];
+    for (let i = 0; i < settings.instanceRequests; i++) {
+      answers.push(await deps.get(`${base}/health/ready`, 1e4, startedAt));
+      tally = tallyInstances(answers, settings.expectedVersion);
+      if (tally.problems.length === 0 && tally.instances.size >= settings.minInstances) break;
+      if (tally.unready > 0 && tally.unready === tally.problems.length && deps.now() + settings.intervalMs < deadline)
+        break;
+    }
+    const converging = tally.problems.length > 0 && tally.unready === tally.problems.length;
+    if (!converging || deps.now() + settings.intervalMs >= deadline) break;
+    info(
+      `instances: sample ${sample}: ${tally.problems[tally.problems.length - 1] ?? ""}; the rollout is still converging, sampling again in ${settings.intervalMs} ms`
+    );
+    await sleep(settings.intervalMs);
   }
-  const tally = tallyInstances(answers, settings.expectedVersion);
   setOutput("instances", String(tally.instances.size));
   const instanceList = [...tally.instances].sort(([a], [b]) => a.localeCompare(b)).map(([id, versions]) => `${id} (${[...versions].join(", ")})`).join(", ");
   const problem = instancesProblem(tally, settings.minInstances, answers.length);

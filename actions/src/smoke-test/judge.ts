@@ -69,16 +69,23 @@ export interface InstanceTally {
   instances: Map<string, Set<string>>;
   /** Answers without an X-Instance-Id header, or that were not ready. */
   problems: string[];
+  /**
+   * How many of `problems` were answers not (yet) ready with the expected version: what a rollout that is still
+   * converging produces (an old pod draining, a new one starting), unlike a missing X-Instance-Id.
+   */
+  unready: number;
 }
 
 /** Tallies the distinct instances among readiness answers. */
 export function tallyInstances(observations: Observation[], expectedVersion: string): InstanceTally {
   const instances = new Map<string, Set<string>>();
   const problems: string[] = [];
+  let unready = 0;
   for (const observation of observations) {
     const problem = readinessProblem(observation, expectedVersion);
     if (problem) {
       problems.push(`${describeObservation(observation)} (${problem})`);
+      unready++;
       continue;
     }
     if (!observation.instance) {
@@ -89,7 +96,7 @@ export function tallyInstances(observations: Observation[], expectedVersion: str
     versions.add(reportedVersion(observation));
     instances.set(observation.instance, versions);
   }
-  return { instances, problems };
+  return { instances, problems, unready };
 }
 
 /** Why the instance tally falls short; undefined when at least `min` distinct instances answered ready and nothing else. */

@@ -1,4 +1,5 @@
 import * as core from '@actions/core';
+import { setTimeout as sleep } from 'node:timers/promises';
 import pRetry from 'p-retry';
 import { writeSummary } from '../lib/summary.ts';
 import type { get } from './http.ts';
@@ -116,14 +117,30 @@ export async function run(settings: Settings, deps: Deps): Promise<void> {
     throw new Error(report('/air_quality returned no data', settings, dataSeen, (error as Error).message));
   }
 
-  const answers: Observation[] = [];
-  for (let i = 0; i < settings.instanceRequests; i++) {
-    answers.push(await deps.get(`${base}/health/ready`, 10_000, startedAt));
-    const tally = tallyInstances(answers, settings.expectedVersion);
-    // Stop as soon as the count is reached, unless something already went wrong (then show the whole sample).
-    if (tally.problems.length === 0 && tally.instances.size >= settings.minInstances) break;
+  // Count instances on fresh connections. Right after a rollout (or `helm rollback --wait`) an old pod can still answer
+  // for a moment while it drains; an answer that is not ready with the expected version therefore starts the sample
+  // again while the budget lasts, and fails the test only if it persists to the deadline.
+  const deadline = startedAt + settings.timeoutMs;
+  let answers: Observation[] = [];
+  let tally = tallyInstances(answers, settings.expectedVersion);
+  for (let sample = 1; ; sample++) {
+    answers = [];
+    for (let i = 0; i < settings.instanceRequests; i++) {
+      answers.push(await deps.get(`${base}/health/ready`, 10_000, startedAt));
+      tally = tallyInstances(answers, settings.expectedVersion);
+      if (tally.problems.length === 0 && tally.instances.size >= settings.minInstances) break;
+      // A converging rollout: stop this sample early when there is time to take another.
+      if (tally.unready > 0 && tally.unready === tally.problems.length && deps.now() + settings.intervalMs < deadline)
+        break;
+      // Otherwise, once something went wrong, finish the sample so that the report shows all of it.
+    }
+    const converging = tally.problems.length > 0 && tally.unready === tally.problems.length;
+    if (!converging || deps.now() + settings.intervalMs >= deadline) break;
+    core.info(
+      `instances: sample ${sample}: ${tally.problems[tally.problems.length - 1] ?? ''}; the rollout is still converging, sampling again in ${settings.intervalMs} ms`,
+    );
+    await sleep(settings.intervalMs);
   }
-  const tally = tallyInstances(answers, settings.expectedVersion);
   core.setOutput('instances', String(tally.instances.size));
   const instanceList = [...tally.instances]
     .sort(([a], [b]) => a.localeCompare(b))
