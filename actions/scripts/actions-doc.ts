@@ -5,15 +5,14 @@
 //   npm run docs:actions -- --check fail, naming the fix, when docs/actions.md differs from what would be generated
 //
 // actions/test/actions-doc.test.ts fails when the committed page is stale.
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { fromRepo, generatorMain, type GeneratedPage } from '../../scripts/generated-page.ts';
 
-const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-export const ACTIONS_DIR = path.join(REPO_ROOT, 'actions');
-export const DOC_FILE = path.join(REPO_ROOT, 'docs', 'actions.md');
+export const ACTIONS_DIR = fromRepo('actions');
+export const DOC_FILE = fromRepo('docs', 'actions.md');
 
 const manifestSchema = z.object({
   name: z.string().min(1),
@@ -126,29 +125,14 @@ export function renderActionsDoc(actionsDir: string = ACTIONS_DIR): string {
   return `${lines.join('\n').trimEnd()}\n`;
 }
 
-/** Why `docFile` is not what would be generated from `actionsDir`, or undefined when it is current. */
-export function staleness(actionsDir: string = ACTIONS_DIR, docFile: string = DOC_FILE): string | undefined {
-  const fresh = renderActionsDoc(actionsDir);
-  const shown = path.relative(REPO_ROOT, docFile) || docFile;
-  if (!existsSync(docFile)) return `${shown} does not exist; run \`npm run docs:actions\` and commit it`;
-  if (readFileSync(docFile, 'utf8') !== fresh) {
-    return `${shown} differs from what actions/*/action.yml generate; run \`npm run docs:actions\` and commit it`;
-  }
-  return undefined;
+/** docs/actions.md (or `docFile`) as generated from the action.yml files under `actionsDir`. */
+export function actionsPage(actionsDir: string = ACTIONS_DIR, docFile: string = DOC_FILE): GeneratedPage {
+  return {
+    file: docFile,
+    from: 'actions/*/action.yml',
+    script: 'docs:actions',
+    render: () => renderActionsDoc(actionsDir),
+  };
 }
 
-function main(): void {
-  if (process.argv.includes('--check')) {
-    const problem = staleness();
-    if (problem) {
-      console.error(problem);
-      process.exitCode = 1;
-    } else console.log(`${path.relative(REPO_ROOT, DOC_FILE)} is up to date`);
-    return;
-  }
-  mkdirSync(path.dirname(DOC_FILE), { recursive: true });
-  writeFileSync(DOC_FILE, renderActionsDoc());
-  console.log(`wrote ${path.relative(REPO_ROOT, DOC_FILE)}`);
-}
-
-if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) main();
+generatorMain(actionsPage(), import.meta.url);

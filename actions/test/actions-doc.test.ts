@@ -3,7 +3,8 @@ import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { ACTIONS_DIR, DOC_FILE, renderActionsDoc, staleness } from '../scripts/actions-doc.ts';
+import { staleness } from '../../scripts/generated-page.ts';
+import { ACTIONS_DIR, DOC_FILE, actionsPage, renderActionsDoc } from '../scripts/actions-doc.ts';
 
 interface Manifest {
   inputs?: Record<string, { default?: unknown; required?: boolean }>;
@@ -16,7 +17,7 @@ const actionNames = readdirSync(ACTIONS_DIR, { withFileTypes: true })
 
 describe('docs/actions.md (generated from actions/*/action.yml)', function () {
   it('is what `npm run docs:actions` generates from the committed action.yml files', function () {
-    expect(staleness()).to.equal(undefined);
+    expect(staleness(actionsPage())).to.equal(undefined);
   });
 
   it('has a section per action with a row for each of its inputs and outputs', function () {
@@ -46,18 +47,18 @@ describe('docs/actions.md (generated from actions/*/action.yml)', function () {
         cpSync(path.join(ACTIONS_DIR, name, 'action.yml'), path.join(scratch, name, 'action.yml'));
       const doc = path.join(scratch, 'actions.md');
       writeFileSync(doc, renderActionsDoc(scratch));
-      expect(staleness(scratch, doc)).to.equal(undefined);
+      expect(staleness(actionsPage(scratch, doc))).to.equal(undefined);
       const victim = path.join(scratch, 'smoke-test', 'action.yml');
       writeFileSync(
         victim,
         readFileSync(victim, 'utf8').replace('outputs:', 'outputs:\n  latency:\n    description: A new output.'),
       );
-      expect(staleness(scratch, doc)).to.match(
+      expect(staleness(actionsPage(scratch, doc))).to.match(
         /differs from what actions\/\*\/action\.yml generate; run `npm run docs:actions`/,
       );
       expect(renderActionsDoc(scratch)).to.include('| `latency` | A new output. |');
       rmSync(doc);
-      expect(staleness(scratch, doc)).to.match(/does not exist; run `npm run docs:actions`/);
+      expect(staleness(actionsPage(scratch, doc))).to.match(/does not exist; run `npm run docs:actions`/);
     } finally {
       rmSync(scratch, { recursive: true, force: true });
     }

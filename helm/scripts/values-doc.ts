@@ -5,15 +5,13 @@
  *   npm run docs:values           rewrite docs/values.md
  *   npm run docs:values -- --check  exit 1 when docs/values.md is not what the sources generate
  */
-import { readFileSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
+import { fromRepo, generatorMain, type GeneratedPage } from '../../scripts/generated-page.ts';
 import { isMap, isScalar, parseDocument, stringify, type Node, type Pair } from 'yaml';
 
-const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const VALUES_FILE = path.join(REPO_ROOT, 'helm', 'airq', 'values.yaml');
-export const SCHEMA_FILE = path.join(REPO_ROOT, 'helm', 'airq', 'values.schema.json');
-export const VALUES_DOC = path.join(REPO_ROOT, 'docs', 'values.md');
+export const VALUES_FILE = fromRepo('helm', 'airq', 'values.yaml');
+export const SCHEMA_FILE = fromRepo('helm', 'airq', 'values.schema.json');
+export const VALUES_DOC = fromRepo('docs', 'values.md');
 
 interface Schema {
   $ref?: string;
@@ -243,23 +241,12 @@ export function generatedValuesDoc(): string {
   return renderValuesDoc(readFileSync(VALUES_FILE, 'utf8'), readFileSync(SCHEMA_FILE, 'utf8'));
 }
 
-if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const generated = generatedValuesDoc();
-  const relative = path.relative(process.cwd(), VALUES_DOC);
-  if (process.argv.includes('--check')) {
-    let current = '';
-    try {
-      current = readFileSync(VALUES_DOC, 'utf8');
-    } catch {
-      // Missing counts as stale.
-    }
-    if (current !== generated) {
-      console.error(`${relative} is stale: run \`npm run docs:values\` and commit the result`);
-      process.exit(1);
-    }
-    console.log(`${relative} is up to date`);
-  } else {
-    writeFileSync(VALUES_DOC, generated);
-    console.log(`wrote ${relative}`);
-  }
-}
+/** docs/values.md, generated from values.yaml and values.schema.json. */
+export const valuesPage: GeneratedPage = {
+  file: VALUES_DOC,
+  from: 'helm/airq/values.yaml and values.schema.json',
+  script: 'docs:values',
+  render: generatedValuesDoc,
+};
+
+generatorMain(valuesPage, import.meta.url);

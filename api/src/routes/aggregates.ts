@@ -7,7 +7,7 @@ import { nextLink, openQuery } from '../pagination.ts';
 import { canonicalQuery, parseQuery } from '../params.ts';
 import { aggregatesPage } from '../shape.ts';
 import { listAggregates } from '../sql/measurements.ts';
-import { readConsistently, servedDataset, type RouteDeps } from './deps.ts';
+import { afterDatasetSwitch, readConsistently, servedDataset, type RouteDeps } from './deps.ts';
 
 export function aggregatesRoutes(router: Router, deps: RouteDeps): void {
   router.get('/air_quality/aggregates', async (ctx) => {
@@ -26,8 +26,7 @@ export function aggregatesRoutes(router: Router, deps: RouteDeps): void {
       (d) => listAggregates(deps.db, d.id, filter, q.interval, after, limit + 1),
       (r) => !r.length,
     );
-    if (read.dataset !== dataset) checkCursorDataset(cursor, read.dataset.version);
-    if (read.dataset !== dataset) cacheable(ctx, deps.config, read.dataset.version, normalised);
+    afterDatasetSwitch(ctx, deps.config, dataset, read.dataset, cursor, normalised);
     const rows = read.result;
     const more = rows.length > limit;
     if (more) rows.pop();

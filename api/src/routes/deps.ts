@@ -1,5 +1,8 @@
+import type { Context } from 'koa';
 import type { Logger } from 'pino';
+import { cacheable } from '../caching.ts';
 import type { Config } from '../config.ts';
+import { checkCursorDataset, type OpenedCursor } from '../cursor.ts';
 import type { Db } from '../db.ts';
 import type { Lifecycle } from '../lifecycle.ts';
 import type { Metrics } from '../metrics.ts';
@@ -45,4 +48,21 @@ export async function readConsistently<T>(
   const now = await activeDataset(db);
   if (!now || now.id === dataset.id) return { dataset, result };
   return { dataset: now, result: await read(now) };
+}
+
+/**
+ * When `readConsistently` moved to the dataset a seed just activated: the cursor must belong to that dataset, and the
+ * answer's validators (ETag, X-Dataset-Version) name it rather than the one the request started with.
+ */
+export function afterDatasetSwitch(
+  ctx: Context,
+  config: Config,
+  started: ActiveDataset,
+  read: ActiveDataset,
+  cursor: OpenedCursor | undefined,
+  normalisedRequest: string,
+): void {
+  if (read === started) return;
+  checkCursorDataset(cursor, read.version);
+  cacheable(ctx, config, read.version, normalisedRequest);
 }

@@ -12,7 +12,7 @@ import { exportStream } from '../export-stream.ts';
 import { rawPosition, readingsPageBody, type RawRow } from '../raw-readings.ts';
 import { activeDataset, type ActiveDataset } from '../sql/datasets.ts';
 import { copyReadings, listReadings, readPage } from '../sql/measurements.ts';
-import { noDatasetYet, readConsistently, servedDataset, type RouteDeps } from './deps.ts';
+import { afterDatasetSwitch, noDatasetYet, readConsistently, servedDataset, type RouteDeps } from './deps.ts';
 
 // An export may legitimately run for minutes; it gets its own bound instead of the per-query statement_timeout.
 export const EXPORT_STATEMENT_TIMEOUT_MS = 15 * 60_000;
@@ -58,8 +58,7 @@ export function readingsRoutes(router: Router, deps: RouteDeps): void {
         (d) => listReadings(deps.db, d.id, filter, after, limit + 1),
         (r) => !r.length,
       );
-      if (read.dataset !== dataset) checkCursorDataset(cursor, read.dataset.version);
-      if (read.dataset !== dataset) cacheable(ctx, deps.config, read.dataset.version, normalised);
+      afterDatasetSwitch(ctx, deps.config, dataset, read.dataset, cursor, normalised);
       dataset = read.dataset;
       rows = read.result;
     }

@@ -7,7 +7,7 @@ import { parseQuery } from '../params.ts';
 import { Problem, badParameters, printable } from '../problem.ts';
 import { stationOne, stationsList } from '../shape.ts';
 import { findStation, listStations } from '../sql/stations.ts';
-import { readConsistently, servedDataset, type RouteDeps } from './deps.ts';
+import { afterDatasetSwitch, readConsistently, servedDataset, type RouteDeps } from './deps.ts';
 
 export function stationsRoutes(router: Router, deps: RouteDeps): void {
   router.get('/air_quality/stations', async (ctx) => {
@@ -21,7 +21,7 @@ export function stationsRoutes(router: Router, deps: RouteDeps): void {
       (d) => listStations(deps.db, d.id),
       (r) => !r.length,
     );
-    if (read.dataset !== dataset) cacheable(ctx, deps.config, read.dataset.version, ctx.path);
+    afterDatasetSwitch(ctx, deps.config, dataset, read.dataset, undefined, ctx.path);
     ctx.body = stationsList(read.dataset.version, read.result);
   });
   router.get('/air_quality/stations/:id', async (ctx) => {
