@@ -1,17 +1,6 @@
-import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import {
-  appendFileSync,
-  closeSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -40,6 +29,7 @@ import {
   type NodeLock,
   type NodeState,
 } from './node.ts';
+import { killOnExit, rssMiB, Supervisor } from './processes.ts';
 import getPort from 'get-port';
 
 /**
@@ -110,49 +100,12 @@ type Component =
   | 'kubelet'
   | 'kube-proxy'
   | 'coredns';
+/** The cluster's processes. */
+type Components = Supervisor<Component>;
 
-const running = new Set<ChildProcess>();
 /** Real nodes of this process, torn down on exit if stop() did not run. */
 const liveNodes = new Set<NodeState>();
-let cleanupInstalled = false;
-
-function killAll(): void {
-  for (const child of running) killGroup(child, 'SIGKILL');
-  for (const state of liveNodes) teardownNode(state);
-}
-
-/** A crashed or interrupted test process must not leave a control plane behind. */
-function installCleanup(): void {
-  if (cleanupInstalled) return;
-  cleanupInstalled = true;
-  process.once('exit', killAll);
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    process.once(signal, () => {
-      killAll();
-      // Nobody else handles it (mocha may): die of the signal as if this handler did not exist.
-      if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
-    });
-  }
-}
-
-function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
-  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
-  try {
-    process.kill(-child.pid, signal);
-  } catch {
-    // Already gone.
-  }
-}
-
-async function stopProcess(child: ChildProcess, graceMs = 10_000): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  killGroup(child, 'SIGTERM');
-  const timer = setTimeout(() => killGroup(child, 'SIGKILL'), graceMs);
-  await exited;
-  clearTimeout(timer);
-  running.delete(child);
-}
+let nodeTeardownInstalled = false;
 
 const DIR_PREFIX = 'airq-e2e-cluster-';
 const OWNER_FILE = 'owner.pid';
@@ -222,20 +175,6 @@ export function reapOrphanedClusters(root = tmpdir(), options: { withNodes?: boo
   }
   return reaped;
 }
-
-function rssMiB(pids: number[]): number {
-  let kib = 0;
-  for (const pid of pids) {
-    try {
-      kib += Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
-    } catch {
-      // Exited.
-    }
-  }
-  return Math.round(kib / 1024);
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function openssl(dir: string, args: string[]): void {
   execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
@@ -369,84 +308,6 @@ function kubeconfigYaml(
     'current-context: airq-e2e',
     '',
   ].join('\n');
-}
-
-function tail(file: string, lines: number): string {
-  if (!existsSync(file)) return '(no log)';
-  return readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n');
-}
-
-/** The cluster's processes: each started in its own process group with its own log, polled, stopped in reverse order. */
-class Components {
-  private readonly processes = new Map<Component, ChildProcess>();
-  private readonly order: Component[] = [];
-  private readonly dir: string;
-  private readonly binDir: string;
-  private readonly deadline: number;
-
-  constructor(dir: string, binDir: string, deadline: number) {
-    this.dir = dir;
-    this.binDir = binDir;
-    this.deadline = deadline;
-  }
-
-  logFile(name: Component): string {
-    return path.join(this.dir, `${name}.log`);
-  }
-
-  launch(name: Component, args: string[], binary = path.join(this.binDir, name)): void {
-    const out = openSync(this.logFile(name), 'a');
-    const child = spawn(binary, args, { cwd: this.dir, detached: true, stdio: ['ignore', out, out] });
-    closeSync(out);
-    // For reapOrphanedClusters, should this process die without stopping the cluster.
-    if (child.pid !== undefined) appendFileSync(path.join(this.dir, PIDS_FILE), `${child.pid} ${binary}\n`);
-    running.add(child);
-    this.processes.set(name, child);
-    this.order.push(name);
-    child.once('exit', () => running.delete(child));
-  }
-
-  /** Polls `check` until it returns true; fails early, with the logs, when a component has died. */
-  async waitFor(what: string, check: () => Promise<boolean>): Promise<void> {
-    for (;;) {
-      for (const [name, child] of this.processes) {
-        if (child.exitCode !== null || child.signalCode !== null) {
-          throw new Error(
-            `e2e cluster: ${name} exited (${child.exitCode ?? child.signalCode}) while waiting for ${what}; its log is ${this.logFile(name)}\n${this.logTails()}`,
-          );
-        }
-      }
-      if (await check().catch(() => false)) return;
-      if (Date.now() > this.deadline) {
-        throw new Error(
-          `e2e cluster: timed out waiting for ${what}; component logs are in ${this.dir} (AIRQ_E2E_KEEP=1 keeps them)\n${this.logTails()}`,
-        );
-      }
-      await sleep(250);
-    }
-  }
-
-  logTails(lines = 30): string {
-    return this.order
-      .map((name) => `----- ${name} (${this.logFile(name)}) -----\n${tail(this.logFile(name), lines)}`)
-      .join('\n');
-  }
-
-  /** Resident memory (MiB) of each component. */
-  memory(): Record<string, number> {
-    const usage: Record<string, number> = {};
-    for (const [name, child] of this.processes) if (child.pid) usage[name] = rssMiB([child.pid]);
-    return usage;
-  }
-
-  /** Reverse start order: the node before the control plane, clients before the API server, the API server before etcd. */
-  async stop(nodeState: NodeState | undefined): Promise<void> {
-    for (const name of [...this.order].reverse()) {
-      const child = this.processes.get(name);
-      if (name === 'containerd' && nodeState && child?.exitCode === null) removePodContainers(nodeState);
-      if (child) await stopProcess(child);
-    }
-  }
 }
 
 interface HttpAnswer {
@@ -714,7 +575,13 @@ async function waitUntilSchedulable(components: Components, plane: ControlPlane,
  * answers, and the default ServiceAccount exists.
  */
 export async function startCluster(options: ClusterOptions): Promise<Cluster> {
-  installCleanup();
+  if (!nodeTeardownInstalled) {
+    nodeTeardownInstalled = true;
+    // A crashed or interrupted test process must not leave a real node's network and mounts behind.
+    killOnExit(() => {
+      for (const state of liveNodes) teardownNode(state);
+    });
+  }
   const started = Date.now();
   const deadline = started + (options.startTimeoutMs ?? (options.realNode ? 240_000 : 120_000));
   const realNode = options.realNode;
@@ -726,14 +593,23 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   }
   const dir = mkdtempSync(path.join(tmpdir(), DIR_PREFIX));
   writeFileSync(path.join(dir, OWNER_FILE), String(process.pid));
-  const components = new Components(dir, options.binDir, deadline);
+  const components: Components = new Supervisor({
+    dir,
+    binDir: options.binDir,
+    deadline,
+    label: 'e2e cluster',
+    pidsFile: PIDS_FILE,
+  });
   let nodeState: NodeState | undefined;
   let stopped = false;
 
   const stop = async () => {
     if (stopped) return;
     stopped = true;
-    await components.stop(nodeState);
+    // containerd's pods go before containerd itself.
+    await components.stop((name) => {
+      if (name === 'containerd' && nodeState) removePodContainers(nodeState);
+    });
     let problems: string[] = [];
     if (nodeState) {
       problems = teardownNode(nodeState);

@@ -1,8 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, openSync, closeSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import path from 'node:path';
 import getPort from 'get-port';
+import { Supervisor } from './processes.ts';
 
 /**
  * A container registry (CNCF distribution) on 127.0.0.1, plain HTTP, storage in `dir`: where the workflows' image job
@@ -44,38 +44,22 @@ export async function startRegistry(binary: string, dir: string): Promise<Regist
       '',
     ].join('\n'),
   );
-  const logFile = path.join(dir, 'registry.log');
-  const log = openSync(logFile, 'a');
-  const child: ChildProcess = spawn(binary, ['serve', config], { stdio: ['ignore', log, log], detached: true });
-  closeSync(log);
-  let exited: number | null | undefined;
-  child.on('exit', (code) => (exited = code));
-  const logTail = (lines = 20) => readFileSync(logFile, 'utf8').split('\n').slice(-lines).join('\n');
-  const deadline = Date.now() + 30_000;
-  while ((await ping(`http://${host}/v2/`)) !== 200) {
-    if (exited !== undefined || Date.now() > deadline) {
-      try {
-        process.kill(-child.pid!, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-      throw new Error(`the registry (${binary}) did not answer on http://${host}/v2/ (exit ${exited}):\n${logTail()}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
+  const processes = new Supervisor<'registry'>({
+    dir,
+    binDir: path.dirname(binary),
+    deadline: Date.now() + 30_000,
+    label: `the registry on ${host}`,
+  });
+  processes.launch('registry', ['serve', config], binary);
+  try {
+    await processes.waitFor(`http://${host}/v2/ to answer 200`, async () => (await ping(`http://${host}/v2/`)) === 200);
+  } catch (error) {
+    await processes.stop();
+    throw error;
   }
   return {
     host,
-    logTail,
-    async stop() {
-      if (exited !== undefined) return;
-      const gone = new Promise((resolve) => child.once('exit', resolve));
-      try {
-        process.kill(-child.pid!, 'SIGTERM');
-      } catch {
-        return;
-      }
-      await Promise.race([gone, new Promise((resolve) => setTimeout(resolve, 5_000))]);
-      if (exited === undefined) process.kill(-child.pid!, 'SIGKILL');
-    },
+    logTail: (lines = 20) => processes.logTails(lines),
+    stop: () => processes.stop(),
   };
 }
