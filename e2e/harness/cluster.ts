@@ -99,6 +99,7 @@ type Component =
   | 'containerd'
   | 'kubelet'
   | 'kube-proxy'
+  | 'kube-router'
   | 'coredns';
 /** The cluster's processes. */
 type Components = Supervisor<Component>;
@@ -691,14 +692,8 @@ async function startRealNode(ctx: RealNodeContext): Promise<RealNode> {
   staticBinaryImage(path.join(binDir, 'pause'), PAUSE_IMAGE, pauseArchive);
   for (const archive of [pauseArchive, ...(ctx.realNode.images ?? [])]) importImage(socket, archive);
 
-  const [kubeletPort, kubeletHealthz, proxyHealthz, proxyMetrics, dnsHealth, dnsReady] = await Promise.all([
-    getPort(),
-    getPort(),
-    getPort(),
-    getPort(),
-    getPort(),
-    getPort(),
-  ]);
+  const [kubeletPort, kubeletHealthz, proxyHealthz, proxyMetrics, dnsHealth, dnsReady, routerHealth] =
+    await Promise.all([getPort(), getPort(), getPort(), getPort(), getPort(), getPort(), getPort()]);
   const kubeletDir = path.join(dir, 'kubelet');
   mkdirSync(kubeletDir, { recursive: true });
   const resolvConf = path.join(dir, 'pod-resolv.conf');
@@ -753,6 +748,32 @@ async function startRealNode(ctx: RealNodeContext): Promise<RealNode> {
     async () => (await probe(`http://127.0.0.1:${proxyHealthz}/healthz`)).status === 200,
   );
   await waitFor('CoreDNS /ready', async () => (await probe(`http://127.0.0.1:${dnsReady}/ready`)).status === 200);
+
+  // NetworkPolicy, enforced as a cluster with a policy-capable network would: kube-router's network policy controller
+  // alone (no routing, no service proxy: the bridge and kube-proxy do those), with iptables chains and ipsets that
+  // admit to a pod a policy selects only what some policy allows. The node's own traffic (kubelet probes, a smoke test
+  // run on the host) comes from the node's address, which it always admits.
+  const routerKubeconfig = path.join(dir, 'kubeconfig');
+  // It looks its node up once, at start.
+  await waitFor(`the Node ${NODE_NAME} registered by kubelet`, async () => {
+    return (await api('GET', `/api/v1/nodes/${NODE_NAME}`, undefined, [404])).status === 200;
+  });
+  launch('kube-router', [
+    `--kubeconfig=${routerKubeconfig}`,
+    `--hostname-override=${NODE_NAME}`,
+    '--run-firewall=true',
+    '--run-router=false',
+    '--run-service-proxy=false',
+    `--service-cluster-ip-range=${NODE_NETWORK.serviceCidr}`,
+    `--health-port=${routerHealth}`,
+    '--metrics-port=0',
+    '--v=1',
+  ]);
+
+  await waitFor(
+    'kube-router /healthz (its network policy controller)',
+    async () => (await probe(`http://127.0.0.1:${routerHealth}/healthz`)).status === 200,
+  );
   return { name: NODE_NAME, containerdSocket: socket, importImage: (archive) => importImage(socket, archive) };
 }
 

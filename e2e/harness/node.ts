@@ -39,6 +39,7 @@ export const NODE_NETWORK = {
 export const NODE_NAME = 'airq-e2e-node';
 /** The sandbox image, made from tools/build.sh's static pause binary: no registry can be reached for the real one. */
 export const PAUSE_IMAGE = 'airq.local/e2e/pause:1';
+
 /** Marks this harness's iptables rules so teardown removes exactly them. */
 const RULE_COMMENT = 'airq-e2e-node';
 const LOCK_FILE = path.join(tmpdir(), 'airq-e2e-node.lock');
@@ -208,6 +209,48 @@ export function podProcesses(socket: string): { shims: number[]; containers: num
  * kubelet's own chains, which it leaves behind: KUBE-FIREWALL (jumped to from INPUT and OUTPUT; drops connections to
  * 127.0.0.0/8 from other addresses), and the KUBE-KUBELET-CANARY / KUBE-IPTABLES-HINT markers, for IPv4 and IPv6.
  */
+/** kube-router's NetworkPolicy chains (filter table) and ipsets. */
+const KUBE_ROUTER_CHAIN = /^KUBE-(ROUTER|NWPLCY|POD-FW)-/;
+const KUBE_ROUTER_SET = /^(inet6:)?(TMP-)?KUBE-(SRC|DST)-/;
+
+/**
+ * Removes what kube-router's network policy controller leaves when it stops: its chains, the jumps to them from INPUT,
+ * FORWARD and OUTPUT, and its ipsets; they would filter the next node's pods. (Its own `--cleanup-config` also cleans
+ * up the service proxy, which crashes where IPVS is missing.) Returns what is still there afterwards.
+ */
+function removeKubeRouterRules(): string[] {
+  const left: string[] = [];
+  for (const command of ['iptables', 'ip6tables']) {
+    const chains = () =>
+      [...(spawnSync(`${command}-save`, ['-t', 'filter'], { encoding: 'utf8' }).stdout ?? '').matchAll(/^:(\S+)/gm)]
+        .map((match) => match[1]!)
+        .filter((chain) => KUBE_ROUTER_CHAIN.test(chain));
+    const ours = chains();
+    if (!ours.length) continue;
+    for (const builtIn of ['INPUT', 'FORWARD', 'OUTPUT']) {
+      // The jumps carry comments, so they are deleted by number, last first.
+      const listing = spawnSync(command, ['-t', 'filter', '-L', builtIn, '--line-numbers', '-n'], { encoding: 'utf8' });
+      const numbers = (listing.stdout ?? '')
+        .split('\n')
+        .map((line) => /^(\d+)\s+(\S+)/.exec(line))
+        .filter((match) => match && KUBE_ROUTER_CHAIN.test(match[2]!))
+        .map((match) => Number(match![1]))
+        .sort((a, b) => b - a);
+      for (const number of numbers) tryRun(command, ['-t', 'filter', '-D', builtIn, String(number)]);
+    }
+    for (const chain of ours) tryRun(command, ['-t', 'filter', '-F', chain]);
+    for (const chain of ours) tryRun(command, ['-t', 'filter', '-X', chain]);
+    left.push(...chains().map((chain) => `${command} chain ${chain}`));
+  }
+  const sets = () =>
+    (spawnSync('ipset', ['list', '-n'], { encoding: 'utf8' }).stdout ?? '')
+      .split('\n')
+      .filter((set) => KUBE_ROUTER_SET.test(set));
+  for (const set of sets()) tryRun('ipset', ['destroy', set]);
+  left.push(...sets().map((set) => `ipset ${set}`));
+  return left;
+}
+
 function removeKubeletChains(): void {
   for (const command of ['iptables', 'ip6tables']) {
     for (const chain of ['INPUT', 'OUTPUT']) {
@@ -305,6 +348,8 @@ export function teardownNode(state: NodeState): string[] {
   if (existsSync(state.kubeProxy) && !tryRun(state.kubeProxy, ['--cleanup', '--v=0']))
     problems.push('kube-proxy --cleanup failed');
   removeKubeletChains();
+  const policyLeftovers = removeKubeRouterRules();
+  if (policyLeftovers.length) problems.push(`could not remove kube-router's ${policyLeftovers.join(', ')}`);
   // Files outside the directory whose paths are fixed: libcni's result cache and kubelet's log symlinks.
   removeMatching('/var/lib/cni/results', (name) => name.startsWith(`${CNI_NETWORK}-`));
   removeMatching('/var/log/containers', (name) => {

@@ -11,7 +11,7 @@ export const CONTROL_PLANE_BINARIES = [
   'kube-scheduler',
   'kwok',
 ] as const;
-export const NODE_BINARIES = ['kubelet', 'kube-proxy', 'coredns', 'pause'] as const;
+export const NODE_BINARIES = ['kubelet', 'kube-proxy', 'coredns', 'pause', 'kube-router'] as const;
 
 export type ToolsLookup = { binDir: string; missing?: undefined } | { binDir?: undefined; missing: string };
 
@@ -49,7 +49,7 @@ export function controlPlaneTools(): ToolsLookup {
 
 /** What a real node needs from the machine besides the tools: why it cannot run here, or undefined. */
 export function realNodeMissing(): string | undefined {
-  if (process.getuid?.() !== 0) return 'a real node needs root (containerd, a bridge, iptables, mounts)';
+  if (process.getuid?.() !== 0) return 'a real node needs root (containerd, a bridge, iptables and ipset, mounts)';
   const commands: [string, string][] = [
     ['containerd', 'containerd'],
     ['ctr', 'containerd'],
@@ -58,6 +58,7 @@ export function realNodeMissing(): string | undefined {
     ['ip', 'iproute2'],
     ['flock', 'util-linux'],
     ['umount', 'mount'],
+    ['ipset', 'ipset'],
   ];
   const absent = commands.filter(
     ([command]) => spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status !== 0,

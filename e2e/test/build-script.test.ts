@@ -16,6 +16,7 @@ const TOOLS: Record<string, string[]> = {
   'etcd-v3.6.16': ['etcd'],
   'kwok-v0.7.0': ['kwok'],
   'coredns-v1.15.0': ['coredns'],
+  'kube-router-v2.1.0': ['kube-router'],
   'pause-v1': ['pause'],
   'compose-v2.40.3': ['docker-compose'],
   'act-v0.2.89': ['act'],
@@ -23,7 +24,7 @@ const TOOLS: Record<string, string[]> = {
   'registry-v3.0.0': ['registry'],
   'node-v24.22.3': ['node'],
 };
-const SET_DIR = 'bin-k1.35.4-e3.6.16-w0.7.0-c1.15.0-p1-d2.40.3-a0.2.89-x0.38.2-r3.0.0-n24.22.3';
+const SET_DIR = 'bin-k1.35.4-e3.6.16-w0.7.0-c1.15.0-kr2.1.0-p1-d2.40.3-a0.2.89-x0.38.2-r3.0.0-n24.22.3';
 /** Where a binary is linked in the set directory, when not at its top. */
 const LINKED_AS: Record<string, string> = { 'docker-buildx': 'cli-plugins/docker-buildx', node: 'node24/node' };
 

@@ -260,6 +260,107 @@ describe('the chart on a real kubelet, through the bundled actions', function ()
     expect(output).to.match(/Phase:\s+Succeeded/);
   });
 
+  it("enforces the chart's NetworkPolicies: a stray pod reaches neither PostgreSQL, the API nor the cache; the ingress controller's namespace reaches the cache and the API, never PostgreSQL", async function () {
+    const address = async (service: string, namespace = DEV) => {
+      const found = await cli.kubectlJson<{ spec: { clusterIP: string; ports: { port: number }[] } }>([
+        'get',
+        'service',
+        service,
+        '-n',
+        namespace,
+      ]);
+      return `${found.spec.clusterIP}:${found.spec.ports[0]!.port}`;
+    };
+    const targets = {
+      postgresql: await address(`${RELEASE}-postgresql-primary`),
+      api: await address(`${RELEASE}-api`),
+      cache: await address(`${RELEASE}-cache`),
+      // Not a pod, so no policy applies: shows the probe's own network works.
+      'kubernetes API': await address('kubernetes', 'default'),
+    };
+    await cli.exec('kubectl', ['create', 'namespace', 'ingress-nginx']);
+    const [stray, ingress] = await Promise.all([
+      probeReachability(DEV, 'stray-pod', targets),
+      probeReachability('ingress-nginx', 'ingress-controller', targets),
+    ]);
+    expect(stray).to.deep.equal({
+      postgresql: 'blocked',
+      api: 'blocked',
+      cache: 'blocked',
+      'kubernetes API': 'connected',
+    });
+    expect(ingress).to.deep.equal({
+      postgresql: 'blocked',
+      api: 'connected',
+      cache: 'connected',
+      'kubernetes API': 'connected',
+    });
+    await cli.exec('kubectl', ['delete', 'namespace', 'ingress-nginx', '--wait=false']);
+  });
+
+  /**
+   * Runs a pod (the API image's node) in `namespace` that opens a TCP connection to each target (`ip:port`) and
+   * reports `connected`, `blocked` (refused or unanswered: kube-router rejects what no policy admits, with an ICMP
+   * port unreachable or by dropping it) or another error's code. What is blocked is tried again for 15 s, the time a
+   * new pod may take to be admitted.
+   */
+  async function probeReachability(
+    namespace: string,
+    name: string,
+    targets: Record<string, string>,
+  ): Promise<Record<string, string>> {
+    const script = [
+      `const targets = ${JSON.stringify(targets)};`,
+      "const net = require('node:net');",
+      'const once = (host, port) => new Promise((resolve) => {',
+      '  const socket = net.connect({ host, port: Number(port), timeout: 4000 });',
+      "  socket.once('connect', () => { socket.destroy(); resolve('connected'); });",
+      "  socket.once('timeout', () => { socket.destroy(); resolve('blocked'); });",
+      "  socket.once('error', (error) => resolve(error.code === 'ECONNREFUSED' ? 'blocked' : error.code || error.message));",
+      '});',
+      // A new pod is admitted by the enforcer a moment after it starts: retry what is refused for 15 s.
+      'const tryOne = async ([name, target]) => {',
+      "  const [host, port] = target.split(':');",
+      '  const deadline = Date.now() + 15000;',
+      '  for (;;) {',
+      '    const outcome = await once(host, port);',
+      "    if (outcome === 'connected' || Date.now() > deadline) return [name, outcome];",
+      '    await new Promise((resolve) => setTimeout(resolve, 1000));',
+      '  }',
+      '};',
+      'Promise.all(Object.entries(targets).map(tryOne)).then((r) => console.log(JSON.stringify(Object.fromEntries(r))));',
+    ].join('\n');
+    const pod = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name, namespace, labels: { 'airq-e2e/probe': name } },
+      spec: {
+        restartPolicy: 'Never',
+        automountServiceAccountToken: false,
+        containers: [
+          {
+            name: 'probe',
+            image: suite.images.api.ref,
+            imagePullPolicy: 'Never',
+            command: ['node', '-e', script],
+          },
+        ],
+      },
+    };
+    await cli.exec('kubectl', ['apply', '-f', '-'], JSON.stringify(pod));
+    await cli.exec('kubectl', [
+      'wait',
+      '-n',
+      namespace,
+      `pod/${name}`,
+      '--for=jsonpath={.status.phase}=Succeeded',
+      '--timeout=90s',
+    ]);
+    const output = await cli.exec('kubectl', ['logs', '-n', namespace, name]);
+    await cli.exec('kubectl', ['delete', 'pod', '-n', namespace, name, '--wait=false']);
+    return JSON.parse(output) as Record<string, string>;
+  }
+
   it('refuses, before applying anything, a postgresql.persistence.size change, and says how to resize', async function () {
     const before = await cli.history(RELEASE, DEV);
     const resized = path.join(scratch, 'resized.values.yaml');
@@ -308,6 +409,20 @@ describe('the chart on a real kubelet, through the bundled actions', function ()
     expect(errors(deployed)).to.match(/rolled back automatically/);
     expect(seen.answers.length).to.be.greaterThan(100);
     if (seen.failures.length) {
+      // Whether the database was restarted by a template change (it must not be, when only the API changes).
+      for (const { revision } of await cli.history(RELEASE, DEV)) {
+        const manifest = await cli.exec('helm', [
+          'get',
+          'manifest',
+          RELEASE,
+          '-n',
+          DEV,
+          '--revision',
+          String(revision),
+        ]);
+        const statefulSet = manifest.split('\n---').find((doc) => doc.includes('kind: StatefulSet')) ?? '';
+        console.log(`----- revision ${revision}: the StatefulSet\n${statefulSet}`);
+      }
       console.log(await cli.exec('kubectl', ['get', 'events', '-n', DEV, '--sort-by=.lastTimestamp']));
       console.log(await cli.exec('kubectl', ['get', 'pods', '-n', DEV, '-o', 'wide']));
     }

