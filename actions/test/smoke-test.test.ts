@@ -20,6 +20,8 @@ interface FakeApiOptions {
   oldVersionFor?: number;
   /** After the first ready answer, this many readiness answers come from an old pod still draining (version 0.9.0). */
   drainingAfterReady?: number;
+  /** The last of `instances` answers only after this many requests (a replica the load balancer routes to late). */
+  lastJoinsAfter?: number;
   data?: unknown[];
   /** These instances answer without the X-Instance-Id header. */
   anonymous?: boolean;
@@ -35,7 +37,12 @@ async function startFakeApi(
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     hits[path] = (hits[path] ?? 0) + 1;
-    const instance = options.instances[next++ % options.instances.length] ?? 'solo';
+    const total = Object.values(hits).reduce((sum, count) => sum + count, 0);
+    const serving =
+      options.lastJoinsAfter !== undefined && total <= options.lastJoinsAfter
+        ? options.instances.slice(0, -1)
+        : options.instances;
+    const instance = serving[next++ % serving.length] ?? 'solo';
     const headers: Record<string, string> = { 'content-type': 'application/json' };
     if (!options.anonymous) headers['x-instance-id'] = instance;
     if (path === '/health/ready') {
@@ -255,23 +262,37 @@ describe('smoke-test', function () {
       expect(run.outputs).to.deep.equal({ version: '1.0.0' });
     });
 
-    it('fails when fewer distinct instances answer than required, after a bounded number of requests', async function () {
+    it('counts again while fewer instances answer than required (a replica routed to late), then passes', async function () {
+      const { run } = await smoke(
+        { instances: ['pod-a', 'pod-b', 'pod-c'], version: '1.0.0', lastJoinsAfter: 30 },
+        { 'min-instances': 3, 'instance-requests': 12 },
+      );
+      expect(run.exitCode, run.stdout).to.equal(0);
+      expect(run.outputs).to.deep.equal({ version: '1.0.0', instances: '3' });
+      expect(run.stdout).to.include(
+        'instances: sample 1: only 2 distinct X-Instance-Id (pod-a, pod-b) answered 12 requests; expected at least 3; the rollout is still converging',
+      );
+    });
+
+    it('fails when fewer distinct instances answer than required until the deadline, each count bounded by instance-requests', async function () {
       const { run, hits } = await smoke(
         { instances: ['pod-a', 'pod-b'], version: '1.0.0' },
-        { 'min-instances': 3, 'instance-requests': 12 },
+        { 'min-instances': 3, 'instance-requests': 12, timeout: '1s', interval: '100ms' },
       );
       expect(run.exitCode).to.equal(1);
       expect(errors(run)).to.include(
         'only 2 distinct X-Instance-Id (pod-a, pod-b) answered 12 requests; expected at least 3',
       );
-      expect(hits['/health/ready']).to.equal(13);
+      // One readiness poll and one data request, then whole counts of 12.
+      expect(((hits['/health/ready'] ?? 0) - 1) % 12).to.equal(0);
+      expect(hits['/health/ready']).to.be.greaterThan(13);
       expect(run.outputs).to.deep.equal({ version: '1.0.0', instances: '2' });
     });
 
     it("expects as many distinct instances as the environment runs replicas: production's 5", async function () {
       const four = await smoke(
         { instances: ['pod-a', 'pod-b', 'pod-c', 'pod-d'], version: '1.2.3' },
-        { 'expected-version': '1.2.3', environment: 'production', 'instance-requests': 20 },
+        { 'expected-version': '1.2.3', environment: 'production', 'instance-requests': 20, timeout: '1s' },
       );
       expect(four.run.exitCode).to.equal(1);
       expect(four.run.stdout).to.include('Expecting 5 instances (environments/production.yaml: api.replicas 5)');

@@ -27493,6 +27493,7 @@ async function run(settings, deps) {
     throw new Error(report("/air_quality returned no data", settings, dataSeen, error63.message));
   }
   const deadline = startedAt + settings.timeoutMs;
+  const timeLeft = () => deps.now() + settings.intervalMs < deadline;
   let answers = [];
   let tally = tallyInstances(answers, settings.expectedVersion);
   for (let sample = 1; ; sample++) {
@@ -27501,13 +27502,14 @@ async function run(settings, deps) {
       answers.push(await deps.get(`${base}/health/ready`, 1e4, startedAt));
       tally = tallyInstances(answers, settings.expectedVersion);
       if (tally.problems.length === 0 && tally.instances.size >= settings.minInstances) break;
-      if (tally.unready > 0 && tally.unready === tally.problems.length && deps.now() + settings.intervalMs < deadline)
-        break;
+      if (tally.unready > 0 && tally.unready === tally.problems.length && timeLeft()) break;
     }
-    const converging = tally.problems.length > 0 && tally.unready === tally.problems.length;
-    if (!converging || deps.now() + settings.intervalMs >= deadline) break;
+    const problem2 = instancesProblem(tally, settings.minInstances, answers.length);
+    const settling = tally.unready === tally.problems.length;
+    if (!problem2 || !settling || !timeLeft()) break;
+    const latest = tally.problems.at(-1) ?? problem2;
     info(
-      `instances: sample ${sample}: ${tally.problems[tally.problems.length - 1] ?? ""}; the rollout is still converging, sampling again in ${settings.intervalMs} ms`
+      `instances: sample ${sample}: ${latest}; the rollout is still converging, sampling again in ${settings.intervalMs} ms`
     );
     await sleep(settings.intervalMs);
   }

@@ -117,10 +117,13 @@ export async function run(settings: Settings, deps: Deps): Promise<void> {
     throw new Error(report('/air_quality returned no data', settings, dataSeen, (error as Error).message));
   }
 
-  // Count instances on fresh connections. Right after a rollout (or `helm rollback --wait`) an old pod can still answer
-  // for a moment while it drains; an answer that is not ready with the expected version therefore starts the sample
-  // again while the budget lasts, and fails the test only if it persists to the deadline.
+  // Count instances on fresh connections. Right after a rollout (or `helm rollback --wait`) the answers may not have
+  // settled: an old pod can still answer while it drains, and a load balancer may not route to a new replica yet (a
+  // cache still probing its backends, a NetworkPolicy not yet admitting the pod). Answers not ready with the expected
+  // version, or too few distinct instances, therefore start the count again while the budget lasts; the test fails
+  // only if that persists to the deadline. A missing X-Instance-Id fails at once.
   const deadline = startedAt + settings.timeoutMs;
+  const timeLeft = () => deps.now() + settings.intervalMs < deadline;
   let answers: Observation[] = [];
   let tally = tallyInstances(answers, settings.expectedVersion);
   for (let sample = 1; ; sample++) {
@@ -129,15 +132,16 @@ export async function run(settings: Settings, deps: Deps): Promise<void> {
       answers.push(await deps.get(`${base}/health/ready`, 10_000, startedAt));
       tally = tallyInstances(answers, settings.expectedVersion);
       if (tally.problems.length === 0 && tally.instances.size >= settings.minInstances) break;
-      // A converging rollout: stop this sample early when there is time to take another.
-      if (tally.unready > 0 && tally.unready === tally.problems.length && deps.now() + settings.intervalMs < deadline)
-        break;
-      // Otherwise, once something went wrong, finish the sample so that the report shows all of it.
+      // An answer from an old version ends this sample early when there is time for another; any other problem
+      // finishes the sample, so that the report shows all of it.
+      if (tally.unready > 0 && tally.unready === tally.problems.length && timeLeft()) break;
     }
-    const converging = tally.problems.length > 0 && tally.unready === tally.problems.length;
-    if (!converging || deps.now() + settings.intervalMs >= deadline) break;
+    const problem = instancesProblem(tally, settings.minInstances, answers.length);
+    const settling = tally.unready === tally.problems.length;
+    if (!problem || !settling || !timeLeft()) break;
+    const latest = tally.problems.at(-1) ?? problem;
     core.info(
-      `instances: sample ${sample}: ${tally.problems[tally.problems.length - 1] ?? ''}; the rollout is still converging, sampling again in ${settings.intervalMs} ms`,
+      `instances: sample ${sample}: ${latest}; the rollout is still converging, sampling again in ${settings.intervalMs} ms`,
     );
     await sleep(settings.intervalMs);
   }
