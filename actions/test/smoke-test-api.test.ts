@@ -82,9 +82,9 @@ describe('smoke-test against the real API', function () {
     expect(errors(run)).to.match(/HTTP 200 from instance replica-(one|two): \{"status":"ready","version":"1\.2\.3"/);
   });
 
-  it('fails when more instances are required than answer', async function () {
+  it('fails when more instances are required than answer until the timeout', async function () {
     const run = await runAction('smoke-test', {
-      inputs: { url: apps[0]!.base, 'min-instances': 2, 'instance-requests': 5 },
+      inputs: { url: apps[0]!.base, 'min-instances': 2, 'instance-requests': 5, timeout: '1s', interval: '100ms' },
     });
     runs.push(run);
     expect(run.exitCode).to.equal(1);
