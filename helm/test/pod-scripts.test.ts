@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';
+import { createServer } from 'node:http';
 import net from 'node:net';
 import { promisify } from 'node:util';
 import { one, renderChart } from './support/chart.ts';
@@ -30,6 +31,37 @@ describe('the scripts the chart runs in its pods', function () {
       expect(Date.now() - started).to.be.at.least(2_500);
     } finally {
       await new Promise((resolve) => database.close(resolve));
+    }
+  });
+
+  it("retries the helm test pod's checks while they are refused (a new pod not yet admitted by the NetworkPolicy enforcer), then passes", async function () {
+    this.timeout(30_000);
+    const objects = await renderChart();
+    const container = one(objects, 'Pod', 'airq-test').spec.containers[0];
+    const [command, ...args] = container.command as string[];
+    expect([command, args[0]]).to.deep.equal(['node', '-e']);
+
+    // Nothing answers at first: every check must be retried until the "cache" comes up.
+    const port = await getPort();
+    const checking = promisify(execFile)(command!, args, {
+      env: { ...process.env, CACHE_URL: `http://127.0.0.1:${port}` },
+      timeout: 30_000,
+    });
+    await new Promise((r) => setTimeout(r, 1_500));
+    const cache = createServer((req, res) => {
+      const ready = req.url === '/health/ready';
+      res.writeHead(200, { 'content-type': 'application/json', ...(ready ? {} : { 'x-dataset-version': 'abc' }) });
+      res.end(JSON.stringify(ready ? { status: 'ready' } : { data: [] }));
+    });
+    await new Promise<void>((resolve) => cache.listen(port, '127.0.0.1', resolve));
+    try {
+      const { stdout } = await checking;
+      expect(stdout).to.match(/^GET \/health\/ready: fetch failed: ECONNREFUSED; retrying$/m);
+      expect(stdout)
+        .to.match(/^GET \/health\/ready: 200 /m)
+        .and.match(/^GET \/air_quality\?limit=1: 200 /m);
+    } finally {
+      await new Promise((resolve) => cache.close(resolve));
     }
   });
 });
