@@ -734,7 +734,7 @@ async function startRealNode(ctx: RealNodeContext): Promise<RealNode> {
 
   // CoreDNS reads Services and EndpointSlices with the admin kubeconfig (no RBAC to set up for a host process).
   const corefilePath = path.join(dir, 'Corefile');
-  writeFileSync(corefilePath, corefile(path.join(dir, 'kubeconfig'), dnsHealth, dnsReady));
+  writeFileSync(corefilePath, corefile(ctx.plane.kubeconfig, dnsHealth, dnsReady));
   launch('coredns', ['-conf', corefilePath]);
 
   await createLocalStorage(api, dir, ctx.realNode.volumes ?? { count: 4, size: '20Gi', owner: 999 });
@@ -753,13 +753,12 @@ async function startRealNode(ctx: RealNodeContext): Promise<RealNode> {
   // alone (no routing, no service proxy: the bridge and kube-proxy do those), with iptables chains and ipsets that
   // admit to a pod a policy selects only what some policy allows. The node's own traffic (kubelet probes, a smoke test
   // run on the host) comes from the node's address, which it always admits.
-  const routerKubeconfig = path.join(dir, 'kubeconfig');
   // It looks its node up once, at start.
   await waitFor(`the Node ${NODE_NAME} registered by kubelet`, async () => {
     return (await api('GET', `/api/v1/nodes/${NODE_NAME}`, undefined, [404])).status === 200;
   });
   launch('kube-router', [
-    `--kubeconfig=${routerKubeconfig}`,
+    `--kubeconfig=${ctx.plane.kubeconfig}`,
     `--hostname-override=${NODE_NAME}`,
     '--run-firewall=true',
     '--run-router=false',
